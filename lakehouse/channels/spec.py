@@ -1,0 +1,498 @@
+"""The landing-file contract of every source channel, in one place.
+
+The simulator writes files that follow these schemas and ingestion validates rows against them,
+so the contract cannot drift between writer and reader. Each source keeps its own format and
+its own field names (camelCase app events, epoch timestamps from the e-mail service, local
+store times at the till) because that is the mess real channels hand us.
+
+Landing layout: ``H/landing/<channel>/<entity>_<YYYYMMDD>[_<HHMMSS>]_<part>.<ext>``; one file
+holds the records that *arrived* in that slice, which is not the slice they happened in.
+
+Field types (as they appear in the file):
+- ``str``, ``int``, ``float``, ``bool``: JSON scalars, or CSV text that parses as one;
+- ``ts_iso``: ISO-8601 timestamp with an offset (``2026-03-01T10:15:30.123+01:00`` or ``Z``);
+- ``ts_local``: ``YYYY-MM-DD HH:MM:SS`` in the location's own time zone (see ``locations``);
+- ``epoch_ms`` / ``epoch_s``: integer milliseconds / seconds since 1970-01-01 UTC;
+- ``date``: ``YYYY-MM-DD``;
+- ``object`` / ``array``: nested JSON (orders only), described by the nested entity named.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    required: bool
+    description: str
+    nested: str | None = None  # name of the nested entity for object/array fields
+
+
+@dataclass(frozen=True)
+class Entity:
+    channel: str
+    name: str
+    format: str  # "jsonl" | "csv" | "json"
+    pattern: str  # file-name glob inside landing/<channel>/
+    key: str  # the source's own record / event id
+    event_time: str | None  # field holding the event time, None for reference data
+    description: str
+    fields: tuple[Field, ...]
+    added_fields: tuple[Field, ...] = ()  # optional fields that appear mid-stream (schema drift)
+
+    @property
+    def all_fields(self) -> tuple[Field, ...]:
+        return self.fields + self.added_fields
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.required)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    system: str
+    description: str
+    entities: tuple[Entity, ...] = field(default=())
+
+
+F = Field
+
+
+def _e(channel, name, fmt, key, event_time, description, fields, added=()):
+    ext = {"jsonl": "jsonl", "csv": "csv", "json": "json"}[fmt]
+    return Entity(
+        channel=channel,
+        name=name,
+        format=fmt,
+        pattern=f"{name}_*.{ext}",
+        key=key,
+        event_time=event_time,
+        description=description,
+        fields=tuple(fields),
+        added_fields=tuple(added),
+    )
+
+
+WEB_EVENTS = _e(
+    "web", "events", "jsonl", "event_id", "ts",
+    "Browser clickstream from the site's tag (one JSON object per line).",
+    [
+        F("event_id", "str", True, "unique event id (UUID); re-delivered events repeat it"),
+        F("event_type", "str", True,
+          "page_view | product_view | search | add_to_cart | remove_from_cart | checkout | "
+          "purchase | login"),
+        F("ts", "ts_iso", True, "client time of the event, ISO-8601 with offset"),
+        F("cookie_id", "str", True, "first-party cookie; resets when the visitor clears cookies"),
+        F("session_id", "str", True, "session id from the tag"),
+        F("user_id", "str", False, "shop login id when the visitor is logged in"),
+        F("page_url", "str", True, "page path"),
+        F("variant_id", "str", False, "shop variant id of the product shown or carted"),
+        F("quantity", "int", False, "units added or removed (cart events), >= 1"),
+        F("search_query", "str", False, "search text (search events)"),
+        F("order_id", "str", False, "shop order id (purchase events)"),
+        F("referrer", "str", False, "referring URL"),
+        F("utm_source", "str", False, "campaign source tag"),
+        F("utm_medium", "str", False, "campaign medium tag (cpc, email, ...)"),
+        F("utm_campaign", "str", False, "campaign id tag"),
+        F("gclid", "str", False, "ad click id when the visit came from an ad"),
+        F("user_agent", "str", True, "browser user agent"),
+    ],
+    added=[F("consent", "str", False, "consent state (granted | denied); appears mid-stream")],
+)
+
+APP_EVENTS = _e(
+    "app", "events", "jsonl", "eventId", "eventTimestamp",
+    "Mobile app analytics events (camelCase, epoch milliseconds, device clock).",
+    [
+        F("eventId", "str", True, "unique event id"),
+        F("eventName", "str", True,
+          "screen_view | product_view | search | add_to_cart | remove_from_cart | checkout | "
+          "purchase | login"),
+        F("eventTimestamp", "epoch_ms", True, "device clock time (may be skewed)"),
+        F("receivedTimestamp", "epoch_ms", True, "collector time the event was received"),
+        F("deviceId", "str", True, "advertising device id (IDFA / GAID)"),
+        F("sessionId", "str", True, "app session id"),
+        F("userId", "str", False, "shop login id when signed in"),
+        F("platform", "str", True, "ios | android"),
+        F("appVersion", "str", True, "app version"),
+        F("screenName", "str", True, "screen"),
+        F("variantId", "str", False, "shop variant id"),
+        F("quantity", "int", False, "units (cart events), >= 1"),
+        F("searchTerm", "str", False, "search text"),
+        F("orderId", "str", False, "shop order id (purchase events)"),
+        F("campaignId", "str", False, "attributed campaign (deep link / push)"),
+    ],
+    added=[F("pushOptIn", "bool", False, "push notification opt-in; appears mid-stream")],
+)
+
+ORDER_LINE_ITEM = _e(
+    "orders", "line_item", "json", "id", None,
+    "One line of a shop order (nested in orders.line_items).",
+    [
+        F("id", "str", True, "line item id"),
+        F("variant_id", "str", True, "shop variant id"),
+        F("sku", "str", False, "merchant SKU text (free form, not a key)"),
+        F("title", "str", False, "product title at order time"),
+        F("quantity", "int", True, "units ordered, >= 1"),
+        F("price", "str", True, "unit price as a decimal string"),
+        F("total_discount", "str", False, "discount on the line, decimal string"),
+    ],
+)
+ORDER_ADDRESS = _e(
+    "orders", "address", "json", "zip", None,
+    "Shipping address (nested in orders).",
+    [
+        F("first_name", "str", False, ""),
+        F("last_name", "str", False, ""),
+        F("address1", "str", False, ""),
+        F("address2", "str", False, ""),
+        F("city", "str", False, ""),
+        F("zip", "str", False, "postcode"),
+        F("province_code", "str", False, "state / region code"),
+        F("country_code", "str", False, "ISO country code"),
+        F("phone", "str", False, "as typed by the customer"),
+    ],
+)
+ORDER_CUSTOMER = _e(
+    "orders", "customer", "json", "id", None,
+    "Customer account on the order (nested; absent for guest checkout).",
+    [
+        F("id", "str", True, "shop customer id; the login id used on web and app"),
+        F("email", "str", False, "account e-mail"),
+        F("first_name", "str", False, ""),
+        F("last_name", "str", False, ""),
+        F("phone", "str", False, ""),
+        F("created_at", "ts_iso", False, "account creation"),
+    ],
+)
+ORDERS = _e(
+    "orders", "orders", "jsonl", "id", "created_at",
+    "Shop platform order export (web and app orders), one order object per line; an order "
+    "re-appears with a later updated_at when it is cancelled.",
+    [
+        F("id", "str", True, "order id"),
+        F("order_number", "int", True, "human order number"),
+        F("created_at", "ts_iso", True, "order time"),
+        F("updated_at", "ts_iso", True, "last change"),
+        F("cancelled_at", "ts_iso", False, "set when cancelled"),
+        F("source_name", "str", True, "web | app"),
+        F("financial_status", "str", True, "paid | refunded | voided"),
+        F("email", "str", False, "contact e-mail at checkout (guest or account)"),
+        F("phone", "str", False, "contact phone at checkout"),
+        F("customer", "object", False, "account, absent for guests", nested="customer"),
+        F("shipping_address", "object", False, "ship-to", nested="address"),
+        F("line_items", "array", True, "order lines", nested="line_item"),
+        F("currency", "str", True, "ISO currency"),
+        F("total_price", "str", True, "order total, decimal string"),
+        F("payment_fingerprint", "str", False, "card fingerprint from the payment provider"),
+        F("browser_id", "str", False, "cookie id (web) or device id (app) that checked out"),
+        F("landing_site", "str", False, "landing URL with utm tags"),
+        F("discount_codes", "array", False, "promo codes applied (strings)"),
+    ],
+)
+
+POS = _e(
+    "pos", "transactions", "csv", "transaction_id", "txn_time",
+    "Point-of-sale export, one row per transaction line, in the store's local time.",
+    [
+        F("transaction_id", "str", True, "till transaction id (store-register-number)"),
+        F("line_no", "int", True, "line within the transaction"),
+        F("store_code", "str", True, "store"),
+        F("register_id", "str", True, "till"),
+        F("txn_time", "ts_local", True, "store local time"),
+        F("pos_sku", "str", True, "till SKU (POS product code)"),
+        F("qty", "int", True, "units sold, >= 1"),
+        F("unit_price", "float", True, "price charged per unit"),
+        F("discount", "float", False, "discount on the line"),
+        F("promo_id", "str", False, "promotion applied"),
+        F("loyalty_card", "str", False, "loyalty card number scanned"),
+        F("card_token", "str", False, "payment card token (fingerprint)"),
+        F("payment_type", "str", True, "card | cash | mobile"),
+    ],
+)
+
+LOYALTY = _e(
+    "loyalty", "members", "csv", "member_id", "signed_up_at",
+    "Loyalty / CRM member sign-ups (in store or on the site), with hand-typed details.",
+    [
+        F("member_id", "str", True, "member id"),
+        F("card_number", "str", True, "loyalty card number"),
+        F("first_name", "str", False, ""),
+        F("last_name", "str", False, ""),
+        F("email", "str", False, "as typed"),
+        F("phone", "str", False, "as typed, any format"),
+        F("address_line1", "str", False, ""),
+        F("address_line2", "str", False, ""),
+        F("city", "str", False, ""),
+        F("postcode", "str", False, ""),
+        F("state", "str", False, ""),
+        F("country", "str", False, ""),
+        F("date_of_birth", "date", False, ""),
+        F("signup_store", "str", False, "store code, empty for online sign-up"),
+        F("signed_up_at", "ts_iso", True, "sign-up time"),
+    ],
+)
+
+WMS = _e(
+    "wms", "movements", "csv", "movement_id", "event_time",
+    "Warehouse management system stock movements with the WMS's own item codes and a per-site "
+    "sequence number. CYCLE_COUNT rows carry the counted on-hand in counted_qty.",
+    [
+        F("movement_id", "str", True, "movement id"),
+        F("seq_no", "int", True, "WMS sequence number per site"),
+        F("site_code", "str", True, "warehouse or store location code"),
+        F("item_code", "str", True, "WMS item code"),
+        F("movement_type", "str", True,
+          "RECEIPT | PICK | TRANSFER_OUT | TRANSFER_IN | ADJUSTMENT | RETURN_RESTOCK | "
+          "CYCLE_COUNT"),
+        F("qty", "int", True, "units moved (>= 0; ADJUSTMENT may be negative)"),
+        F("counted_qty", "int", False, "on-hand counted (CYCLE_COUNT only)"),
+        F("reference", "str", False, "PO number, order id, transfer id or return id"),
+        F("event_time", "ts_iso", True, "movement time"),
+    ],
+)
+
+CATALOG = _e(
+    "catalog", "products", "json", "product_id", None,
+    "Product master export: {\"exported_at\": ..., \"products\": [...]} with every system's code.",
+    [
+        F("product_id", "str", True, "canonical product id"),
+        F("title", "str", True, ""),
+        F("brand", "str", True, ""),
+        F("category", "str", True, ""),
+        F("subcategory", "str", True, ""),
+        F("price", "float", True, "list price"),
+        F("cost", "float", True, "unit cost"),
+        F("supplier_id", "str", True, ""),
+        F("web_variant_id", "str", True, "shop variant id (web and app)"),
+        F("pos_sku", "str", True, "till SKU"),
+        F("wms_item_code", "str", True, "WMS item code"),
+        F("launched_on", "date", True, ""),
+        F("status", "str", True, "active | discontinued"),
+    ],
+)
+
+SUPPLIERS = _e(
+    "suppliers", "suppliers", "csv", "supplier_id", None,
+    "Supplier master.",
+    [
+        F("supplier_id", "str", True, ""),
+        F("name", "str", True, ""),
+        F("country", "str", True, ""),
+        F("lead_time_days", "int", True, "contractual lead time"),
+    ],
+)
+
+PURCHASE_ORDERS = _e(
+    "suppliers", "purchase_orders", "jsonl", "event_id", "event_time",
+    "Purchase-order events from the buying system: 'created' with the promised date, "
+    "'delivered' with the actual delivery.",
+    [
+        F("event_id", "str", True, ""),
+        F("po_number", "str", True, ""),
+        F("event", "str", True, "created | delivered"),
+        F("supplier_id", "str", True, ""),
+        F("wms_item_code", "str", True, "ordered item (WMS code)"),
+        F("site_code", "str", True, "destination warehouse"),
+        F("qty", "int", True, "ordered (created) or delivered (delivered) units, >= 1"),
+        F("promised_date", "date", True, "promised delivery date"),
+        F("event_time", "ts_iso", True, ""),
+    ],
+)
+
+EMAIL = _e(
+    "email", "events", "jsonl", "sg_event_id", "timestamp",
+    "E-mail service webhook events (epoch seconds).",
+    [
+        F("sg_event_id", "str", True, "event id"),
+        F("event", "str", True, "processed | delivered | open | click | unsubscribe"),
+        F("email", "str", True, "recipient as on the list"),
+        F("timestamp", "epoch_s", True, ""),
+        F("campaign_id", "str", True, ""),
+        F("url", "str", False, "clicked URL (click events) with utm tags"),
+        F("useragent", "str", False, ""),
+    ],
+)
+
+AD_CLICKS = _e(
+    "ads", "clicks", "jsonl", "click_id", "click_time",
+    "Ad platform click log.",
+    [
+        F("click_id", "str", True, "gclid-style click id; appears on the landing web event"),
+        F("campaign_id", "str", True, ""),
+        F("ad_group", "str", True, ""),
+        F("network", "str", True, "search | social | display"),
+        F("click_time", "ts_iso", True, ""),
+        F("landing_page", "str", True, ""),
+        F("device_type", "str", True, "desktop | mobile | tablet"),
+        F("cost", "float", True, "cost of the click"),
+    ],
+)
+
+AD_SPEND = _e(
+    "ads", "spend", "csv", "spend_id", "date",
+    "Daily spend by campaign.",
+    [
+        F("spend_id", "str", True, "campaign-date key"),
+        F("date", "date", True, ""),
+        F("campaign_id", "str", True, ""),
+        F("network", "str", True, ""),
+        F("impressions", "int", True, ""),
+        F("clicks", "int", True, ""),
+        F("spend", "float", True, "currency units"),
+    ],
+)
+
+SHIPMENTS = _e(
+    "shipments", "shipments", "csv", "shipment_id", "shipped_at",
+    "Carrier / fulfilment shipments of shop orders.",
+    [
+        F("shipment_id", "str", True, ""),
+        F("order_id", "str", True, "shop order id"),
+        F("from_site", "str", True, "shipping location code"),
+        F("carrier", "str", True, ""),
+        F("service", "str", True, "standard | express"),
+        F("zone", "str", True, "destination shipping zone"),
+        F("shipped_at", "ts_iso", True, ""),
+        F("promised_delivery", "date", True, ""),
+        F("delivered_at", "ts_iso", False, "empty until delivered"),
+        F("cost", "float", True, "shipping cost"),
+        F("units", "int", True, "units in the parcel"),
+    ],
+)
+
+RETURNS = _e(
+    "returns", "returns", "csv", "return_id", "received_at",
+    "Returns received (online orders and store sales).",
+    [
+        F("return_id", "str", True, ""),
+        F("order_id", "str", True, "shop order id or POS transaction id"),
+        F("channel", "str", True, "web | app | store"),
+        F("variant_id", "str", True, "shop variant id of the returned product"),
+        F("qty", "int", True, ">= 1"),
+        F("reason", "str", True,
+          "damaged | defective | wrong_size | not_as_described | changed_mind"),
+        F("disposition", "str", True, "restock | write_off"),
+        F("site_code", "str", True, "location that received it"),
+        F("received_at", "ts_iso", True, ""),
+        F("refund_amount", "float", True, ""),
+    ],
+)
+
+REVIEWS = _e(
+    "reviews", "reviews", "jsonl", "review_id", "submitted_at",
+    "Product reviews from the review platform.",
+    [
+        F("review_id", "str", True, ""),
+        F("variant_id", "str", True, "shop variant id"),
+        F("rating", "int", True, "1..5"),
+        F("title", "str", False, ""),
+        F("body", "str", False, "free text"),
+        F("reviewer_email", "str", False, ""),
+        F("reviewer_name", "str", False, "display name"),
+        F("order_id", "str", False, "verified purchase"),
+        F("submitted_at", "ts_iso", True, ""),
+    ],
+)
+
+PROMOTIONS = _e(
+    "promotions", "promotions", "csv", "promo_id", None,
+    "Promotions calendar.",
+    [
+        F("promo_id", "str", True, ""),
+        F("name", "str", True, ""),
+        F("category", "str", False, "category on promotion, empty = all"),
+        F("discount_pct", "float", True, "0..100"),
+        F("start_date", "date", True, ""),
+        F("end_date", "date", True, "inclusive"),
+        F("channels", "str", True, "semicolon list: web;app;store"),
+        F("code", "str", False, "discount code online"),
+    ],
+)
+
+LOCATIONS = _e(
+    "locations", "locations", "json", "location_code", None,
+    "Stores and warehouses: {\"locations\": [...], \"zones\": [...]}.",
+    [
+        F("location_code", "str", True, ""),
+        F("type", "str", True, "store | warehouse"),
+        F("name", "str", True, ""),
+        F("region", "str", True, ""),
+        F("zone", "str", True, "shipping zone the location sits in"),
+        F("timezone", "str", True, "IANA time zone"),
+        F("ship_capacity_per_day", "int", True, "parcels per day (0: does not ship)"),
+        F("opened_on", "date", True, ""),
+    ],
+)
+
+SHIPPING_RATES = _e(
+    "locations", "shipping_rates", "json", "rate_id", None,
+    "Shipping cost and days from a location's zone to each destination zone (in locations file "
+    "under \"rates\").",
+    [
+        F("rate_id", "str", True, ""),
+        F("from_zone", "str", True, ""),
+        F("to_zone", "str", True, ""),
+        F("service", "str", True, "standard | express"),
+        F("cost", "float", True, ""),
+        F("days", "int", True, ""),
+    ],
+)
+
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel("web", "site tag", "Web clickstream", (WEB_EVENTS,)),
+    Channel("app", "mobile analytics SDK", "App events", (APP_EVENTS,)),
+    Channel("orders", "shop platform", "Web and app orders",
+            (ORDERS, ORDER_CUSTOMER, ORDER_ADDRESS, ORDER_LINE_ITEM)),
+    Channel("pos", "store tills", "Point-of-sale transactions", (POS,)),
+    Channel("loyalty", "CRM", "Loyalty members", (LOYALTY,)),
+    Channel("wms", "warehouse management", "Stock movements and cycle counts", (WMS,)),
+    Channel("catalog", "product information management", "Product master", (CATALOG,)),
+    Channel("suppliers", "buying system", "Suppliers and purchase orders",
+            (SUPPLIERS, PURCHASE_ORDERS)),
+    Channel("email", "e-mail service", "E-mail events", (EMAIL,)),
+    Channel("ads", "ad platform", "Ad clicks and daily spend", (AD_CLICKS, AD_SPEND)),
+    Channel("shipments", "carrier", "Shipments", (SHIPMENTS,)),
+    Channel("returns", "returns desk", "Returns", (RETURNS,)),
+    Channel("reviews", "review platform", "Reviews", (REVIEWS,)),
+    Channel("promotions", "merchandising", "Promotions calendar", (PROMOTIONS,)),
+    Channel("locations", "store operations", "Stores, warehouses, shipping rates",
+            (LOCATIONS, SHIPPING_RATES)),
+)
+
+# Entities nested inside another record, not landed as files of their own.
+NESTED = {("orders", "customer"), ("orders", "address"), ("orders", "line_item"),
+          ("locations", "shipping_rates")}
+
+
+def entity(channel: str, name: str) -> Entity:
+    for ch in CHANNELS:
+        if ch.name == channel:
+            for ent in ch.entities:
+                if ent.name == name:
+                    return ent
+    raise KeyError(f"no entity {channel}/{name} in the channel spec")
+
+
+def entity_for_file(channel: str, filename: str) -> Entity:
+    """Which entity a landing file holds, from its name; a clear error for a stray file."""
+    for ch in CHANNELS:
+        if ch.name != channel:
+            continue
+        for ent in ch.entities:
+            if (channel, ent.name) not in NESTED and fnmatch.fnmatch(filename, ent.pattern):
+                return ent
+        known = ", ".join(e.pattern for e in ch.entities if (channel, e.name) not in NESTED)
+        raise ValueError(f"landing/{channel}/{filename}: not a known file name (expected {known})")
+    raise ValueError(f"landing/{channel}/{filename}: unknown channel {channel!r}")
