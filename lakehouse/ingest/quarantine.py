@@ -1,0 +1,39 @@
+"""The quarantine table: every row that did not reach bronze, with its raw text and a reason."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from lakehouse.ingest.parse import LINE, RAW
+
+ERROR_KINDS = (
+    "broken_json", "missing_required", "wrong_type", "negative_quantity", "bad_timestamp",
+    "future_timestamp", "encoding_error", "unreadable_file", "unknown_file", "malformed_csv",
+    "unresolved_timezone", "unknown_field_type",
+)
+SCHEMA = {
+    "_source_channel": pl.String, "_entity": pl.String, "_source_file": pl.String,
+    "_line": pl.Int64, "_batch_id": pl.String, "_ingested_at": pl.Datetime("us", "UTC"),
+    "raw": pl.String, "error_kind": pl.String, "field": pl.String, "reason": pl.String,
+}
+
+
+def quarantine_rows(errors: pl.DataFrame, *, channel: str, entity: str | None, source: str,
+                    batch_id: str, ingested_at: datetime) -> pl.DataFrame:
+    """Error rows (``_line``, ``_raw``, ``error_kind``, ``field``, ``reason``) with lineage."""
+    return errors.select(
+        pl.lit(channel, pl.String).alias("_source_channel"),
+        pl.lit(entity, pl.String).alias("_entity"),
+        pl.lit(source, pl.String).alias("_source_file"),
+        pl.col(LINE).cast(pl.Int64),
+        pl.lit(batch_id, pl.String).alias("_batch_id"),
+        pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("_ingested_at"),
+        pl.col(RAW).alias("raw"),
+        pl.col("error_kind"), pl.col("field"), pl.col("reason"),
+    ).cast(SCHEMA)  # type: ignore[arg-type]
+
+
+def empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=SCHEMA)
