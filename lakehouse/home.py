@@ -12,6 +12,17 @@ from pathlib import Path
 
 DEFAULT_HOME = ".lakehouse"
 
+# The Dagster instance of a home: runs, event logs and schedules stay inside the home.
+DAGSTER_INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    max_concurrent_runs: 2
+"""
+
 
 @dataclass(frozen=True)
 class Home:
@@ -60,6 +71,22 @@ class Home:
     @property
     def dbt_target(self) -> Path:
         return self.root / "dbt" / "target"
+
+    def environment(self) -> dict[str, str]:
+        """The process environment for Dagster and dbt on this home, telemetry off."""
+        self.dagster_home.mkdir(parents=True, exist_ok=True)
+        instance_yaml = self.dagster_home / "dagster.yaml"
+        if not instance_yaml.exists():
+            instance_yaml.write_text(DAGSTER_INSTANCE_YAML)
+        return {
+            **os.environ,
+            "LAKEHOUSE_HOME": str(self.root),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "DAGSTER_DISABLE_TELEMETRY": "1",
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "GX_ANALYTICS_ENABLED": "False",
+            "DO_NOT_TRACK": "1",
+        }
 
     def ensure(self) -> Home:
         for path in (self.landing, self.bronze, self.silver, self.quarantine, self.truth,

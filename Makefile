@@ -1,0 +1,60 @@
+# Two commands on a fresh machine with Python 3.11, pip and make: `make run`, `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+LAKEHOUSE_HOME ?= $(CURDIR)/.lakehouse
+export LAKEHOUSE_HOME
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+# Telemetry off for every tool we run.
+export DAGSTER_DISABLE_TELEMETRY := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := False
+
+.PHONY: env run test dev live lint bench clean help
+
+help:
+	@echo "make run    simulate a retailer into $(LAKEHOUSE_HOME) and materialize every asset"
+	@echo "make test   run the whole test suite"
+	@echo "make dev    Dagster UI + daemon on the same home (sensors and schedules live)"
+	@echo "make live   keep dropping micro-batch files into the landing zone"
+	@echo "make lint   ruff"
+	@echo "make bench  run the benchmark scripts in bench/"
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# The environment is rebuilt from the lock file whenever the lock or pyproject changes.
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	@touch $@
+
+env: $(VENV)/.synced
+
+run: env
+	$(BIN)/lakehouse simulate --home "$(LAKEHOUSE_HOME)"
+	$(BIN)/lakehouse run --home "$(LAKEHOUSE_HOME)"
+
+test: env
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n 2 -q
+
+dev: env
+	$(BIN)/lakehouse dev --home "$(LAKEHOUSE_HOME)"
+
+live: env
+	$(BIN)/lakehouse simulate --home "$(LAKEHOUSE_HOME)" --live 10
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: env
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf .lakehouse dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

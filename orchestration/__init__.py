@@ -1,0 +1,1 @@
+"""Dagster code location: wiring only. The domain lives in `lakehouse`."""

@@ -1,0 +1,83 @@
+"""dbt models as Dagster assets, grouped by layer (staging, intermediate, marts)."""
+
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.resources import LakehouseResource
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+_SOURCES = ("models", "macros", "tests", "seeds", "dbt_project.yml", "profiles.yml")
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    newest = 0.0
+    for name in _SOURCES:
+        path = project_dir / name
+        paths = path.rglob("*") if path.is_dir() else [path]
+        newest = max([newest, *(p.stat().st_mtime for p in paths if p.is_file())])
+    return newest
+
+
+def prepare_manifest(project: DbtProject) -> Path:
+    """Parse the dbt project (offline) when its manifest is missing or older than its sources.
+
+    `DbtProject.prepare_if_dev` only acts under `dagster dev`; `lakehouse run`, tests and CI load
+    the definitions directly, so they need the same guarantee.
+    """
+    manifest = project.manifest_path
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project.project_dir):
+        return manifest
+    dbt = Path(sys.executable).with_name("dbt")
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    done = subprocess.run(
+        [str(dbt), "parse", "--quiet", "--profiles-dir", str(project.profiles_dir)],
+        cwd=project.project_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"dbt parse failed in {project.project_dir}:\n{done.stdout}{done.stderr}"
+        )
+    return manifest
+
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+prepare_manifest(dbt_project)
+
+
+class LayeredTranslator(DagsterDbtTranslator):
+    """One Dagster group per dbt layer, so the UI reads landing -> ... -> marts."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        layer = fqn[1] if len(fqn) > 2 else "marts"
+        return {"staging": "staging", "intermediate": "intermediate"}.get(layer, "marts")
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        owner = dbt_resource_props.get("config", {}).get("meta", {}).get("owner")
+        return [f"team:{owner}"] if owner else ["team:data-platform"]
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LayeredTranslator(),
+)
+def dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
+):
+    """`dbt build` (models and their tests) into the home's warehouse."""
+    # dbt runs as a subprocess and reads the home from the environment (profiles.yml).
+    os.environ["LAKEHOUSE_HOME"] = str(lakehouse.paths.root)
+    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()

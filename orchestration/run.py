@@ -1,0 +1,126 @@
+"""`lakehouse run`: materialize every asset in-process on one home, with progress and a summary.
+
+Runs through the home's Dagster instance, so the run, its materializations and its check
+results show up in the UI (`make dev`) afterwards. Exits non-zero, naming the asset and the
+error, when a step or a blocking check fails.
+"""
+
+import argparse
+import logging
+import sys
+import time
+
+import dagster as dg
+
+from lakehouse.home import Home
+
+_PROGRESS_EVENTS = {
+    "STEP_START": "start",
+    "STEP_SUCCESS": "done ",
+    "STEP_FAILURE": "FAIL ",
+    "STEP_SKIPPED": "skip ",
+}
+
+
+class _ProgressHandler(logging.Handler):
+    """Prints one line per step event and per check result, as they happen."""
+
+    def __init__(self, started: float) -> None:
+        super().__init__()
+        self.started = started
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_meta", {}).get("dagster_event")
+        if event is None:
+            return
+        label = _PROGRESS_EVENTS.get(event.event_type_value)
+        elapsed = time.monotonic() - self.started
+        if label:
+            print(f"[{elapsed:6.1f}s] {label} {event.step_key}", flush=True)
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            status = "passed" if evaluation.passed else "FAILED"
+            key = evaluation.asset_check_key
+            print(
+                f"[{elapsed:6.1f}s] check {key.asset_key.to_user_string()}:{key.name} {status}",
+                flush=True,
+            )
+
+
+@dg.logger
+def progress_logger(_init_context: dg.InitLoggerContext) -> logging.Logger:
+    log = logging.getLogger("lakehouse.run.progress")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    if not log.handlers:
+        log.addHandler(_ProgressHandler(time.monotonic()))
+    return log
+
+
+def _row_count(metadata: dict) -> str:
+    value = metadata.get("dagster/row_count") or metadata.get("rows") or metadata.get("files")
+    return "" if value is None else str(getattr(value, "value", value))
+
+
+def summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> tuple[str, bool]:
+    """A human summary of a run, and whether it passed (steps and blocking checks)."""
+    lines = [f"\nRun {result.run_id} on {home.root} in {seconds:.1f}s"]
+    lines.append("\nMaterialized:")
+    for event in result.get_asset_materialization_events():
+        mat = event.step_materialization_data.materialization
+        rows = _row_count(mat.metadata)
+        lines.append(f"  {mat.asset_key.to_user_string():40s} {rows:>12s}")
+    evaluations = result.get_asset_check_evaluations()
+    failed_checks = [e for e in evaluations if not e.passed]
+    lines.append(
+        f"\nChecks: {len(evaluations) - len(failed_checks)} passed, {len(failed_checks)} failed"
+    )
+    blocking_failed = False
+    for evaluation in failed_checks:
+        severity = evaluation.severity.value
+        blocking_failed |= severity == "ERROR"
+        lines.append(
+            f"  FAILED [{severity}] {evaluation.asset_key.to_user_string()}:"
+            f"{evaluation.check_name} {evaluation.description or ''}"
+        )
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    for failure in failures:
+        error = failure.event_specific_data.error
+        message = error.message.strip() if error else "unknown error"
+        lines.append(f"\nFAILED step {failure.step_key}: {message}")
+    lines.append(f"\nWarehouse (DuckDB): {home.warehouse}")
+    lines.append(f"Lake (Delta):       {home.lake}")
+    lines.append(f"Dagster UI:         make dev  (then http://127.0.0.1:3000; home {home.root})")
+    ok = result.success and not failures and not blocking_failed
+    lines.append("\nOK" if ok else "\nRUN FAILED: see the failures above")
+    return "\n".join(lines), ok
+
+
+def materialize_all(home: Home) -> int:
+    from orchestration.definitions import defs
+
+    started = time.monotonic()
+    job = defs.resolve_job_def("materialize_all").with_logger_defs(
+        {"progress": progress_logger, "console": dg.colored_console_logger}
+    )
+    instance = dg.DagsterInstance.get()
+    print(f"Materializing every asset on {home.root} ...", flush=True)
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"progress": {}, "console": {"config": {"log_level": "WARNING"}}}},
+    )
+    text, ok = summarize(result, home, time.monotonic() - started)
+    print(text, flush=True)
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lakehouse run")
+    parser.add_argument("--home")
+    args = parser.parse_args(argv)
+    return materialize_all(Home.resolve(args.home))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""The channel contract and landing-zone discovery (lakehouse/channels/)."""
+
+import pytest
+
+from lakehouse.channels import CHANNELS, entity, entity_for_file
+from lakehouse.channels.landing import landed_files, landing_fingerprint
+from lakehouse.channels.spec import NESTED
+from lakehouse.home import Home
+
+
+def test_every_landed_entity_has_a_key_and_typed_fields():
+    known_types = {"str", "int", "float", "bool", "ts_iso", "ts_local", "epoch_ms", "epoch_s",
+                   "date", "object", "array"}
+    for channel in CHANNELS:
+        for ent in channel.entities:
+            names = [f.name for f in ent.all_fields]
+            assert len(names) == len(set(names)), f"{channel.name}/{ent.name} repeats a field"
+            assert {f.type for f in ent.all_fields} <= known_types
+            if (channel.name, ent.name) not in NESTED:
+                assert ent.key in names, f"{channel.name}/{ent.name} key {ent.key} not a field"
+                assert ent.event_time is None or ent.event_time in names
+            for f in ent.added_fields:
+                assert not f.required, "fields that appear mid-stream must be optional"
+
+
+def test_entity_for_file_maps_names_and_rejects_strays():
+    assert entity_for_file("web", "events_20260101_000.jsonl").name == "events"
+    assert entity_for_file("ads", "spend_20260101_000.csv").name == "spend"
+    assert entity_for_file("ads", "clicks_20260101_000.jsonl").name == "clicks"
+    with pytest.raises(ValueError, match=r"landing/web/notes.txt: not a known file name"):
+        entity_for_file("web", "notes.txt")
+    with pytest.raises(ValueError, match="unknown channel"):
+        entity_for_file("fax", "x.csv")
+    with pytest.raises(KeyError):
+        entity("web", "nope")
+
+
+def test_landing_identity_changes_with_content_and_fingerprint_ignores_order(tmp_path):
+    home = Home.resolve(tmp_path).ensure()
+    web = home.channel_dir("web")
+    web.mkdir(parents=True)
+    (web / "events_20260101_000.jsonl").write_text('{"event_id": "a"}\n')
+    (web / "events_20260102_000.jsonl").write_text('{"event_id": "b"}\n')
+    files = landed_files(home, "web")
+    assert [f.relative_path for f in files] == [
+        "web/events_20260101_000.jsonl",
+        "web/events_20260102_000.jsonl",
+    ]
+    assert landing_fingerprint(files) == landing_fingerprint(list(reversed(files)))
+
+    before = files[0].identity
+    (web / "events_20260101_000.jsonl").write_text('{"event_id": "a2"}\n')
+    after = landed_files(home, "web")[0].identity
+    assert before != after
+    assert before.split("@")[0] == after.split("@")[0]
+    assert landed_files(home, "pos") == []
