@@ -62,6 +62,16 @@ def _row_count(metadata: dict) -> str:
     return "" if value is None else str(getattr(value, "value", value))
 
 
+def _root_cause(failure: dg.DagsterEvent) -> str:
+    """The innermost error message: the user's exception, not Dagster's wrapper around it."""
+    error = failure.event_specific_data.error
+    message = "unknown error"
+    while error is not None:
+        message = error.message.strip()
+        error = error.cause
+    return message
+
+
 def summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> tuple[str, bool]:
     """A human summary of a run, and whether it passed (steps and blocking checks)."""
     lines = [f"\nRun {result.run_id} on {home.root} in {seconds:.1f}s"]
@@ -85,9 +95,7 @@ def summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> 
         )
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     for failure in failures:
-        error = failure.event_specific_data.error
-        message = error.message.strip() if error else "unknown error"
-        lines.append(f"\nFAILED step {failure.step_key}: {message}")
+        lines.append(f"\nFAILED step {failure.step_key}: {_root_cause(failure)}")
     lines.append(f"\nWarehouse (DuckDB): {home.warehouse}")
     lines.append(f"Lake (Delta):       {home.lake}")
     lines.append(f"Dagster UI:         make dev  (then http://127.0.0.1:3000; home {home.root})")
@@ -96,11 +104,13 @@ def summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> 
     return "\n".join(lines), ok
 
 
-def materialize_all(home: Home) -> int:
-    from orchestration.definitions import defs
+def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> int:
+    """Run the `materialize_all` job of `definitions` (default: the code location)."""
+    if definitions is None:
+        from orchestration.definitions import defs as definitions
 
     started = time.monotonic()
-    job = defs.resolve_job_def("materialize_all").with_logger_defs(
+    job = definitions.resolve_job_def("materialize_all").with_logger_defs(
         {"progress": progress_logger, "console": dg.colored_console_logger}
     )
     instance = dg.DagsterInstance.get()

@@ -8,8 +8,8 @@ derived from the files' identities, so downstream layers can tell new work from 
 import dagster as dg
 
 from lakehouse.channels import CHANNELS, Channel
-from lakehouse.channels.landing import landed_files, landing_fingerprint
 from lakehouse.channels.spec import NESTED
+from lakehouse.ingest.landing import batch_id_for, discover
 from orchestration.resources import LakehouseResource
 
 KINDS = {"jsonl": "json", "json": "json", "csv": "csv"}
@@ -44,21 +44,26 @@ def landing_asset(channel: Channel) -> dg.AssetsDefinition:
         tags={"layer": "landing"},
     )
     def _landing(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
-        files = landed_files(lakehouse.paths, channel.name)
-        newest = max(files, key=lambda f: f.relative_path) if files else None
+        files = [f for f in discover(lakehouse.paths) if f.channel == channel.name]
         by_entity: dict[str, int] = {}
         for f in files:
-            by_entity[f.entity] = by_entity.get(f.entity, 0) + 1
-        context.log.info(f"landing/{channel.name}: {len(files)} files")
+            by_entity[f.entity or "unrecognised"] = by_entity.get(f.entity or "unrecognised", 0) + 1
+        unrecognised = [f.relpath for f in files if f.entity is None]
+        if unrecognised:
+            context.log.warning(
+                f"landing/{channel.name}: {len(unrecognised)} file(s) match no file pattern of "
+                f"the channel spec and will not be ingested: {unrecognised[:5]}"
+            )
         return dg.MaterializeResult(
             metadata={
                 "files": len(files),
                 "bytes": sum(f.size for f in files),
                 "files_by_entity": by_entity,
-                "newest_file": newest.relative_path if newest else "",
+                "unrecognised_files": unrecognised,
+                "newest_file": max((f.relpath for f in files), default=""),
                 "path": dg.MetadataValue.path(str(lakehouse.paths.channel_dir(channel.name))),
             },
-            data_version=dg.DataVersion(landing_fingerprint(files)),
+            data_version=dg.DataVersion(batch_id_for(files)),
         )
 
     return _landing

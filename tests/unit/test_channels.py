@@ -3,9 +3,7 @@
 import pytest
 
 from lakehouse.channels import CHANNELS, entity, entity_for_file
-from lakehouse.channels.landing import landed_files, landing_fingerprint
 from lakehouse.channels.spec import NESTED
-from lakehouse.home import Home
 
 
 def test_every_landed_entity_has_a_key_and_typed_fields():
@@ -33,24 +31,3 @@ def test_entity_for_file_maps_names_and_rejects_strays():
         entity_for_file("fax", "x.csv")
     with pytest.raises(KeyError):
         entity("web", "nope")
-
-
-def test_landing_identity_changes_with_content_and_fingerprint_ignores_order(tmp_path):
-    home = Home.resolve(tmp_path).ensure()
-    web = home.channel_dir("web")
-    web.mkdir(parents=True)
-    (web / "events_20260101_000.jsonl").write_text('{"event_id": "a"}\n')
-    (web / "events_20260102_000.jsonl").write_text('{"event_id": "b"}\n')
-    files = landed_files(home, "web")
-    assert [f.relative_path for f in files] == [
-        "web/events_20260101_000.jsonl",
-        "web/events_20260102_000.jsonl",
-    ]
-    assert landing_fingerprint(files) == landing_fingerprint(list(reversed(files)))
-
-    before = files[0].identity
-    (web / "events_20260101_000.jsonl").write_text('{"event_id": "a2"}\n')
-    after = landed_files(home, "web")[0].identity
-    assert before != after
-    assert before.split("@")[0] == after.split("@")[0]
-    assert landed_files(home, "pos") == []

@@ -1,0 +1,57 @@
+"""`lakehouse run` names failed assets and blocking checks, exits non-zero (orchestration/run)."""
+
+import dagster as dg
+
+from lakehouse.home import Home
+from orchestration.run import materialize_all
+
+
+def _definitions(fail_asset: bool, fail_check: bool) -> dg.Definitions:
+    @dg.asset
+    def upstream() -> int:
+        if fail_asset:
+            raise ValueError("landing/web/events_1.jsonl line 3: field `ts` is not a timestamp")
+        return 1
+
+    @dg.asset_check(asset=upstream, blocking=True)
+    def upstream_gate() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=not fail_check, description="row count 0 < 1")
+
+    @dg.asset(deps=[upstream])
+    def downstream() -> None:
+        return None
+
+    job = dg.define_asset_job("materialize_all", selection=dg.AssetSelection.all())
+    return dg.Definitions(assets=[upstream, downstream], asset_checks=[upstream_gate], jobs=[job])
+
+
+def test_run_passes_and_summarises(tmp_path, capsys):
+    home = Home.resolve(tmp_path)
+    with dg.instance_for_test():
+        assert materialize_all(home, _definitions(fail_asset=False, fail_check=False)) == 0
+    out = capsys.readouterr().out
+    assert "done  upstream" in out and "done  downstream" in out
+    assert "Checks: 1 passed, 0 failed" in out
+    assert str(home.warehouse) in out
+    assert out.rstrip().endswith("OK")
+
+
+def test_run_fails_with_the_asset_and_error_named(tmp_path, capsys):
+    with dg.instance_for_test():
+        defs = _definitions(fail_asset=True, fail_check=False)
+        code = materialize_all(Home.resolve(tmp_path), defs)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED step upstream" in out
+    assert "field `ts` is not a timestamp" in out
+    assert "RUN FAILED" in out
+
+
+def test_failed_blocking_check_fails_the_run_and_stops_downstream(tmp_path, capsys):
+    with dg.instance_for_test():
+        defs = _definitions(fail_asset=False, fail_check=True)
+        code = materialize_all(Home.resolve(tmp_path), defs)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAILED [ERROR] upstream:upstream_gate row count 0 < 1" in out
+    assert "done  downstream" not in out
