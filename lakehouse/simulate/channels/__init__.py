@@ -1,0 +1,1 @@
+"""Record builders per landing channel: turn world facts into each source's own format."""

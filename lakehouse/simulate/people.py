@@ -1,0 +1,238 @@
+"""The population: persons, households, home locations, contact details and their devices.
+
+Each person is one true human; what the channels see are typed, re-typed and shared fragments
+of them. The ``typed_*`` functions produce the formatting variants and typos real forms collect.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lakehouse.simulate import names
+from lakehouse.simulate.config import SimConfig
+from lakehouse.simulate.dice import Dice
+
+
+@dataclass
+class Person:
+    pid: str
+    household: str
+    first: str
+    last: str
+    dob: dt.date
+    city: int  # index into names.CITIES
+    street_no: int
+    street: str
+    street_type: tuple[str, str]
+    apt: str  # "" or the apartment number
+    zip5: str
+    area: str
+    line: str  # 4-digit phone line
+    emails: list[str]  # base e-mail addresses (1-2)
+    cards: list[str]  # payment card tokens
+    ios: bool
+    has_app: bool
+    device: str  # own advertising id ("" without app)
+    skew_ms: int  # app clock skew
+    cookies: list[str]  # current cookie per browser
+    home_store: int
+    shared_device: str = ""  # household tablet ad id
+    shared_cookie: str = ""
+    shared_card: str = ""
+    subscribed: list[str] = field(default_factory=list)  # addresses on the e-mail list
+    accounts: list[dict] = field(default_factory=list)  # shop accounts as created
+    loyalty_cards: list[str] = field(default_factory=list)
+    records: int = 0  # customer records (accounts + loyalty memberships) that have appeared
+
+    @property
+    def phone10(self) -> str:
+        return f"{self.area}555{self.line}"
+
+
+@dataclass
+class Population:
+    persons: list[Person]
+    rate: np.ndarray  # mean sessions per day
+    pref: np.ndarray  # (n, 3) channel preference web, app, store
+    ad_affinity: np.ndarray
+    zone: np.ndarray  # zone index per person
+    tz: list[str]
+
+
+def _email_local(d: Dice, first: str, last: str) -> str:
+    f, lt = first.lower(), last.lower().replace("'", "")
+    style = d.below(5)
+    if style == 0:
+        return f"{f}.{lt}"
+    if style == 1:
+        return f"{f[0]}{lt}{d.between(1, 99)}"
+    if style == 2:
+        return f"{f}{lt}"
+    if style == 3:
+        return f"{f}_{lt}{d.between(70, 99)}"
+    return f"{lt}.{f}{d.between(1, 9)}"
+
+
+def build_population(cfg: SimConfig, rng: np.random.Generator, d: Dice,
+                     store_zones: list[int], store_pos: list[tuple[int, int]]) -> Population:
+    """Persons grouped into households; a share of households share a device and a card."""
+    n = cfg.persons
+    zone_idx = {z: i for i, z in enumerate(names.ZONES)}
+    persons: list[Person] = []
+    rate = rng.lognormal(np.log(cfg.sessions_per_person_day) - 0.5, 1.0, n)
+    pref = rng.dirichlet((2.0, 1.2, 1.6), n)
+    ad_aff = rng.beta(1.5, 6.0, n)
+    zone = np.zeros(n, dtype=np.int64)
+    tzs: list[str] = []
+    i = 0
+    hh = 0
+    while i < n:
+        size = 1
+        if d.chance(cfg.household_share):
+            size = min(n - i, d.between(2, 4))
+        hh += 1
+        hid = f"H{hh:06d}"
+        city = d.below(len(names.CITIES))
+        cname, state, zprefix, tz, czone = names.CITIES[city]
+        street_no = d.between(1, 9899)
+        street = d.pick(names.STREETS)
+        stype = d.pick(names.STREET_TYPES)
+        apt = str(d.between(1, 40)) if d.chance(0.3) else ""
+        zip5 = f"{zprefix}{d.between(1, 99):02d}"
+        last = d.pick(names.LAST_NAMES)
+        share = size > 1 and d.chance(cfg.shared_device_share)
+        shared_dev = d.uuid(upper=True) if share else ""
+        shared_ck = f"GA1.2.{d.digits(10)}.{1700000000 + d.below(60_000_000)}" if share else ""
+        shared_card = f"tok_{d.hex(24)}" if share else ""
+        zi = zone_idx[czone]
+        # nearest store: same zone first, else closest zone position
+        zp = names.ZONE_POS[czone]
+        best = min(range(len(store_zones)),
+                   key=lambda s: (store_zones[s] != zi,
+                                  abs(store_pos[s][0] - zp[0]) + abs(store_pos[s][1] - zp[1]), s))
+        for k in range(size):
+            pid = f"P{i + 1:06d}"
+            first = d.pick(names.FIRST_NAMES)
+            plast = last if (k == 0 or d.chance(0.85)) else d.pick(names.LAST_NAMES)
+            age = d.between(18, 80)
+            dob = dt.date(cfg.start.year - age, d.between(1, 12), d.between(1, 28))
+            n_mail = 2 if d.chance(0.35) else 1
+            emails = []
+            for _ in range(n_mail):
+                dom = d.pick(names.EMAIL_DOMAINS)
+                emails.append(f"{_email_local(d, first, plast)}@{dom}")
+            if len(emails) == 2 and emails[0] == emails[1]:
+                emails.pop()
+            ios = d.chance(0.55)
+            has_app = bool(pref[i, 1] > 0.15)
+            device = d.uuid(upper=ios) if has_app else ""
+            skew = 0
+            if has_app and d.chance(cfg.clock_skew_share):
+                skew = int(rng.choice([-1, 1]) * d.between(120, 6 * 3600)) * 1000
+                if d.chance(0.2):
+                    skew *= 24  # clock set to the wrong day
+            cookies = [f"GA1.2.{d.digits(10)}.{1700000000 + d.below(60_000_000)}"
+                       for _ in range(1 + int(d.chance(0.4)))]
+            cards = [f"tok_{d.hex(24)}" for _ in range(1 + int(d.chance(0.3)))]
+            persons.append(Person(
+                pid=pid, household=hid, first=first, last=plast, dob=dob, city=city,
+                street_no=street_no, street=street, street_type=stype, apt=apt, zip5=zip5,
+                area=str(d.between(201, 989)), line=f"{d.below(10000):04d}", emails=emails,
+                cards=cards, ios=ios, has_app=has_app, device=device, skew_ms=skew,
+                cookies=cookies, home_store=best, shared_device=shared_dev,
+                shared_cookie=shared_ck, shared_card=shared_card,
+            ))
+            zone[i] = zi
+            tzs.append(tz)
+            i += 1
+    for p in persons:
+        if d.chance(0.6):
+            p.subscribed = [typed_email(d, p.emails[0], 0.0)]
+            if len(p.emails) > 1 and d.chance(0.5):
+                p.subscribed.append(typed_email(d, p.emails[1], 0.0))
+    return Population(persons, rate, pref, ad_aff, zone, tzs)
+
+
+# --- how people type themselves into forms -------------------------------------------------
+
+def typo(d: Dice, s: str) -> str:
+    """One keyboard slip: swap, drop or double a letter."""
+    if len(s) < 3:
+        return s
+    i = d.between(1, len(s) - 2)
+    k = d.below(3)
+    if k == 0:
+        return s[:i] + s[i + 1] + s[i] + s[i + 2:]
+    if k == 1:
+        return s[:i] + s[i + 1:]
+    return s[:i] + s[i] + s[i:]
+
+
+def typed_name(d: Dice, first: str, last: str, typo_rate: float) -> tuple[str, str]:
+    if first in names.NICKNAMES and d.chance(0.25):
+        first = names.NICKNAMES[first]
+    r = d.u()
+    if r < 0.08:
+        first, last = first.upper(), last.upper()
+    elif r < 0.14:
+        first, last = first.lower(), last.lower()
+    elif r < 0.17:
+        first = first[0] + "."
+    if d.chance(typo_rate):
+        if d.chance(0.5):
+            first = typo(d, first)
+        else:
+            last = typo(d, last)
+    if d.chance(0.03):
+        first = " " + first + " "
+    return first, last
+
+
+def typed_email(d: Dice, email: str, typo_rate: float) -> str:
+    """Gmail dots and plus-tags, upper case, the odd typo: all still reach the same inbox."""
+    local, dom = email.split("@", 1)
+    if dom == "gmail.com":
+        r = d.u()
+        if r < 0.2:
+            local = local.replace(".", "")
+        elif r < 0.35 and len(local) > 3 and "." not in local:
+            j = d.between(1, len(local) - 1)
+            local = local[:j] + "." + local[j:]
+        if d.chance(0.15):
+            local = f"{local}+{d.pick(('shop', 'deals', 'store', 'news'))}"
+    r = d.u()
+    if r < 0.08:
+        local, dom = local.upper(), dom.upper()
+    elif r < 0.15:
+        local = local[:1].upper() + local[1:]
+    if d.chance(typo_rate):
+        local = typo(d, local)
+    return f"{local}@{dom}"
+
+
+def typed_phone(d: Dice, p: Person) -> str:
+    a, line = p.area, p.line
+    k = d.below(6)
+    return (f"({a}) 555-{line}", f"{a}.555.{line}", f"+1 {a} 555 {line}", f"{a}555{line}",
+            f"{a}-555-{line}", f"1-{a}-555-{line}")[k]
+
+
+def typed_address(d: Dice, p: Person, typo_rate: float) -> tuple[str, str, str]:
+    """(line1, line2, zip) as typed: Street/St/St., Apt/#/Unit, zip or zip+4."""
+    full, short = p.street_type
+    k = d.below(4)
+    stype = (full, short, short + ".", full.upper())[k]
+    street = p.street.upper() if k == 3 else p.street
+    line1 = f"{p.street_no} {street} {stype}"
+    if d.chance(typo_rate):
+        line1 = typo(d, line1)
+    line2 = ""
+    if p.apt:
+        line2 = (f"Apt {p.apt}", f"#{p.apt}", f"Unit {p.apt}", f"APT {p.apt}")[d.below(4)]
+        if d.chance(0.3):
+            line1, line2 = f"{line1} {line2}", ""
+    zip_ = p.zip5 if d.chance(0.85) else f"{p.zip5}-{d.between(1000, 9999)}"
+    return line1, line2, zip_
