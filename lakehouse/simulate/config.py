@@ -31,7 +31,7 @@ class SimConfig:
     duplicate_rate: float = 0.01  # share of records delivered again in a later file
     malformed_rate: float = 0.005  # share of records that also arrive as a corrupted extra copy
     clock_skew_share: float = 0.05  # share of app devices whose clock is off
-    schema_change_day: int | None = 30  # day index from which web `consent` / app `pushOptIn` appear
+    schema_change_day: int | None = 30  # day index: web `consent`, app `pushOptIn` appear
     # world
     shrinkage_rate: float = 0.002  # daily share of on-hand units lost unrecorded (theft, damage)
     cycle_count_share: float = 0.05  # share of (product, location) counted each day

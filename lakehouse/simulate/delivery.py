@@ -37,7 +37,7 @@ DAY = 86400
 _ENC_MARK_BYTES = json.dumps(ENCODING_MARK).strip('"').encode()  # as json.dumps escapes it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: a handful of singletons, hashed per record
 class Target:
     """One landing entity: where its files go and how a record is serialised."""
 
@@ -70,8 +70,8 @@ def csv_line(row: list) -> str:
     return ",".join([csv_field(v) for v in row])
 
 
-def dumps(obj: dict) -> str:
-    return json.dumps(obj, separators=(",", ":"))
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+dumps = _ENCODER.encode
 
 
 def _future_value(spec: FaultSpec, t: float) -> object:
@@ -102,9 +102,11 @@ class Landing:
         self.write_from = origin if write_from is None else write_from
         self.hms = hms_names
         self.on_file = on_file
-        self._u = rng.random(1 << 16)
+        self._u: list[float] = rng.random(1 << 16).tolist()
         self._ui = 0
         self._seq = 0
+        self._late, self._dup = config.late_rate, config.duplicate_rate
+        self._malformed = config.malformed_rate
         # slice index -> target -> list of entries
         self._pending: dict[int, dict[Target, list[tuple]]] = defaultdict(lambda: defaultdict(list))
         self.rows: dict[str, int] = defaultdict(int)
@@ -116,10 +118,10 @@ class Landing:
     def u(self) -> float:
         i = self._ui
         if i >= len(self._u):
-            self._u = self.rng.random(1 << 16)
+            self._u = self.rng.random(1 << 16).tolist()
             i = 0
         self._ui = i + 1
-        return float(self._u[i])
+        return self._u[i]
 
     def _put(self, tgt: Target, arrival: float, payload: bytes, tag: str | None,
              fld: str, key: str, event_t: float) -> None:
@@ -132,19 +134,20 @@ class Landing:
                  faultable: bool) -> None:
         cfg = self.cfg
         self.emitted += 1
+        if not faultable:
+            self._put(tgt, arrival, payload, None, "", key, event_t)
+            return
         tag = None
-        if faultable and cfg.late_rate and self.u() < cfg.late_rate:
+        if self._late and self.u() < self._late:
             arrival += (1 + int(self.u() * cfg.max_late_days)) * DAY + self.u() * 3600
             tag = "late"
         self._put(tgt, arrival, payload, tag, "", key, event_t)
-        if not faultable:
-            return
-        if cfg.malformed_rate and self.u() < cfg.malformed_rate:
+        if self._malformed and self.u() < self._malformed:
             kinds = applicable(tgt.spec, tgt.fmt, has)
             kind = kinds[int(self.u() * len(kinds))]
             self._put(tgt, arrival + 0.0005, make_bad(kind), kind, field_for(tgt.spec, kind),
                       key, event_t)
-        if cfg.duplicate_rate and self.u() < cfg.duplicate_rate:
+        if self._dup and self.u() < self._dup:
             again = arrival + (1 + int(self.u() * 2)) * DAY + self.u() * 3600
             self._put(tgt, again, payload, "duplicate", "", key, event_t)
 

@@ -18,28 +18,28 @@ BLOCK = 1 << 16
 class Dice:
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
-        self._u = rng.random(BLOCK)
+        self._u: list[float] = rng.random(BLOCK).tolist()
         self._ui = 0
-        self._h = rng.integers(0, 2**63, BLOCK, dtype=np.int64)
+        self._h: list[int] = rng.integers(0, 2**63, BLOCK, dtype=np.int64).tolist()
         self._hi = 0
 
     def u(self) -> float:
         """Uniform in [0, 1)."""
         i = self._ui
         if i >= BLOCK:
-            self._u = self.rng.random(BLOCK)
+            self._u = self.rng.random(BLOCK).tolist()
             i = 0
         self._ui = i + 1
-        return float(self._u[i])
+        return self._u[i]
 
     def bits(self) -> int:
         """A random non-negative 63-bit integer."""
         i = self._hi
         if i >= BLOCK:
-            self._h = self.rng.integers(0, 2**63, BLOCK, dtype=np.int64)
+            self._h = self.rng.integers(0, 2**63, BLOCK, dtype=np.int64).tolist()
             i = 0
         self._hi = i + 1
-        return int(self._h[i])
+        return self._h[i]
 
     def below(self, n: int) -> int:
         return int(self.u() * n)

@@ -96,7 +96,7 @@ def build_population(cfg: SimConfig, rng: np.random.Generator, d: Dice,
         hh += 1
         hid = f"H{hh:06d}"
         city = d.below(len(names.CITIES))
-        cname, state, zprefix, tz, czone = names.CITIES[city]
+        _cname, _state, zprefix, tz, czone = names.CITIES[city]
         street_no = d.between(1, 9899)
         street = d.pick(names.STREETS)
         stype = d.pick(names.STREET_TYPES)

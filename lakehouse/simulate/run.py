@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -87,16 +88,23 @@ def simulate(home: Home, config: SimConfig,
     t_wall = time.perf_counter()
     home.landing.mkdir(parents=True, exist_ok=True)
     clear_landing(home)
-    world, landing, truth = build(home, config, home.truth)
-    write_static_truth(world, truth)
-    start = world.start_eday
-    for k in range(config.days):
-        world.run_day(start + k)
-        landing.close_until((start + k + 1) * DAY)
-        if progress and (k % 10 == 9 or k == config.days - 1):
-            progress(f"day {k + 1}/{config.days}: {landing.events} rows in {landing.files} files")
-    landing.drop_after()
-    truth.close()
+    gc_was_on = gc.isenabled()
+    gc.disable()  # millions of short-lived tuples and no cycles worth collecting: ~15% faster
+    try:
+        world, landing, truth = build(home, config, home.truth)
+        write_static_truth(world, truth)
+        start = world.start_eday
+        for k in range(config.days):
+            world.run_day(start + k)
+            landing.close_until((start + k + 1) * DAY)
+            if progress and (k % 10 == 9 or k == config.days - 1):
+                progress(f"day {k + 1}/{config.days}: {landing.events} rows in "
+                         f"{landing.files} files")
+        landing.drop_after()
+        truth.close()
+    finally:
+        if gc_was_on:
+            gc.enable()
     return SimSummary(files=landing.files, rows=dict(sorted(landing.rows.items())),
                       events=landing.events, seconds=time.perf_counter() - t_wall,
                       days=config.days)

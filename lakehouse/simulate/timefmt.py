@@ -47,7 +47,7 @@ def _offset_suffix(off_min: int) -> str:
 
 def iso(t: float, off_min: int = 0) -> str:
     """ISO-8601 with milliseconds and an offset (``Z`` for UTC): the spec's ``ts_iso``."""
-    ms = int(round(t * 1000)) + off_min * 60000
+    ms = round(t * 1000) + off_min * 60000
     eday, rem = divmod(ms, DAY * 1000)
     s, milli = divmod(rem, 1000)
     h, s = divmod(s, 3600)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -88,22 +89,44 @@ class TruthWriter:
         if not rows:
             return
         schema = SCHEMAS[table]
-        cols = list(zip(*rows, strict=True))
-        arrays = [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)]
-        batch = pa.record_batch(arrays, schema=schema)
+        self._writer(table).write_table(to_arrow(rows, schema))
+        self._buf[table] = []
+
+    def _writer(self, table: str) -> pq.ParquetWriter:
         if table not in self._writers:
             path = self.dir / f"{table}{self.suffix}.parquet"
-            self._writers[table] = pq.ParquetWriter(path, schema)
-        self._writers[table].write_batch(batch)
-        self._buf[table] = []
+            self._writers[table] = pq.ParquetWriter(path, SCHEMAS[table])
+        return self._writers[table]
 
     def close(self) -> None:
         """Flush everything; every table gets a file, empty or not, so readers can rely on it."""
         for table in SCHEMAS:
             self._flush(table)
-            if table not in self._writers:
-                path = self.dir / f"{table}{self.suffix}.parquet"
-                pq.write_table(SCHEMAS[table].empty_table(), path)
-            else:
-                self._writers[table].close()
+            self._writer(table).close()
         self._writers = {}
+
+
+def _raw_type(t: pa.DataType) -> pl.DataType:
+    if t == pa.string():
+        return pl.String()
+    if t == pa.bool_():
+        return pl.Boolean()
+    if t == pa.float64():
+        return pl.Float64()
+    return pl.Int64()  # int64, and timestamps (ms) / dates (days) given as integers
+
+
+def to_arrow(rows: list[tuple], schema: pa.Schema) -> pa.Table:
+    """Rows of Python values to an Arrow table; through polars, because ``pa.array`` on Python
+    lists imports pandas (seconds without bytecode caches)."""
+    raw = {f.name: _raw_type(f.type) for f in schema}
+    df = pl.DataFrame(rows, schema=raw, orient="row")
+    casts = []
+    for f in schema:
+        if pa.types.is_timestamp(f.type):
+            casts.append(pl.col(f.name).cast(pl.Datetime("ms")).dt.replace_time_zone("UTC"))
+        elif pa.types.is_date32(f.type):
+            casts.append(pl.col(f.name).cast(pl.Int32).cast(pl.Date))
+    if casts:
+        df = df.with_columns(casts)
+    return df.to_arrow().cast(schema)

@@ -237,7 +237,8 @@ class World:
         t0 = eday * DAY
         self.stock.reset_day()
         self.ad_clicks_today = defaultdict(list)
-        self.promo_today = {ch: promo_table(self.promos, eday, ch) for ch in ("web", "app", "store")}
+        self.promo_today = {ch: promo_table(self.promos, eday, ch)
+                            for ch in ("web", "app", "store")}
         sessions = self._touches_and_sessions(eday)
         sessions.sort(key=lambda s: (s.t, s.person))
         early = [s for s in sessions if s.t < t0 + 7 * HOUR]

@@ -152,7 +152,7 @@ def online_order(w: World, s: Session, t: float, source: str, browser_id: str,
 
 
 def store_visit(w: World, s: Session, eday: int) -> None:
-    d, cfg, cat = w.d, w.cfg, w.catalog
+    d, _cfg, cat = w.d, w.cfg, w.catalog
     p = w.persons[s.person]
     loc = s.loc
     store = w.locations[loc]
