@@ -5,7 +5,7 @@ validator can refuse silent casts: ``kind`` is the JSON type (``str``, ``int``, 
 ``bool``, ``object``, ``array``) or ``csv`` for CSV text, and null when the field is absent or
 JSON null. Lines that cannot be decoded or parsed become error rows here (with their raw text).
 
-Fast path for JSON lines: polars ``read_ndjson`` with the spec schema on the lines a cheap
+Fast path for JSON lines: pyarrow's strict JSON reader with the spec schema on the lines a cheap
 regex pre-screen finds unsuspicious; only suspicious or broken lines go through ``json.loads``.
 """
 
@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.json as pj
 
 from lakehouse.channels.spec import Entity, Field
 
@@ -31,7 +33,8 @@ _STRLIKE = {"str", "ts_iso", "ts_local", "date"}
 _INTLIKE = {"int", "epoch_ms", "epoch_s"}
 _POLARS = {"int": pl.Int64, "epoch_ms": pl.Int64, "epoch_s": pl.Int64, "float": pl.Float64,
            "bool": pl.Boolean}
-_KIND_OF = {pl.String: "str", pl.Int64: "int", pl.Float64: "float", pl.Boolean: "bool"}
+_KIND_OF = {pl.String: "str", pl.Int64: "int", pl.Float64: "float", pl.Boolean: "bool",
+            pl.Null: "str"}
 
 
 def kind_col(name: str) -> str:
@@ -63,31 +66,32 @@ def _empty_records(ent: Entity) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def decode_lines(data: bytes, where: str) -> tuple[list[tuple[int, str]], list[tuple]]:
-    """Split bytes into (1-based line number, text) for non-blank lines; bad UTF-8 -> error."""
-    raw_lines = data.split(b"\n")
-    try:
-        text_lines = data.decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        text_lines = None
-    good: list[tuple[int, str]] = []
+def decode_lines(data: bytes, where: str) -> tuple[pl.DataFrame, list[tuple]]:
+    """Non-blank lines as a frame (``_line`` 1-based, ``_raw``); undecodable lines -> errors.
+
+    The whole file is decoded at once when it is valid UTF-8 (the common case); otherwise line
+    by line, so one bad line does not take the file down with it.
+    """
     errors: list[tuple] = []
-    for i, raw in enumerate(raw_lines, start=1):
-        if text_lines is not None:
-            text = text_lines[i - 1]
-        else:
+    try:
+        texts = data.decode("utf-8").split("\n")
+        lines = pl.DataFrame({LINE: pl.int_range(1, len(texts) + 1, eager=True),
+                              RAW: pl.Series(texts, dtype=pl.String)})
+    except UnicodeDecodeError:
+        numbers, texts = [], []
+        for i, raw in enumerate(data.split(b"\n"), start=1):
             try:
-                text = raw.decode("utf-8")
+                texts.append(raw.decode("utf-8"))
+                numbers.append(i)
             except UnicodeDecodeError as exc:
                 errors.append((i, raw.decode("utf-8", errors="backslashreplace"),
                                "encoding_error", None,
                                f"{where} line {i}: bytes are not valid UTF-8 "
                                f"({exc.reason} at byte {exc.start})"))
-                continue
-        text = text.removesuffix("\r")
-        if text.strip():
-            good.append((i, text))
-    return good, errors
+        lines = pl.DataFrame({LINE: pl.Series(numbers, dtype=pl.Int64),
+                              RAW: pl.Series(texts, dtype=pl.String)})
+    lines = lines.with_columns(pl.col(LINE).cast(pl.Int64), pl.col(RAW).str.strip_suffix("\r"))
+    return lines.filter(pl.col(RAW).str.strip_chars() != ""), errors
 
 
 # ---------------------------------------------------------------- python (exact) path
@@ -171,21 +175,25 @@ def _fast_ok(ent: Entity) -> bool:
     return all(f.type in _STRLIKE | _INTLIKE | {"float", "bool"} for f in ent.all_fields)
 
 
-def _polars_records(ent: Entity, lines: pl.DataFrame) -> pl.DataFrame:
-    """Typed read of pre-screened lines; raises if polars meets anything unexpected."""
-    overrides = {f.name: _POLARS.get(f.type, pl.String) for f in ent.all_fields}
-    body = "\n".join(lines[RAW].to_list()).encode()
-    frame = pl.read_ndjson(body, schema_overrides=overrides, infer_schema_length=None)
+def _arrow_schema(ent: Entity) -> pa.Schema:
+    types = {"int": pa.int64(), "epoch_ms": pa.int64(), "epoch_s": pa.int64(),
+             "float": pa.float64(), "bool": pa.bool_()}
+    return pa.schema([(f.name, types.get(f.type, pa.string())) for f in ent.all_fields])
+
+
+def _typed_records(ent: Entity, lines: pl.DataFrame, body: bytes) -> pl.DataFrame:
+    """Strict typed read (pyarrow refuses a value of another JSON type than the schema's);
+    raises on anything unexpected, and the caller falls back to the exact path."""
+    options = pj.ParseOptions(explicit_schema=_arrow_schema(ent),
+                              unexpected_field_behavior="infer")
+    frame = pl.from_arrow(pj.read_json(io.BytesIO(body), parse_options=options))
+    assert isinstance(frame, pl.DataFrame)
     if frame.height != lines.height:
         raise ValueError("row count mismatch")
-    known = set(overrides)
+    known = {f.name for f in ent.all_fields}
     extras = [c for c in frame.columns if c not in known]
     exprs: list[pl.Expr] = []
     for f in ent.all_fields:
-        if f.name not in frame.columns:
-            exprs += [pl.lit(None, pl.String).alias(f.name),
-                      pl.lit(None, pl.String).alias(kind_col(f.name))]
-            continue
         dtype = frame.schema[f.name]
         kind = _KIND_OF.get(dtype)
         if kind is None:
@@ -204,26 +212,27 @@ def _polars_records(ent: Entity, lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def parse_jsonl(ent: Entity, data: bytes, where: str) -> Parsed:
-    good, errors = decode_lines(data, where)
-    lines = pl.DataFrame(good, schema={LINE: pl.Int64, RAW: pl.String}, orient="row")
-    slow = lines.clear()
+    lines, errors = decode_lines(data, where)
     records = None
+    slow = lines
     if _fast_ok(ent) and lines.height:
         pattern = _suspect_pattern(ent)
-        suspect = lines[RAW].str.contains(pattern) if pattern else pl.repeat(False, lines.height,
-                                                                             eager=True)
+        suspect = (lines[RAW].str.contains(pattern) if pattern
+                   else pl.Series([False] * lines.height))
         slow, fast = lines.filter(suspect), lines.filter(~suspect)
+        whole = not errors and not slow.height and fast.height == data.count(b"\n") + (
+            0 if data.endswith(b"\n") else 1)
         try:
-            records = _polars_records(ent, fast)
-        except Exception:  # broken lines in the batch: find them, then retry once
+            body = data if whole else fast[RAW].str.join("\n").item().encode()
+            records = _typed_records(ent, fast, body)
+        except Exception:  # broken lines among them: find those, then retry once
             ok = fast[RAW].str.json_path_match("$").str.starts_with("{").fill_null(False)
             slow = pl.concat([slow, fast.filter(~ok)])
+            fast = fast.filter(ok)
             try:
-                records = _polars_records(ent, fast.filter(ok))
+                records = _typed_records(ent, fast, fast[RAW].str.join("\n").item().encode())
             except Exception:
                 slow, records = lines, None
-    else:
-        slow = lines
     parts = [] if records is None else [records]
     if slow.height:
         rec, errs = _loads_lines(ent, list(slow.iter_rows()), where)
@@ -237,7 +246,8 @@ def parse_jsonl(ent: Entity, data: bytes, where: str) -> Parsed:
 
 # ---------------------------------------------------------------- CSV
 def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
-    good, errors = decode_lines(data, where)
+    frame, errors = decode_lines(data, where)
+    good = list(frame.iter_rows())
     if not good or good[0][0] != 1:
         for line, text in good:
             errors.append((line, text, "unreadable_file", None,

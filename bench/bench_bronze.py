@@ -1,0 +1,74 @@
+"""Bronze ingestion throughput on a generated web events file (1M lines by default).
+
+Usage: .venv/bin/python bench/bench_bronze.py [--lines N] [--bad-every K]
+Prints events/s for parse + validate + Delta commit of one file, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from lakehouse.home import Home
+from lakehouse.ingest import batch_id_for, discover, ingest_files
+
+
+def generate(path: Path, lines: int, bad_every: int) -> None:
+    """A web events file like the simulator's: ~400 bytes a line, optional bad lines."""
+    base = datetime(2026, 3, 1, tzinfo=UTC)
+    i = pl.col("i")
+    frame = pl.DataFrame({"i": pl.int_range(0, lines, eager=True)}).select(
+        pl.format("ev-{}-8b1c-4d5e-9f00", i).alias("event_id"),
+        pl.lit("product_view").alias("event_type"),
+        (pl.lit(base) + pl.duration(milliseconds=i * 37))
+        .dt.to_string("%Y-%m-%dT%H:%M:%S%.3f+00:00").alias("ts"),
+        pl.format("ck-{}", i % 50000).alias("cookie_id"),
+        pl.format("ss-{}", i % 200000).alias("session_id"),
+        pl.when(i % 3 == 0).then(pl.format("u-{}", i % 20000)).alias("user_id"),
+        pl.format("/products/p-{}", i % 5000).alias("page_url"),
+        pl.format("v-{}", i % 5000).alias("variant_id"),
+        pl.when(i % 4 == 2).then(1 + i % 3).alias("quantity"),
+        pl.lit("https://www.google.com/").alias("referrer"),
+        pl.lit("google").alias("utm_source"),
+        pl.lit("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126")
+        .alias("user_agent"),
+    )
+    frame.write_ndjson(path)
+    if bad_every:
+        text = path.read_text().split("\n")
+        for n in range(bad_every // 2, lines, bad_every):
+            text[n] = text[n].replace('"cookie_id":"', '"cookie_id":7,"x":"', 1) if n % 2 \
+                else text[n][:40]
+        path.write_text("\n".join(text))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--bad-every", type=int, default=0,
+                        help="make every K-th line broken JSON or wrongly typed (0: clean)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Home.resolve(tmp).ensure()
+        (home.landing / "web").mkdir(parents=True, exist_ok=True)
+        path = home.landing / "web" / "events_20260301_000.jsonl"
+        generate(path, args.lines, args.bad_every)
+        files = discover(home)
+        start = time.perf_counter()
+        result = ingest_files(home, files, batch_id_for(files))
+        elapsed = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"lines={args.lines} file_mb={path.stat().st_size / 1e6:.0f} "
+              f"bronze={result.rows_bronze} quarantined={result.rows_quarantined} "
+              f"seconds={elapsed:.2f} events_per_s={args.lines / elapsed:,.0f} "
+              f"peak_rss_mb={peak_mb:.0f}")
+
+
+if __name__ == "__main__":
+    main()
