@@ -305,7 +305,7 @@ def _csv_fast(header: str, body: list[tuple[int, str]], ncols: int) -> pl.DataFr
 def _csv_slow(columns: list[str], body: list[tuple[int, str]], where: str):
     """csv-module read: quoted fields, multi-line records, wrong field counts."""
     texts = [t for _, t in body]
-    reader = csv.reader(texts)
+    reader = csv.reader([t + "\n" for t in texts])
     rows: list[dict] = []
     errors = []
     consumed = 0
