@@ -159,7 +159,7 @@ class Landing:
         def make_bad(kind: str) -> bytes:
             if kind == "broken_json":
                 return line[: max(1, len(line) // 2)]
-            bad = dumps(corrupt_json(obj, kind, tgt.spec, _future_value(tgt.spec, event_t)))
+            bad = dumps(corrupt_json(obj, kind, tgt.spec, _future_value(tgt.spec, max(event_t, arrival))))
             raw = bad.encode()
             if kind == "encoding_error":
                 raw = raw.replace(_ENC_MARK_BYTES, ENCODING_BYTES)
@@ -174,7 +174,7 @@ class Landing:
 
         def make_bad(kind: str) -> bytes:
             text = [csv_field(v) for v in row]
-            fut = str(_future_value(tgt.spec, event_t))
+            fut = str(_future_value(tgt.spec, max(event_t, arrival)))
             bad = csv_line(corrupt_row(text, tgt.columns, kind, tgt.spec, fut))
             raw = bad.encode()
             if kind == "encoding_error":

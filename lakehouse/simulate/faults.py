@@ -14,7 +14,7 @@ FAULT_KINDS = ("broken_json", "missing_required", "wrong_type", "negative_quanti
 
 ENCODING_MARK = "\u2063ENCERR\u2063"
 ENCODING_BYTES = b"Caf\xe9 \xff\xfe"  # Latin-1 e-acute and stray bytes: invalid UTF-8
-FUTURE_SECONDS = 400 * 86400  # a future_timestamp is event time + 400 days
+FUTURE_SECONDS = 400 * 86400  # a future_timestamp is arrival time + 400 days
 
 
 @dataclass(frozen=True)
