@@ -197,7 +197,8 @@ def test_csv_quoted_fields_and_wrong_field_count():
 
 def test_wms_adjustment_may_be_negative_but_counts_may_not():
     wms = entity("wms", "movements")
-    head = "movement_id,seq_no,site_code,item_code,movement_type,qty,counted_qty,reference,event_time"
+    head = ("movement_id,seq_no,site_code,item_code,movement_type,qty,counted_qty,reference,"
+            "event_time")
     rows = ["M1,1,W1,I1,ADJUSTMENT,-4,,,2026-03-01T10:00:00Z",
             "M2,2,W1,I1,PICK,-1,,,2026-03-01T10:00:00Z",
             "M3,3,W1,I1,CYCLE_COUNT,0,-2,,2026-03-01T10:00:00Z",

@@ -1,4 +1,4 @@
-"""Exactly-once Delta appends, timestamp normalisation and schema/protocol guards, on real tables."""
+"""Exactly-once Delta appends, UTC-microsecond timestamps, schema and protocol guards."""
 
 from __future__ import annotations
 
