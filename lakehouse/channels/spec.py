@@ -20,7 +20,19 @@ Field types (as they appear in the file):
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
+
+_ENUM = re.compile(r"^[A-Za-z_]+(?: \| [A-Za-z_]+)+$")
+
+# Source fields that identify a person. They stay in bronze and silver only: quality reports
+# never echo their values, and everything from the identity map on carries keyed hashes.
+PII_FIELDS = frozenset({
+    "email", "phone", "first_name", "last_name", "address1", "address2", "address_line1",
+    "address_line2", "zip", "postcode", "date_of_birth", "card_token", "payment_fingerprint",
+    "reviewer_email", "reviewer_name", "customer", "shipping_address", "loyalty_card",
+    "card_number",
+})
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,18 @@ class Field:
     required: bool
     description: str
     nested: str | None = None  # name of the nested entity for object/array fields
+    minimum: float | None = None  # inclusive bounds for numbers: validation and suites share them
+    maximum: float | None = None
+
+    @property
+    def allowed(self) -> tuple[str, ...] | None:
+        """The closed set of values, when the description documents one (``a | b | c``)."""
+        head = self.description.split(";")[0].split(" (")[0].strip()
+        return tuple(head.split(" | ")) if _ENUM.match(head) else None
+
+    @property
+    def pii(self) -> bool:
+        return self.name in PII_FIELDS
 
 
 @dataclass(frozen=True)
@@ -97,7 +121,7 @@ WEB_EVENTS = _e(
         F("user_id", "str", False, "shop login id when the visitor is logged in"),
         F("page_url", "str", True, "page path"),
         F("variant_id", "str", False, "shop variant id of the product shown or carted"),
-        F("quantity", "int", False, "units added or removed (cart events), >= 1"),
+        F("quantity", "int", False, "units added or removed (cart events), >= 1", minimum=1),
         F("search_query", "str", False, "search text (search events)"),
         F("order_id", "str", False, "shop order id (purchase events)"),
         F("referrer", "str", False, "referring URL"),
@@ -127,7 +151,7 @@ APP_EVENTS = _e(
         F("appVersion", "str", True, "app version"),
         F("screenName", "str", True, "screen"),
         F("variantId", "str", False, "shop variant id"),
-        F("quantity", "int", False, "units (cart events), >= 1"),
+        F("quantity", "int", False, "units (cart events), >= 1", minimum=1),
         F("searchTerm", "str", False, "search text"),
         F("orderId", "str", False, "shop order id (purchase events)"),
         F("campaignId", "str", False, "attributed campaign (deep link / push)"),
@@ -143,7 +167,7 @@ ORDER_LINE_ITEM = _e(
         F("variant_id", "str", True, "shop variant id"),
         F("sku", "str", False, "merchant SKU text (free form, not a key)"),
         F("title", "str", False, "product title at order time"),
-        F("quantity", "int", True, "units ordered, >= 1"),
+        F("quantity", "int", True, "units ordered, >= 1", minimum=1),
         F("price", "str", True, "unit price as a decimal string"),
         F("total_discount", "str", False, "discount on the line, decimal string"),
     ],
@@ -181,7 +205,7 @@ ORDERS = _e(
     "re-appears with a later updated_at when it is cancelled.",
     [
         F("id", "str", True, "order id"),
-        F("order_number", "int", True, "human order number"),
+        F("order_number", "int", True, "human order number", minimum=1),
         F("created_at", "ts_iso", True, "order time"),
         F("updated_at", "ts_iso", True, "last change"),
         F("cancelled_at", "ts_iso", False, "set when cancelled"),
@@ -211,8 +235,8 @@ POS = _e(
         F("register_id", "str", True, "till"),
         F("txn_time", "ts_local", True, "store local time"),
         F("pos_sku", "str", True, "till SKU (POS product code)"),
-        F("qty", "int", True, "units sold, >= 1"),
-        F("unit_price", "float", True, "price charged per unit"),
+        F("qty", "int", True, "units sold, >= 1", minimum=1),
+        F("unit_price", "float", True, "price charged per unit", minimum=0),
         F("discount", "float", False, "discount on the line"),
         F("promo_id", "str", False, "promotion applied"),
         F("loyalty_card", "str", False, "loyalty card number scanned"),
@@ -256,7 +280,7 @@ WMS = _e(
           "RECEIPT | PICK | TRANSFER_OUT | TRANSFER_IN | ADJUSTMENT | RETURN_RESTOCK | "
           "CYCLE_COUNT"),
         F("qty", "int", True, "units moved (>= 0; ADJUSTMENT may be negative)"),
-        F("counted_qty", "int", False, "on-hand counted (CYCLE_COUNT only)"),
+        F("counted_qty", "int", False, "on-hand counted (CYCLE_COUNT only)", minimum=0),
         F("reference", "str", False, "PO number, order id, transfer id or return id"),
         F("event_time", "ts_iso", True, "movement time"),
     ],
@@ -271,8 +295,8 @@ CATALOG = _e(
         F("brand", "str", True, ""),
         F("category", "str", True, ""),
         F("subcategory", "str", True, ""),
-        F("price", "float", True, "list price"),
-        F("cost", "float", True, "unit cost"),
+        F("price", "float", True, "list price", minimum=0),
+        F("cost", "float", True, "unit cost", minimum=0),
         F("supplier_id", "str", True, ""),
         F("web_variant_id", "str", True, "shop variant id (web and app)"),
         F("pos_sku", "str", True, "till SKU"),
@@ -289,7 +313,7 @@ SUPPLIERS = _e(
         F("supplier_id", "str", True, ""),
         F("name", "str", True, ""),
         F("country", "str", True, ""),
-        F("lead_time_days", "int", True, "contractual lead time"),
+        F("lead_time_days", "int", True, "contractual lead time", minimum=0),
     ],
 )
 
@@ -304,7 +328,7 @@ PURCHASE_ORDERS = _e(
         F("supplier_id", "str", True, ""),
         F("wms_item_code", "str", True, "ordered item (WMS code)"),
         F("site_code", "str", True, "destination warehouse"),
-        F("qty", "int", True, "ordered (created) or delivered (delivered) units, >= 1"),
+        F("qty", "int", True, "ordered (created) or delivered (delivered) units, >= 1", minimum=1),
         F("promised_date", "date", True, "promised delivery date"),
         F("event_time", "ts_iso", True, ""),
     ],
@@ -335,7 +359,7 @@ AD_CLICKS = _e(
         F("click_time", "ts_iso", True, ""),
         F("landing_page", "str", True, ""),
         F("device_type", "str", True, "desktop | mobile | tablet"),
-        F("cost", "float", True, "cost of the click"),
+        F("cost", "float", True, "cost of the click", minimum=0),
     ],
 )
 
@@ -347,9 +371,9 @@ AD_SPEND = _e(
         F("date", "date", True, ""),
         F("campaign_id", "str", True, ""),
         F("network", "str", True, ""),
-        F("impressions", "int", True, ""),
-        F("clicks", "int", True, ""),
-        F("spend", "float", True, "currency units"),
+        F("impressions", "int", True, "", minimum=0),
+        F("clicks", "int", True, "", minimum=0),
+        F("spend", "float", True, "currency units", minimum=0),
     ],
 )
 
@@ -366,8 +390,8 @@ SHIPMENTS = _e(
         F("shipped_at", "ts_iso", True, ""),
         F("promised_delivery", "date", True, ""),
         F("delivered_at", "ts_iso", False, "empty until delivered"),
-        F("cost", "float", True, "shipping cost"),
-        F("units", "int", True, "units in the parcel"),
+        F("cost", "float", True, "shipping cost", minimum=0),
+        F("units", "int", True, "units in the parcel", minimum=1),
     ],
 )
 
@@ -379,13 +403,13 @@ RETURNS = _e(
         F("order_id", "str", True, "shop order id or POS transaction id"),
         F("channel", "str", True, "web | app | store"),
         F("variant_id", "str", True, "shop variant id of the returned product"),
-        F("qty", "int", True, ">= 1"),
+        F("qty", "int", True, ">= 1", minimum=1),
         F("reason", "str", True,
           "damaged | defective | wrong_size | not_as_described | changed_mind"),
         F("disposition", "str", True, "restock | write_off"),
         F("site_code", "str", True, "location that received it"),
         F("received_at", "ts_iso", True, ""),
-        F("refund_amount", "float", True, ""),
+        F("refund_amount", "float", True, "", minimum=0),
     ],
 )
 
@@ -395,7 +419,7 @@ REVIEWS = _e(
     [
         F("review_id", "str", True, ""),
         F("variant_id", "str", True, "shop variant id"),
-        F("rating", "int", True, "1..5"),
+        F("rating", "int", True, "1..5", minimum=1, maximum=5),
         F("title", "str", False, ""),
         F("body", "str", False, "free text"),
         F("reviewer_email", "str", False, ""),
@@ -412,7 +436,7 @@ PROMOTIONS = _e(
         F("promo_id", "str", True, ""),
         F("name", "str", True, ""),
         F("category", "str", False, "category on promotion, empty = all"),
-        F("discount_pct", "float", True, "0..100"),
+        F("discount_pct", "float", True, "0..100", minimum=0, maximum=100),
         F("start_date", "date", True, ""),
         F("end_date", "date", True, "inclusive"),
         F("channels", "str", True, "semicolon list: web;app;store"),
@@ -430,7 +454,7 @@ LOCATIONS = _e(
         F("region", "str", True, ""),
         F("zone", "str", True, "shipping zone the location sits in"),
         F("timezone", "str", True, "IANA time zone"),
-        F("ship_capacity_per_day", "int", True, "parcels per day (0: does not ship)"),
+        F("ship_capacity_per_day", "int", True, "parcels per day (0: does not ship)", minimum=0),
         F("opened_on", "date", True, ""),
     ],
 )
@@ -444,8 +468,8 @@ SHIPPING_RATES = _e(
         F("from_zone", "str", True, ""),
         F("to_zone", "str", True, ""),
         F("service", "str", True, "standard | express"),
-        F("cost", "float", True, ""),
-        F("days", "int", True, ""),
+        F("cost", "float", True, "", minimum=0),
+        F("days", "int", True, "", minimum=0),
     ],
 )
 

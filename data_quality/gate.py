@@ -1,0 +1,212 @@
+"""Run a suite against a Delta table (or one batch of it) in bounded memory.
+
+Row-level expectations run through Great Expectations on pandas chunks read from the Delta
+table's Arrow dataset; table-level metrics (row count, key uniqueness, newest timestamp) are
+pushed down to DuckDB over the same dataset. Values of PII columns never reach the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable
+
+from data_quality.suites import Expect, Suite
+
+SAMPLE_SIZE = 5
+
+
+@dataclass
+class Outcome:
+    name: str
+    column: str | None
+    passed: bool
+    element_count: int = 0
+    unexpected_count: int = 0
+    observed: Any = None
+    sample: list[Any] | None = None  # a few unexpected values; None for PII columns
+
+    @property
+    def unexpected_percent(self) -> float:
+        return 100.0 * self.unexpected_count / self.element_count if self.element_count else 0.0
+
+
+@dataclass
+class GateResult:
+    suite: str
+    table: str
+    version: int | None
+    rows: int
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+    def describe(self) -> str:
+        if self.passed:
+            return f"{self.suite}: {len(self.outcomes)} expectations passed on {self.rows} rows"
+        parts = [f"{o.name}: {o.unexpected_count} unexpected" if o.element_count
+                 else f"{o.name}: observed {o.observed}" for o in self.failed]
+        return f"{self.suite}: {len(self.failed)} of {len(self.outcomes)} failed: " + "; ".join(
+            parts)
+
+    def markdown(self) -> str:
+        rows = ["| expectation | passed | rows | unexpected | observed / sample |",
+                "| --- | --- | --- | --- | --- |"]
+        for o in sorted(self.outcomes, key=lambda o: (o.passed, o.name)):
+            shown = o.observed if o.observed is not None else (
+                "(PII: values withheld)" if o.sample is None and o.unexpected_count else o.sample)
+            counts = (f"{o.element_count} | {o.unexpected_count} ({o.unexpected_percent:.2f}%)"
+                      if o.element_count else "- | -")
+            rows.append(f"| {o.name} | {'yes' if o.passed else '**NO**'} | {counts} | "
+                        f"{shown if shown is not None else ''} |")
+        return "\n".join(rows)
+
+
+def _quiet_gx() -> None:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+
+
+@cache
+def _context():
+    _quiet_gx()
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    asset = context.data_sources.add_pandas("lakehouse").add_dataframe_asset("chunk")
+    return context, asset.add_batch_definition_whole_dataframe("chunk")
+
+
+def _gx_suite(suite: Suite, expectations: tuple[Expect, ...]):
+    import great_expectations as gx
+
+    context, _ = _context()
+    # Which expectations apply depends on the columns a table has so far (schema drift).
+    digest = hashlib.sha1(repr(expectations).encode()).hexdigest()[:12]
+    name = f"{suite.name}#{digest}"
+    try:
+        return context.suites.get(name)
+    except Exception:  # GX raises its own not-found error type
+        gx_suite = gx.ExpectationSuite(name=name)
+        for e in expectations:
+            cls = getattr(gx.expectations, e.type)
+            kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in e.kwargs}
+            gx_suite.add_expectation(cls(column=e.column, **kwargs))
+        return context.suites.add(gx_suite)
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _chunks(record_batches, chunk_rows: int):
+    """pandas frames of about `chunk_rows` rows: many small files must not mean many GX runs."""
+    pending, size = [], 0
+    for rb in record_batches:
+        if rb.num_rows:
+            pending.append(rb)
+            size += rb.num_rows
+        if size >= chunk_rows:
+            yield pa.Table.from_batches(pending).to_pandas()
+            pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending).to_pandas()
+
+
+def _validate_chunks(suite: Suite, expectations: tuple[Expect, ...], batches) -> list[Outcome]:
+    outcomes = {e.name: Outcome(e.name, e.column, True) for e in expectations}
+    if not expectations:
+        return []
+    gx_suite = _gx_suite(suite, expectations)
+    _, batch_definition = _context()
+    by_key = {(_snake(e.type), e.column): e.name for e in expectations}
+    for frame in batches:
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(gx_suite, result_format="SUMMARY")
+        for r in result.results:
+            config = r.expectation_config
+            name = by_key[(config.type, config.kwargs["column"])]
+            outcome = outcomes[name]
+            details = r.result or {}
+            outcome.element_count += int(details.get("element_count") or 0)
+            outcome.unexpected_count += int(details.get("unexpected_count") or 0)
+            outcome.passed &= bool(r.success)
+            if outcome.column not in suite.pii_columns and not r.success:
+                sample = (outcome.sample or []) + list(details.get("partial_unexpected_list")
+                                                       or [])
+                outcome.sample = [str(v) for v in sample[:SAMPLE_SIZE]]
+    return list(outcomes.values())
+
+
+def _table_metrics(suite: Suite, dataset, where: str, params: list, now: datetime,
+                   max_future_skew: timedelta) -> tuple[int, list[Outcome]]:
+    con = duckdb.connect()
+    con.register("t", dataset)
+    rows = con.execute(f"select count(*) from t {where}", params).fetchone()[0]
+    outcomes = [Outcome(f"row_count >= {suite.min_rows}", None, rows >= suite.min_rows,
+                        observed=rows)]
+    if suite.unique_key:
+        key = ", ".join(f'"{c}"' for c in suite.unique_key)
+        dupes = con.execute(
+            f"select count(*) from (select {key} from t {where} "
+            f"group by {key} having count(*) > 1)",
+            params).fetchone()[0]
+        outcomes.append(Outcome(f"unique({', '.join(suite.unique_key)})", None, dupes == 0,
+                                observed=f"{dupes} duplicated keys"))
+    if suite.newest_column and suite.newest_column in dataset.schema.names:
+        newest = con.execute(f'select max("{suite.newest_column}") from t {where}',
+                             params).fetchone()[0]
+        limit = now + max_future_skew
+        ok = newest is None or newest <= limit
+        outcomes.append(Outcome(f"max({suite.newest_column}) <= now + {max_future_skew}",
+                                suite.newest_column, ok, observed=str(newest)))
+    con.close()
+    return rows, outcomes
+
+
+def validate_table(
+    uri: str,
+    suite: Suite,
+    *,
+    version: int | None = None,
+    batch_id: str | None = None,
+    chunk_rows: int = 200_000,
+    now: datetime | None = None,
+    max_future_skew: timedelta = timedelta(days=1),
+) -> GateResult:
+    """Validate a table version, or only the rows one batch added (`batch_id`)."""
+    table = DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
+    dataset = table.to_pyarrow_dataset()
+    names = set(dataset.schema.names)
+    present = tuple(e for e in suite.expectations if e.column in names)
+    # A required column that is not in the table at all fails; optional added fields that
+    # have not appeared yet are simply not checked.
+    missing = [Outcome(e.name, e.column, False, observed="column missing")
+               for e in suite.expectations
+               if e.column not in names and e.type == "ExpectColumnValuesToNotBeNull"]
+    row_filter = pc.field("_batch_id") == batch_id if batch_id else None
+    where, params = ("where _batch_id = ?", [batch_id]) if batch_id else ("", [])
+    rows, table_outcomes = _table_metrics(suite, dataset, where, params,
+                                          now or datetime.now(UTC), max_future_skew)
+    columns = sorted({e.column for e in present})
+    batches = dataset.to_batches(columns=columns, filter=row_filter, batch_size=chunk_rows)
+    outcomes = (_validate_chunks(suite, present, _chunks(batches, chunk_rows))
+                + table_outcomes + missing)
+    return GateResult(suite.name, uri, table.version(), rows, outcomes)

@@ -1,0 +1,84 @@
+"""Expectation suites as code.
+
+A suite holds row-level GX expectations (validated chunk by chunk, so memory stays bounded
+whatever the table size) and table-level metrics that cannot be split into chunks (row count,
+key uniqueness, newest timestamp), which the gate computes in DuckDB over the Delta table.
+Bronze suites derive from the channel contract, so a new field gets its checks for free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lakehouse.channels.spec import CHANNELS, NESTED, Entity, entity
+
+_TIME_TYPES = {"ts_iso", "ts_local", "epoch_ms", "epoch_s"}
+LINEAGE_REQUIRED = ("_source_file", "_line", "_batch_id", "_ingested_at")
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One GX expectation by its class name, built only when a gate runs."""
+
+    type: str  # GX class name, e.g. "ExpectColumnValuesToNotBeNull"
+    column: str
+    kwargs: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.type}({self.column})"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    expectations: tuple[Expect, ...]
+    pii_columns: frozenset[str] = frozenset()
+    min_rows: int = 0
+    unique_key: tuple[str, ...] = ()  # checked across the whole table (or increment) in DuckDB
+    newest_column: str | None = None  # no value later than now + max_future_skew
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _field_expectations(ent: Entity) -> list[Expect]:
+    out: list[Expect] = []
+    for f in ent.all_fields:
+        if f.required:
+            out.append(Expect("ExpectColumnValuesToNotBeNull", f.name))
+        if f.allowed:
+            out.append(Expect("ExpectColumnValuesToBeInSet", f.name,
+                              (("value_set", f.allowed),)))
+        if f.minimum is not None or f.maximum is not None:
+            bounds = (("min_value", f.minimum), ("max_value", f.maximum))
+            out.append(Expect("ExpectColumnValuesToBeBetween", f.name,
+                              tuple((k, v) for k, v in bounds if v is not None)))
+    return out
+
+
+def bronze_suite(ent: Entity) -> Suite:
+    """Bronze: what validation promised (types, required fields, ranges) still holds on disk."""
+    expectations = [Expect("ExpectColumnValuesToNotBeNull", c) for c in LINEAGE_REQUIRED]
+    expectations.append(Expect("ExpectColumnValuesToBeBetween", "_line", (("min_value", 1),)))
+    expectations += _field_expectations(ent)
+    newest = ent.event_time if ent.event_time and any(
+        f.name == ent.event_time and f.type in _TIME_TYPES for f in ent.fields) else None
+    return Suite(
+        name=f"bronze.{ent.channel}__{ent.name}",
+        expectations=tuple(expectations),
+        pii_columns=frozenset(f.name for f in ent.all_fields if f.pii),
+        # Bronze keeps every delivery, re-deliveries included: a key repeats only across lines.
+        unique_key=("_source_file", "_line"),
+        newest_column=newest,
+        tags={"layer": "bronze", "channel": ent.channel},
+    )
+
+
+def bronze_entities() -> list[Entity]:
+    """Every entity that lands as a bronze table (locations files feed two)."""
+    out = [e for ch in CHANNELS for e in ch.entities if (ch.name, e.name) not in NESTED]
+    out.append(entity("locations", "shipping_rates"))
+    return out
+
+
+def bronze_suites() -> dict[str, Suite]:
+    return {f"{e.channel}__{e.name}": bronze_suite(e) for e in bronze_entities()}

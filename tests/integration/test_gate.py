@@ -1,0 +1,130 @@
+"""GX suites as code and the gate that runs them on real Delta tables (data_quality/)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+import pytest
+from deltalake import write_deltalake
+
+from data_quality import Expect, Suite, bronze_suites, validate_table
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _rows(n: int, batch: str, start: int = 0, **overrides) -> list[dict]:
+    rows = []
+    for i in range(start, start + n):
+        row = {
+            "event_id": f"e{i}", "event_type": "page_view", "quantity": 1,
+            "ts": NOW - timedelta(hours=i), "email": f"person{i}@example.com",
+            "_source_file": "web/events_1.jsonl", "_line": i + 1, "_batch_id": batch,
+            "_ingested_at": NOW,
+        }
+        row.update({k: v(i) if callable(v) else v for k, v in overrides.items()})
+        rows.append(row)
+    return rows
+
+
+SCHEMA = pa.schema([
+    ("event_id", pa.string()), ("event_type", pa.string()), ("quantity", pa.int64()),
+    ("ts", pa.timestamp("us", "UTC")), ("email", pa.string()), ("_source_file", pa.string()),
+    ("_line", pa.int64()), ("_batch_id", pa.string()), ("_ingested_at", pa.timestamp("us", "UTC")),
+])
+
+SUITE = Suite(
+    name="test.events",
+    expectations=(
+        Expect("ExpectColumnValuesToNotBeNull", "event_id"),
+        Expect("ExpectColumnValuesToBeInSet", "event_type", (("value_set", ("page_view",)),)),
+        Expect("ExpectColumnValuesToBeBetween", "quantity", (("min_value", 1),)),
+        Expect("ExpectColumnValuesToMatchRegex", "email", (("regex", r"@example\.com$"),)),
+    ),
+    pii_columns=frozenset({"email"}),
+    min_rows=1,
+    unique_key=("_source_file", "_line"),
+    newest_column="ts",
+)
+
+
+def _table(tmp_path, *batches: list[dict]) -> str:
+    uri = str(tmp_path / "events")
+    for rows in batches:
+        write_deltalake(uri, pa.Table.from_pylist(rows, schema=SCHEMA), mode="append")
+    return uri
+
+
+def test_clean_table_passes_every_expectation(tmp_path):
+    uri = _table(tmp_path, _rows(10, "b1"))
+    result = validate_table(uri, SUITE, now=NOW, chunk_rows=3)
+    assert result.passed, result.describe()
+    assert result.rows == 10
+    by_name = {o.name: o for o in result.outcomes}
+    not_null = by_name["ExpectColumnValuesToNotBeNull(event_id)"]
+    assert not_null.element_count == 10  # counted over all chunks of 3
+
+
+def test_each_broken_rule_fails_with_counts(tmp_path):
+    rows = _rows(10, "b1")
+    rows[1]["event_id"] = None
+    rows[2]["event_type"] = "teleport"
+    rows[3]["quantity"] = 0
+    rows[4]["ts"] = NOW + timedelta(days=3)
+    rows[5]["_line"] = rows[6]["_line"]
+    uri = _table(tmp_path, rows)
+    result = validate_table(uri, SUITE, now=NOW, chunk_rows=4)
+    failed = {o.name: o for o in result.failed}
+    assert set(failed) == {
+        "ExpectColumnValuesToNotBeNull(event_id)",
+        "ExpectColumnValuesToBeInSet(event_type)",
+        "ExpectColumnValuesToBeBetween(quantity)",
+        "max(ts) <= now + 1 day, 0:00:00",
+        "unique(_source_file, _line)",
+    }
+    assert failed["ExpectColumnValuesToBeInSet(event_type)"].unexpected_count == 1
+    assert failed["ExpectColumnValuesToBeInSet(event_type)"].sample == ["teleport"]
+    assert failed["unique(_source_file, _line)"].observed == "1 duplicated keys"
+    assert "teleport" in result.markdown()
+    assert not result.passed
+
+
+def test_pii_values_never_reach_the_report(tmp_path):
+    uri = _table(tmp_path, _rows(5, "b1", email=lambda i: f"secret{i}@private.org"))
+    result = validate_table(uri, SUITE, now=NOW)
+    email = next(o for o in result.outcomes if o.column == "email")
+    assert not email.passed and email.unexpected_count == 5
+    assert email.sample is None
+    text = result.markdown() + result.describe()
+    assert "private.org" not in text and "PII: values withheld" in text
+
+
+def test_batch_filter_validates_only_the_increment(tmp_path):
+    uri = _table(tmp_path, _rows(5, "b1", quantity=-2), _rows(5, "b2", start=5))
+    assert validate_table(uri, SUITE, batch_id="b2", now=NOW).passed
+    first = validate_table(uri, SUITE, batch_id="b1", now=NOW)
+    assert not first.passed and first.rows == 5
+    empty = validate_table(uri, SUITE, batch_id="b3", now=NOW)
+    assert [o.name for o in empty.failed] == ["row_count >= 1"]
+
+
+def test_version_pins_what_is_validated(tmp_path):
+    uri = _table(tmp_path, _rows(5, "b1"), _rows(5, "b2", start=5, quantity=0))
+    assert validate_table(uri, SUITE, version=0, now=NOW).passed
+    assert not validate_table(uri, SUITE, now=NOW).passed
+
+
+@pytest.mark.parametrize("name", ["web__events", "orders__orders", "pos__transactions",
+                                  "wms__movements", "locations__shipping_rates"])
+def test_bronze_suites_follow_the_channel_contract(name):
+    suite = bronze_suites()[name]
+    names = {e.name for e in suite.expectations}
+    assert "ExpectColumnValuesToNotBeNull(_batch_id)" in names
+    if name == "web__events":
+        assert "ExpectColumnValuesToNotBeNull(cookie_id)" in names
+        assert "ExpectColumnValuesToBeInSet(event_type)" in names
+        assert "ExpectColumnValuesToBeBetween(quantity)" in names
+        assert suite.newest_column == "ts"
+    if name == "orders__orders":
+        assert {"email", "customer", "shipping_address"} <= suite.pii_columns
+    if name == "wms__movements":
+        # adjustments may be negative: no lower bound on WMS qty
+        assert "ExpectColumnValuesToBeBetween(qty)" not in names
