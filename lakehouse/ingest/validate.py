@@ -139,9 +139,18 @@ def _future(f: Field, ctx: Context, value: pl.Expr, checks: list) -> tuple[pl.Ex
     checks.append((value > pl.lit(limit).cast(pl.Datetime("us", UTC)), _err(
         ctx, "future_timestamp", f.name,
         pl.lit("is ") + value.dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ")
-        + pl.lit(f", more than {ctx.max_skew} after the ingest time "
+        + pl.lit(f", more than {_human(ctx.max_skew)} after the ingest time "
                  f"{ctx.now.astimezone(ZoneInfo(UTC)):%Y-%m-%dT%H:%M:%SZ}"))))
     return value, checks
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def _local(f: Field, ctx: Context, checks: list, stringy: pl.Expr, shown: pl.Expr):
