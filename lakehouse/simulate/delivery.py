@@ -159,7 +159,8 @@ class Landing:
         def make_bad(kind: str) -> bytes:
             if kind == "broken_json":
                 return line[: max(1, len(line) // 2)]
-            bad = dumps(corrupt_json(obj, kind, tgt.spec, _future_value(tgt.spec, max(event_t, arrival))))
+            future = _future_value(tgt.spec, max(event_t, arrival))
+            bad = dumps(corrupt_json(obj, kind, tgt.spec, future))
             raw = bad.encode()
             if kind == "encoding_error":
                 raw = raw.replace(_ENC_MARK_BYTES, ENCODING_BYTES)

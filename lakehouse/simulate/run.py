@@ -73,6 +73,12 @@ def write_static_truth(world: World, truth: TruthWriter) -> None:
         ("ads", cfg.ad_effect, cfg.ad_decay_days), ("email", cfg.email_effect,
                                                     cfg.email_decay_days),
         ("organic", 0.0, 0.0), ("direct", 0.0, 0.0)])
+    cat = world.catalog
+    truth.extend("products", [
+        (cat.ids[i], CATEGORY_NAMES[int(cat.category[i])], float(cat.quality[i]),
+         float(cat.popularity[i]), world.return_prob(i),
+         cat.suppliers[int(cat.supplier[i])].sid, cat.suppliers[int(cat.supplier[i])].on_time)
+        for i in range(len(cat))])
     truth.extend("promo_lift", [
         (p.promo_id, "" if p.category < 0 else CATEGORY_NAMES[p.category], p.discount_pct,
          1.0 + cfg.promo_lift_per_pct * p.discount_pct) for p in world.promos])

@@ -52,6 +52,10 @@ SCHEMAS: dict[str, pa.Schema] = {
                          ("location_id", pa.string()), ("units", pa.int64()),
                          ("revenue", pa.float64()), ("cancelled", pa.bool_()),
                          ("guest", pa.bool_())]),
+    "products": pa.schema([("product_id", pa.string()), ("category", pa.string()),
+                           ("quality", pa.float64()), ("popularity", pa.float64()),
+                           ("return_prob", pa.float64()), ("supplier_id", pa.string()),
+                           ("supplier_on_time", pa.float64())]),
     "promo_lift": pa.schema([("promo_id", pa.string()), ("category", pa.string()),
                              ("discount_pct", pa.float64()), ("lift", pa.float64())]),
 }

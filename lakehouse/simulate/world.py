@@ -40,7 +40,7 @@ DOW = np.array([
     [0.95, 0.95, 0.95, 1.00, 1.05, 1.15, 1.15],  # app
     [0.80, 0.80, 0.85, 0.90, 1.10, 1.70, 1.45],  # store
 ])
-BASE_CONV = np.array([0.09, 0.11, 0.60])
+BASE_CONV = np.array([0.11, 0.13, 0.60])
 WEB_HOURS = np.array([1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 6, 6, 6, 7, 8, 9, 9, 8, 5, 3],
                      dtype=float)
 TARGETS = {k: target(*k) for k in [
@@ -145,6 +145,8 @@ class World:
         for s in range(cfg.stores):
             store_rate = float(np.sum((rate * pref[:, 2])[home == s])) * BASE_CONV[2] * 1.6
             exp[:, self.n_wh + s] = store_rate * share + 0.02
+        # warehouses also refill the stores
+        exp[:, : self.n_wh] += exp[:, self.n_wh:].sum(axis=1, keepdims=True) / self.n_wh
         lead = np.array([cat.suppliers[int(s)].lead_days for s in cat.supplier], dtype=float)
         is_store = np.array([loc.kind == "store" for loc in self.locations])
         live = cat.launched <= self.start_eday
@@ -155,7 +157,7 @@ class World:
         """Who joins the loyalty programme, how often (duplicates), and when."""
         cfg, d = self.cfg, self.d
         members = [i for i in range(cfg.persons) if d.chance(0.4)]
-        extra_share = cfg.duplicate_share * 0.6
+        extra_share = cfg.duplicate_share
         n_extra = round(len(members) * extra_share / max(1e-9, 1 - extra_share))
         plan = [(i, 0) for i in members]
         for k in range(n_extra):
@@ -313,8 +315,9 @@ class World:
                 src = "store" if ch == CH_STORE else (
                     ("organic" if d.chance(0.5) else "direct") if ch == CH_WEB else "direct")
                 extra = [prods[k]]
-                if d.chance(0.3):
-                    extra.append(self._pick_products_one(-1, eday, ch)[0])
+                if d.chance(0.3):  # a second item: same category or anything popular
+                    same = int(cats[k]) if d.chance(0.5) else -1
+                    extra.append(self._pick_products_one(same, eday, ch)[0])
                 sessions.append(Session(float(times[k]), int(who[k]), ch, extra, False, src, "",
                                         "", int(store[k]) + self.n_wh if ch == CH_STORE else -1))
         # purchase decisions: base x touch lift x promo lift on the main product's category

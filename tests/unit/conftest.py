@@ -18,3 +18,14 @@ def sim_home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     home = Home.resolve(tmp_path_factory.mktemp("sim"))
     simulate(home, SIM_FAULTY)
     return home
+
+
+# larger, default fault knobs: enough purchases for the behavioural statistics
+SIM_STATS = SimConfig(persons=1500, products=40, stores=3, warehouses=2, days=28, seed=11)
+
+
+@pytest.fixture(scope="session")
+def stats_home(tmp_path_factory: pytest.TempPathFactory) -> Home:
+    home = Home.resolve(tmp_path_factory.mktemp("stats"))
+    simulate(home, SIM_STATS)
+    return home

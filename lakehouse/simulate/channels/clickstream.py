@@ -44,7 +44,7 @@ def ad_click(w: World, pi: int, camp: AdCampaign, t: float) -> str:
 
 
 def email_campaign(w: World, eday: int) -> list[tuple[int, float, float, str, int]]:
-    """Send one campaign to 60% of the list; returns (person, open t, click t, campaign, cat)."""
+    """Send one campaign to 35% of the list; returns (person, open t, click t, campaign, cat)."""
     d = w.d
     t0 = eday * timefmt.DAY
     cid = f"em-{timefmt.stamp(t0)}"
@@ -56,7 +56,7 @@ def email_campaign(w: World, eday: int) -> list[tuple[int, float, float, str, in
         if not p.subscribed:
             continue
         for addr in list(p.subscribed):
-            if not d.chance(0.6):
+            if not d.chance(0.35):
                 continue
             k += 1
             t = t0 + 14 * 3600 + k * 0.05
