@@ -41,6 +41,7 @@ DOW = np.array([
     [0.80, 0.80, 0.85, 0.90, 1.10, 1.70, 1.45],  # store
 ])
 BASE_CONV = np.array([0.11, 0.13, 0.60])
+# local-time hour profile of web / app visits and ad clicks
 WEB_HOURS = np.array([1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 6, 7, 7, 6, 6, 6, 7, 8, 9, 9, 8, 5, 3],
                      dtype=float)
 TARGETS = {k: target(*k) for k in [
@@ -265,9 +266,10 @@ class World:
         # ads: a click takes the person to the site (web) with a gclid
         p_ad = self.pop.ad_affinity * 0.05
         clickers = np.flatnonzero(rng.random(n) < p_ad)
+        off = self._utc_offsets(t0)  # seconds to add to local wall time to get UTC
         hours = rng.choice(24, size=len(clickers), p=WEB_HOURS / WEB_HOURS.sum())
         for pi, h in zip(clickers.tolist(), hours.tolist(), strict=True):
-            t = t0 + h * HOUR + d.u() * HOUR
+            t = t0 + h * HOUR + d.u() * HOUR + off[pi]
             camp = d.pick(self.campaigns)
             gclid = clickstream.ad_click(self, pi, camp, t)
             today_ad[pi] = t
@@ -304,7 +306,7 @@ class World:
                     times[k] = t0 + open_h[k] * HOUR - self.tz_off(tz, t0) * 60
             else:
                 hours = rng.choice(24, size=len(who), p=WEB_HOURS / WEB_HOURS.sum())
-                times = t0 + hours * HOUR + rng.random(len(who)) * HOUR
+                times = t0 + hours * HOUR + rng.random(len(who)) * HOUR + off[who]
                 store = np.full(len(who), -1)
             chan = ("web", "app", "store")[ch]
             disc, _ = promo_table(self.promos, eday, chan)
@@ -346,6 +348,12 @@ class World:
         upd = ~np.isnan(today_email)
         self.last_email[upd] = today_email[upd]
         return sessions
+
+    def _utc_offsets(self, t0: float) -> np.ndarray:
+        """Per person: seconds from local wall-clock time to UTC on this day (shoppers follow
+        their own clock: evening peaks are local evenings)."""
+        by_tz = {tz: -60.0 * self.tz_off(tz, t0) for tz in sorted(set(self.pop.tz))}
+        return np.array([by_tz[tz] for tz in self.pop.tz])
 
     def _sellable(self, eday: int) -> np.ndarray:
         return self.catalog.launched <= eday
