@@ -1,7 +1,5 @@
 """The one Dagster `Definitions` of the lakehouse."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 
@@ -9,15 +7,36 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from lakehouse.home import Home
+from orchestration.assets.bronze import ingest_bronze
 from orchestration.assets.dbt import dbt_models, dbt_project
 from orchestration.assets.landing import landing_assets
+from orchestration.assets.maintenance import lake_maintenance
 from orchestration.resources import LakehouseResource
+from orchestration.sensors import build_landing_sensor
 
-all_assets_job = dg.define_asset_job("materialize_all", selection=dg.AssetSelection.all())
+all_assets_job = dg.define_asset_job(
+    "materialize_all",
+    selection=dg.AssetSelection.all(),
+    description="Everything, in dependency order: the daily batch path and `lakehouse run`.",
+)
+micro_batch_job = dg.define_asset_job(
+    "micro_batch",
+    selection=dg.AssetSelection.assets(ingest_bronze),
+    description="New landing files to bronze (and the layers fed per micro-batch).",
+)
+daily_batch = dg.ScheduleDefinition(
+    name="daily_batch",
+    job=all_assets_job,
+    cron_schedule="0 2 * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Rebuilds what needs the whole history, and table maintenance, every night.",
+)
 
 defs = dg.Definitions(
-    assets=[*landing_assets, dbt_models],
-    jobs=[all_assets_job],
+    assets=[*landing_assets, ingest_bronze, lake_maintenance, dbt_models],
+    jobs=[all_assets_job, micro_batch_job],
+    schedules=[daily_batch],
+    sensors=[build_landing_sensor(micro_batch_job)],
     resources={
         "lakehouse": LakehouseResource(home=str(Home.resolve().root)),
         "dbt": DbtCliResource(

@@ -186,21 +186,31 @@ def _valid_zone(tz: str) -> bool:
     return True
 
 
-def _quantity_checks(ent: Entity, ctx: Context, typed: dict[str, pl.Expr]) -> list:
-    """Units must be >= 1; WMS qty >= 0 (ADJUSTMENT may be negative), counted_qty >= 0."""
+_QUANTITIES = {"quantity", "qty", "counted_qty", "units"}
+
+
+def _bound_checks(ent: Entity, ctx: Context, typed: dict[str, pl.Expr]) -> list:
+    """Numeric bounds from the channel contract; a quantity below its floor is its own kind.
+
+    WMS `qty` is the one conditional bound: >= 0, except ADJUSTMENT rows, which may be negative.
+    """
     checks = []
-    for name, value in typed.items():
-        if name not in ("quantity", "qty", "counted_qty"):
-            continue
-        floor = 1
-        bad = value < floor
-        if ent.channel == "wms":
-            floor = 0
-            bad = value < 0
-            if name == "qty":
+    for f in ent.all_fields:
+        value = typed[f.name]
+        bounds = [(f.minimum, ">="), (f.maximum, "<=")]
+        if (ent.channel, f.name) == ("wms", "qty"):
+            bounds = [(0, ">=")]
+        for bound, word in bounds:
+            if bound is None:
+                continue
+            bad = value < bound if word == ">=" else value > bound
+            if (ent.channel, f.name) == ("wms", "qty"):
                 bad = bad & (pl.col("movement_type") != "ADJUSTMENT").fill_null(True)
-        checks.append((bad, _err(ctx, "negative_quantity", name, pl.lit("is ")
-                                 + value.cast(pl.String) + pl.lit(f", must be >= {floor}"))))
+            kind = "negative_quantity" if f.name in _QUANTITIES and word == ">=" else (
+                "out_of_range")
+            shown = int(bound) if float(bound).is_integer() else bound
+            message = pl.lit("is ") + value.cast(pl.String) + pl.lit(f", must be {word} {shown}")
+            checks.append((bad, _err(ctx, kind, f.name, message)))
     return checks
 
 
@@ -258,7 +268,7 @@ def validate(ent: Entity, records: pl.DataFrame, ctx: Context) -> tuple[pl.DataF
         value, field_checks = _typed(f, ctx)
         typed[f.name] = value.cast(bronze_dtype(f)).alias(f.name)
         checks += field_checks
-    checks += _quantity_checks(ent, ctx, typed)
+    checks += _bound_checks(ent, ctx, typed)
     errors = [pl.when(cond.fill_null(False)).then(msg) for cond, msg in checks]
     frame = records.with_columns(
         pl.concat_list(errors).list.drop_nulls().alias("_errors") if errors

@@ -247,3 +247,26 @@ def test_json_document_records_and_unreadable_document():
     broken = parse_document([cat], b'{"products": [', "catalog/products_2.json")["products"]
     assert broken.rows == 1 and broken.errors["error_kind"][0] == "unreadable_file"
     assert "catalog/products_2.json: cannot read the JSON document" in broken.errors["reason"][0]
+
+
+def test_numeric_bounds_come_from_the_channel_contract():
+    shipments = entity("shipments", "shipments")
+    head = ",".join(shipments.columns)
+    base = ["S{n}", "o1", "W1", "ups", "standard", "Z1", "2026-03-01T10:00:00Z", "2026-03-03",
+            "", "{cost}", "{units}"]
+    rows = [",".join(base).format(n=n, cost=cost, units=units)
+            for n, cost, units in ((1, "4.5", "2"), (2, "4.5", "-1"), (3, "-0.5", "1"))]
+    good, bad = run_csv(shipments, "\n".join([head, *rows]), "shipments/shipments_1.csv")
+    assert good["shipment_id"].to_list() == ["S1"]
+    assert bad["error_kind"].to_list() == ["negative_quantity", "out_of_range"]
+    assert bad["field"].to_list() == ["units", "cost"]
+    assert "line 3: field `units` is -1, must be >= 1" in bad["reason"][0]
+    assert "field `cost` is -0.5, must be >= 0" in bad["reason"][1]
+
+    reviews = entity("reviews", "reviews")
+    review = {"review_id": "r1", "variant_id": "v1", "rating": 6,
+              "submitted_at": "2026-03-01T10:00:00Z"}
+    good, bad = run_jsonl(reviews, [review, {**review, "review_id": "r2", "rating": 5}])
+    assert good["review_id"].to_list() == ["r2"]
+    assert bad["error_kind"].to_list() == ["out_of_range"]
+    assert "field `rating` is 6, must be <= 5" in bad["reason"][0]

@@ -1,0 +1,27 @@
+"""GX gates as Dagster asset-check results: which expectation failed, observed values."""
+
+import dagster as dg
+
+from data_quality.gate import validate_table
+from data_quality.suites import Suite
+
+
+def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
+                **kwargs) -> dg.AssetCheckResult:
+    result = validate_table(uri, suite, **kwargs)
+    return dg.AssetCheckResult(
+        asset_key=asset_key,
+        check_name=check_name,
+        passed=result.passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=result.describe()[:1000],
+        metadata={
+            "suite": suite.name,
+            "rows_validated": result.rows,
+            "delta_version": result.version if result.version is not None else -1,
+            "expectations": len(result.outcomes),
+            "failed": len(result.failed),
+            "failed_expectations": [o.name for o in result.failed],
+            "results": dg.MetadataValue.md(result.markdown()),
+        },
+    )
