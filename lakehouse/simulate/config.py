@@ -68,6 +68,14 @@ class SimSummary:
     seconds: float = 0.0
     days: int = 0
 
+    def describe(self) -> str:
+        """Several lines for a terminal: totals, then rows per channel."""
+        rate = self.events / self.seconds if self.seconds else 0.0
+        lines = [f"simulated {self.days} days: {self.events:,} rows in {self.files} files, "
+                 f"{self.seconds:.1f}s ({rate:,.0f} rows/s)"]
+        lines += [f"  {k:<11}{v:>10,}" for k, v in sorted(self.rows.items())]
+        return "\n".join(lines)
+
     def __str__(self) -> str:
         per = ", ".join(f"{k}={v}" for k, v in sorted(self.rows.items()))
         rate = self.events / self.seconds if self.seconds else 0.0

@@ -67,7 +67,11 @@ def csv_field(v: object) -> str:
 
 
 def csv_line(row: list) -> str:
-    return ",".join([csv_field(v) for v in row])
+    """One CSV line; quoting only where a value needs it (checked on the joined text)."""
+    text = ",".join([v if v.__class__ is str else ("" if v is None else str(v)) for v in row])
+    if '"' in text or "\n" in text or text.count(",") != len(row) - 1:
+        return ",".join([csv_field(v) for v in row])
+    return text
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
@@ -107,6 +111,8 @@ class Landing:
         self._seq = 0
         self._late, self._dup = config.late_rate, config.duplicate_rate
         self._malformed = config.malformed_rate
+        # chance that anything at all happens to a record (the common case is a fast path)
+        self._any = 1.0 - (1 - self._late) * (1 - self._malformed) * (1 - self._dup)
         # slice index -> target -> list of entries
         self._pending: dict[int, dict[Target, list[tuple]]] = defaultdict(lambda: defaultdict(list))
         self.rows: dict[str, int] = defaultdict(int)
@@ -129,60 +135,78 @@ class Landing:
         idx = int((arrival - self.origin) // self.slice)
         self._pending[idx][tgt].append((arrival, self._seq, payload, tag, fld, key, event_t))
 
-    def _deliver(self, tgt: Target, key: str, event_t: float, arrival: float,
-                 payload: bytes, make_bad: Callable[[str], bytes], has: dict[str, bool],
-                 faultable: bool) -> None:
-        cfg = self.cfg
-        self.emitted += 1
-        if not faultable:
-            self._put(tgt, arrival, payload, None, "", key, event_t)
-            return
+    def _fate(self) -> tuple[bool, bool, bool]:
+        """(late, malformed, duplicate) given that at least one happens: independent draws,
+        conditioned by rejection, so each keeps exactly its knob's probability overall."""
+        while True:
+            late = self.u() < self._late
+            bad = self.u() < self._malformed
+            dup = self.u() < self._dup
+            if late or bad or dup:
+                return late, bad, dup
+
+    def _eventful(self, tgt: Target, key: str, event_t: float, arrival: float, payload: bytes,
+                  obj: dict | list, has: dict[str, bool] | None) -> None:
+        late, bad, dup = self._fate()
         tag = None
-        if self._late and self.u() < self._late:
-            arrival += (1 + int(self.u() * cfg.max_late_days)) * DAY + self.u() * 3600
+        if late:
+            arrival += (1 + int(self.u() * self.cfg.max_late_days)) * DAY + self.u() * 3600
             tag = "late"
         self._put(tgt, arrival, payload, tag, "", key, event_t)
-        if self._malformed and self.u() < self._malformed:
+        if bad:
+            if has is None:
+                spec = tgt.spec
+                has = {"quantity": bool(spec.quantity) and (
+                    tgt.fmt == "csv" or spec.quantity.split(".")[0] in obj),
+                       "product": bool(spec.product) and (
+                    tgt.fmt == "csv" or spec.product.split(".")[0] in obj)}
             kinds = applicable(tgt.spec, tgt.fmt, has)
             kind = kinds[int(self.u() * len(kinds))]
-            self._put(tgt, arrival + 0.0005, make_bad(kind), kind, field_for(tgt.spec, kind),
-                      key, event_t)
-        if self._dup and self.u() < self._dup:
+            raw = self._corrupt(tgt, obj, payload, kind, max(event_t, arrival))
+            self._put(tgt, arrival + 0.0005, raw, kind, field_for(tgt.spec, kind), key, event_t)
+        if dup:
             again = arrival + (1 + int(self.u() * 2)) * DAY + self.u() * 3600
             self._put(tgt, again, payload, "duplicate", "", key, event_t)
+
+    @staticmethod
+    def _corrupt(tgt: Target, obj: dict | list, line: bytes, kind: str, t: float) -> bytes:
+        future = _future_value(tgt.spec, t)
+        if tgt.fmt == "jsonl":
+            if kind == "broken_json":
+                return line[: max(1, len(line) // 2)]
+            raw = dumps(corrupt_json(obj, kind, tgt.spec, future)).encode()  # type: ignore[arg-type]
+            return raw.replace(_ENC_MARK_BYTES, ENCODING_BYTES) if kind == "encoding_error" else raw
+        text = [csv_field(v) for v in obj]
+        raw = csv_line(corrupt_row(text, tgt.columns, kind, tgt.spec, str(future))).encode()
+        if kind == "encoding_error":
+            raw = raw.replace(ENCODING_MARK.encode(), ENCODING_BYTES)
+        return raw
 
     def json(self, tgt: Target, key: str, event_t: float, arrival: float, obj: dict,
              has: dict[str, bool] | None = None, faultable: bool = True) -> None:
         """Hand over one JSON record (``key`` is its source id, for the truth)."""
-        line = dumps(obj).encode()
-
-        def make_bad(kind: str) -> bytes:
-            if kind == "broken_json":
-                return line[: max(1, len(line) // 2)]
-            future = _future_value(tgt.spec, max(event_t, arrival))
-            bad = dumps(corrupt_json(obj, kind, tgt.spec, future))
-            raw = bad.encode()
-            if kind == "encoding_error":
-                raw = raw.replace(_ENC_MARK_BYTES, ENCODING_BYTES)
-            return raw
-
-        self._deliver(tgt, key, event_t, arrival, line, make_bad, has or {}, faultable)
+        self._record(tgt, key, event_t, arrival, dumps(obj).encode(), obj, has, faultable)
 
     def csv(self, tgt: Target, key: str, event_t: float, arrival: float, row: list,
             has: dict[str, bool] | None = None, faultable: bool = True) -> None:
         """Hand over one CSV row (values in the entity's column order)."""
-        line = csv_line(row).encode()
+        self._record(tgt, key, event_t, arrival, csv_line(row).encode(), row, has, faultable)
 
-        def make_bad(kind: str) -> bytes:
-            text = [csv_field(v) for v in row]
-            fut = str(_future_value(tgt.spec, max(event_t, arrival)))
-            bad = csv_line(corrupt_row(text, tgt.columns, kind, tgt.spec, fut))
-            raw = bad.encode()
-            if kind == "encoding_error":
-                raw = raw.replace(ENCODING_MARK.encode(), ENCODING_BYTES)
-            return raw
-
-        self._deliver(tgt, key, event_t, arrival, line, make_bad, has or {}, faultable)
+    def _record(self, tgt: Target, key: str, event_t: float, arrival: float, payload: bytes,
+                obj: dict | list, has: dict[str, bool] | None, faultable: bool) -> None:
+        self.emitted += 1
+        if faultable and self._any:
+            i = self._ui
+            if i >= len(self._u):
+                self._u = self.rng.random(1 << 16).tolist()
+                i = 0
+            self._ui = i + 1
+            if self._u[i] < self._any:
+                self._eventful(tgt, key, event_t, arrival, payload, obj, has)
+                return
+        self._seq += 1
+        idx = int((arrival - self.origin) // self.slice)
+        self._pending[idx][tgt].append((arrival, self._seq, payload, None, "", key, event_t))
 
     # -- writing
     def file_name(self, tgt: Target, slice_start: float) -> str:

@@ -41,7 +41,7 @@ def zone_distance(a: str, b: str) -> int:
 def build_locations(cfg: SimConfig, d: Dice) -> list[Location]:
     """Warehouses first (indices 0..W-1), then stores; capacity scales with the population."""
     locs = []
-    cap = max(40, cfg.persons // 10)
+    cap = max(10, cfg.persons // 80)  # parcels/day: binds on busy days, orders then wait
     for i in range(cfg.warehouses):
         city, state, _, tz, zone = names.WAREHOUSE_CITIES[i % len(names.WAREHOUSE_CITIES)]
         locs.append(Location(f"WH{i + 1:02d}", "warehouse", f"{city} DC", state, zone, tz,

@@ -40,8 +40,9 @@ def clear_landing(home: Home) -> None:
             if f.is_file() and any(fnmatch.fnmatch(f.name, p) for p in patterns):
                 f.unlink()
     if home.truth.is_dir():
-        for f in home.truth.glob("*.parquet"):
+        for f in [*home.truth.glob("*.parquet"), *home.truth.glob("live/*.parquet")]:
             f.unlink()
+        (home.truth / "live_state.json").unlink(missing_ok=True)  # live restarts after the batch
 
 
 def build(home: Home, config: SimConfig, truth_dir: Path, suffix: str = "",

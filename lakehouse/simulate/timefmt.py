@@ -23,9 +23,14 @@ def day_start(d: dt.date) -> int:
     return epoch_day(d) * DAY
 
 
-@lru_cache(maxsize=100_000)
+_DATES: dict[int, str] = {}
+
+
 def date_str(eday: int) -> str:
-    return (EPOCH + dt.timedelta(days=eday)).isoformat()
+    s = _DATES.get(eday)
+    if s is None:
+        s = _DATES[eday] = (EPOCH + dt.timedelta(days=eday)).isoformat()
+    return s
 
 
 @lru_cache(maxsize=100_000)
@@ -36,23 +41,28 @@ def tz_offset_minutes(tz: str, eday: int) -> int:
     return int(off.total_seconds() // 60) if off is not None else 0
 
 
-@lru_cache(maxsize=4096)
+_SUFFIX: dict[int, str] = {}
+
+
 def _offset_suffix(off_min: int) -> str:
-    if off_min == 0:
-        return "Z"
-    sign = "+" if off_min > 0 else "-"
-    a = abs(off_min)
-    return f"{sign}{a // 60:02d}:{a % 60:02d}"
+    s = _SUFFIX.get(off_min)
+    if s is None:
+        a = abs(off_min)
+        s = "Z" if off_min == 0 else f"{'+' if off_min > 0 else '-'}{a // 60:02d}:{a % 60:02d}"
+        _SUFFIX[off_min] = s
+    return s
 
 
 def iso(t: float, off_min: int = 0) -> str:
     """ISO-8601 with milliseconds and an offset (``Z`` for UTC): the spec's ``ts_iso``."""
     ms = round(t * 1000) + off_min * 60000
-    eday, rem = divmod(ms, DAY * 1000)
+    eday, rem = divmod(ms, 86_400_000)
     s, milli = divmod(rem, 1000)
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
-    return f"{date_str(eday)}T{h:02d}:{m:02d}:{s:02d}.{milli:03d}{_offset_suffix(off_min)}"
+    date = _DATES.get(eday) or date_str(eday)
+    suffix = _SUFFIX.get(off_min) or _offset_suffix(off_min)
+    return f"{date}T{h:02d}:{m:02d}:{s:02d}.{milli:03d}{suffix}"
 
 
 def iso_s(t: float) -> str:

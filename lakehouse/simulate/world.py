@@ -253,6 +253,14 @@ class World:
             self._session(s, eday)
         operations.evening(self, eday)
         self._truth_stock(eday)
+        if eday % 7 == 0:  # keep memory bounded: touches older than the look-back are dead
+            horizon = t0 - 30 * DAY
+            for pi in list(self.touches):
+                kept = [h for h in self.touches[pi] if h[0] > horizon]
+                if kept:
+                    self.touches[pi] = kept
+                else:
+                    del self.touches[pi]
 
     def _touches_and_sessions(self, eday: int) -> list[Session]:
         cfg, rng, d = self.cfg, self.rng, self.d

@@ -126,8 +126,7 @@ def web_session(w: World, s: Session, eday: int) -> None:
         e["user_agent"] = ua
         if consent:
             e["consent"] = consent
-        has = {"quantity": "quantity" in e, "product": "variant_id" in e}
-        w.landing.json(tgt, e["event_id"], t, t + 0.2 + d.u() * 5, e, has)
+        w.landing.json(tgt, e["event_id"], t, t + 0.2 + d.u() * 5, e)
 
     t = s.t
     main_cat = CATEGORY_NAMES[cat.category[s.products[0]]]
@@ -223,8 +222,7 @@ def app_session(w: World, s: Session, eday: int) -> None:
             e.update(extra)
         if push is not None:
             e["pushOptIn"] = push
-        has = {"quantity": "quantity" in e, "product": "variantId" in e}
-        w.landing.json(tgt, e["eventId"], t, received, e, has)
+        w.landing.json(tgt, e["eventId"], t, received, e)
 
     t = s.t
     ev("screen_view", t, "Home")
