@@ -40,12 +40,18 @@ ingestion can derive them from the files:
 - ``pos``: ``transaction_id`` of a transaction with a loyalty card or a card token (``shared``
   when paid with a household card and no loyalty card)
 
-Other truth tables: ``persons``, ``stock_daily`` (end-of-day on hand / reserved per catalog
-``product_id`` and ``location_code``), ``demand_daily`` (demanded / sold / lost: stock-outs
-censor sales), ``orders`` (web, app and store purchases), ``touchpoints`` (touches in the 14
-days before each purchase), ``channel_effects``, ``promo_lift``, ``faults`` (``channel, entity,
-file, line, kind, field, record_key``; line is the 1-based physical line, CSV header = 1),
-``deliveries`` (late and duplicate lines) and ``records`` (rows per written file).
+Other truth tables: ``persons``, ``products`` (quality, popularity, return probability,
+supplier reliability), ``stock_daily`` (on hand / reserved per catalog ``product_id`` and
+``location_code`` at the close of business day ``date``: after the last store closes, before the
+next day's first WMS movement at 07:00 UTC), ``demand_daily`` (demanded / sold / lost:
+stock-outs censor sales), ``orders`` (web, app and store purchases), ``touchpoints`` (touches in
+the 14 days before each purchase), ``channel_effects`` (true lift ``effect`` and ``decay_days``
+per channel), ``promo_lift``, ``faults`` (``channel, entity, file, line, kind, field,
+record_key``; line is the 1-based physical line, CSV header = 1), ``deliveries`` (late and
+duplicate lines, with file and line) and ``records`` (rows, faults, late, duplicates per file).
+
+Updates by design (not duplicates): a cancelled order re-appears with a later ``updated_at``;
+a shipment is reported at pick-up (``delivered_at`` empty) and again when delivered.
 """
 
 from __future__ import annotations

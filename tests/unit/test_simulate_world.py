@@ -299,3 +299,26 @@ def test_purchase_orders_have_promised_and_actual_dates(stats_home: Home) -> Non
         if e["po_number"] in created:
             assert created[e["po_number"]]["qty"] == e["qty"]
     assert late > 0 and early > 0
+
+
+def test_shipments_report_pickup_then_delivery_within_capacity(stats_home: Home) -> None:
+    rows = intact_csv(stats_home, "shipments", "*.csv")
+    by_id: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_id[r["shipment_id"]].append(r)
+    delivered = pickup_first = 0
+    for reports in by_id.values():
+        pickup_first += reports[0]["delivered_at"] == ""  # unless the pick-up report was late
+        done = [r for r in reports if r["delivered_at"]]
+        if done:
+            delivered += 1
+            shipped = dt.datetime.fromisoformat(done[0]["shipped_at"])
+            assert dt.datetime.fromisoformat(done[0]["delivered_at"]) > shipped
+    assert delivered > 0.7 * len(by_id)
+    assert pickup_first > 0.9 * len(by_id)
+    locs = json.loads(next((stats_home.landing / "locations").glob("*.json")).read_bytes())
+    cap = {loc["location_code"]: loc["ship_capacity_per_day"] for loc in locs["locations"]}
+    per_day: dict[tuple, set] = defaultdict(set)
+    for r in rows:
+        per_day[(r["from_site"], r["shipped_at"][:10])].add(r["shipment_id"])
+    assert all(len(ids) <= cap[site] for (site, _), ids in per_day.items())

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lakehouse.simulate import names, timefmt
-from lakehouse.simulate.people import Person, typed_address, typed_email, typed_name, typed_phone
+from lakehouse.simulate.identity import typed_address, typed_email, typed_name, typed_phone
+from lakehouse.simulate.people import Person
 from lakehouse.simulate.products import CATEGORY_NAMES
 
 if TYPE_CHECKING:

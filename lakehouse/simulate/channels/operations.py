@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lakehouse.simulate import names, timefmt
-from lakehouse.simulate.people import typed_address, typed_email, typed_name, typed_phone
+from lakehouse.simulate.identity import typed_address, typed_email, typed_name, typed_phone
 
 if TYPE_CHECKING:
     from lakehouse.simulate.world import World
@@ -115,17 +115,23 @@ def _ship(w: World, order: dict, t: float, eday: int) -> None:
             "zone": to_zone, "shipped": t, "promised": eday + rate.days,
             "cost": round(rate.cost + 0.5 * (units - 1), 2), "units": units}
     w.agenda[eday + days].append(("delivered", ship))
+    # the carrier reports the parcel twice: at pick-up (delivered_at empty) and on delivery
+    w.landing.csv(w.T[("shipments", "shipments")], ship["shipment_id"], t,
+                  t + 1800 + d.u() * 3 * HOUR, _shipment_row(ship, None))
+
+
+def _shipment_row(ship: dict, t_del: float | None) -> list:
+    return [ship["shipment_id"], ship["order"]["id"], ship["from"], ship["carrier"],
+            ship["service"], ship["zone"], timefmt.iso(ship["shipped"]),
+            timefmt.date_str(ship["promised"]), "" if t_del is None else timefmt.iso(t_del),
+            f"{ship['cost']:.2f}", ship["units"]]
 
 
 def _delivered(w: World, ship: dict, eday: int) -> None:
     d = w.d
     t_del = eday * DAY + 15 * HOUR + d.u() * 9 * HOUR
-    row = [ship["shipment_id"], ship["order"]["id"], ship["from"], ship["carrier"],
-           ship["service"], ship["zone"], timefmt.iso(ship["shipped"]),
-           timefmt.date_str(ship["promised"]), timefmt.iso(t_del), f"{ship['cost']:.2f}",
-           ship["units"]]
     w.landing.csv(w.T[("shipments", "shipments")], ship["shipment_id"], ship["shipped"],
-                  t_del + 1800 + d.u() * 3 * HOUR, row)
+                  t_del + 1800 + d.u() * 3 * HOUR, _shipment_row(ship, t_del))
     order = ship["order"]
     for prod, qty in order["lines"]:
         if d.chance(w.return_prob(prod)):
