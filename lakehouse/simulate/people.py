@@ -88,6 +88,7 @@ def build_population(cfg: SimConfig, rng: np.random.Generator, d: Dice,
     ad_aff = rng.beta(1.5, 6.0, n)
     zone = np.zeros(n, dtype=np.int64)
     tzs: list[str] = []
+    nearest: dict[str, int] = {}
     i = 0
     hh = 0
     while i < n:
@@ -109,11 +110,12 @@ def build_population(cfg: SimConfig, rng: np.random.Generator, d: Dice,
         shared_ck = f"GA1.2.{d.digits(10)}.{1700000000 + d.below(60_000_000)}" if share else ""
         shared_card = f"tok_{d.hex(24)}" if share else ""
         zi = zone_idx[czone]
-        # nearest store: same zone first, else closest zone position
-        zp = names.ZONE_POS[czone]
-        best = min(range(len(store_zones)),
-                   key=lambda s: (store_zones[s] != zi,
-                                  abs(store_pos[s][0] - zp[0]) + abs(store_pos[s][1] - zp[1]), s))
+        best = nearest.get(czone)
+        if best is None:  # nearest store: same zone first, else closest zone position
+            zp = names.ZONE_POS[czone]
+            best = nearest[czone] = min(range(len(store_zones)), key=lambda s: (
+                store_zones[s] != zi,
+                abs(store_pos[s][0] - zp[0]) + abs(store_pos[s][1] - zp[1]), s))
         for k in range(size):
             pid = f"P{i + 1:06d}"
             first = d.pick(names.FIRST_NAMES)

@@ -88,6 +88,17 @@ class TruthWriter:
         if len(self._buf[table]) >= FLUSH_ROWS:
             self._flush(table)
 
+    def columns(self, table: str, cols: dict[str, object]) -> None:
+        """Append whole columns at once (numpy arrays or lists, in schema order): for the
+        dense daily tables, where building a tuple per row would dominate."""
+        if not self.enabled:
+            return
+        self._flush(table)
+        schema = SCHEMAS[table]
+        df = pl.DataFrame({f.name: cols[f.name] for f in schema},
+                          schema={f.name: _raw_type(f.type) for f in schema})
+        self._writer(table).write_table(_finish(df, schema))
+
     def _flush(self, table: str) -> None:
         rows = self._buf[table]
         if not rows:
@@ -124,7 +135,10 @@ def to_arrow(rows: list[tuple], schema: pa.Schema) -> pa.Table:
     """Rows of Python values to an Arrow table; through polars, because ``pa.array`` on Python
     lists imports pandas (seconds without bytecode caches)."""
     raw = {f.name: _raw_type(f.type) for f in schema}
-    df = pl.DataFrame(rows, schema=raw, orient="row")
+    return _finish(pl.DataFrame(rows, schema=raw, orient="row"), schema)
+
+
+def _finish(df: pl.DataFrame, schema: pa.Schema) -> pa.Table:
     casts = []
     for f in schema:
         if pa.types.is_timestamp(f.type):

@@ -120,6 +120,7 @@ class World:
         self.n_dup = 0  # ... of which the person already had another
         self.ad_clicks_today: dict[str, list[float]] = defaultdict(list)
         self.pending_loyalty: dict[int, int] = defaultdict(int)
+        self._pick_cache: dict[tuple[int, int], tuple[list[int], np.ndarray, float]] = {}
         self.promo_today: dict[str, tuple[np.ndarray, list]] = {}
         self._plan_loyalty()
 
@@ -239,6 +240,7 @@ class World:
     def run_day(self, eday: int) -> None:
         t0 = eday * DAY
         self.stock.reset_day()
+        self._pick_cache = {}
         self.ad_clicks_today = defaultdict(list)
         self.promo_today = {ch: promo_table(self.promos, eday, ch)
                             for ch in ("web", "app", "store")}
@@ -382,15 +384,20 @@ class World:
         return out.tolist()
 
     def _pick_products_one(self, c: int, eday: int, ch: int) -> list[int]:
-        cat = self.catalog
-        ok = self._sellable(eday)
-        cand = np.flatnonzero(ok if c < 0 else (cat.category == c) & ok)
-        if len(cand) == 0:
-            cand = np.flatnonzero(ok)
-        w = cat.popularity[cand]
-        cum = np.cumsum(w)
-        k = int(np.searchsorted(cum, self.d.u() * cum[-1], side="right"))
-        return [int(cand[min(k, len(cand) - 1)])]
+        """One product of category ``c`` (-1: any) by popularity, among those on sale."""
+        key = (c, eday)
+        hit = self._pick_cache.get(key)
+        if hit is None:
+            cat = self.catalog
+            ok = self._sellable(eday)
+            cand = np.flatnonzero(ok if c < 0 else (cat.category == c) & ok)
+            if len(cand) == 0:
+                cand = np.flatnonzero(ok)
+            cum = np.cumsum(cat.popularity[cand])
+            hit = self._pick_cache[key] = (cand.tolist(), cum, float(cum[-1]))
+        cand_l, cum, total = hit
+        k = int(np.searchsorted(cum, self.d.u() * total, side="right"))
+        return [cand_l[min(k, len(cand_l) - 1)]]
 
     def _session(self, s: Session, eday: int) -> None:
         if s.channel == CH_STORE:
@@ -405,10 +412,10 @@ class World:
         n_p, n_l = st.on_hand.shape
         assert (st.on_hand >= 0).all(), "true stock went negative"
         ids = self.catalog.ids
-        on, res = st.on_hand.tolist(), st.reserved.tolist()
-        rows = [(ids[p], self.loc_codes[loc], eday, on[p][loc], res[p][loc])
-                for p in range(n_p) for loc in range(n_l)]
-        self.truth.extend("stock_daily", rows)
+        self.truth.columns("stock_daily", {
+            "product_id": np.repeat(np.array(ids), n_l), "location_id": self.loc_codes * n_p,
+            "date": np.full(n_p * n_l, eday), "on_hand": st.on_hand.ravel(),
+            "reserved": st.reserved.ravel()})
         dem, sold = st.demanded, st.sold
         nz = np.argwhere(dem > 0)
         self.truth.extend("demand_daily", [
