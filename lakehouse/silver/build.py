@@ -1,0 +1,263 @@
+"""Build silver from bronze: one batch incrementally, or everything as a full rebuild.
+
+Per table: read the batch's bronze rows -> conform (pure) -> keep the winner per key within the
+batch -> fold with the stored rows of the same keys (only the partitions the batch touches) ->
+write what changed, with ``Transaction("lakehouse.silver/<batch>", 1)`` in the same commit.
+A batch already committed to a table is skipped there, so a re-run, or a retry after a crash
+part-way through the tables, changes nothing that is done. Rows refused by silver (unmapped
+product codes) go to the quarantine table, once per batch.
+
+Counts per table: ``rows_in = inserted + updated + duplicates + quarantined``, where
+``updated`` rows replaced a stored row with the same key (a later order version, or an earlier
+copy of an event that arrived later) and ``duplicates`` are rows that lost to another row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from lakehouse.home import Home
+from lakehouse.ingest.quarantine import SCHEMA as QUARANTINE_SCHEMA
+from lakehouse.silver import commerce, identity_inputs, operations, reference
+from lakehouse.silver.delta_io import (
+    Layout,
+    Written,
+    app_id,
+    batches_in,
+    open_table,
+    overwrite,
+    read_bronze,
+    read_existing,
+    sync,
+)
+from lakehouse.silver.products import CROSSWALK_SCHEMA
+from lakehouse.silver.tables import (
+    CROSSWALK,
+    CUSTOMER_RECORDS,
+    EVENT_TABLES,
+    FIRST_ARRIVAL,
+    LATEST_UPDATE,
+    OBSERVATIONS,
+    ORDER_LINES,
+    ORDERS,
+    PRODUCTS,
+    PURCHASE_ORDERS,
+    SilverTable,
+    keep_best,
+)
+from lakehouse.storage.delta import append_files_once
+from lakehouse.storage.paths import bronze_uri, quarantine_uri, table_uri
+
+
+@dataclass
+class TableResult:
+    table: str
+    rows_in: int = 0  # bronze rows of the batch feeding this table (0 for derived tables)
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    skipped: bool = False  # the batch was already in this table
+    derived: bool = False  # built from other silver rows, not from bronze: no balance
+
+    @property
+    def balanced(self) -> bool:
+        return self.skipped or self.derived or self.rows_in == (self.inserted + self.updated + self.duplicates
+                                                + self.quarantined)
+
+
+@dataclass
+class SilverResult:
+    batch_id: str | None
+    tables: dict[str, TableResult] = field(default_factory=dict)
+
+    @property
+    def rows_in(self) -> int:
+        return sum(t.rows_in for t in self.tables.values())
+
+    @property
+    def quarantined(self) -> int:
+        return sum(t.quarantined for t in self.tables.values())
+
+    def metadata(self) -> dict:
+        return {"batch_id": self.batch_id, "rows_in": self.rows_in,
+                "quarantined": self.quarantined,
+                "tables": {k: vars(v) for k, v in sorted(self.tables.items())}}
+
+
+class _Run:
+    """State of one build: the home, the batch, the app ids it commits, its quarantine rows."""
+
+    def __init__(self, home: Home, batch_id: str | None) -> None:
+        self.home = home
+        self.batch_id = batch_id
+        self.result = SilverResult(batch_id)
+        self.quarantine: list[pl.DataFrame] = []
+
+    def uri(self, name: str) -> str:
+        return table_uri(self.home, "silver", name)
+
+    def bronze(self, channel: str, entity: str) -> pl.DataFrame | None:
+        return read_bronze(bronze_uri(self.home, channel, entity), self.batch_id)
+
+    def app_ids(self, sources: list[tuple[str, str]]) -> list[str]:
+        """The batch's id, or on a full rebuild every batch found in the source tables."""
+        if self.batch_id is not None:
+            return [app_id(self.batch_id)]
+        found = {b for ch, ent in sources for b in batches_in(bronze_uri(self.home, ch, ent))}
+        return [app_id(b) for b in sorted(found)]
+
+    def write(self, name: str, layout: Layout, rows: pl.DataFrame, app_ids: list[str],
+              combine=None) -> Written:
+        if self.batch_id is None:
+            return overwrite(self.uri(name), layout, rows, app_ids)
+        return sync(self.uri(name), layout, rows, app_ids, combine)
+
+    def table(self, spec: SilverTable, crosswalk: pl.DataFrame) -> pl.DataFrame:
+        """Conform, dedupe and write one table; return the batch's conformed good rows."""
+        res = self.result.tables.setdefault(spec.name, TableResult(spec.name))
+        goods = []
+        for channel, entity, conform in spec.sources:
+            bronze = self.bronze(channel, entity)
+            if bronze is None or bronze.is_empty():
+                continue
+            good, bad = conform(bronze, crosswalk)
+            res.rows_in += bronze.height
+            res.quarantined += bad.height
+            goods.append(good)
+            self.quarantine.append(bad)
+        if not goods:
+            return pl.DataFrame()
+        good = pl.concat(goods, how="diagonal_relaxed")
+        combine = keep_best(spec.layout, spec.rank)
+        winners = combine(good.clear(), good)
+        app_ids = self.app_ids([(c, e) for c, e, _ in spec.sources])
+        self._count(res, self.write(spec.name, spec.layout, winners, app_ids, combine),
+                    good.height)
+        return good
+
+    @staticmethod
+    def _count(res: TableResult, w: Written, good: int) -> None:
+        res.skipped = w.skipped
+        res.inserted, res.updated = w.inserted, w.updated
+        res.duplicates = 0 if w.skipped else good - w.inserted - w.updated
+
+    def derived(self, name: str, layout: Layout, rows: pl.DataFrame, app_ids: list[str],
+                combine=None) -> None:
+        w = self.write(name, layout, rows, app_ids, combine)
+        self.result.tables[name] = TableResult(name, inserted=w.inserted, updated=w.updated,
+                                               skipped=w.skipped, derived=True)
+
+    def stored(self, name: str, layout: Layout, keys: pl.DataFrame) -> pl.DataFrame:
+        """Stored rows of a silver table for the given keys (after this run's writes)."""
+        dt = open_table(self.uri(name))
+        return keys.clear() if dt is None else read_existing(dt, layout, keys)
+
+
+def _crosswalk(run: _Run) -> pl.DataFrame:
+    """Catalog first: every later table maps product codes through the current crosswalk."""
+    run.table(PRODUCTS, pl.DataFrame(schema=CROSSWALK_SCHEMA))
+    dt = open_table(run.uri("products"))
+    if dt is None:
+        return pl.DataFrame(schema=CROSSWALK_SCHEMA)
+    products = pl.from_arrow(dt.to_pyarrow_table())
+    assert isinstance(products, pl.DataFrame)
+    crosswalk = reference.product_crosswalk(products)
+    res = run.result.tables["products"]
+    if res.rows_in:
+        run.derived("product_crosswalk", CROSSWALK, crosswalk,
+                    run.app_ids([("catalog", "products")]))
+    return crosswalk.select(list(CROSSWALK_SCHEMA))
+
+
+def _orders(run: _Run, crosswalk: pl.DataFrame) -> pl.DataFrame:
+    """Orders (latest version) and the lines of that version; returns conformed orders."""
+    bronze = run.bronze("orders", "orders")
+    res = run.result.tables.setdefault("orders", TableResult("orders"))
+    if bronze is None or bronze.is_empty():
+        return pl.DataFrame()
+    orders, lines, bad = commerce.conform_orders(bronze, crosswalk)
+    res.rows_in, res.quarantined = bronze.height, bad.height
+    run.quarantine.append(bad)
+    app_ids = run.app_ids([("orders", "orders")])
+    combine = keep_best(ORDERS, LATEST_UPDATE)
+    winners = combine(orders.clear(), orders)
+    _Run._count(res, run.write("orders", ORDERS, winners, app_ids, combine), orders.height)
+    version = ["order_id", "_source_file", "_line"]
+    lines = lines.join(winners.select(version), on=version, how="semi")
+
+    def latest_lines(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+        both = pl.concat([existing, new], how="diagonal_relaxed")
+        best = keep_best(ORDERS, LATEST_UPDATE)(both.clear(), both).select(version)
+        return both.join(best, on=version, how="semi").unique(
+            subset=list(ORDER_LINES.key), keep="first", maintain_order=True)
+
+    run.derived("order_lines", ORDER_LINES, lines, app_ids, latest_lines)
+    return orders
+
+
+def _purchase_orders(run: _Run, events: pl.DataFrame) -> None:
+    if events.is_empty():
+        return
+    app_ids = run.app_ids([("suppliers", "purchase_orders")])
+    if run.batch_id is not None:
+        keys = events.select("po_number").unique()
+        events = run.stored("purchase_order_events", PURCHASE_ORDERS, keys)
+    else:
+        events = keep_best(Layout(("event_id",)), FIRST_ARRIVAL)(events.clear(), events)
+    run.derived("purchase_orders", PURCHASE_ORDERS,
+                operations.fold_purchase_orders(events), app_ids)
+
+
+def _identity(run: _Run, good: dict[str, pl.DataFrame]) -> None:
+    """Identifier observations from this batch's records, then their customer records."""
+    ii = identity_inputs
+    extract = {"orders": ii.from_orders, "loyalty_members": ii.from_loyalty,
+               "clickstream_events": ii.from_clickstream, "pos_transaction_lines": ii.from_pos,
+               "email_events": ii.from_email, "reviews": ii.from_reviews}
+    parts = [fn(good[name]) for name, fn in extract.items() if not good[name].is_empty()]
+    if not parts:
+        return
+    obs = ii.fold_observations(pl.concat(parts))
+    sources = [("orders", "orders"), ("loyalty", "members"), ("web", "events"),
+               ("app", "events"), ("pos", "transactions"), ("email", "events"),
+               ("reviews", "reviews")]
+    app_ids = run.app_ids(sources)
+    run.derived("identifier_observations", OBSERVATIONS, obs, app_ids,
+                lambda existing, new: ii.fold_observations(
+                    pl.concat([existing, new], how="diagonal_relaxed")))
+    if run.batch_id is not None:
+        keys = obs.select("record_id", "source").unique()
+        obs = run.stored("identifier_observations", OBSERVATIONS, keys)
+    run.derived("customer_records", CUSTOMER_RECORDS, ii.customer_records(obs), app_ids)
+
+
+def _write_quarantine(run: _Run) -> None:
+    bad = pl.concat([q for q in run.quarantine if not q.is_empty()] or
+                    [pl.DataFrame(schema=QUARANTINE_SCHEMA)])
+    if bad.is_empty():
+        return
+    bad = bad.sort("_source_channel", "_entity", "_source_file", "_line")
+    parts = [([app_id(b)], bad.filter(pl.col("_batch_id") == b))
+             for b in bad["_batch_id"].unique().sort()]
+    append_files_once(quarantine_uri(run.home), parts)
+
+
+def build_silver(home: Home | str | Path, batch_id: str | None = None) -> SilverResult:
+    """Merge the bronze rows of ``batch_id`` into silver (None: rebuild silver from all of
+    bronze). Safe to re-run: a batch already in a table leaves it untouched."""
+    home = home if isinstance(home, Home) else Home.resolve(home)
+    run = _Run(home, batch_id)
+    crosswalk = _crosswalk(run)
+    good = {spec.name: run.table(spec, crosswalk) for spec in EVENT_TABLES}
+    good["orders"] = _orders(run, crosswalk)
+    _purchase_orders(run, good["purchase_order_events"])
+    _identity(run, good)
+    _write_quarantine(run)
+    for res in run.result.tables.values():
+        if not res.balanced:
+            raise AssertionError(f"silver {res.table}: counts do not balance: {res}")
+    return run.result

@@ -1,0 +1,155 @@
+"""Identity inputs: every identifier seen on every source record, normalised, and one row per
+source record in the schema ``lakehouse.identity.resolve(records)`` takes.
+
+Source records and their ids follow the simulator's truth (``H/truth/identity.parquet``) so
+resolution can be scored: ``shop_customer`` = the order's ``customer.id``, ``shop_guest`` = the
+order id of a guest checkout, ``loyalty`` = ``member_id``, ``web`` = ``cookie_id``, ``app`` =
+``deviceId``, ``pos`` = ``transaction_id`` when a loyalty card or card token was used,
+``email`` = the recipient address as sent, ``reviews`` = ``review_id``.
+
+Observations are kept per distinct (record, identifier type, value) with the first and last
+time they were seen: min and max fold the same whatever the arrival order or duplication.
+A record's attribute is the value of that type seen most recently (ties: smallest value).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from lakehouse.silver import normalize as nz
+from lakehouse.silver.frames import UTC_US
+
+IDENTIFIER_TYPES = (
+    "first_name", "last_name", "email", "phone", "address_line1", "address_line2", "city",
+    "postcode", "state", "country", "date_of_birth", "loyalty_id", "payment_fingerprint",
+    "device_id", "login_id",
+)
+RECORD_COLUMNS = ("record_id", "source", *IDENTIFIER_TYPES, "first_seen", "last_seen")
+OBSERVATION_KEY = ("record_id", "source", "identifier_type", "value")
+OBSERVATION_COLUMNS = (*OBSERVATION_KEY, "observed_at", "last_observed_at", "_source_file",
+                       "_line", "_batch_id", "_ingested_at")
+_LINEAGE = ("_source_file", "_line", "_batch_id", "_ingested_at")
+
+# how each identifier type is normalised
+_NORMALISE = {
+    "first_name": nz.name, "last_name": nz.name, "email": nz.email, "phone": nz.phone,
+    "address_line1": nz.address_line, "address_line2": nz.address_line, "city": nz.city,
+    "postcode": nz.postcode, "state": nz.code, "country": nz.code,
+    "loyalty_id": nz.identifier, "payment_fingerprint": nz.identifier,
+    "device_id": nz.identifier, "login_id": nz.identifier,
+}
+
+
+def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str,
+          pairs: list[tuple[str, pl.Expr]]) -> pl.DataFrame:
+    """One row per (row, identifier) with a non-null normalised value."""
+    if frame.is_empty() or not pairs:
+        return pl.DataFrame(schema=_schema())
+    parts = []
+    for kind, value in pairs:
+        norm = (value.cast(pl.String) if kind == "date_of_birth"
+                else _NORMALISE[kind](value.cast(pl.String)))
+        parts.append(frame.select(
+            record_id.cast(pl.String).alias("record_id"), pl.lit(source).alias("source"),
+            pl.lit(kind).alias("identifier_type"), norm.alias("value"),
+            pl.col(observed_at).alias("observed_at"),
+            pl.col(observed_at).alias("last_observed_at"), *[pl.col(c) for c in _LINEAGE]))
+    out = pl.concat(parts).filter(pl.col("value").is_not_null() & pl.col("record_id")
+                                  .is_not_null())
+    return out.cast(_schema())  # type: ignore[arg-type]
+
+
+def _schema() -> dict[str, pl.DataType]:
+    s = pl.String()
+    return {"record_id": s, "source": s, "identifier_type": s, "value": s,
+            "observed_at": UTC_US, "last_observed_at": UTC_US, "_source_file": s,
+            "_line": pl.Int64(), "_batch_id": s, "_ingested_at": UTC_US}
+
+
+def _address(prefix: str = "ship_") -> list[tuple[str, pl.Expr]]:
+    return [("first_name", pl.col(f"{prefix}first_name")),
+            ("last_name", pl.col(f"{prefix}last_name")),
+            ("address_line1", pl.col(f"{prefix}address1")),
+            ("address_line2", pl.col(f"{prefix}address2")), ("city", pl.col(f"{prefix}city")),
+            ("postcode", pl.col(f"{prefix}postcode")), ("state", pl.col(f"{prefix}state")),
+            ("country", pl.col(f"{prefix}country")), ("phone", pl.col(f"{prefix}phone"))]
+
+
+def from_orders(orders: pl.DataFrame) -> pl.DataFrame:
+    """Shop accounts (``customer.id``) and guest checkouts (order id) from silver order rows."""
+    common = [("email", pl.col("email")), ("phone", pl.col("phone")),
+              ("payment_fingerprint", pl.col("payment_fingerprint")),
+              ("device_id", pl.col("browser_id")), *_address()]
+    account = orders.filter(pl.col("customer_id").is_not_null())
+    guest = orders.filter(pl.col("customer_id").is_null())
+    return pl.concat([
+        _long(account, "shop_customer", pl.col("customer_id"), "created_at", [
+            ("login_id", pl.col("customer_id")), ("email", pl.col("customer_email")),
+            ("first_name", pl.col("customer_first_name")),
+            ("last_name", pl.col("customer_last_name")),
+            ("phone", pl.col("customer_phone")), *common]),
+        _long(guest, "shop_guest", pl.col("order_id"), "created_at", common),
+    ])
+
+
+def from_loyalty(members: pl.DataFrame) -> pl.DataFrame:
+    cols = ("first_name", "last_name", "email", "phone", "address_line1", "address_line2",
+            "city", "postcode", "state", "country", "date_of_birth", "loyalty_id")
+    return _long(members, "loyalty", pl.col("member_id"), "event_time",
+                 [(c, pl.col(c)) for c in cols])
+
+
+def from_clickstream(events: pl.DataFrame) -> pl.DataFrame:
+    """Web cookies and app devices, with the login ids seen on them."""
+    return pl.concat([
+        _long(events.filter(pl.col("channel") == ch), ch, pl.col("anonymous_id"), "event_time",
+              [("device_id", pl.col("anonymous_id")), ("login_id", pl.col("login_id"))])
+        for ch in ("web", "app")
+    ])
+
+
+def from_pos(lines: pl.DataFrame) -> pl.DataFrame:
+    """Till transactions paid or scanned with something that names a person."""
+    named = lines.filter(pl.col("loyalty_card").is_not_null() | pl.col("card_token").is_not_null())
+    return _long(named, "pos", pl.col("transaction_id"), "event_time",
+                 [("loyalty_id", pl.col("loyalty_card")),
+                  ("payment_fingerprint", pl.col("card_token"))])
+
+
+def from_email(events: pl.DataFrame) -> pl.DataFrame:
+    return _long(events, "email", pl.col("email"), "event_time", [("email", pl.col("email"))])
+
+
+def from_reviews(reviews: pl.DataFrame) -> pl.DataFrame:
+    """Reviewers: e-mail when given, display name "First L." split into first and last."""
+    name = pl.col("reviewer_name").str.strip_chars()
+    return _long(reviews, "reviews", pl.col("review_id"), "event_time", [
+        ("email", pl.col("reviewer_email")),
+        ("first_name", name.str.extract(r"^(\S+)", 1)),
+        ("last_name", name.str.extract(r"^\S+\s+(.+)$", 1))])
+
+
+def fold_observations(obs: pl.DataFrame) -> pl.DataFrame:
+    """Distinct (record, type, value): first seen (with that row's lineage) and last seen."""
+    ordered = obs.sort("observed_at", "_source_file", "_line", nulls_last=True)
+    return ordered.group_by(list(OBSERVATION_KEY), maintain_order=True).agg(
+        pl.col("observed_at").first(), pl.col("last_observed_at").max(),
+        *[pl.col(c).first() for c in _LINEAGE],
+    ).select(OBSERVATION_COLUMNS).sort(list(OBSERVATION_KEY))
+
+
+def customer_records(obs: pl.DataFrame) -> pl.DataFrame:
+    """One row per source record: each identifier type's most recently seen value."""
+    key = ["record_id", "source"]
+    seen = obs.group_by(key).agg(pl.col("observed_at").min().alias("first_seen"),
+                                 pl.col("last_observed_at").max().alias("last_seen"))
+    latest = (obs.sort(["last_observed_at", "value"], descending=[True, False])
+              .unique(subset=[*key, "identifier_type"], keep="first", maintain_order=True))
+    wide = latest.pivot("identifier_type", index=key, values="value",
+                        aggregate_function="first")
+    for kind in IDENTIFIER_TYPES:
+        if kind not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.String).alias(kind))
+    return wide.join(seen, on=key).with_columns(
+        pl.col("date_of_birth").str.to_date("%Y-%m-%d", strict=False)
+    ).select(RECORD_COLUMNS).sort(key)

@@ -1,0 +1,55 @@
+"""The product crosswalk: every source system's product code -> the canonical catalog product.
+
+Each channel names products its own way (web/app variant ids, till SKUs, WMS item codes). Silver
+maps them all to ``product_id`` here; a code that is not in the crosswalk is quarantined with a
+reason naming the file, line, field and code, never dropped and never passed on unmapped.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from lakehouse.ingest.quarantine import SCHEMA as QUARANTINE_SCHEMA
+
+CROSSWALK_SCHEMA = {"system": pl.String, "code": pl.String, "product_id": pl.String}
+
+
+def raw_json(frame: pl.DataFrame) -> pl.Expr:
+    """The bronze row (without lineage) as JSON: what a quarantined row keeps as ``raw``."""
+    cols = [c for c in frame.columns if not c.startswith("_")]
+    return pl.struct(cols).struct.json_encode()
+
+
+def quarantine_rows(bad: pl.DataFrame, *, channel: str, entity: str, kind: str, field: str,
+                    reason: pl.Expr) -> pl.DataFrame:
+    """Bronze rows that silver refuses, in the quarantine table's schema."""
+    if bad.is_empty():
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    return bad.select(
+        pl.lit(channel).alias("_source_channel"), pl.lit(entity).alias("_entity"),
+        pl.col("_source_file"), pl.col("_line"), pl.col("_batch_id"), pl.col("_ingested_at"),
+        raw_json(bad).alias("raw"), pl.lit(kind).alias("error_kind"),
+        pl.lit(field).alias("field"),
+        (pl.col("_source_file") + pl.format(" line {}: ", pl.col("_line")) + reason)
+        .alias("reason"),
+    ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
+
+
+def map_product(frame: pl.DataFrame, crosswalk: pl.DataFrame, *, system: str, code: str,
+                channel: str, entity: str, field: str | None = None,
+                ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Add ``product_id`` for the ``system`` code in column ``code``.
+
+    Returns (rows whose code is null or mapped, quarantine rows for unmapped codes). ``field``
+    names the code in the reason when it differs from the column (nested order lines).
+    """
+    xw = crosswalk.filter(pl.col("system") == system).select(
+        pl.col("code").alias(code), "product_id").unique(subset=[code], keep="first")
+    joined = frame.join(xw, on=code, how="left", maintain_order="left")
+    unmapped = pl.col(code).is_not_null() & pl.col("product_id").is_null()
+    name = field or code
+    bad = quarantine_rows(
+        joined.filter(unmapped).drop("product_id"), channel=channel, entity=entity,
+        kind="unknown_product", field=name,
+        reason=pl.format(f"{name} `{{}}` is not in the product catalog crosswalk", pl.col(code)))
+    return joined.filter(~unmapped), bad

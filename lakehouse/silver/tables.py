@@ -1,0 +1,101 @@
+"""Every silver table: which bronze entities feed it, how they conform, its key, partition and
+which row wins among rows with the same key.
+
+Winner rules (deterministic, so the arrival order of the same files never changes a table):
+events keep the smallest ``(_source_file, _line)``; versioned records keep the latest version
+(orders: ``updated_at``; shipments: the delivered state) and then the smallest lineage;
+reference exports keep the latest export file (file names carry the export date).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from lakehouse.silver import clickstream, commerce, marketing, operations, reference
+from lakehouse.silver.delta_io import Layout
+
+Conform = Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]
+Rank = tuple[tuple[str, bool], ...]  # (column, descending), nulls last
+
+FIRST_ARRIVAL: Rank = (("_source_file", False), ("_line", False))
+LATEST_EXPORT: Rank = (("_source_file", True), ("_line", False))
+LATEST_UPDATE: Rank = (("updated_at", True), ("_source_file", False), ("_line", False))
+DELIVERED_FIRST: Rank = (("delivered_at", True), ("_source_file", False), ("_line", False))
+
+
+@dataclass(frozen=True)
+class SilverTable:
+    name: str
+    layout: Layout
+    rank: Rank
+    sources: tuple[tuple[str, str, Conform], ...]  # (channel, entity, conform)
+
+
+def keep_best(layout: Layout, rank: Rank):
+    """combine(existing, new) -> the winning row per key (stored rows first on exact ties)."""
+    cols = [c for c, _ in rank]
+    desc = [d for _, d in rank]
+
+    def combine(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
+        both = pl.concat([existing, new], how="diagonal_relaxed") if existing.height else new
+        return (both.sort(cols, descending=desc, nulls_last=True, maintain_order=True)
+                .unique(subset=list(layout.key), keep="first", maintain_order=True))
+    return combine
+
+
+def _t(name, key, partition, rank, *sources) -> SilverTable:
+    return SilverTable(name, Layout(tuple(key), partition), rank, tuple(sources))
+
+
+PRODUCTS = _t("products", ["product_id"], None, LATEST_EXPORT,
+              ("catalog", "products", reference.conform_products))
+EVENT_TABLES: tuple[SilverTable, ...] = (
+    _t("suppliers", ["supplier_id"], None, LATEST_EXPORT,
+       ("suppliers", "suppliers", reference.conform_suppliers)),
+    _t("promotions", ["promo_id"], None, LATEST_EXPORT,
+       ("promotions", "promotions", reference.conform_promotions)),
+    _t("locations", ["location_code"], None, LATEST_EXPORT,
+       ("locations", "locations", reference.conform_locations)),
+    _t("shipping_rates", ["rate_id"], None, LATEST_EXPORT,
+       ("locations", "shipping_rates", reference.conform_shipping_rates)),
+    _t("loyalty_members", ["member_id"], None, FIRST_ARRIVAL,
+       ("loyalty", "members", reference.conform_loyalty_members)),
+    _t("clickstream_events", ["event_id", "channel"], "event_date", FIRST_ARRIVAL,
+       ("web", "events", clickstream.conform_web_events),
+       ("app", "events", clickstream.conform_app_events)),
+    _t("pos_transaction_lines", ["transaction_id", "line_no"], "event_date", FIRST_ARRIVAL,
+       ("pos", "transactions", commerce.conform_pos_transactions)),
+    _t("inventory_movements", ["movement_id"], "event_date", FIRST_ARRIVAL,
+       ("wms", "movements", operations.conform_wms_movements)),
+    _t("purchase_order_events", ["event_id"], None, FIRST_ARRIVAL,
+       ("suppliers", "purchase_orders", operations.conform_purchase_orders)),
+    _t("email_events", ["event_id"], "event_date", FIRST_ARRIVAL,
+       ("email", "events", marketing.conform_email_events)),
+    _t("ad_clicks", ["click_id"], "event_date", FIRST_ARRIVAL,
+       ("ads", "clicks", marketing.conform_ad_clicks)),
+    _t("ad_spend", ["spend_id"], None, FIRST_ARRIVAL,
+       ("ads", "spend", marketing.conform_ad_spend)),
+    _t("shipments", ["shipment_id"], None, DELIVERED_FIRST,
+       ("shipments", "shipments", commerce.conform_shipments)),
+    _t("returns", ["return_id"], None, FIRST_ARRIVAL,
+       ("returns", "returns", commerce.conform_returns)),
+    _t("reviews", ["review_id"], None, FIRST_ARRIVAL,
+       ("reviews", "reviews", commerce.conform_reviews)),
+)
+ORDERS = Layout(("order_id",), "order_date")
+ORDER_LINES = Layout(("order_id", "line_id"), "order_date")
+CROSSWALK = Layout(("system", "code"))
+PURCHASE_ORDERS = Layout(("po_number",))
+OBSERVATIONS = Layout(("record_id", "source", "identifier_type", "value"))
+CUSTOMER_RECORDS = Layout(("record_id", "source"))
+
+# name -> (key columns, partition column) of every silver table, for checks and docs
+LAYOUTS: dict[str, Layout] = {
+    PRODUCTS.name: PRODUCTS.layout, "product_crosswalk": CROSSWALK,
+    **{t.name: t.layout for t in EVENT_TABLES},
+    "orders": ORDERS, "order_lines": ORDER_LINES, "purchase_orders": PURCHASE_ORDERS,
+    "identifier_observations": OBSERVATIONS, "customer_records": CUSTOMER_RECORDS,
+}
