@@ -75,7 +75,34 @@ def csv_line(row: list) -> str:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
-dumps = _ENCODER.encode
+_json_encode = _ENCODER.encode
+
+
+def dumps(obj: dict) -> str:
+    """Compact JSON, byte-identical to ``json.dumps(obj, separators=(",", ":"))``.
+
+    Flat records of plain ASCII strings and numbers (most clickstream lines) are joined with
+    f-strings, about twice as fast as the encoder; anything else goes through ``json``.
+    """
+    parts = []
+    quotes = 0
+    for k, v in obj.items():
+        c = v.__class__
+        if c is str:
+            parts.append(f'"{k}":"{v}"')
+            quotes += 4
+        elif c is int:
+            parts.append(f'"{k}":{v}')
+            quotes += 2
+        elif c is bool:
+            parts.append(f'"{k}":{"true" if v else "false"}')
+            quotes += 2
+        else:
+            return _json_encode(obj)
+    out = "{" + ",".join(parts) + "}"
+    if out.count('"') != quotes or "\\" in out or not out.isascii() or not out.isprintable():
+        return _json_encode(obj)  # something needs escaping
+    return out
 
 
 def _future_value(spec: FaultSpec, t: float) -> object:
