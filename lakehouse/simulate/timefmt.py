@@ -53,16 +53,21 @@ def _offset_suffix(off_min: int) -> str:
     return s
 
 
+_HOUR_PREFIX: dict[tuple[int, int], tuple[str, str]] = {}
+
+
 def iso(t: float, off_min: int = 0) -> str:
     """ISO-8601 with milliseconds and an offset (``Z`` for UTC): the spec's ``ts_iso``."""
     ms = round(t * 1000) + off_min * 60000
-    eday, rem = divmod(ms, 86_400_000)
+    hour, rem = divmod(ms, 3_600_000)
+    key = (hour, off_min)
+    pre = _HOUR_PREFIX.get(key)
+    if pre is None:
+        eday, h = divmod(hour, 24)
+        pre = _HOUR_PREFIX[key] = (f"{date_str(eday)}T{h:02d}:", _offset_suffix(off_min))
+    m, rem = divmod(rem, 60000)
     s, milli = divmod(rem, 1000)
-    h, s = divmod(s, 3600)
-    m, s = divmod(s, 60)
-    date = _DATES.get(eday) or date_str(eday)
-    suffix = _SUFFIX.get(off_min) or _offset_suffix(off_min)
-    return f"{date}T{h:02d}:{m:02d}:{s:02d}.{milli:03d}{suffix}"
+    return f"{pre[0]}{m:02d}:{s:02d}.{milli:03d}{pre[1]}"
 
 
 def iso_s(t: float) -> str:
