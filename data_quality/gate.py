@@ -192,6 +192,11 @@ def validate_table(
     max_future_skew: timedelta = timedelta(days=1),
 ) -> GateResult:
     """Validate a table version, or only the rows one batch added (`batch_id`)."""
+    if not DeltaTable.is_deltatable(uri):
+        # Nothing has landed for this table yet: only a suite that demands rows can fail.
+        return GateResult(suite.name, uri, None, 0, [
+            Outcome(f"row_count >= {suite.min_rows}", None, suite.min_rows == 0,
+                    observed="no table yet")])
     table = DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
     dataset = table.to_pyarrow_dataset()
     names = set(dataset.schema.names)

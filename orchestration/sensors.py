@@ -12,6 +12,7 @@ import json
 import dagster as dg
 
 from lakehouse.home import Home
+from orchestration.resources import LakehouseResource
 
 MAX_FILES_PER_RUN = 500
 
@@ -44,10 +45,10 @@ def plan_runs(current: dict[str, str], seen: dict[str, str],
 def build_landing_sensor(job) -> dg.SensorDefinition:
     @dg.sensor(job=job, minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING,
                description="One micro-batch run per new set of landing files.")
-    def landing_sensor(context: dg.SensorEvaluationContext):
+    def landing_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource):
         seen = json.loads(context.cursor) if context.cursor else {}
         try:
-            current = scan_landing(Home.resolve())
+            current = scan_landing(lakehouse.paths)
         except OSError as exc:
             return dg.SkipReason(f"landing zone unreadable, cursor kept: {exc}")
         runs = plan_runs(current, seen)

@@ -128,3 +128,11 @@ def test_bronze_suites_follow_the_channel_contract(name):
     if name == "wms__movements":
         # adjustments may be negative: no lower bound on WMS qty
         assert "ExpectColumnValuesToBeBetween(qty)" not in names
+
+
+def test_a_table_not_written_yet_fails_only_a_suite_that_demands_rows(tmp_path):
+    missing = str(tmp_path / "never_written")
+    assert validate_table(missing, Suite("optional", ())).passed
+    result = validate_table(missing, SUITE)
+    assert not result.passed and result.rows == 0
+    assert result.failed[0].observed == "no table yet"
