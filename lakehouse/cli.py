@@ -63,14 +63,17 @@ def _simulate(args: argparse.Namespace) -> int:
     }
     config = SimConfig(**overrides)
     home = Home.resolve(args.home).ensure()
-    summary = simulate(home, config, progress=lambda msg: print(msg, flush=True))
-    print(summary.describe() if hasattr(summary, "describe") else summary, flush=True)
+    report = lambda msg: print(msg, flush=True)  # noqa: E731
+    already = any(home.landing.glob("*/*"))
+    if args.live and already:
+        report(f"landing zone of {home.root} already simulated: going live")
+    else:
+        report(simulate(home, config, progress=report).describe())
     if args.live:
         try:
-            live(home, config, args.live, max_batches=args.max_batches,
-                 progress=lambda msg: print(msg, flush=True))
+            live(home, config, args.live, max_batches=args.max_batches, progress=report)
         except KeyboardInterrupt:
-            print("live simulation stopped", flush=True)
+            report("live simulation stopped")
     return 0
 
 
