@@ -65,8 +65,8 @@ class TableResult:
 
     @property
     def balanced(self) -> bool:
-        return self.skipped or self.derived or self.rows_in == (self.inserted + self.updated + self.duplicates
-                                                + self.quarantined)
+        kept = self.inserted + self.updated + self.duplicates + self.quarantined
+        return self.skipped or self.derived or self.rows_in == kept
 
 
 @dataclass
@@ -154,7 +154,7 @@ class _Run:
     def stored(self, name: str, layout: Layout, keys: pl.DataFrame) -> pl.DataFrame:
         """Stored rows of a silver table for the given keys (after this run's writes)."""
         dt = open_table(self.uri(name))
-        return keys.clear() if dt is None else read_existing(dt, layout, keys)
+        return keys.clear() if dt is None else read_existing(self.uri(name), dt, layout, keys)
 
 
 def _crosswalk(run: _Run) -> pl.DataFrame:

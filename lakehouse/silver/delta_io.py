@@ -91,27 +91,41 @@ def _literal(v: object) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
-def _filter(layout: Layout, rows: pl.DataFrame) -> pds.Expression | None:
-    """Dataset filter for the stored rows that can share a key with ``rows``."""
-    expr = None
-    if layout.partition:
-        parts = rows[layout.partition].unique().to_list()
-        expr = pds.field(layout.partition).isin(parts)
-    first = layout.key[0]
-    keys = pds.field(first).isin(rows[first].unique().to_list())
-    return keys if expr is None else expr & keys
-
-
-def read_existing(dt: DeltaTable, layout: Layout, rows: pl.DataFrame) -> pl.DataFrame:
-    """Stored rows whose key may match ``rows``, read only from the partitions they touch."""
+def read_existing(uri: str, dt: DeltaTable, layout: Layout,
+                  rows: pl.DataFrame) -> pl.DataFrame:
+    """Stored rows whose key (or key prefix) matches ``rows``, read only from the partitions
+    they touch: files are picked from the log's partition values, not by listing or stats."""
     schema = _schema(dt)
+    on = [k for k in layout.key if k in rows.columns]  # a key prefix reads whole groups
     if rows.is_empty():
         return pl.from_arrow(schema.empty_table())  # type: ignore[return-value]
-    found = dt.to_pyarrow_dataset().to_table(filter=_filter(layout, rows))
-    frame = pl.from_arrow(found)
-    assert isinstance(frame, pl.DataFrame)
-    return frame.join(rows.select(layout.key).unique(), on=list(layout.key), how="semi",
-                      nulls_equal=True)
+    actions = pl.from_arrow(pa.table(dt.get_add_actions(flatten=True)))
+    assert isinstance(actions, pl.DataFrame)
+    part = layout.partition
+    groups: list[tuple[object, list[str]]]
+    if part:
+        col = f"partition.{part}"
+        wanted = actions.filter(pl.col(col).is_in(rows[part].unique().implode()))
+        groups = [(v, [str(Path(uri) / p) for p in g["path"]])
+                  for (v,), g in wanted.group_by(col, maintain_order=True)]
+    else:
+        groups = [(None, [str(Path(uri) / p) for p in actions["path"]])]
+    file_schema = pa.schema([f for f in schema if f.name != part])
+    frames = []
+    for value, files in groups:
+        if not files:
+            continue
+        # no filter pushdown: files written by MERGE hold string_view columns whose row-group
+        # statistics pyarrow cannot compare with string literals; the semi-join filters instead
+        frame = pl.from_arrow(pds.dataset(files, schema=file_schema, format="parquet").to_table())
+        assert isinstance(frame, pl.DataFrame)
+        if part:
+            frame = frame.with_columns(pl.lit(value).cast(pl.Date).alias(part))
+        frames.append(frame.select(schema.names))
+    if not frames:
+        return pl.from_arrow(schema.empty_table())  # type: ignore[return-value]
+    return pl.concat(frames).join(rows.select(on).unique(), on=on, how="semi",
+                                  nulls_equal=True)
 
 
 def _conformed(dt: DeltaTable, data: pa.Table) -> pa.Table:
@@ -159,7 +173,7 @@ def sync(uri: str, layout: Layout, desired: pl.DataFrame, app_ids: Sequence[str]
         return Written(inserted=desired.height)
     if app_ids and all(committed(dt, a, APP_VERSION) for a in app_ids):
         return Written(skipped=True)
-    existing = read_existing(dt, layout, desired)
+    existing = read_existing(uri, dt, layout, desired)
     if combine is not None:
         desired = combine(existing, desired)
     columns = [f.name for f in _schema(dt)]
