@@ -77,15 +77,6 @@ def address_line(e: pl.Expr) -> pl.Expr:
     return _blank_to_null(s)
 
 
-def split_unit(line1: pl.Expr, line2: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Move a trailing unit (``... ST APT 4``) from line 1 to an empty line 2, on normalised
-    lines, so ``"1 Main St Apt 4"`` and ``"1 Main St" + "Apt 4"`` compare equal."""
-    unit = line1.str.extract(r"\s(APT \S+|STE \S+)$", 1)
-    move = unit.is_not_null() & line2.is_null()
-    new1 = pl.when(move).then(line1.str.replace(r"\s(APT \S+|STE \S+)$", "")).otherwise(line1)
-    return new1, pl.when(move).then(unit).otherwise(line2)
-
-
 def postcode(e: pl.Expr) -> pl.Expr:
     """Trimmed and upper-cased; a US ZIP+4 (``02127-1234``) keeps its five-digit ZIP."""
     s = e.str.strip_chars().str.to_uppercase().str.replace_all(r"\s+", " ")

@@ -19,8 +19,8 @@ from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.paths import quarantine_uri, table_uri
 
 SIM = SimConfig(persons=200, products=12, stores=2, warehouses=1, days=12, seed=5,
-                clock_skew_share=0.5, duplicate_rate=0.05, malformed_rate=0.05, cancel_rate=0.25, late_rate=0.1,
-                schema_change_day=3)
+                clock_skew_share=0.5, duplicate_rate=0.05, malformed_rate=0.05,
+                cancel_rate=0.25, late_rate=0.1, schema_change_day=3)
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 VARYING = ("_batch_id", "_ingested_at")  # lineage that names the batch, not the row
 
@@ -37,7 +37,8 @@ def _batches(home: Home, order: str) -> list[list[LandingFile]]:
     days = sorted(by_day)
     size = 2 if order == "forward" else 3  # other batch boundaries too
     rest = days[1:] if order == "forward" else days[1:][::-1]
-    groups = [sum((by_day[d] for d in rest[i:i + size]), []) for i in range(0, len(rest), size)]
+    groups = [[f for d in rest[i:i + size] for f in by_day[d]]
+              for i in range(0, len(rest), size)]
     return [by_day[days[0]], *groups]
 
 

@@ -1,0 +1,119 @@
+"""Normalisers and pure conform functions of silver (no Delta, no simulator)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+
+from lakehouse.silver import normalize as nz
+from lakehouse.silver.clickstream import app_event_time
+from lakehouse.silver.identity_inputs import customer_records, fold_observations
+from lakehouse.silver.operations import fold_purchase_orders
+from lakehouse.silver.products import map_product
+
+
+def run(fn, values):
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
+    return frame.select(fn(pl.col("v")).alias("v"))["v"].to_list()
+
+
+@pytest.mark.parametrize("raw", ["(415) 555-0123", "415.555.0123", "+1 415 555 0123",
+                                 "4155550123", "1-415-555-0123", "415-555-0123 x12"])
+def test_us_phones_become_e164(raw):
+    assert run(nz.phone, [raw]) == ["+14155550123"]
+
+
+def test_phone_international_and_invalid():
+    assert run(nz.phone, ["+44 20 7946 0958", "0044 20 7946 0958", "12345", "call me", None]) \
+        == ["+442079460958", "+442079460958", None, None, None]
+
+
+def test_email_provider_rules():
+    got = run(nz.email, ["John.Smith+shop@GMail.com", "j.s@googlemail.com",
+                         "A.B+news@yahoo.com", " Foo@Bar.COM ", "not-an-email", "+x@gmail.com"])
+    assert got == ["johnsmith@gmail.com", "js@gmail.com", "a.b@yahoo.com", "foo@bar.com",
+                   None, None]
+
+
+def test_names_trimmed_and_title_cased():
+    assert run(nz.name, [" JOHN  ", "mary ann", "  ", None]) == ["John", "Mary Ann", None, None]
+
+
+def test_addresses_standardised():
+    got = run(nz.address_line, ["5922 Jefferson Pl.", "12 main street", "7 Oak Avenue #12",
+                                " 1  ELM   St ", "3 Hill Blvd, Unit 5"])
+    assert got == ["5922 JEFFERSON PL", "12 MAIN ST", "7 OAK AVE APT 12", "1 ELM ST",
+                   "3 HILL BLVD APT 5"]
+
+
+def test_postcodes_trimmed_zip4_dropped():
+    assert run(nz.postcode, [" 02127 ", "77014-1234", "sw1a 1aa", ""]) == \
+        ["02127", "77014", "SW1A 1AA", None]
+
+
+def _ts(h: int, m: int = 0) -> datetime:
+    return datetime(2026, 1, 1, h, m, tzinfo=UTC)
+
+
+def test_app_clock_skew_falls_back_to_received_time():
+    df = pl.DataFrame({
+        "eventTimestamp": [_ts(10), _ts(12), _ts(1)],  # ok, 2h ahead, 13h behind
+        "receivedTimestamp": [_ts(10, 1), _ts(10), _ts(14)],
+    }).with_columns(pl.all().cast(pl.Datetime("us", "UTC")))
+    time, source = app_event_time()
+    out = df.select(time, source)
+    assert out["event_time_source"].to_list() == ["device", "received", "received"]
+    assert out["event_time"].to_list() == [_ts(10), _ts(10), _ts(14)]
+
+
+def test_unmapped_code_is_quarantined_with_file_line_and_code():
+    xw = pl.DataFrame({"system": ["pos"], "code": ["K1"], "product_id": ["PRD-1"]})
+    rows = pl.DataFrame({"pos_sku": ["K1", "P-99999", None], "qty": [1, 2, 3],
+                         "_source_file": ["pos/transactions_20260103_000.csv"] * 3,
+                         "_line": [2, 14, 15], "_batch_id": ["b"] * 3,
+                         "_ingested_at": [_ts(0)] * 3})
+    good, bad = map_product(rows, xw, system="pos", code="pos_sku", channel="pos",
+                            entity="transactions")
+    assert good["product_id"].to_list() == ["PRD-1", None]
+    assert bad["reason"].to_list() == [
+        "pos/transactions_20260103_000.csv line 14: pos_sku `P-99999` is not in the product "
+        "catalog crosswalk"]
+    assert bad.row(0, named=True)["error_kind"] == "unknown_product"
+    assert '"P-99999"' in bad["raw"][0]
+
+
+def test_purchase_order_fold():
+    lineage = {"_source_file": ["f2", "f1"], "_line": [1, 1], "_batch_id": ["b", "b"],
+               "_ingested_at": [_ts(0)] * 2}
+    events = pl.DataFrame({
+        "event_id": ["E2", "E1"], "po_number": ["PO-1", "PO-1"],
+        "event": ["delivered", "created"], "supplier_id": ["S", "S"],
+        "product_id": ["P", "P"], "wms_item_code": ["W", "W"], "location_id": ["WH", "WH"],
+        "qty": [7, 8], "promised_date": [date(2026, 1, 5)] * 2,
+        "event_time": [datetime(2026, 1, 8, 9, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)],
+        **lineage})
+    row = fold_purchase_orders(events).row(0, named=True)
+    assert (row["ordered_qty"], row["delivered_qty"], row["delay_days"], row["status"]) == \
+        (8, 7, 3, "delivered")
+    assert row["_source_file"] == "f2"  # lineage of the latest event
+
+
+def test_observations_fold_and_records_take_latest_value():
+    def obs(rid, kind, value, hour):
+        return {"record_id": rid, "source": "loyalty", "identifier_type": kind, "value": value,
+                "observed_at": _ts(hour), "last_observed_at": _ts(hour),
+                "_source_file": f"f{hour}", "_line": 1, "_batch_id": "b",
+                "_ingested_at": _ts(0)}
+    rows = pl.DataFrame([obs("M1", "email", "a@x.com", 3), obs("M1", "email", "a@x.com", 1),
+                         obs("M1", "email", "b@x.com", 2), obs("M1", "date_of_birth",
+                                                              "1990-02-03", 1)])
+    folded = fold_observations(rows)
+    a = folded.filter(pl.col("value") == "a@x.com").row(0, named=True)
+    assert (a["observed_at"], a["last_observed_at"], a["_source_file"]) == (_ts(1), _ts(3), "f1")
+    # folding is order-free: shuffled input, same result
+    assert fold_observations(rows.reverse()).equals(folded)
+    rec = customer_records(folded).row(0, named=True)
+    assert (rec["email"], rec["date_of_birth"]) == ("a@x.com", date(1990, 2, 3))
+    assert (rec["first_seen"], rec["last_seen"]) == (_ts(1), _ts(3))
