@@ -21,7 +21,7 @@ from lakehouse.simulate import SimConfig, simulate
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--persons", type=int, default=21_000)
+    ap.add_argument("--persons", type=int, default=24_000)
     ap.add_argument("--products", type=int, default=1000)
     ap.add_argument("--stores", type=int, default=12)
     ap.add_argument("--warehouses", type=int, default=3)
