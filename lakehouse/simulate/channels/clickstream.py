@@ -205,6 +205,11 @@ def app_session(w: World, s: Session, eday: int) -> None:
     offline = d.chance(0.05)
     push = (int(device[-1], 16) % 3 != 0) if _schema_changed(w, eday) else None
     state = {"user": None}
+    # an app opened from a fresh e-mail (deep link) carries the campaign
+    recent = w.touches.get(s.person)
+    campaign = ""
+    if recent and recent[-1][1] == "email" and s.t - recent[-1][0] < 6 * 3600:
+        campaign = recent[-1][2]
     w.touch(s.person, s.t, "direct", "")
 
     def ev(name: str, t: float, screen: str, extra: dict | None = None) -> None:
@@ -220,6 +225,8 @@ def app_session(w: World, s: Session, eday: int) -> None:
         e["screenName"] = screen
         if extra:
             e.update(extra)
+        if campaign:
+            e["campaignId"] = campaign
         if push is not None:
             e["pushOptIn"] = push
         w.landing.json(tgt, e["eventId"], t, received, e)
