@@ -24,7 +24,13 @@ TICK = 3600
 def live(home: Home, config: SimConfig, interval_seconds: float,
          max_batches: int | None = None,
          progress: Callable[[str], None] | None = None) -> None:
-    """Write one simulated hour of newly arrived records every ``interval_seconds``."""
+    """Write one simulated hour of newly arrived records every ``interval_seconds``.
+
+    Meant to follow ``simulate(home, config)`` with the same config: the batch run wrote the
+    reference documents and the first ``config.days`` days; live continues from there (records
+    still in flight at the end of the batch land in the first live slices). Stops after
+    ``max_batches`` ticks, or runs until interrupted.
+    """
     state_path = home.truth / "live_state.json"
     ticks_done = 0
     if state_path.exists():
