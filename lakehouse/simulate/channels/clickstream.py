@@ -164,7 +164,7 @@ def web_session(w: World, s: Session, eday: int) -> None:
         if landing.get("utm_campaign"):
             landing_site += (f"?utm_source={landing['utm_source']}&utm_medium="
                              f"{landing['utm_medium']}&utm_campaign={landing['utm_campaign']}")
-        order = commerce.online_order(w, s, times[-1], "web", cookie, shared, account,
+        order = commerce.online_order(w, s, times[-1], "web", cookie, account,
                                       landing_site, eday)
         if order is None:
             return  # everything wanted was out of stock: the shopper leaves
@@ -247,7 +247,7 @@ def app_session(w: World, s: Session, eday: int) -> None:
         ev("product_view", t, "ProductDetail", {"variantId": cat.variant[prod]})
     if s.buy:
         times = [t + 8 * (k + 1) + d.u() * 40 for k in range(len(s.products) + 2)]
-        order = commerce.online_order(w, s, times[-1], "app", device, shared, account, "", eday)
+        order = commerce.online_order(w, s, times[-1], "app", device, account, "", eday)
         if order is None:
             return
         if order["account"] and not state["user"]:

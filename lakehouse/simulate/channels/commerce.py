@@ -62,8 +62,8 @@ def checkout_account(w: World, p: Person, logged_in: dict | None, t: float) -> d
 
 
 def online_order(w: World, s: Session, t: float, source: str, browser_id: str,
-                 browser_shared: bool, logged_in: dict | None, landing_site: str,
-                 eday: int) -> dict | None:
+                 logged_in: dict | None, landing_site: str, eday: int) -> dict | None:
+    """Reserve stock and write the order (and its cancellation); None if nothing was in stock."""
     d, cfg, cat = w.d, w.cfg, w.catalog
     p = w.persons[s.person]
     zi = int(w.pop.zone[s.person])
@@ -148,7 +148,6 @@ def online_order(w: World, s: Session, t: float, source: str, browser_id: str,
         w.cancelled_today.append(rec)
     else:
         w.ship_queue[wh].append(rec)
-    del browser_shared
     return rec
 
 
