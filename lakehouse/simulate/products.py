@@ -75,6 +75,7 @@ def build_catalog(cfg: SimConfig, rng: np.random.Generator, d: Dice, start_eday:
     pop = rng.pareto(1.2, n) + 0.2
     launched = start_eday - rng.integers(30, 900, n)
     late_launch = rng.random(n) < 0.05
+    late_launch[0] = False  # something is always on sale
     launched[late_launch] = start_eday + rng.integers(1, max(2, cfg.days), late_launch.sum())
     discontinued = (rng.random(n) < 0.04) & ~late_launch
     variants = rng.choice(9 * 10**9, size=n, replace=False) + 4 * 10**10

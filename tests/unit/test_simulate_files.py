@@ -354,3 +354,24 @@ def test_schema_change_and_clock_skew_follow_their_knobs(sim_home: Home, tmp_pat
             e = json.loads(raw)
             assert "pushOptIn" not in e
             assert e["eventTimestamp"] <= e["receivedTimestamp"]
+
+
+@pytest.mark.parametrize("cfg", [
+    SimConfig(persons=1, products=1, stores=1, warehouses=1, days=2, seed=3),
+    SimConfig(persons=5, products=2, stores=20, warehouses=6, days=2, seed=4),
+])
+def test_extreme_sizes_still_write_a_consistent_home(tmp_path: Path, cfg: SimConfig) -> None:
+    home = Home.resolve(tmp_path)
+    summary = simulate(home, cfg)
+    assert summary.events == sum(summary.rows.values()) > 0
+    assert {"catalog", "locations", "suppliers", "promotions"} <= set(summary.rows)
+    stock = pl.read_parquet(home.truth / "stock_daily.parquet")
+    assert stock.height == cfg.products * (cfg.stores + cfg.warehouses) * cfg.days
+    assert stock["on_hand"].min() >= 0
+
+
+def test_invalid_knobs_are_refused() -> None:
+    with pytest.raises(ValueError, match="late_rate"):
+        SimConfig(late_rate=1.5)
+    with pytest.raises(ValueError, match="persons"):
+        SimConfig(persons=0)
