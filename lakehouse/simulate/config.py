@@ -26,7 +26,7 @@ class SimConfig:
     guest_share: float = 0.25  # share of online orders checked out as guest
     cookie_reset_rate: float = 0.02  # chance per web visit that the browser lost its cookie
     # delivery
-    late_rate: float = 0.03  # share of records that arrive 1..max_late_days slices late
+    late_rate: float = 0.03  # share of records that arrive 1..max_late_days days late
     max_late_days: int = 3
     duplicate_rate: float = 0.01  # share of records delivered again in a later file
     malformed_rate: float = 0.005  # share of records that also arrive as a corrupted extra copy
