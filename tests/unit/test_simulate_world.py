@@ -322,3 +322,52 @@ def test_shipments_report_pickup_then_delivery_within_capacity(stats_home: Home)
     for r in rows:
         per_day[(r["from_site"], r["shipped_at"][:10])].add(r["shipment_id"])
     assert all(len(ids) <= cap[site] for (site, _), ids in per_day.items())
+
+
+def test_people_shop_across_channels_with_many_fragments(sim_home: Home) -> None:
+    ident = pl.read_parquet(sim_home.truth / "identity.parquet")
+    per_person = ident.group_by("person_id").agg(
+        pl.col("source").n_unique().alias("sources"), pl.len().alias("records"))
+    assert per_person.filter(pl.col("sources") >= 4).height > 50
+    # cookie resets and second browsers: people carry several cookies
+    cookies = ident.filter(pl.col("source") == "web").group_by("person_id").len()
+    assert cookies.filter(pl.col("len") >= 2).height > 20
+
+
+def test_a_sale_can_land_before_the_receipt_that_stocked_it(tmp_path: Path) -> None:
+    """A late TRANSFER_IN at a store arrives after till exports of sales made from it."""
+    from zoneinfo import ZoneInfo
+
+    sim_home = Home.resolve(tmp_path)
+    simulate(sim_home, SimConfig(persons=800, products=15, stores=2, warehouses=1, days=20,
+                                 seed=13, late_rate=0.3))
+
+    code_to_sku = {p["wms_item_code"]: p["pos_sku"] for p in catalog(sim_home)}
+    locs = json.loads(next((sim_home.landing / "locations").glob("*.json")).read_bytes())
+    tz = {loc["location_code"]: ZoneInfo(loc["timezone"]) for loc in locs["locations"]}
+    late = pl.read_parquet(sim_home.truth / "deliveries.parquet").filter(
+        (pl.col("channel") == "wms") & (pl.col("kind") == "late"))
+    receipts = []
+    for r in late.iter_rows(named=True):
+        line = (sim_home.landing / "wms" / r["file"]).read_text().split("\n")[r["line"] - 1]
+        row = next(csv.reader(io.StringIO(line)))
+        if row[4] == "TRANSFER_IN":
+            receipts.append((row[2], code_to_sku[row[3]], dt.datetime.fromisoformat(row[8]),
+                             r["file"]))
+    assert receipts
+    sales = []
+    for path in sorted((sim_home.landing / "pos").glob("*.csv")):
+        for row in csv.DictReader(io.StringIO(path.read_text(errors="replace"))):
+            sales.append((row["store_code"], row["pos_sku"], row["txn_time"], path.name))
+    found = 0
+    for store, sku, when, receipt_file in receipts:
+        for s_store, s_sku, s_time, sale_file in sales:
+            if (s_store, s_sku) != (store, sku) or not s_time[:4].isdigit():
+                continue
+            try:
+                sold_at = dt.datetime.fromisoformat(s_time).replace(tzinfo=tz[store])
+            except ValueError:
+                continue
+            if sold_at > when and sale_file[-16:-8] < receipt_file[-16:-8]:
+                found += 1
+    assert found > 0
