@@ -8,6 +8,7 @@ only what is missing. Each table is one commit per batch. There are no side file
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,17 +20,22 @@ from deltalake import DeltaTable
 from lakehouse.channels.spec import Entity, entity
 from lakehouse.home import Home
 from lakehouse.ingest import quarantine
-from lakehouse.ingest.landing import LandingFile, location_timezones, sha256_file
+from lakehouse.ingest.landing import LandingFile, location_timezones
 from lakehouse.ingest.parse import (
     EXTRA,
     LINE,
+    RAW,
     Parsed,
     error_frame,
+    is_native,
     parse_csv,
     parse_document,
     parse_jsonl,
 )
-from lakehouse.ingest.validate import Context, bronze_dtype, validate
+from lakehouse.ingest.parse import (
+    _empty_records as parse_empty,
+)
+from lakehouse.ingest.validate import FILE, Context, bronze_dtype, validate
 from lakehouse.storage.delta import append_files_once, committed
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
 
@@ -129,6 +135,73 @@ def _open(uri: str) -> DeltaTable | None:
     return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
 
 
+GROUP_BYTES = 256 << 20  # files of one entity are parsed and validated together up to this
+FLUSH_BYTES = 1 << 30  # commit what is pending once the frames held reach about this
+
+
+def _groups(files: list[LandingFile]) -> list[list[LandingFile]]:
+    """Files of one entity together (validation is one pass per group), in bounded groups."""
+    by_entity: dict[tuple[str, str | None], list[LandingFile]] = defaultdict(list)
+    for f in files:
+        by_entity[(f.channel, f.entity if f.entity is not None else f.relpath)].append(f)
+    out = []
+    for key in sorted(by_entity, key=str):
+        group: list[LandingFile] = []
+        size = 0
+        for f in by_entity[key]:
+            if group and size + f.size > GROUP_BYTES:
+                out.append(group)
+                group, size = [], 0
+            group.append(f)
+            size += f.size
+        out.append(group)
+    return out
+
+
+def _validate_group(ent: Entity, parsed: list[Parsed], sources: tuple[str, ...], now: datetime,
+                    max_skew: timedelta, zones: dict[str, str] | None):
+    """Validate one entity's records of several files in one pass per record form.
+
+    Returns per-file (good, bad) frames, in the order of ``parsed``.
+    """
+    ctx = Context(sources[0], now, max_skew, zones,
+                  "record" if ent.format == "json" else "line", sources)
+    native: list[pl.DataFrame] = []
+    text: list[pl.DataFrame] = []
+    for i, p in enumerate(parsed):
+        for part in p.parts:
+            if part.height:
+                tagged = part.with_columns(pl.lit(i, pl.Int32).alias(FILE))
+                (native if is_native(part) else text).append(tagged)
+    goods, bads = [], []
+    for frames in (native, text):
+        if not frames:
+            continue
+        good, bad = validate(ent, pl.concat(frames, how="vertical_relaxed"), ctx)
+        goods.append(good)
+        bads.append(bad)
+    good = pl.concat(goods, how="diagonal_relaxed") if goods else None
+    bad = pl.concat(bads, how="vertical_relaxed") if bads else None
+    out = []
+    good_parts = good.partition_by(FILE, as_dict=True) if good is not None and good.height else {}
+    bad_parts = bad.partition_by(FILE, as_dict=True) if bad is not None and bad.height else {}
+    for i, p in enumerate(parsed):
+        g = good_parts.get((i,))
+        b = bad_parts.get((i,))
+        g = g.drop(FILE).sort(LINE) if g is not None else None
+        if b is not None:
+            b = b.drop(FILE)
+            missing = b.filter(pl.col(RAW).is_null())
+            if missing.height and p.raw_of is not None:
+                raws = dict(zip(missing[LINE].to_list(), p.raw_of(missing[LINE].to_list()),
+                                strict=True))
+                b = b.with_columns(pl.col(RAW).fill_null(pl.col(LINE).replace_strict(
+                    raws, default=None, return_dtype=pl.String)))
+        bad_all = pl.concat([p.errors, b]) if b is not None else p.errors
+        out.append((g, bad_all.sort(LINE)))
+    return out
+
+
 def ingest_files(
     home: Home | str | Path,
     files: list[LandingFile],
@@ -148,76 +221,101 @@ def ingest_files(
     zones: dict[str, str] | None = None
     bronze_parts: dict[str, list] = defaultdict(list)
     q_parts: list = []
+    held = 0
+    counts_of: dict[str, FileCounts] = {}
 
     def table(uri: str) -> DeltaTable | None:
         if uri not in tables:
             tables[uri] = _open(uri)
         return tables[uri]
 
+    def flush() -> None:
+        nonlocal held
+        for uri in sorted(bronze_parts):
+            parts = bronze_parts.pop(uri)
+            sizes = {ids[0]: frame.height for ids, frame in parts}
+            written = append_files_once(uri, parts, APP_VERSION)
+            tc = result.tables[Path(uri).name]
+            tc.rows_appended += sum(sizes[a] for a in written)
+            tc.files_committed += len(written)
+        if q_parts:
+            sizes = {ids[0]: frame.height for ids, frame in q_parts}
+            written = append_files_once(q_uri, q_parts, APP_VERSION)
+            tc = result.tables.setdefault(QUARANTINE_TABLE, TableCounts(QUARANTINE_TABLE))
+            tc.rows_appended += sum(sizes[a] for a in written)
+            tc.files_committed += len(written)
+            q_parts.clear()
+        tables.clear()  # committed tables are read again when next needed
+        held = 0
+
     for f in files:
-        counts = FileCounts(f.relpath, f.channel, f.entity)
-        result.files.append(counts)
-        ents = entities_of(f)
-        targets = [bronze_uri(home, e.channel, e.name) for e in ents] + [q_uri]
-        if all((dt := table(u)) is not None and committed(dt, f.app_id, APP_VERSION)
-               for u in targets):
-            counts.skipped = True
-            continue
-        data = f.path.read_bytes()
-        if sha256_file(f.path) != f.sha256:
-            raise RuntimeError(f"landing/{f.relpath} changed after discovery; discover again")
-        if not ents:
-            parsed = {}
-            errors = error_frame([(1, data[:65536].decode("utf-8", errors="replace"),
-                                   "unknown_file", None,
-                                   f"landing/{f.relpath}: file name matches no entity of channel "
-                                   f"{f.channel!r} in the channel spec; nothing was loaded")])
-            q_frames = [quarantine.quarantine_rows(
-                errors, channel=f.channel, entity=None, source=f.relpath, batch_id=batch_id,
-                ingested_at=ingested_at)]
-            counts.rows_read = counts.rows_quarantined = 1
-        else:
+        counts_of[f.identity] = FileCounts(f.relpath, f.channel, f.entity)
+        result.files.append(counts_of[f.identity])
+    for group in _groups(files):
+        todo: list[tuple[LandingFile, dict[str, Parsed] | None]] = []
+        ents = entities_of(group[0])
+        for f in group:
+            targets = [bronze_uri(home, e.channel, e.name) for e in ents] + [q_uri]
+            if all((dt := table(u)) is not None and committed(dt, f.app_id, APP_VERSION)
+                   for u in targets):
+                counts_of[f.identity].skipped = True
+                continue
+            data = f.path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != f.sha256:
+                raise RuntimeError(f"landing/{f.relpath} changed after discovery; discover again")
+            if not ents:
+                errors = error_frame([(1, data[:65536].decode("utf-8", errors="replace"),
+                                       "unknown_file", None,
+                                       f"landing/{f.relpath}: file name matches no entity of "
+                                       f"channel {f.channel!r} in the channel spec; nothing was "
+                                       "loaded")])
+                q_parts.append(([f.app_id], quarantine.quarantine_rows(
+                    errors, channel=f.channel, entity=None, source=f.relpath,
+                    batch_id=batch_id, ingested_at=ingested_at)))
+                counts = counts_of[f.identity]
+                counts.rows_read = counts.rows_quarantined = 1
+                continue
             if ents[0].channel == "pos" and zones is None:
                 zones = location_timezones(home)
-            parsed = parse_file(f, data)
-            q_frames = []
+            todo.append((f, parse_file(f, data)))
+            del data
+        if not todo:
+            continue
+        q_frames: dict[str, list[pl.DataFrame]] = defaultdict(list)
+        sources = tuple(f.relpath for f, _ in todo)
         for ent in ents:
-            p = parsed[ent.name]
-            ctx = Context(f.relpath, now, max_skew, zones,
-                          "record" if ent.format == "json" else "line")
-            good, bad = validate(ent, p.records, ctx)
-            bad = pl.concat([p.errors, bad]).sort(LINE)
-            if not (p.rows == good.height + bad.height):
-                raise AssertionError(f"{f.relpath}: {p.rows} read != {good.height} + {bad.height}")
+            parsed = [p[ent.name] for _, p in todo]
+            checked = _validate_group(ent, parsed, sources, now, max_skew, zones)
+            uri = bronze_uri(home, ent.channel, ent.name)
             name = bronze_table_name(ent.channel, ent.name)
-            bronze_parts[bronze_uri(home, ent.channel, ent.name)].append(([f.app_id], bronze_frame(
-                ent, good, p.present, source=f.relpath, batch_id=batch_id,
-                ingested_at=ingested_at)))
-            q_frames.append(quarantine.quarantine_rows(
-                bad, channel=ent.channel, entity=ent.name, source=f.relpath, batch_id=batch_id,
-                ingested_at=ingested_at))
             tc = result.tables.setdefault(name, TableCounts(name))
-            tc.rows_read += p.rows
-            tc.rows_bronze += good.height
-            tc.rows_quarantined += bad.height
-            counts.rows_read += p.rows
-            counts.rows_bronze += good.height
-            counts.rows_quarantined += bad.height
-        assert counts.rows_read == counts.rows_bronze + counts.rows_quarantined
-        q_parts.append(([f.app_id], pl.concat(q_frames) if q_frames else quarantine.empty()))
-
-    for uri in sorted(bronze_parts):
-        parts = bronze_parts[uri]
-        sizes = {ids[0]: frame.height for ids, frame in parts}
-        written = append_files_once(uri, parts, APP_VERSION)
-        tc = result.tables[Path(uri).name]
-        tc.rows_appended += sum(sizes[a] for a in written)
-        tc.files_committed += len(written)
-    if q_parts:
-        sizes = {ids[0]: frame.height for ids, frame in q_parts}
-        written = append_files_once(q_uri, q_parts, APP_VERSION)
-        tc = result.tables.setdefault(QUARANTINE_TABLE, TableCounts(QUARANTINE_TABLE))
-        tc.rows_appended += sum(sizes[a] for a in written)
-        tc.files_committed += len(written)
+            for (f, _), p, (good, bad) in zip(todo, parsed, checked, strict=True):
+                n_good = good.height if good is not None else 0
+                if not (p.rows == n_good + bad.height):
+                    raise AssertionError(f"{f.relpath}: {p.rows} read != {n_good} + {bad.height}")
+                if good is None:
+                    good = validate(ent, parse_empty(ent), Context(f.relpath, now))[0]
+                frame = bronze_frame(ent, good, p.present, source=f.relpath, batch_id=batch_id,
+                                     ingested_at=ingested_at)
+                bronze_parts[uri].append(([f.app_id], frame))
+                held += frame.estimated_size()
+                q_frames[f.identity].append(quarantine.quarantine_rows(
+                    bad, channel=ent.channel, entity=ent.name, source=f.relpath,
+                    batch_id=batch_id, ingested_at=ingested_at))
+                tc.rows_read += p.rows
+                tc.rows_bronze += n_good
+                tc.rows_quarantined += bad.height
+                counts = counts_of[f.identity]
+                counts.rows_read += p.rows
+                counts.rows_bronze += n_good
+                counts.rows_quarantined += bad.height
+        for f, _ in todo:
+            counts = counts_of[f.identity]
+            assert counts.rows_read == counts.rows_bronze + counts.rows_quarantined
+            q_parts.append(([f.app_id], pl.concat(q_frames[f.identity])))
+        del todo
+        if held > FLUSH_BYTES:
+            flush()
+    flush()
     assert result.rows_read == result.rows_bronze + result.rows_quarantined
     return result

@@ -5,8 +5,13 @@ validator can refuse silent casts: ``kind`` is the JSON type (``str``, ``int``, 
 ``bool``, ``object``, ``array``) or ``csv`` for CSV text, and null when the field is absent or
 JSON null. Lines that cannot be decoded or parsed become error rows here (with their raw text).
 
-Fast path for JSON lines: pyarrow's strict JSON reader with the spec schema on the lines a cheap
-regex pre-screen finds unsuspicious; only suspicious or broken lines go through ``json.loads``.
+Fast path for JSON lines (``Parsed.parts`` holds *native* frames there): polars reads chunks of
+the file with the spec schema and keeps values typed (no string round trip). polars refuses a
+string, float or bool in an integer field on its own; a non-string in a string field and unknown
+keys are ruled out by counting key/value separators in the bytes (see ``_counts_fit``). A chunk
+that fails either test is checked line by line with ``json.loads``; only lines that do not fit
+go through the exact (text, kind) path. A native frame has no ``#kind`` columns: every non-null
+value has the JSON type of its column.
 """
 
 from __future__ import annotations
@@ -14,13 +19,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.json as pj
 
 from lakehouse.channels.spec import Entity, Field
 
@@ -43,15 +46,56 @@ def kind_col(name: str) -> str:
 
 @dataclass
 class Parsed:
-    """What one entity of one file held: raw records, pre-validation errors, keys seen."""
+    """What one entity of one file held: record frames, pre-validation errors, keys seen.
 
-    records: pl.DataFrame
+    ``parts`` are native frames (typed, see the module doc) and/or (text, kind) frames;
+    ``raw_of`` gives the raw text of native rows by line number (only bad rows ever need it).
+    """
+
+    parts: list[pl.DataFrame]
     errors: pl.DataFrame
     present: set[str] = field(default_factory=set)  # spec fields that appear in the file
+    raw_of: Callable[[list[int]], list[str]] | None = None
+    entity: Entity | None = None
 
     @property
     def rows(self) -> int:
-        return self.records.height + self.errors.height
+        return sum(p.height for p in self.parts) + self.errors.height
+
+    @property
+    def records(self) -> pl.DataFrame:
+        """All records as one frame in line order ((text, kind) form when parts are mixed)."""
+        if len(self.parts) == 1:
+            return self.parts[0]
+        assert self.entity is not None
+        frames = [p if not is_native(p) else as_text_kind(self.entity, p, self.raw_of)
+                  for p in self.parts]
+        return pl.concat(frames).sort(LINE) if frames else _empty_records(self.entity)
+
+
+def is_native(frame: pl.DataFrame) -> bool:
+    return not any(c.endswith("#kind") for c in frame.columns)
+
+
+_NATIVE_KIND = {"int": "int", "epoch_ms": "int", "epoch_s": "int", "float": "float",
+                "bool": "bool"}
+
+
+def native_kind(f: Field) -> str:
+    return _NATIVE_KIND.get(f.type, "str")
+
+
+def as_text_kind(ent: Entity, frame: pl.DataFrame, raw_of=None) -> pl.DataFrame:
+    """A native frame in (text, kind) form (for callers that want one frame)."""
+    raw = (pl.Series(RAW, raw_of(frame[LINE].to_list()), dtype=pl.String) if raw_of
+           else pl.lit(None, pl.String).alias(RAW))
+    exprs: list[pl.Expr] = []
+    for f in ent.all_fields:
+        col = pl.col(f.name)
+        exprs += [col.cast(pl.String).alias(f.name),
+                  pl.when(col.is_not_null()).then(pl.lit(native_kind(f))).alias(kind_col(f.name))]
+    return frame.select(LINE, pl.lit(raw) if isinstance(raw, pl.Series) else raw, EXTRA,
+                        *exprs).select(_empty_records(ent).columns)
 
 
 def error_frame(rows: list[tuple[int, str, str, str | None, str]]) -> pl.DataFrame:
@@ -155,93 +199,200 @@ def _loads_lines(ent: Entity, lines: list[tuple[int, str]], where: str):
 
 
 # ---------------------------------------------------------------- polars (fast) path
-@cache
-def _suspect_pattern(ent: Entity) -> str | None:
-    """Regex matching a line where some spec field holds a value of the wrong JSON type."""
-    groups = {
-        r'[^"n\s]': [f.name for f in ent.all_fields if f.type in _STRLIKE],
-        r"(?:[^-0-9n\s]|-?[0-9]+[.eE])": [f.name for f in ent.all_fields if f.type in _INTLIKE],
-        r"[^-0-9n\s]": [f.name for f in ent.all_fields if f.type == "float"],
-        r"[^tfn\s]": [f.name for f in ent.all_fields if f.type == "bool"],
-    }
-    parts = [
-        r'[{,]\s*"(?:' + "|".join(re.escape(n) for n in names) + r')"\s*:\s*' + tail
-        for tail, names in groups.items() if names
-    ]
-    return "|".join(parts) if parts else None
+CHUNK_BYTES = 8 << 20  # polars reads the file in pieces of about this size (bounded memory)
+_INT64 = (-(1 << 63), 1 << 63)
 
 
 def _fast_ok(ent: Entity) -> bool:
     return all(f.type in _STRLIKE | _INTLIKE | {"float", "bool"} for f in ent.all_fields)
 
 
-def _arrow_schema(ent: Entity) -> pa.Schema:
-    types = {"int": pa.int64(), "epoch_ms": pa.int64(), "epoch_s": pa.int64(),
-             "float": pa.float64(), "bool": pa.bool_()}
-    return pa.schema([(f.name, types.get(f.type, pa.string())) for f in ent.all_fields])
+@cache
+def _polars_schema(ent: Entity) -> dict[str, pl.DataType]:
+    return {f.name: _POLARS.get(f.type, pl.String)() for f in ent.all_fields}
 
 
-def _typed_records(ent: Entity, lines: pl.DataFrame, body: bytes) -> pl.DataFrame:
-    """Strict typed read (pyarrow refuses a value of another JSON type than the schema's);
-    raises on anything unexpected, and the caller falls back to the exact path."""
-    options = pj.ParseOptions(explicit_schema=_arrow_schema(ent),
-                              unexpected_field_behavior="infer")
-    frame = pl.from_arrow(pj.read_json(io.BytesIO(body), parse_options=options))
-    assert isinstance(frame, pl.DataFrame)
-    if frame.height != lines.height:
-        raise ValueError("row count mismatch")
-    known = {f.name for f in ent.all_fields}
-    extras = [c for c in frame.columns if c not in known]
-    exprs: list[pl.Expr] = []
+@cache
+def _string_fields(ent: Entity) -> tuple[str, ...]:
+    return tuple(f.name for f in ent.all_fields if f.type in _STRLIKE)
+
+
+def _counts_fit(chunk: bytes, frame: pl.DataFrame, ent: Entity) -> bool:
+    """Whether every key of every line is a spec field holding null or a value of its type.
+
+    polars already refused a wrong type in number and bool fields; it would turn a number into
+    text in a string field, and drop unknown keys. With no ``\\":`` in the bytes, every ``":``
+    ends a key, so: keys = non-null spec values + null values, and keys followed by a string =
+    non-null string-field values. Any other layout (spaces, escapes) fails the test, which only
+    sends the chunk to the line-by-line check.
+    """
+    if chunk.find(b"\\") >= 0 and chunk.find(b'\\":') >= 0:
+        return False
+    spaced = chunk.find(b'": ', 0, chunk.find(b"\n")) >= 0
+    keys = chunk.count(b'":')
+    strings = chunk.count(b'": "' if spaced else b'":"')
+    nulls = chunk.count(b'": null' if spaced else b'":null')
+    nonnull = {c: frame.height - frame[c].null_count() for c in frame.columns}
+    return (keys == sum(nonnull.values()) + nulls
+            and strings == sum(nonnull[c] for c in _string_fields(ent)))
+
+
+def _fits(ent_types: dict[str, str], obj: dict) -> bool:
+    """A decoded line the native frame can hold exactly: spec keys, values of their type."""
+    for k, v in obj.items():
+        t = ent_types.get(k)
+        if t is None:
+            return False
+        if v is None:
+            continue
+        if t == "str":
+            if type(v) is not str:
+                return False
+        elif t == "int":
+            if type(v) is not int or not _INT64[0] <= v < _INT64[1]:
+                return False
+        elif t == "float":
+            if type(v) is int:
+                if not -(1 << 53) <= v <= 1 << 53:
+                    return False
+            elif type(v) is not float or v != v or v in (float("inf"), float("-inf")):
+                return False
+        elif t == "bool":
+            if type(v) is not bool:
+                return False
+        else:
+            return False
+    return True
+
+
+@cache
+def _ent_types(ent: Entity) -> dict[str, str]:
+    out = {}
     for f in ent.all_fields:
-        dtype = frame.schema[f.name]
-        kind = _KIND_OF.get(dtype)
-        if kind is None:
-            raise ValueError(f"unexpected dtype {dtype} for {f.name}")
-        col = pl.col(f.name)
-        exprs += [col.cast(pl.String).alias(f.name),
-                  pl.when(col.is_not_null()).then(pl.lit(kind)).alias(kind_col(f.name))]
-    if extras:
-        extra = (pl.when(pl.any_horizontal([pl.col(c).is_not_null() for c in extras]))
-                 .then(pl.struct(extras).struct.json_encode()))
-    else:
-        extra = pl.lit(None, pl.String)
-    out = frame.select(*exprs, extra.alias(EXTRA))
-    return pl.concat([lines.select(LINE, RAW), out], how="horizontal").select(
-        _empty_records(ent).columns)
+        out[f.name] = ("str" if f.type in _STRLIKE else "int" if f.type in _INTLIKE
+                       else f.type)
+    return out
+
+
+def _native(ent: Entity, body: bytes, lines: pl.Series) -> pl.DataFrame:
+    frame = pl.read_ndjson(io.BytesIO(body), schema=_polars_schema(ent))
+    if frame.height != lines.len():
+        raise ValueError("row count mismatch")
+    return frame.with_columns(lines.alias(LINE), pl.lit(None, pl.String).alias(EXTRA))
+
+
+def _chunk_lines(ent: Entity, chunk: bytes, first: int, where: str):
+    """Line-by-line check of a chunk the fast test refused: (native frame|None, slow, errors)."""
+    types = _ent_types(ent)
+    good, numbers, slow, errors = [], [], [], []
+    for i, raw in enumerate(chunk.split(b"\n")):
+        no = first + i
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append((no, raw.decode("utf-8", errors="backslashreplace"), "encoding_error",
+                           None, f"{where} line {no}: bytes are not valid UTF-8 "
+                           f"({exc.reason} at byte {exc.start})"))
+            continue
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            slow.append((no, text))
+            continue
+        if type(obj) is dict and _fits(types, obj):
+            good.append(line)
+            numbers.append(no)
+        else:
+            slow.append((no, text))
+    frame = None
+    if good:
+        try:
+            frame = _native(ent, b"\n".join(good), pl.Series(LINE, numbers, dtype=pl.Int64))
+        except Exception:  # polars and json disagree (huge numbers, ...): the exact path decides
+            slow = sorted(slow + [(n, g.decode()) for n, g in zip(numbers, good, strict=True)])
+    return frame, slow, errors
+
+
+def _raw_lookup(data: bytes) -> Callable[[list[int]], list[str]]:
+    """Raw text of lines by 1-based number (offsets computed on first use)."""
+    starts: list = []
+
+    def raw_of(numbers: list[int]) -> list[str]:
+        if not starts:
+            import numpy as np
+
+            nl = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+            starts.extend([np.concatenate([[0], nl + 1]), np.append(nl, len(data))])
+        begin, stop = starts
+        out = []
+        for n in numbers:
+            text = data[int(begin[n - 1]):int(stop[n - 1])].decode("utf-8", "backslashreplace")
+            out.append(text.removesuffix("\r"))
+        return out
+
+    return raw_of
 
 
 def parse_jsonl(ent: Entity, data: bytes, where: str) -> Parsed:
-    lines, errors = decode_lines(data, where)
-    records = None
-    slow = lines
-    if _fast_ok(ent) and lines.height:
-        pattern = _suspect_pattern(ent)
-        suspect = (lines[RAW].str.contains(pattern) if pattern
-                   else pl.Series([False] * lines.height))
-        slow, fast = lines.filter(suspect), lines.filter(~suspect)
-        whole = not errors and not slow.height and fast.height == data.count(b"\n") + (
-            0 if data.endswith(b"\n") else 1)
+    if not _fast_ok(ent):
+        lines, errors = decode_lines(data, where)
+        recs, errs = _loads_lines(ent, list(lines.iter_rows()), where)
+        return Parsed([recs], error_frame(errors + errs), _present(ent, [recs]), entity=ent)
+    parts: list[pl.DataFrame] = []
+    slow: list[tuple[int, str]] = []
+    errors: list[tuple] = []
+    pos, first = 0, 1
+    while pos < len(data):
+        cut = data.find(b"\n", pos + CHUNK_BYTES)
+        end = len(data) if cut < 0 else cut + 1
+        chunk = data[pos:end]
+        n = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        frame = None
         try:
-            body = data if whole else fast[RAW].str.join("\n").item().encode()
-            records = _typed_records(ent, fast, body)
-        except Exception:  # broken lines among them: find those, then retry once
-            ok = fast[RAW].str.json_path_match("$").str.starts_with("{").fill_null(False)
-            slow = pl.concat([slow, fast.filter(~ok)])
-            fast = fast.filter(ok)
-            try:
-                records = _typed_records(ent, fast, fast[RAW].str.join("\n").item().encode())
-            except Exception:
-                slow, records = lines, None
-    parts = [] if records is None else [records]
-    if slow.height:
-        rec, errs = _loads_lines(ent, list(slow.iter_rows()), where)
-        parts.append(rec)
+            if chunk.isascii() or chunk.decode("utf-8"):
+                frame = pl.read_ndjson(io.BytesIO(chunk), schema=_polars_schema(ent))
+            if frame is not None and (frame.height != n or not _counts_fit(chunk, frame, ent)):
+                frame = None
+        except Exception:  # broken line, wrong type, bad UTF-8: find the lines
+            frame = None
+        if frame is not None:
+            parts.append(frame.with_columns(
+                pl.int_range(first, first + n, dtype=pl.Int64).alias(LINE),
+                pl.lit(None, pl.String).alias(EXTRA)))
+        else:
+            native, bad, errs = _chunk_lines(ent, chunk.removesuffix(b"\n"), first, where)
+            if native is not None:
+                parts.append(native)
+            slow += bad
+            errors += errs
+        pos, first = end, first + n
+    if slow:
+        recs, errs = _loads_lines(ent, slow, where)
+        parts.append(recs)
         errors += errs
-    recs = pl.concat(parts) if parts else _empty_records(ent)
-    recs = recs.sort(LINE)
-    present = {f.name for f in ent.all_fields if recs[kind_col(f.name)].is_not_null().any()}
-    return Parsed(recs, error_frame(errors), present)
+    if not parts:
+        parts = [_empty_records(ent)]
+    if len(parts) > 1 and all(is_native(p) for p in parts):
+        parts = [pl.concat(parts)]
+    elif len(parts) > 2:
+        native = [p for p in parts if is_native(p)]
+        parts = ([pl.concat(native)] if native else []) + [p for p in parts if not is_native(p)]
+    return Parsed(parts, error_frame(sorted(errors)), _present(ent, parts), _raw_lookup(data),
+                  entity=ent)
+
+
+def _present(ent: Entity, parts: list[pl.DataFrame]) -> set[str]:
+    out = set()
+    for p in parts:
+        native = is_native(p)
+        for f in ent.all_fields:
+            col = p[f.name] if native else p[kind_col(f.name)]
+            if col.null_count() < p.height:
+                out.add(f.name)
+    return out
 
 
 # ---------------------------------------------------------------- CSV
@@ -253,7 +404,7 @@ def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
             errors.append((line, text, "unreadable_file", None,
                            f"{where}: the header (line 1) is missing or not UTF-8, so no "
                            "column can be identified"))
-        return Parsed(_empty_records(ent), error_frame(errors))
+        return Parsed([_empty_records(ent)], error_frame(errors), entity=ent)
     header, body = good[0][1], good[1:]
     columns = next(csv.reader([header]))
     rows = _csv_fast(header, body, len(columns)) if '"' not in header else None
@@ -278,7 +429,7 @@ def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
     recs = rows.select(pl.col(LINE), pl.col(RAW), extra.alias(EXTRA), *exprs).select(
         _empty_records(ent).columns)
     present = {n for n in names if n in columns}
-    return Parsed(recs, error_frame(errors), present)
+    return Parsed([recs], error_frame(errors), present, entity=ent)
 
 
 def _csv_fast(header: str, body: list[tuple[int, str]], ncols: int) -> pl.DataFrame | None:
@@ -332,7 +483,7 @@ DOCUMENT_ARRAYS = {("catalog", "products"): "products", ("locations", "locations
 
 def parse_document(ents: list[Entity], data: bytes, where: str) -> dict[str, Parsed]:
     """A JSON export holding one array per entity; an unreadable document is one error row."""
-    out = {e.name: Parsed(_empty_records(e), error_frame([])) for e in ents}
+    out = {e.name: Parsed([_empty_records(e)], error_frame([]), entity=e) for e in ents}
     raw_text = data.decode("utf-8", errors="replace")
     try:
         doc = json.loads(data.decode("utf-8"))
@@ -361,7 +512,7 @@ def parse_document(ents: list[Entity], data: bytes, where: str) -> dict[str, Par
                                f" expected an object, got {type(obj).__name__}"))
         recs = records_from_objects(e, objs, doc_extra)
         present = {f.name for f in e.all_fields if recs[kind_col(f.name)].is_not_null().any()}
-        out[e.name] = Parsed(recs, error_frame(errors), present)
+        out[e.name] = Parsed([recs], error_frame(errors), present, entity=e)
     return out
 
 

@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from lakehouse.channels.spec import Entity, Field
-from lakehouse.ingest.parse import EXTRA, LINE, RAW, kind_col
+from lakehouse.ingest.parse import EXTRA, LINE, RAW, is_native, kind_col, native_kind
 
 UTC = "UTC"
+SRC = "_src"  # source file named in a reason (a column, so one frame can hold many files)
+FILE = "_file"  # index of the row's file in ``Context.sources`` when one frame holds several
 SEP = "\x1f"
 _INT_RE = r"^[+-]?[0-9]+$"
 _FLOAT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -37,6 +39,7 @@ class Context:
     max_skew: timedelta = timedelta(days=1)
     timezones: dict[str, str] | None = None  # location_code -> IANA zone, for ts_local
     unit: str = "line"  # "line" for line files, "record" for JSON documents
+    sources: tuple[str, ...] | None = None  # file names by the ``_file`` column of the rows
 
 
 def bronze_dtype(f: Field) -> pl.DataType:
@@ -49,99 +52,133 @@ def bronze_dtype(f: Field) -> pl.DataType:
     }[f.type]
 
 
-def _shown(f: Field) -> pl.Expr:
+def _shown(f: Field, native: bool) -> pl.Expr:
     """The offending value as a person would recognise it (strings quoted, long ones cut)."""
-    text, kind = pl.col(f.name), pl.col(kind_col(f.name))
+    text = pl.col(f.name).cast(pl.String) if native else pl.col(f.name)
+    kind = _kind(f, native)
     cut = pl.when(text.str.len_chars() > 60).then(text.str.slice(0, 57) + "...").otherwise(text)
     quoted = pl.when(kind.is_in(["str", "csv"])).then(pl.lit('"') + cut + pl.lit('"'))
     described = (pl.when(kind == "str").then(pl.lit("the string ")).otherwise(pl.lit("")))
     return described + quoted.otherwise(cut)
 
 
+def _kind(f: Field, native: bool) -> pl.Expr:
+    if native:  # every non-null value has the JSON type of its column
+        return pl.when(pl.col(f.name).is_not_null()).then(pl.lit(native_kind(f)))
+    return pl.col(kind_col(f.name))
+
+
 def _err(ctx: Context, kind: str, field: str, message: pl.Expr) -> pl.Expr:
-    where = pl.format(f"{ctx.source} {ctx.unit} {{}}: ", pl.col(LINE))
+    where = pl.format(f"{{}} {ctx.unit} {{}}: ", pl.col(SRC), pl.col(LINE))
     return pl.concat_str([pl.lit(kind + SEP + field + SEP), where, pl.lit(SEP),
                           pl.lit(f"field `{field}` "), message])
 
 
-def _typed(f: Field, ctx: Context) -> tuple[pl.Expr, list[tuple[pl.Expr, pl.Expr]]]:
-    """(typed value, [(condition, error)]) for one spec field."""
-    text, kind = pl.col(f.name), pl.col(kind_col(f.name))
-    shown = _shown(f)
-    is_csv = kind == "csv"
-    stringy = kind.is_in(["str", "csv"])
+def value_col(name: str) -> str:
+    return f"{name}#v"
+
+
+def _typed(f: Field, ctx: Context, native: bool) -> tuple[dict[str, pl.Expr], list]:
+    """({column: typed value expr}, [(condition, error)]) for one spec field.
+
+    The value columns are computed first; conditions refer to them by name (``#v``), so a
+    timestamp is parsed once, and error texts are only ever built for rows that failed.
+    """
+    text, kind = pl.col(f.name), _kind(f, native)
+    v = pl.col(value_col(f.name))
+    shown = _shown(f, native)
+    is_csv = pl.lit(False) if native else kind == "csv"
+    stringy = kind.is_not_null() if native and f.type in _STRINGY else (
+        pl.lit(False) if native else kind.is_in(["str", "csv"]))
     checks: list[tuple[pl.Expr, pl.Expr]] = []
     if f.required:
-        empty = kind.is_null() | (stringy & (text.str.strip_chars() == ""))
+        blank = text.str.contains(r"^\s*$") if not native or f.type in _STRINGY else pl.lit(False)
+        empty = kind.is_null() | (stringy & blank)
         checks.append((empty, _err(ctx, "missing_required", f.name,
                                    pl.lit("is missing or empty, but it is required"))))
 
     def wrong(ok: pl.Expr, expected: str) -> None:
-        checks.append((kind.is_not_null() & ~ok,
-                       _err(ctx, "wrong_type", f.name,
-                            pl.lit("is ") + shown + pl.lit(f", expected {expected}"))))
+        if not native:
+            checks.append((kind.is_not_null() & ~ok,
+                           _err(ctx, "wrong_type", f.name,
+                                pl.lit("is ") + shown + pl.lit(f", expected {expected}"))))
 
     t = f.type
     if t == "str":
         wrong(stringy, "a string")
-        return text, checks
+        return {value_col(f.name): text}, checks
     if t in ("int", "epoch_ms", "epoch_s"):
-        ok = (kind == "int") | (is_csv & text.str.contains(_INT_RE))
-        value = pl.when(ok).then(text.str.strip_prefix("+").cast(pl.Int64, strict=False))
-        wrong(ok, "an integer")
-        checks.append((ok & value.is_null(), _err(ctx, "wrong_type", f.name, pl.lit("is ")
+        if native:
+            value = text
+        else:
+            ok = (kind == "int") | (is_csv & text.str.contains(_INT_RE))
+            value = pl.when(ok).then(text.str.strip_prefix("+").cast(pl.Int64, strict=False))
+            wrong(ok, "an integer")
+            checks.append((ok & v.is_null(), _err(ctx, "wrong_type", f.name, pl.lit("is ")
                                                   + shown + pl.lit(", out of the 64-bit range"))))
         if t == "int":
-            return value, checks
+            return {value_col(f.name): value}, checks
         scale = 1000 if t == "epoch_ms" else 1
-        in_range = (value >= 0) & (value < _EPOCH_MAX_S * scale)
-        checks.append((value.is_not_null() & ~in_range, _err(
+        raw = pl.col(f"{f.name}#i")
+        in_range = (raw >= 0) & (raw < _EPOCH_MAX_S * scale)
+        checks.append((raw.is_not_null() & ~in_range, _err(
             ctx, "bad_timestamp", f.name, pl.lit("is ") + shown + pl.lit(
                 f", not epoch {'milliseconds' if scale == 1000 else 'seconds'} "
                 "between 1970 and 2100"))))
-        stamp = pl.from_epoch(pl.when(in_range).then(value), time_unit="ms" if scale == 1000
+        stamp = pl.from_epoch(pl.when(in_range).then(raw), time_unit="ms" if scale == 1000
                               else "s")
-        return _future(f, ctx, stamp.cast(pl.Datetime("us")).dt.replace_time_zone(UTC), checks)
+        checks.append(_future(f, ctx, v))
+        return {f"{f.name}#i": value, value_col(f.name): stamp.cast(pl.Datetime("us"))
+                .dt.replace_time_zone(UTC)}, checks
     if t == "float":
+        if native:
+            return {value_col(f.name): text}, checks
         ok = kind.is_in(["int", "float"]) | (is_csv & text.str.contains(_FLOAT_RE))
         wrong(ok, "a number")
-        return pl.when(ok).then(text.cast(pl.Float64, strict=False)), checks
+        return {value_col(f.name): pl.when(ok).then(text.cast(pl.Float64, strict=False))}, checks
     if t == "bool":
+        if native:
+            return {value_col(f.name): text}, checks
         low = text.str.to_lowercase()
         ok = (kind == "bool") | (is_csv & low.is_in(["true", "false"]))
         wrong(ok, "true or false")
-        return pl.when(ok).then(low == "true"), checks
+        return {value_col(f.name): pl.when(ok).then(low == "true")}, checks
     if t in ("object", "array"):
+        if native:
+            raise ValueError(f"field {f.name}: nested values have no native frame")
         wrong(kind == t, "a JSON object" if t == "object" else "a JSON array")
-        return pl.when(kind == t).then(text), checks
+        return {value_col(f.name): pl.when(kind == t).then(text)}, checks
     if t == "date":
         wrong(stringy, "a date string YYYY-MM-DD")
         value = pl.when(stringy).then(text.str.to_date("%Y-%m-%d", strict=False))
-        checks.append((stringy & text.is_not_null() & (text != "") & value.is_null(), _err(
+        checks.append((stringy & text.is_not_null() & (text != "") & v.is_null(), _err(
             ctx, "bad_timestamp", f.name, pl.lit("is ") + shown
             + pl.lit(", not a date YYYY-MM-DD"))))
-        return value, checks
+        return {value_col(f.name): value}, checks
     if t == "ts_iso":
         wrong(stringy, "an ISO-8601 timestamp string")
-        value = pl.when(stringy).then(text.str.to_datetime(_ISO, strict=False, time_unit="us"))
-        value = value.dt.convert_time_zone(UTC)
-        checks.append((stringy & (text != "") & value.is_null(), _err(
+        parsed = text.str.to_datetime(_ISO, strict=False, time_unit="us")
+        value = (parsed if native else pl.when(stringy).then(parsed)).dt.convert_time_zone(UTC)
+        checks.append((stringy & (text != "") & v.is_null(), _err(
             ctx, "bad_timestamp", f.name, pl.lit("is ") + shown
             + pl.lit(", not ISO-8601 with an offset like 2026-03-01T10:15:30.123+01:00"))))
-        return _future(f, ctx, value, checks)
+        checks.append(_future(f, ctx, v))
+        return {value_col(f.name): value}, checks
     if t == "ts_local":
         return _local(f, ctx, checks, stringy, shown)
     raise ValueError(f"field {f.name}: unknown field type {t!r} in the spec")
 
 
-def _future(f: Field, ctx: Context, value: pl.Expr, checks: list) -> tuple[pl.Expr, list]:
+_STRINGY = {"str", "ts_iso", "ts_local", "date"}
+
+
+def _future(f: Field, ctx: Context, value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     limit = ctx.now + ctx.max_skew
-    checks.append((value > pl.lit(limit).cast(pl.Datetime("us", UTC)), _err(
+    return (value > pl.lit(limit).cast(pl.Datetime("us", UTC)), _err(
         ctx, "future_timestamp", f.name,
         pl.lit("is ") + value.dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ")
         + pl.lit(f", more than {_human(ctx.max_skew)} after the ingest time "
-                 f"{ctx.now.astimezone(ZoneInfo(UTC)):%Y-%m-%dT%H:%M:%SZ}"))))
-    return value, checks
+                 f"{ctx.now.astimezone(ZoneInfo(UTC)):%Y-%m-%dT%H:%M:%SZ}")))
 
 
 def _human(delta: timedelta) -> str:
@@ -156,7 +193,8 @@ def _human(delta: timedelta) -> str:
 def _local(f: Field, ctx: Context, checks: list, stringy: pl.Expr, shown: pl.Expr):
     """Store-local wall time -> UTC through the location's zone (store_code / site_code)."""
     text = pl.col(f.name)
-    naive = pl.when(stringy).then(text.str.to_datetime(_LOCAL, strict=False, time_unit="us"))
+    naive_name = f"{f.name}#naive"
+    naive = pl.col(naive_name)
     checks.append((stringy & (text != "") & naive.is_null(), _err(
         ctx, "bad_timestamp", f.name, pl.lit("is ") + shown
         + pl.lit(", not local time YYYY-MM-DD HH:MM:SS"))))
@@ -172,10 +210,13 @@ def _local(f: Field, ctx: Context, checks: list, stringy: pl.Expr, shown: pl.Exp
         tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone(UTC))
         for tz in sorted(set(zones.values()))]
     value = pl.coalesce(branches) if branches else pl.lit(None, pl.Datetime("us", UTC))
-    checks.append((naive.is_not_null() & zone.is_not_null() & value.is_null(), _err(
+    v = pl.col(value_col(f.name))
+    checks.append((naive.is_not_null() & zone.is_not_null() & v.is_null(), _err(
         ctx, "bad_timestamp", f.name, pl.lit("is ") + shown
         + pl.lit(" which does not exist in ") + zone + pl.lit(" (clock change)"))))
-    return _future(f, ctx, value, checks)
+    checks.append(_future(f, ctx, v))
+    parsed = pl.when(stringy).then(text.str.to_datetime(_LOCAL, strict=False, time_unit="us"))
+    return {naive_name: parsed, value_col(f.name): value}, checks
 
 
 def _valid_zone(tz: str) -> bool:
@@ -189,14 +230,14 @@ def _valid_zone(tz: str) -> bool:
 _QUANTITIES = {"quantity", "qty", "counted_qty", "units"}
 
 
-def _bound_checks(ent: Entity, ctx: Context, typed: dict[str, pl.Expr]) -> list:
+def _bound_checks(ent: Entity, ctx: Context) -> list:
     """Numeric bounds from the channel contract; a quantity below its floor is its own kind.
 
     WMS `qty` is the one conditional bound: >= 0, except ADJUSTMENT rows, which may be negative.
     """
     checks = []
     for f in ent.all_fields:
-        value = typed[f.name]
+        value = pl.col(value_col(f.name))
         bounds = [(f.minimum, ">="), (f.maximum, "<=")]
         if (ent.channel, f.name) == ("wms", "qty"):
             bounds = [(0, ">=")]
@@ -214,11 +255,12 @@ def _bound_checks(ent: Entity, ctx: Context, typed: dict[str, pl.Expr]) -> list:
     return checks
 
 
-def _nested_order_errors(source: str, unit: str, lines: list[int], items: list[str | None],
-                         customers: list[str | None]) -> list[str | None]:
+def _nested_order_errors(sources: list[str], unit: str, lines: list[int],
+                         items: list[str | None], customers: list[str | None]) -> list[str | None]:
     """Orders carry nested line items: check their types and quantities per order."""
     out: list[str | None] = []
-    for line, raw_items, raw_customer in zip(lines, items, customers, strict=True):
+    for source, line, raw_items, raw_customer in zip(sources, lines, items, customers,
+                                                     strict=True):
         problem = None
         where = f"{source} {unit} {line}: {SEP}field "
         for i, item in enumerate(json.loads(raw_items) if raw_items else []):
@@ -261,30 +303,53 @@ def _nested_order_errors(source: str, unit: str, lines: list[int], items: list[s
 
 def validate(ent: Entity, records: pl.DataFrame, ctx: Context) -> tuple[pl.DataFrame,
                                                                          pl.DataFrame]:
-    """Split raw records into (typed good rows, error rows with kind/field/reason)."""
-    typed: dict[str, pl.Expr] = {}
+    """Split raw records into (typed good rows, error rows with kind/field/reason).
+
+    ``records`` is a native frame or a (text, kind) frame (see ``parse``); a native frame has no
+    raw text, so its error rows carry ``_raw`` null for the caller to fill. Rows may come from
+    several files (``_file`` indexes ``ctx.sources``); good rows keep ``_file``.
+    """
+    native = is_native(records)
+    pre: dict[str, pl.Expr] = {}
+    values: dict[str, pl.Expr] = {}
     checks: list[tuple[pl.Expr, pl.Expr]] = []
     for f in ent.all_fields:
-        value, field_checks = _typed(f, ctx)
-        typed[f.name] = value.cast(bronze_dtype(f)).alias(f.name)
+        cols, field_checks = _typed(f, ctx, native)
+        for name, expr in cols.items():
+            (values if name.endswith("#v") else pre)[name] = expr
         checks += field_checks
-    checks += _bound_checks(ent, ctx, typed)
+    checks += _bound_checks(ent, ctx)
+    frame = records.with_columns(**pre) if pre else records
+    frame = frame.with_columns(**values)
+    conds = [cond.fill_null(False) for cond, _ in checks]
+    nested = None
+    if ent.channel == "orders" and ent.name == "orders" and frame.height and not native:
+        nested = pl.Series(_nested_order_errors(
+            _sources(frame, ctx), ctx.unit, frame[LINE].to_list(), frame["line_items"].to_list(),
+            frame["customer"].to_list()), dtype=pl.String)
+        frame = frame.with_columns(nested.alias("_nested"))
+        conds.append(pl.col("_nested").is_not_null())
+    bad_mask = pl.any_horizontal(conds) if conds else pl.lit(False)
+    frame = frame.with_columns(bad_mask.alias("_bad"))
+    keep = [c for c in (FILE,) if c in frame.columns]
+    good = frame.filter(~pl.col("_bad")).select(
+        LINE, EXTRA, *keep,
+        *[pl.col(value_col(f.name)).cast(bronze_dtype(f)).alias(f.name) for f in ent.all_fields])
+    bad = frame.filter(pl.col("_bad"))
+    bad = bad.with_columns(pl.Series(SRC, _sources(bad, ctx), dtype=pl.String))
     errors = [pl.when(cond.fill_null(False)).then(msg) for cond, msg in checks]
-    frame = records.with_columns(
-        pl.concat_list(errors).list.drop_nulls().alias("_errors") if errors
-        else pl.lit([], pl.List(pl.String)).alias("_errors"))
-    if ent.channel == "orders" and ent.name == "orders" and frame.height:
-        nested = _nested_order_errors(ctx.source, ctx.unit, frame[LINE].to_list(),
-                                      frame["line_items"].to_list(),
-                                      frame["customer"].to_list())
-        frame = frame.with_columns(pl.concat_list(
-            "_errors", pl.Series(nested, dtype=pl.String)).list.drop_nulls().alias("_errors"))
-    good = frame.filter(pl.col("_errors").list.len() == 0).select(
-        LINE, EXTRA, *typed.values())
-    bad = frame.filter(pl.col("_errors").list.len() > 0).select(
-        LINE, RAW, _error_parts(pl.col("_errors")))
-    bad = bad.unnest("_first").select(LINE, RAW, "error_kind", "field", "reason")
-    return good, bad
+    if nested is not None:
+        errors.append(pl.col("_nested"))
+    raw = pl.col(RAW) if RAW in bad.columns else pl.lit(None, pl.String).alias(RAW)
+    bad = bad.select(LINE, raw, *keep, pl.concat_list(errors).list.drop_nulls().alias("_errors"))
+    bad = bad.select(LINE, RAW, *keep, _error_parts(pl.col("_errors"))).unnest("_first")
+    return good, bad.select(LINE, RAW, "error_kind", "field", "reason", *keep)
+
+
+def _sources(frame: pl.DataFrame, ctx: Context) -> list[str]:
+    if ctx.sources is not None and FILE in frame.columns:
+        return [ctx.sources[i] for i in frame[FILE].to_list()]
+    return [ctx.source] * frame.height
 
 
 def _error_parts(errors: pl.Expr) -> pl.Expr:
