@@ -3,7 +3,10 @@
 Exactly once per file and table: every file's rows (possibly none) are committed to each table
 it feeds together with ``Transaction(file.app_id, 1)``; ``append_files_once`` checks those ids
 on the snapshot it writes through, so a re-run, a re-delivery or a retry after a crash writes
-only what is missing. Each table is one commit per batch. There are no side files.
+only what is missing. Each table is one commit per batch, unless the frames held pass
+``FLUSH_BYTES``: then what is pending is committed early, so memory stays bounded. Files of one
+entity are parsed one by one but validated in one pass (per ``GROUP_BYTES`` group), which keeps
+the per-file cost of a micro-batch of many small files low. There are no side files.
 """
 
 from __future__ import annotations

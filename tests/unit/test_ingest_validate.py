@@ -270,3 +270,38 @@ def test_numeric_bounds_come_from_the_channel_contract():
     assert good["review_id"].to_list() == ["r2"]
     assert bad["error_kind"].to_list() == ["out_of_range"]
     assert "field `rating` is 6, must be <= 5" in bad["reason"][0]
+
+
+def compact(row: dict) -> str:
+    return json.dumps(row, separators=(",", ":"))
+
+
+@pytest.mark.parametrize("dump", [compact, json.dumps])
+def test_fast_path_refuses_silent_casts_among_many_good_lines(dump):
+    rows = [web(event_id=f"e{i}") for i in range(500)]
+    rows[120] = web(event_id="e120", cookie_id=5)  # a number where a string belongs
+    rows[300] = web(event_id="e300", quantity="7")  # a string where an integer belongs
+    rows[410] = web(event_id="e410", promo={"a": 1})  # an unknown key
+    rows[411] = web(event_id="e411", user_agent='says \\": hi')  # escaped quote before a colon
+    good, bad = run_jsonl(WEB, [dump(r) for r in rows])
+    assert bad["_line"].to_list() == [121, 301]
+    assert bad["field"].to_list() == ["cookie_id", "quantity"]
+    assert bad["_raw"][0] == dump(rows[120])
+    assert good.height == 498
+    assert json.loads(good.filter(pl.col("event_id") == "e410")["_extra"][0]) == {"promo": {"a": 1}}
+    assert good.filter(pl.col("event_id") == "e411")["user_agent"][0] == 'says \\": hi'
+
+
+def test_fast_path_line_numbers_with_blank_and_crlf_lines():
+    data = (compact(web(event_id="a")) + "\r\n\r\n   \n" + compact(web(event_id="b", quantity=0))
+            + "\r\n").encode()
+    parsed = parse_jsonl(WEB, data, SRC)
+    good, bad = validate(WEB, parsed.records, Context(SRC, NOW))
+    assert good["_line"].to_list() == [1] and bad["_line"].to_list() == [4]
+    assert bad["error_kind"][0] == "negative_quantity"
+
+
+def test_native_bad_rows_get_their_raw_text_in_bronze_validation():
+    line = compact(web(quantity=-2))
+    parsed = parse_jsonl(WEB, (compact(web()) + "\n" + line + "\n").encode(), SRC)
+    assert parsed.raw_of is not None and parsed.raw_of([2]) == [line]
