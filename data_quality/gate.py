@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -155,11 +156,11 @@ def _validate_chunks(suite: Suite, expectations: tuple[Expect, ...], batches) ->
     return list(outcomes.values())
 
 
-def _table_metrics(suite: Suite, dataset, where: str, params: list, now: datetime,
+def _table_metrics(suite: Suite, uri: str, dataset, where: str, params: list, now: datetime,
                    max_future_skew: timedelta) -> tuple[int, list[Outcome]]:
     con = duckdb.connect()
     con.register("t", dataset)
-    rows = con.execute(f"select count(*) from t {where}", params).fetchone()[0]
+    rows = con.execute(f"select count(*) from t {where}", params).fetchall()[0][0]
     outcomes = [Outcome(f"row_count >= {suite.min_rows}", None, rows >= suite.min_rows,
                         observed=rows)]
     if suite.unique_key:
@@ -167,12 +168,25 @@ def _table_metrics(suite: Suite, dataset, where: str, params: list, now: datetim
         dupes = con.execute(
             f"select count(*) from (select {key} from t {where} "
             f"group by {key} having count(*) > 1)",
-            params).fetchone()[0]
+            params).fetchall()[0][0]
         outcomes.append(Outcome(f"unique({', '.join(suite.unique_key)})", None, dupes == 0,
                                 observed=f"{dupes} duplicated keys"))
+    for column, table, other in suite.references:
+        other_uri = str(Path(uri).parent / table)
+        if column not in dataset.schema.names or not DeltaTable.is_deltatable(other_uri):
+            outcomes.append(Outcome(f"{column} references {table}.{other}", column, False,
+                                    observed=f"{table} or {column} missing"))
+            continue
+        con.register("ref", DeltaTable(other_uri).to_pyarrow_dataset())
+        clause = f"{where} and" if where else "where"
+        orphans = con.execute(
+            f'select count(*) from t {clause} "{column}" is not null and "{column}" not in '
+            f'(select "{other}" from ref)', params).fetchall()[0][0]
+        outcomes.append(Outcome(f"{column} references {table}.{other}", column, orphans == 0,
+                                observed=f"{orphans} orphan rows"))
     if suite.newest_column and suite.newest_column in dataset.schema.names:
         newest = con.execute(f'select max("{suite.newest_column}") from t {where}',
-                             params).fetchone()[0]
+                             params).fetchall()[0][0]
         limit = now + max_future_skew
         ok = newest is None or newest <= limit
         outcomes.append(Outcome(f"max({suite.newest_column}) <= now + {max_future_skew}",
@@ -206,9 +220,11 @@ def validate_table(
     missing = [Outcome(e.name, e.column, False, observed="column missing")
                for e in suite.expectations
                if e.column not in names and e.type == "ExpectColumnValuesToNotBeNull"]
+    # A derived table without lineage is validated whole (it is small: one row per record).
+    batch_id = batch_id if "_batch_id" in names else None
     row_filter = pc.field("_batch_id") == batch_id if batch_id else None
     where, params = ("where _batch_id = ?", [batch_id]) if batch_id else ("", [])
-    rows, table_outcomes = _table_metrics(suite, dataset, where, params,
+    rows, table_outcomes = _table_metrics(suite, uri, dataset, where, params,
                                           now or datetime.now(UTC), max_future_skew)
     columns = sorted({e.column for e in present})
     batches = dataset.to_batches(columns=columns, filter=row_filter, batch_size=chunk_rows)

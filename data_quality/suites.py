@@ -37,6 +37,8 @@ class Suite:
     min_rows: int = 0
     unique_key: tuple[str, ...] = ()  # checked across the whole table (or increment) in DuckDB
     newest_column: str | None = None  # no value later than now + max_future_skew
+    # (column, table in the same layer, its column): every non-null value must exist there
+    references: tuple[tuple[str, str, str], ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -82,3 +84,47 @@ def bronze_entities() -> list[Entity]:
 
 def bronze_suites() -> dict[str, Suite]:
     return {f"{e.channel}__{e.name}": bronze_suite(e) for e in bronze_entities()}
+
+
+# Silver: keys, lineage, vocabularies, product references (see lakehouse/silver/tables.py).
+_SILVER_PRODUCT_REQUIRED = {"pos_transaction_lines", "inventory_movements", "order_lines",
+                            "returns", "reviews"}
+_SILVER_PRODUCT_TABLES = _SILVER_PRODUCT_REQUIRED | {"clickstream_events", "purchase_orders",
+                                                     "purchase_order_events",
+                                                     "product_crosswalk"}
+_SILVER_SETS = {
+    "clickstream_events": {
+        "channel": ("web", "app"),
+        "event_type": ("page_view", "product_view", "search", "add_to_cart",
+                       "remove_from_cart", "checkout", "purchase", "login"),
+        "event_time_source": ("client", "device", "received"),
+    },
+    "purchase_orders": {"status": ("open", "delivered")},
+    "customer_records": {"source": ("shop_customer", "shop_guest", "loyalty", "web", "app",
+                                    "pos", "email", "reviews")},
+    "product_crosswalk": {"system": ("web", "pos", "wms")},
+}
+_SILVER_NEWEST = {"orders": "created_at", "shipments": "shipped_at", "purchase_orders":
+                  "ordered_at", "customer_records": "last_seen",
+                  "identifier_observations": "last_observed_at"}
+_NO_LINEAGE = {"customer_records"}
+
+
+def silver_suite(name: str, key: tuple[str, ...]) -> Suite:
+    expectations = [Expect("ExpectColumnValuesToNotBeNull", c) for c in key]
+    if name not in _NO_LINEAGE:
+        expectations += [Expect("ExpectColumnValuesToNotBeNull", c) for c in LINEAGE_REQUIRED]
+    if name in _SILVER_PRODUCT_REQUIRED:
+        expectations.append(Expect("ExpectColumnValuesToNotBeNull", "product_id"))
+    for column, values in _SILVER_SETS.get(name, {}).items():
+        expectations.append(Expect("ExpectColumnValuesToBeInSet", column,
+                                   (("value_set", values),)))
+    return Suite(
+        name=f"silver.{name}",
+        expectations=tuple(expectations),
+        unique_key=key,
+        newest_column=_SILVER_NEWEST.get(name, "event_time"),
+        references=(("product_id", "products", "product_id"),)
+        if name in _SILVER_PRODUCT_TABLES else (),
+        tags={"layer": "silver"},
+    )

@@ -11,6 +11,7 @@ from orchestration.assets.bronze import ingest_bronze
 from orchestration.assets.dbt import dbt_models, dbt_project
 from orchestration.assets.landing import landing_assets
 from orchestration.assets.maintenance import lake_maintenance
+from orchestration.assets.silver import silver_tables
 from orchestration.resources import LakehouseResource
 from orchestration.sensors import build_landing_sensor
 
@@ -21,8 +22,8 @@ all_assets_job = dg.define_asset_job(
 )
 micro_batch_job = dg.define_asset_job(
     "micro_batch",
-    selection=dg.AssetSelection.assets(ingest_bronze),
-    description="New landing files to bronze (and the layers fed per micro-batch).",
+    selection=dg.AssetSelection.assets(ingest_bronze, silver_tables),
+    description="New landing files to bronze and silver, gated at each layer.",
 )
 daily_batch = dg.ScheduleDefinition(
     name="daily_batch",
@@ -33,7 +34,7 @@ daily_batch = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[*landing_assets, ingest_bronze, lake_maintenance, dbt_models],
+    assets=[*landing_assets, ingest_bronze, silver_tables, lake_maintenance, dbt_models],
     jobs=[all_assets_job, micro_batch_job],
     schedules=[daily_batch],
     sensors=[build_landing_sensor(micro_batch_job)],

@@ -5,6 +5,7 @@ from deltalake import DeltaTable
 
 from lakehouse.storage.maintenance import DEFAULT_RETENTION_HOURS, maintain
 from orchestration.assets.bronze import ingest_bronze
+from orchestration.assets.silver import silver_tables
 from orchestration.resources import LakehouseResource
 
 
@@ -13,7 +14,7 @@ class MaintenanceConfig(dg.Config):
 
 
 @dg.asset(
-    deps=list(ingest_bronze.keys),
+    deps=[*ingest_bronze.keys, *silver_tables.keys],
     group_name="maintenance",
     kinds={"delta"},
     owners=["team:data-platform"],

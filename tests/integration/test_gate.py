@@ -136,3 +136,16 @@ def test_a_table_not_written_yet_fails_only_a_suite_that_demands_rows(tmp_path):
     result = validate_table(missing, SUITE)
     assert not result.passed and result.rows == 0
     assert result.failed[0].observed == "no table yet"
+
+
+def test_references_count_orphans_against_another_table_of_the_layer(tmp_path):
+    write_deltalake(str(tmp_path / "products"), pa.table({"product_id": ["p1", "p2"]}))
+    lines = pa.table({"product_id": ["p1", "p2", None, "p9"], "_batch_id": ["b1"] * 4})
+    write_deltalake(str(tmp_path / "lines"), lines)
+    suite = Suite("refs", (), references=(("product_id", "products", "product_id"),))
+    result = validate_table(str(tmp_path / "lines"), suite)
+    (outcome,) = result.failed
+    assert outcome.name == "product_id references products.product_id"
+    assert outcome.observed == "1 orphan rows"  # nulls are not orphans
+    no_products = Suite("refs", (), references=(("product_id", "catalog", "product_id"),))
+    assert not validate_table(str(tmp_path / "lines"), no_products).passed

@@ -1,0 +1,89 @@
+"""Silver: canonical, deduplicated, product-mapped tables and identity inputs.
+
+One multi-asset merges the bronze rows of the run's batch into every silver table (a full
+rebuild when the run ingested no batch of its own), exactly once per table and batch. Rows whose
+product code is not in the catalog crosswalk go to `quarantine/rows` with a reason. Each table
+carries a blocking GX gate over the rows this batch wrote.
+"""
+
+import dagster as dg
+
+from data_quality.suites import silver_suite
+from lakehouse.silver import LAYOUTS, build_silver
+from lakehouse.storage.paths import table_uri
+from orchestration.assets.bronze import ingest_bronze, table_metadata
+from orchestration.gates import gate_result
+from orchestration.resources import LakehouseResource
+
+DESCRIPTIONS = {
+    "clickstream_events": "Web and app events in one schema, deduplicated by event id, in "
+    "event time (skewed app clocks fall back to receipt time), product ids canonical.",
+    "orders": "Shop orders, the latest version of each (cancellations update the order).",
+    "order_lines": "Lines of the current version of each order, with canonical product ids.",
+    "pos_transaction_lines": "Till sales lines in UTC, with canonical product and location.",
+    "inventory_movements": "WMS movements and cycle counts with canonical product and location, "
+    "source sequence kept.",
+    "products": "The product master, latest export.",
+    "product_crosswalk": "Every system's product code (web variant, till SKU, WMS item) to the "
+    "canonical product id.",
+    "purchase_orders": "Purchase orders folded from created and delivered events: ordered and "
+    "delivered quantities, promised and actual dates, delay.",
+    "identifier_observations": "Every identifier seen on every source record, normalised "
+    "(e-mail provider rules, E.164 phones, cased names, standardised addresses).",
+    "customer_records": "One row per source customer record: the input of identity resolution.",
+}
+
+
+def silver_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["silver", name])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            silver_key(name),
+            deps=list(ingest_bronze.keys),
+            group_name="silver",
+            description=DESCRIPTIONS.get(name, f"Silver `{name}`: conformed and deduplicated.")
+            + f" Key: ({', '.join(layout.key)})"
+            + (f"; partitioned by `{layout.partition}`." if layout.partition else "."),
+            kinds={"delta", "polars"},
+            owners=["team:data-platform"],
+            tags={"layer": "silver"},
+        )
+        for name, layout in LAYOUTS.items()
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("gx_silver_gate", asset=silver_key(name), blocking=True,
+                          description=f"GX suite silver.{name} on the rows of this batch")
+        for name in LAYOUTS
+    ],
+    name="build_silver",
+    can_subset=False,
+)
+def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+    home = lakehouse.paths
+    batch_id = _batch_of_this_run(context)
+    context.log.info(f"silver from bronze batch {batch_id or '(all: full rebuild)'}")
+    result = build_silver(home, batch_id)
+    for name, layout in LAYOUTS.items():
+        uri = table_uri(home, "silver", name)
+        counts = vars(result.tables[name]) if name in result.tables else {}
+        yield dg.MaterializeResult(
+            asset_key=silver_key(name),
+            metadata={**table_metadata(uri), "batch_id": batch_id or "full rebuild",
+                      **{f"batch_{k}": v for k, v in counts.items()
+                         if isinstance(v, int) and not isinstance(v, bool)}},
+        )
+        yield gate_result(uri, silver_suite(name, layout.key), silver_key(name),
+                          "gx_silver_gate", batch_id=batch_id)
+
+
+def _batch_of_this_run(context: dg.AssetExecutionContext) -> str | None:
+    """The batch bronze ingested earlier in this run; None (full rebuild) if it did not run."""
+    for key in ingest_bronze.keys:
+        event = context.instance.get_latest_materialization_event(key)
+        if event is not None and event.run_id == context.run_id:
+            batch = event.asset_materialization.metadata.get("batch_id")
+            return getattr(batch, "value", None)
+    return None
