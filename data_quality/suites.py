@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lakehouse.channels.spec import CHANNELS, NESTED, Entity, entity
+from lakehouse.ingest.quarantine import ERROR_KINDS
 
 _TIME_TYPES = {"ts_iso", "ts_local", "epoch_ms", "epoch_s"}
 LINEAGE_REQUIRED = ("_source_file", "_line", "_batch_id", "_ingested_at")
@@ -127,4 +128,19 @@ def silver_suite(name: str, key: tuple[str, ...]) -> Suite:
         references=(("product_id", "products", "product_id"),)
         if name in _SILVER_PRODUCT_TABLES else (),
         tags={"layer": "silver"},
+    )
+
+
+def quarantine_suite() -> Suite:
+    """Every quarantined row can be acted on: where it came from, what kind, and why."""
+    required = ("_source_channel", "_source_file", "_batch_id", "_ingested_at", "raw",
+                "error_kind", "reason")
+    return Suite(
+        name="quarantine.rows",
+        expectations=(
+            *(Expect("ExpectColumnValuesToNotBeNull", c) for c in required),
+            Expect("ExpectColumnValuesToBeInSet", "error_kind", (("value_set", ERROR_KINDS),)),
+        ),
+        pii_columns=frozenset({"raw", "reason"}),  # raw payloads carry e-mails and phones
+        tags={"layer": "quarantine"},
     )

@@ -12,6 +12,7 @@ ERROR_KINDS = (
     "broken_json", "missing_required", "wrong_type", "negative_quantity", "bad_timestamp",
     "future_timestamp", "encoding_error", "unreadable_file", "unknown_file", "malformed_csv",
     "unresolved_timezone", "unknown_field_type", "out_of_range",
+    "unknown_product",  # silver: a product code the catalog crosswalk does not know
 )
 SCHEMA = {
     "_source_channel": pl.String, "_entity": pl.String, "_source_file": pl.String,

@@ -8,7 +8,7 @@ carries a blocking Great Expectations gate that validates the rows this batch ad
 
 import dagster as dg
 
-from data_quality.suites import bronze_entities, bronze_suite
+from data_quality.suites import bronze_entities, bronze_suite, quarantine_suite
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
 from lakehouse.storage.tables import table_stats
@@ -80,6 +80,10 @@ def table_metadata(uri: str) -> dict:
             description=f"GX suite bronze.{e.channel}__{e.name} on the rows of this batch",
         )
         for e in ENTITIES
+    ]
+    + [
+        dg.AssetCheckSpec("gx_quarantine_gate", asset=QUARANTINE_KEY, blocking=True,
+                          description="GX suite quarantine.rows on the rows of this batch"),
     ],
     name="ingest_bronze",
     can_subset=False,
@@ -128,3 +132,5 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
             - counts["rows_quarantined"],
         },
     )
+    yield gate_result(quarantine_uri(home), quarantine_suite(), QUARANTINE_KEY,
+                      "gx_quarantine_gate", batch_id=batch_id)
