@@ -34,6 +34,7 @@ from lakehouse.ingest.parse import (
     parse_csv,
     parse_document,
     parse_jsonl,
+    raw_lookup,
 )
 from lakehouse.ingest.parse import (
     _empty_records as parse_empty,
@@ -176,22 +177,22 @@ def _validate_group(ent: Entity, parsed: list[Parsed], sources: tuple[str, ...],
             if part.height:
                 tagged = part.with_columns(pl.lit(i, pl.Int32).alias(FILE))
                 (native if is_native(part) else text).append(tagged)
-    goods, bads = [], []
+    goods: list[list[pl.DataFrame | None]] = []  # per record form, per file (zero-copy slices)
+    bads = []
     for frames in (native, text):
         if not frames:
             continue
         good, bad = validate(ent, pl.concat(frames, how="vertical_relaxed"), ctx)
-        goods.append(good)
+        goods.append(_per_file(good, len(parsed)))  # rows keep file order: slices suffice
         bads.append(bad)
-    good = pl.concat(goods, how="diagonal_relaxed") if goods else None
     bad = pl.concat(bads, how="vertical_relaxed") if bads else None
-    out = []
-    good_parts = good.partition_by(FILE, as_dict=True) if good is not None and good.height else {}
     bad_parts = bad.partition_by(FILE, as_dict=True) if bad is not None and bad.height else {}
+    out = []
     for i, p in enumerate(parsed):
-        g = good_parts.get((i,))
+        pieces = [form[i] for form in goods if form[i] is not None]
+        g = (None if not pieces else pieces[0] if len(pieces) == 1
+             else pl.concat(pieces, how="diagonal_relaxed").sort(LINE))
         b = bad_parts.get((i,))
-        g = g.drop(FILE).sort(LINE) if g is not None else None
         if b is not None:
             b = b.drop(FILE)
             missing = b.filter(pl.col(RAW).is_null())
@@ -202,6 +203,27 @@ def _validate_group(ent: Entity, parsed: list[Parsed], sources: tuple[str, ...],
                     raws, default=None, return_dtype=pl.String)))
         bad_all = pl.concat([p.errors, b]) if b is not None else p.errors
         out.append((g, bad_all.sort(LINE)))
+    return out
+
+
+def _reread(f: LandingFile):
+    def raw_of(numbers: list[int]) -> list[str]:
+        return raw_lookup(f.path.read_bytes())(numbers)
+
+    return raw_of
+
+
+def _per_file(good: pl.DataFrame, n: int) -> list[pl.DataFrame | None]:
+    """Rows of each file (``_file`` ascending, as validation keeps row order), as slices."""
+    sizes = [0] * n
+    if good.height:
+        for i, c in good[FILE].value_counts().iter_rows():
+            sizes[i] = c
+    out: list[pl.DataFrame | None] = []
+    offset = 0
+    for size in sizes:
+        out.append(good.slice(offset, size).drop(FILE) if size else None)
+        offset += size
     return out
 
 
@@ -280,8 +302,12 @@ def ingest_files(
                 continue
             if ents[0].channel == "pos" and zones is None:
                 zones = location_timezones(home)
-            todo.append((f, parse_file(f, data)))
+            parsed = parse_file(f, data)
             del data
+            for p in parsed.values():  # keep no file bytes: raw text of a bad row is re-read
+                if p.raw_of is not None:
+                    p.raw_of = _reread(f)
+            todo.append((f, parsed))
         if not todo:
             continue
         q_frames: dict[str, list[pl.DataFrame]] = defaultdict(list)

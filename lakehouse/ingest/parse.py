@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.json as pj
 
 from lakehouse.channels.spec import Entity, Field
 
@@ -282,21 +286,227 @@ def _native(ent: Entity, body: bytes, lines: pl.Series) -> pl.DataFrame:
 
 
 def _chunk_lines(ent: Entity, chunk: bytes, first: int, where: str):
-    """Line-by-line check of a chunk the fast test refused: (native frame|None, slow, errors)."""
-    types = _ent_types(ent)
-    good, numbers, slow, errors = [], [], [], []
+    """The lines of a chunk the fast test refused: (native frame|None, slow lines, errors).
+
+    pyarrow's strict reader names the row it stops at, so it finds the bad lines in about one
+    pass (restarting after each); the rest is read by polars again. Only when that cannot work
+    (an error without a row, unknown keys, escapes) is every line checked with ``json.loads``.
+    """
+    cands: list[tuple[int, bytes]] = []
+    errors: list[tuple] = []
+    ascii_only = chunk.isascii()
     for i, raw in enumerate(chunk.split(b"\n")):
         no = first + i
         line = raw[:-1] if raw.endswith(b"\r") else raw
+        if ascii_only:
+            if not line.strip():
+                continue
+        else:
+            try:
+                if not line.decode("utf-8").strip():
+                    continue
+            except UnicodeDecodeError as exc:
+                errors.append((no, raw.decode("utf-8", errors="backslashreplace"),
+                               "encoding_error", None, f"{where} line {no}: bytes are not valid "
+                               f"UTF-8 ({exc.reason} at byte {exc.start})"))
+                continue
+        cands.append((no, line))
+    body = b"\n".join(line for _, line in cands)
+    ends = list(itertools.accumulate(len(line) + 1 for _, line in cands))
+    import numpy as np
+
+    stops = np.array(ends, dtype=np.int64)
+    starts = np.concatenate([[0], stops[:-1]]).astype(np.int64)
+    bad = _locate(ent, body, starts, stops - 1) if cands else set()
+    if bad is not None:
+        good = [c for i, c in enumerate(cands) if i not in bad]
+        slow = [(cands[i][0], cands[i][1].decode("utf-8")) for i in sorted(bad)]
+        if not good:
+            return None, slow, errors
         try:
-            text = line.decode("utf-8")
+            body = b"\n".join(line for _, line in good)
+            frame = pl.read_ndjson(io.BytesIO(body), schema=_polars_schema(ent))
+            if frame.height == len(good) and _counts_fit(body, frame, ent):
+                lines = pl.Series(LINE, [no for no, _ in good], dtype=pl.Int64)
+                return frame.with_columns(lines, pl.lit(None, pl.String).alias(EXTRA)), slow, \
+                    errors
+        except Exception:  # the line-by-line check below decides
+            pass
+    frame, slow = _check_lines(ent, cands)
+    return frame, slow, errors
+
+
+_ROW = re.compile(r" in row (\d+)$")
+WINDOW_BYTES = 64 << 10  # pyarrow checks this much at a time, so a restart re-reads little
+
+
+def _locate(ent: Entity, body: bytes, starts, ends) -> set[int] | None:
+    """Indexes of the lines (``body[starts[i]:ends[i]]``, none blank) pyarrow refuses.
+
+    pyarrow is strict about types and names the row it stops at; a window restarts after the
+    culprit. None when an error names no row (the caller then checks line by line).
+    """
+    import numpy as np
+
+    options = pj.ParseOptions(explicit_schema=_arrow_schema(ent),
+                              unexpected_field_behavior="infer")
+    view = memoryview(body)
+    bad: set[int] = set()
+    i, n = 0, len(starts)
+    while i < n:
+        j = max(i + 1, int(np.searchsorted(starts, starts[i] + WINDOW_BYTES)))
+        j = min(j, n)
+        segment = view[int(starts[i]):int(ends[j - 1])]
+        try:
+            pj.read_json(pa.BufferReader(segment), parse_options=options, read_options=(
+                pj.ReadOptions(use_threads=False, block_size=len(segment) + 1024)))
+            i = j
+        except pa.ArrowInvalid as exc:
+            found = _ROW.search(str(exc))
+            if found is None:
+                return None
+            row = min(i + int(found.group(1)), j - 1)
+            bad.add(row)
+            if row > i and "changed from" not in str(exc):
+                bad.add(row - 1)  # a syntax error can be reported on the row after the culprit
+            i = row + 1
+    return bad
+
+
+def _chunk_located(ent: Entity, chunk: bytes, first: int, where: str):
+    """Vectorised handling of a refused chunk whose lines are all non-blank, without CR or NUL:
+    undecodable lines become errors, lines a cheap screen suspects (not ``{...}``, or a value of
+    another JSON type after a spec key) go to the exact path, polars reads the others in one go
+    and the fast test is applied to them again; if that fails too, pyarrow locates the culprits.
+    None when the chunk does not qualify (the caller then checks line by line)."""
+    import numpy as np
+
+    if b"\r" in chunk or b"\x00" in chunk:
+        return None
+    arr = np.frombuffer(chunk, np.uint8)
+    nl = np.flatnonzero(arr == 10)
+    starts = np.concatenate([[0], nl + 1])
+    ends = np.append(nl, len(chunk))
+    if not (ends > starts).all():
+        return None
+    errors, undecodable = _undecodable(chunk, starts, ends, first, where)
+    lines = pl.read_csv(io.BytesIO(chunk), has_header=False, separator="\x00", quote_char=None,
+                        schema={RAW: pl.String}, encoding="utf8-lossy")[RAW]
+    if lines.len() != len(starts):
+        return None
+    pattern = _suspect_pattern(ent)
+    suspect = ~lines.str.starts_with("{") | ~lines.str.strip_chars_end().str.ends_with("}")
+    if pattern:
+        suspect = suspect | lines.str.contains(pattern)
+    bad = set(np.flatnonzero(suspect.to_numpy()).tolist()) - undecodable
+    located = _read_others(ent, chunk, starts, ends, bad | undecodable, first)
+    if located is None:
+        rest = np.array(sorted(set(range(len(starts))) - undecodable), dtype=np.int64)
+        found = _locate(ent, chunk, starts[rest], ends[rest])
+        if found is None:
+            return None
+        bad = {int(rest[i]) for i in found}
+        located = _read_others(ent, chunk, starts, ends, bad | undecodable, first)
+        if located is None:
+            return None
+    slow = [(first + i, chunk[int(starts[i]):int(ends[i])].decode("utf-8")) for i in sorted(bad)]
+    return located, slow, errors
+
+
+def _undecodable(chunk: bytes, starts, ends, first: int, where: str):
+    """encoding_error rows for the lines of a chunk that are not valid UTF-8."""
+    import numpy as np
+
+    errors: list[tuple] = []
+    lines: set[int] = set()
+    if chunk.isascii():
+        return errors, lines
+    view, pos = memoryview(chunk), 0
+    while pos < len(chunk):
+        try:
+            str(view[pos:], "utf-8")
+            break
         except UnicodeDecodeError as exc:
-            errors.append((no, raw.decode("utf-8", errors="backslashreplace"), "encoding_error",
-                           None, f"{where} line {no}: bytes are not valid UTF-8 "
-                           f"({exc.reason} at byte {exc.start})"))
-            continue
-        if not text.strip():
-            continue
+            i = int(np.searchsorted(starts, pos + exc.start, side="right")) - 1
+            raw = chunk[int(starts[i]):int(ends[i])]
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as line_exc:
+                exc = line_exc
+            errors.append((first + i, raw.decode("utf-8", errors="backslashreplace"),
+                           "encoding_error", None, f"{where} line {first + i}: bytes are not "
+                           f"valid UTF-8 ({exc.reason} at byte {exc.start})"))
+            lines.add(i)
+            pos = int(ends[i]) + 1
+    return errors, lines
+
+
+def _read_others(ent: Entity, chunk: bytes, starts, ends, skip: set[int], first: int):
+    """Native frame of the chunk's lines not in ``skip``, if they pass the fast test."""
+    import numpy as np
+
+    keep = np.ones(len(starts), dtype=bool)
+    keep[sorted(skip)] = False
+    if not keep.any():
+        return _empty_native(ent)
+    pieces, previous = [], -1
+    for i in [*sorted(skip), len(starts)]:
+        if i > previous + 1:
+            pieces.append(chunk[int(starts[previous + 1]):int(ends[i - 1])])
+        previous = i
+    body = b"\n".join(pieces)
+    try:
+        frame = pl.read_ndjson(io.BytesIO(body), schema=_polars_schema(ent))
+    except Exception:
+        return None
+    if frame.height != int(keep.sum()) or not _counts_fit(body, frame, ent):
+        return None
+    lines = pl.Series(LINE, np.flatnonzero(keep) + first, dtype=pl.Int64)
+    return frame.with_columns(lines, pl.lit(None, pl.String).alias(EXTRA))
+
+
+def _empty_native(ent: Entity) -> pl.DataFrame:
+    return pl.DataFrame(schema=_polars_schema(ent)).with_columns(
+        pl.lit(None, pl.Int64).alias(LINE), pl.lit(None, pl.String).alias(EXTRA))
+
+
+@cache
+def _suspect_pattern(ent: Entity) -> str | None:
+    """Regex matching a line where some spec field holds a value of the wrong JSON type."""
+    groups = {
+        r'[^"n\s]': [f.name for f in ent.all_fields if f.type in _STRLIKE],
+        r"(?:[^-0-9n\s]|-?[0-9]+[.eE])": [f.name for f in ent.all_fields if f.type in _INTLIKE],
+        r"[^-0-9n\s]": [f.name for f in ent.all_fields if f.type == "float"],
+        r"[^tfn\s]": [f.name for f in ent.all_fields if f.type == "bool"],
+    }
+    parts = [
+        r'[{,]\s*"(?:' + "|".join(re.escape(n) for n in names) + r')"\s*:\s*' + tail
+        for tail, names in groups.items() if names
+    ]
+    return "|".join(parts) if parts else None
+
+
+def _utf8(chunk: bytes) -> bool:
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@cache
+def _arrow_schema(ent: Entity) -> pa.Schema:
+    types = {"int": pa.int64(), "epoch_ms": pa.int64(), "epoch_s": pa.int64(),
+             "float": pa.float64(), "bool": pa.bool_()}
+    return pa.schema([(f.name, types.get(f.type, pa.string())) for f in ent.all_fields])
+
+
+def _check_lines(ent: Entity, cands: list[tuple[int, bytes]]):
+    """Every line through ``json.loads``: lines that fit -> one native frame, others -> slow."""
+    types = _ent_types(ent)
+    good, numbers, slow = [], [], []
+    for no, line in cands:
+        text = line.decode("utf-8")
         try:
             obj = json.loads(text)
         except ValueError:
@@ -313,10 +523,10 @@ def _chunk_lines(ent: Entity, chunk: bytes, first: int, where: str):
             frame = _native(ent, b"\n".join(good), pl.Series(LINE, numbers, dtype=pl.Int64))
         except Exception:  # polars and json disagree (huge numbers, ...): the exact path decides
             slow = sorted(slow + [(n, g.decode()) for n, g in zip(numbers, good, strict=True)])
-    return frame, slow, errors
+    return frame, slow
 
 
-def _raw_lookup(data: bytes) -> Callable[[list[int]], list[str]]:
+def raw_lookup(data: bytes) -> Callable[[list[int]], list[str]]:
     """Raw text of lines by 1-based number (offsets computed on first use)."""
     starts: list = []
 
@@ -345,25 +555,32 @@ def parse_jsonl(ent: Entity, data: bytes, where: str) -> Parsed:
     slow: list[tuple[int, str]] = []
     errors: list[tuple] = []
     pos, first = 0, 1
+    failed = False
     while pos < len(data):
         cut = data.find(b"\n", pos + CHUNK_BYTES)
         end = len(data) if cut < 0 else cut + 1
         chunk = data[pos:end]
         n = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
         frame = None
-        try:
-            if chunk.isascii() or chunk.decode("utf-8"):
-                frame = pl.read_ndjson(io.BytesIO(chunk), schema=_polars_schema(ent))
-            if frame is not None and (frame.height != n or not _counts_fit(chunk, frame, ent)):
+        if not failed:  # after a refused chunk, go straight to locating (faulty files)
+            try:
+                if chunk.isascii() or _utf8(chunk):
+                    frame = pl.read_ndjson(io.BytesIO(chunk), schema=_polars_schema(ent))
+                if frame is not None and (frame.height != n
+                                          or not _counts_fit(chunk, frame, ent)):
+                    frame = None
+            except Exception:  # broken line, wrong type, bad UTF-8: find the lines
                 frame = None
-        except Exception:  # broken line, wrong type, bad UTF-8: find the lines
-            frame = None
         if frame is not None:
             parts.append(frame.with_columns(
                 pl.int_range(first, first + n, dtype=pl.Int64).alias(LINE),
                 pl.lit(None, pl.String).alias(EXTRA)))
         else:
-            native, bad, errs = _chunk_lines(ent, chunk.removesuffix(b"\n"), first, where)
+            body = chunk.removesuffix(b"\n")
+            located = _chunk_located(ent, body, first, where)
+            native, bad, errs = located if located is not None else _chunk_lines(
+                ent, body, first, where)
+            failed = bool(bad or errs or located is None)
             if native is not None:
                 parts.append(native)
             slow += bad
@@ -380,7 +597,7 @@ def parse_jsonl(ent: Entity, data: bytes, where: str) -> Parsed:
     elif len(parts) > 2:
         native = [p for p in parts if is_native(p)]
         parts = ([pl.concat(native)] if native else []) + [p for p in parts if not is_native(p)]
-    return Parsed(parts, error_frame(sorted(errors)), _present(ent, parts), _raw_lookup(data),
+    return Parsed(parts, error_frame(sorted(errors)), _present(ent, parts), raw_lookup(data),
                   entity=ent)
 
 

@@ -332,7 +332,8 @@ def validate(ent: Entity, records: pl.DataFrame, ctx: Context) -> tuple[pl.DataF
     bad_mask = pl.any_horizontal(conds) if conds else pl.lit(False)
     frame = frame.with_columns(bad_mask.alias("_bad"))
     keep = [c for c in (FILE,) if c in frame.columns]
-    good = frame.filter(~pl.col("_bad")).select(
+    any_bad = bool(frame["_bad"].any())
+    good = (frame.filter(~pl.col("_bad")) if any_bad else frame).select(
         LINE, EXTRA, *keep,
         *[pl.col(value_col(f.name)).cast(bronze_dtype(f)).alias(f.name) for f in ent.all_fields])
     bad = frame.filter(pl.col("_bad"))
