@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from lakehouse.channels.spec import entity
-from lakehouse.ingest.parse import parse_csv, parse_document, parse_jsonl
+from lakehouse.ingest.parse import is_native, parse_csv, parse_document, parse_jsonl
 from lakehouse.ingest.validate import Context, validate
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
@@ -305,3 +305,17 @@ def test_native_bad_rows_get_their_raw_text_in_bronze_validation():
     line = compact(web(quantity=-2))
     parsed = parse_jsonl(WEB, (compact(web()) + "\n" + line + "\n").encode(), SRC)
     assert parsed.raw_of is not None and parsed.raw_of([2]) == [line]
+
+
+def test_faulty_lines_among_many_are_found_and_the_rest_stays_typed():
+    rows = [compact(web(event_id=f"e{i}")) for i in range(400)]
+    rows[10] = rows[10][:40]  # truncated: broken JSON
+    rows[200] = compact(web(event_id="e200")).replace('"c1"', '"\xff"')
+    data = "\n".join(rows).encode().replace("\xff".encode(), b"\xff")  # invalid UTF-8 byte
+    parsed = parse_jsonl(WEB, data, SRC)
+    good, bad = validate(WEB, parsed.records, Context(SRC, NOW))
+    errors = pl.concat([parsed.errors, bad]).sort("_line")
+    assert errors["_line"].to_list() == [11, 201]
+    assert errors["error_kind"].to_list() == ["broken_json", "encoding_error"]
+    assert good.height == 398 and good["quantity"].dtype == pl.Int64
+    assert any(is_native(p) and p.height >= 390 for p in parsed.parts)  # the rest stayed typed
