@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 from deltalake import DeltaTable
 
 from lakehouse.channels.spec import Entity, entity
@@ -30,6 +31,7 @@ from lakehouse.ingest.parse import (
     RAW,
     Parsed,
     error_frame,
+    fast_ok,
     is_native,
     parse_csv,
     parse_document,
@@ -40,7 +42,7 @@ from lakehouse.ingest.parse import (
     _empty_records as parse_empty,
 )
 from lakehouse.ingest.validate import FILE, Context, bronze_dtype, validate
-from lakehouse.storage.delta import append_files_once, committed
+from lakehouse.storage.delta import append_files_once, committed, to_arrow
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
 
 QUARANTINE_TABLE = "quarantine/rows"
@@ -206,6 +208,60 @@ def _validate_group(ent: Entity, parsed: list[Parsed], sources: tuple[str, ...],
     return out
 
 
+STREAM_BYTES = 64 << 20  # a bigger JSON-lines file is read, checked and typed in such pieces
+
+
+def _stream(f: LandingFile, ent: Entity, counts: FileCounts, result: IngestResult, *,
+            now: datetime, max_skew: timedelta, batch_id: str, ingested_at: datetime):
+    """A big JSON-lines file piece by piece, so memory holds its bronze rows as Arrow plus one
+    piece in the works: (bronze Arrow table, quarantine frame). Nothing is committed here, and
+    a file that changed while it was read is refused before anything is."""
+    digest = hashlib.sha256()
+    frames: list = []
+    bads: list[pl.DataFrame] = []
+    present: set[str] = set()
+    name = bronze_table_name(ent.channel, ent.name)
+    tc = result.tables.setdefault(name, TableCounts(name))
+    carry, first = b"", 1
+    with f.path.open("rb") as fh:
+        while True:
+            block = fh.read(STREAM_BYTES)
+            digest.update(block)
+            data = carry + block
+            if block:
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                data, carry = data[:cut + 1], data[cut + 1:]
+            if data:
+                p = parse_jsonl(ent, data, f.relpath, first=first)
+                first += data.count(b"\n")
+                ((good, bad),) = _validate_group(ent, [p], (f.relpath,), now, max_skew, None)
+                if good is None:
+                    good = validate(ent, parse_empty(ent), Context(f.relpath, now))[0]
+                present |= p.present
+                frames.append(to_arrow(bronze_frame(ent, good, p.present, source=f.relpath,
+                                                    batch_id=batch_id, ingested_at=ingested_at)))
+                bads.append(bad)
+                for c in (counts, tc):
+                    c.rows_read += p.rows
+                    c.rows_bronze += good.height
+                    c.rows_quarantined += bad.height
+                del p, good, data
+            if not block:
+                break
+    if digest.hexdigest() != f.sha256:
+        raise RuntimeError(f"landing/{f.relpath} changed after discovery; discover again")
+    assert counts.rows_read == counts.rows_bronze + counts.rows_quarantined
+    order = [g.name for g in ent.fields] + [g.name for g in ent.added_fields
+                                            if g.name in present] + list(LINEAGE)
+    frame = pa.concat_tables(frames, promote_options="default").select(order)
+    bad = quarantine.quarantine_rows(pl.concat(bads), channel=ent.channel, entity=ent.name,
+                                     source=f.relpath, batch_id=batch_id, ingested_at=ingested_at)
+    return frame, bad
+
+
 def _reread(f: LandingFile):
     def raw_of(numbers: list[int]) -> list[str]:
         return raw_lookup(f.path.read_bytes())(numbers)
@@ -258,13 +314,13 @@ def ingest_files(
         nonlocal held
         for uri in sorted(bronze_parts):
             parts = bronze_parts.pop(uri)
-            sizes = {ids[0]: frame.height for ids, frame in parts}
+            sizes = {ids[0]: len(frame) for ids, frame in parts}
             written = append_files_once(uri, parts, APP_VERSION)
             tc = result.tables[Path(uri).name]
             tc.rows_appended += sum(sizes[a] for a in written)
             tc.files_committed += len(written)
         if q_parts:
-            sizes = {ids[0]: frame.height for ids, frame in q_parts}
+            sizes = {ids[0]: len(frame) for ids, frame in q_parts}
             written = append_files_once(q_uri, q_parts, APP_VERSION)
             tc = result.tables.setdefault(QUARANTINE_TABLE, TableCounts(QUARANTINE_TABLE))
             tc.rows_appended += sum(sizes[a] for a in written)
@@ -284,6 +340,16 @@ def ingest_files(
             if all((dt := table(u)) is not None and committed(dt, f.app_id, APP_VERSION)
                    for u in targets):
                 counts_of[f.identity].skipped = True
+                continue
+            if len(ents) == 1 and ents[0].format == "jsonl" and fast_ok(ents[0]) and (
+                    f.size > STREAM_BYTES):
+                frame, bad = _stream(f, ents[0], counts_of[f.identity], result, now=now,
+                                     max_skew=max_skew, batch_id=batch_id,
+                                     ingested_at=ingested_at)
+                bronze_parts[bronze_uri(home, ents[0].channel, ents[0].name)].append(
+                    ([f.app_id], frame))
+                q_parts.append(([f.app_id], bad))
+                held += frame.nbytes
                 continue
             data = f.path.read_bytes()
             if hashlib.sha256(data).hexdigest() != f.sha256:
@@ -324,10 +390,11 @@ def ingest_files(
                     raise AssertionError(f"{f.relpath}: {p.rows} read != {n_good} + {bad.height}")
                 if good is None:
                     good = validate(ent, parse_empty(ent), Context(f.relpath, now))[0]
-                frame = bronze_frame(ent, good, p.present, source=f.relpath, batch_id=batch_id,
-                                     ingested_at=ingested_at)
+                frame = to_arrow(bronze_frame(ent, good, p.present, source=f.relpath,
+                                              batch_id=batch_id, ingested_at=ingested_at))
+                del good  # Arrow is more compact than polars string views: hold only Arrow
                 bronze_parts[uri].append(([f.app_id], frame))
-                held += frame.estimated_size()
+                held += frame.nbytes
                 q_frames[f.identity].append(quarantine.quarantine_rows(
                     bad, channel=ent.channel, entity=ent.name, source=f.relpath,
                     batch_id=batch_id, ingested_at=ingested_at))
@@ -338,6 +405,9 @@ def ingest_files(
                 counts.rows_read += p.rows
                 counts.rows_bronze += n_good
                 counts.rows_quarantined += bad.height
+            del checked
+            for p in parsed:
+                p.parts.clear()
         for f, _ in todo:
             counts = counts_of[f.identity]
             assert counts.rows_read == counts.rows_bronze + counts.rows_quarantined

@@ -207,7 +207,7 @@ CHUNK_BYTES = 8 << 20  # polars reads the file in pieces of about this size (bou
 _INT64 = (-(1 << 63), 1 << 63)
 
 
-def _fast_ok(ent: Entity) -> bool:
+def fast_ok(ent: Entity) -> bool:
     return all(f.type in _STRLIKE | _INTLIKE | {"float", "bool"} for f in ent.all_fields)
 
 
@@ -526,8 +526,8 @@ def _check_lines(ent: Entity, cands: list[tuple[int, bytes]]):
     return frame, slow
 
 
-def raw_lookup(data: bytes) -> Callable[[list[int]], list[str]]:
-    """Raw text of lines by 1-based number (offsets computed on first use)."""
+def raw_lookup(data: bytes, first: int = 1) -> Callable[[list[int]], list[str]]:
+    """Raw text of lines by number (``data`` starts with line ``first``; offsets on first use)."""
     starts: list = []
 
     def raw_of(numbers: list[int]) -> list[str]:
@@ -539,22 +539,27 @@ def raw_lookup(data: bytes) -> Callable[[list[int]], list[str]]:
         begin, stop = starts
         out = []
         for n in numbers:
-            text = data[int(begin[n - 1]):int(stop[n - 1])].decode("utf-8", "backslashreplace")
+            text = data[int(begin[n - first]):int(stop[n - first])].decode(
+                "utf-8", "backslashreplace")
             out.append(text.removesuffix("\r"))
         return out
 
     return raw_of
 
 
-def parse_jsonl(ent: Entity, data: bytes, where: str) -> Parsed:
-    if not _fast_ok(ent):
+def parse_jsonl(ent: Entity, data: bytes, where: str, *, first: int = 1) -> Parsed:
+    """Records of a JSON-lines file (or of a piece of one whose first line is ``first``)."""
+    if not fast_ok(ent):
+        if first != 1:
+            raise ValueError(f"{ent.name}: only the typed path reads a file in pieces")
         lines, errors = decode_lines(data, where)
         recs, errs = _loads_lines(ent, list(lines.iter_rows()), where)
         return Parsed([recs], error_frame(errors + errs), _present(ent, [recs]), entity=ent)
     parts: list[pl.DataFrame] = []
     slow: list[tuple[int, str]] = []
     errors: list[tuple] = []
-    pos, first = 0, 1
+    pos = 0
+    start_line = first
     failed = False
     while pos < len(data):
         cut = data.find(b"\n", pos + CHUNK_BYTES)
@@ -597,7 +602,8 @@ def parse_jsonl(ent: Entity, data: bytes, where: str) -> Parsed:
     elif len(parts) > 2:
         native = [p for p in parts if is_native(p)]
         parts = ([pl.concat(native)] if native else []) + [p for p in parts if not is_native(p)]
-    return Parsed(parts, error_frame(sorted(errors)), _present(ent, parts), raw_lookup(data),
+    return Parsed(parts, error_frame(sorted(errors)), _present(ent, parts),
+                  raw_lookup(data, start_line),
                   entity=ent)
 
 

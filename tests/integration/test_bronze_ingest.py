@@ -160,3 +160,26 @@ def test_unknown_file_and_extra_fields_are_not_lost(home):
     q = read_table(quarantine_uri(home)).row(0, named=True)
     assert (q["error_kind"], q["raw"], q["_source_file"]) == ("unknown_file", "hello",
                                                               "web/notes.txt")
+
+
+def test_big_file_read_in_pieces_lands_the_same_rows(tmp_path, monkeypatch):
+    from lakehouse.ingest import bronze
+
+    rows = [web_event(i) for i in range(60)]
+    rows[7] = "{broken"
+    rows[30] = web_event(30, quantity="7")
+    rows[41] = web_event(41, consent="granted")  # an added field that appears mid-file
+    landing = {"web/events_20260301_000.jsonl": jsonl(rows)}
+    out = {}
+    for name, piece in (("whole", 1 << 30), ("pieces", 700)):
+        monkeypatch.setattr(bronze, "STREAM_BYTES", piece)
+        home = Home.resolve(tmp_path / name).ensure()
+        write_landing(home, landing)
+        result = ingest(home)
+        assert (result.rows_read, result.rows_bronze, result.rows_quarantined) == (60, 58, 2)
+        out[name] = tables(home)
+        schema = pa.schema(DeltaTable(bronze_uri(home, "web", "events")).schema().to_arrow())
+        out[name + "_columns"] = schema.names
+    assert out["whole_columns"] == out["pieces_columns"]
+    for name, frame in out["whole"].items():
+        assert frame.equals(out["pieces"][name]), name
