@@ -57,7 +57,7 @@ def test_simulate_then_run_builds_every_layer(home):
     quarantined = DeltaTable(str(home / "lake/quarantine/rows")).to_pyarrow_table()
     assert quarantined.num_rows > 0  # the simulator injects malformed rows
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        assert con.sql("select count(*) from dim_dates").fetchone()[0] > 365
+        assert con.sql("select count(*) from dim_dates").fetchall()[0][0] > 365
 
     # A second run is a no-op for bronze: every file already ingested exactly once.
     version = DeltaTable(str(home / "lake/bronze/web__events")).version()
