@@ -319,3 +319,15 @@ def test_faulty_lines_among_many_are_found_and_the_rest_stays_typed():
     assert errors["error_kind"].to_list() == ["broken_json", "encoding_error"]
     assert good.height == 398 and good["quantity"].dtype == pl.Int64
     assert any(is_native(p) and p.height >= 390 for p in parsed.parts)  # the rest stayed typed
+
+
+def test_iso_fast_path_agrees_with_the_strict_reader():
+    from lakehouse.ingest.validate import _iso_to_utc
+
+    plain = pl.Series(["2026-03-01T10:15:30.123+01:00", "2026-03-01T10:15:30Z", None])
+    assert _iso_to_utc(plain).to_list() == [datetime(2026, 3, 1, 9, 15, 30, 123000, tzinfo=UTC),
+                                            datetime(2026, 3, 1, 10, 15, 30, tzinfo=UTC), None]
+    odd = pl.Series(["2026-02-30T10:15:30Z", "2026-03-01 10:15:30+01:00",
+                     "2026-03-01T10:15:30"])  # impossible date, space, no offset: all refused
+    assert _iso_to_utc(odd).to_list() == [None, None, None]
+    assert _iso_to_utc(pl.Series(["2026-02-30T10:15:30Z"])).to_list() == [None]
