@@ -24,10 +24,10 @@ from lakehouse.ingest.quarantine import SCHEMA as QUARANTINE_SCHEMA
 from lakehouse.silver import commerce, identity_inputs, operations, reference
 from lakehouse.silver.delta_io import (
     Layout,
+    Tables,
     Written,
     app_id,
     batches_in,
-    open_table,
     overwrite,
     read_bronze,
     read_existing,
@@ -96,25 +96,31 @@ class _Run:
         self.batch_id = batch_id
         self.result = SilverResult(batch_id)
         self.quarantine: list[pl.DataFrame] = []
+        self.tables = Tables()  # each table loaded once per run
+        self._batches: dict[tuple[str, str], list[str]] = {}
 
     def uri(self, name: str) -> str:
         return table_uri(self.home, "silver", name)
 
     def bronze(self, channel: str, entity: str) -> pl.DataFrame | None:
-        return read_bronze(bronze_uri(self.home, channel, entity), self.batch_id)
+        return read_bronze(self.tables, bronze_uri(self.home, channel, entity), self.batch_id)
 
     def app_ids(self, sources: list[tuple[str, str]]) -> list[str]:
         """The batch's id, or on a full rebuild every batch found in the source tables."""
         if self.batch_id is not None:
             return [app_id(self.batch_id)]
-        found = {b for ch, ent in sources for b in batches_in(bronze_uri(self.home, ch, ent))}
+        found: set[str] = set()
+        for source in sources:
+            if source not in self._batches:
+                self._batches[source] = batches_in(self.tables, bronze_uri(self.home, *source))
+            found.update(self._batches[source])
         return [app_id(b) for b in sorted(found)]
 
     def write(self, name: str, layout: Layout, rows: pl.DataFrame, app_ids: list[str],
               combine=None) -> Written:
         if self.batch_id is None:
-            return overwrite(self.uri(name), layout, rows, app_ids)
-        return sync(self.uri(name), layout, rows, app_ids, combine)
+            return overwrite(self.tables, self.uri(name), layout, rows, app_ids)
+        return sync(self.tables, self.uri(name), layout, rows, app_ids, combine)
 
     def table(self, spec: SilverTable, crosswalk: pl.DataFrame) -> pl.DataFrame:
         """Conform, dedupe and write one table; return the batch's conformed good rows."""
@@ -153,14 +159,14 @@ class _Run:
 
     def stored(self, name: str, layout: Layout, keys: pl.DataFrame) -> pl.DataFrame:
         """Stored rows of a silver table for the given keys (after this run's writes)."""
-        dt = open_table(self.uri(name))
+        dt = self.tables.get(self.uri(name))
         return keys.clear() if dt is None else read_existing(self.uri(name), dt, layout, keys)
 
 
 def _crosswalk(run: _Run) -> pl.DataFrame:
     """Catalog first: every later table maps product codes through the current crosswalk."""
     run.table(PRODUCTS, pl.DataFrame(schema=CROSSWALK_SCHEMA))
-    dt = open_table(run.uri("products"))
+    dt = run.tables.get(run.uri("products"))
     if dt is None:
         return pl.DataFrame(schema=CROSSWALK_SCHEMA)
     products = pl.from_arrow(dt.to_pyarrow_table())

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as pds
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from lakehouse.storage.delta import committed, to_arrow
 
 APP_VERSION = 1
+_STATS_TRUNCATE = 32  # deltalake's default statistics_truncate_length
 
 
 def app_id(batch_id: str) -> str:
@@ -35,46 +35,106 @@ def open_table(uri: str) -> DeltaTable | None:
     return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
 
 
+class Tables:
+    """Every Delta table a run touches, each loaded once (loading replays the log, which costs
+    what the table's file count costs) and kept current by the writes that go through it."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, DeltaTable | None] = {}
+
+    def get(self, uri: str) -> DeltaTable | None:
+        if uri not in self._open or self._open[uri] is None:
+            self._open[uri] = open_table(uri)
+        return self._open[uri]
+
+    def forget(self, uri: str) -> None:
+        self._open.pop(uri, None)
+
+
 def _schema(dt: DeltaTable) -> pa.Schema:
     return pa.schema(dt.schema().to_arrow())
 
 
-def _files(uri: str, dt: DeltaTable, batch_id: str | None) -> list[str]:
-    """Data files that may hold rows of ``batch_id`` (all files for None), from log stats."""
-    actions = pl.from_arrow(pa.table(dt.get_add_actions(flatten=True)))
-    assert isinstance(actions, pl.DataFrame)
+def _polars_schema(schema: pa.Schema) -> pl.Schema:
+    return pl.from_arrow(schema.empty_table()).schema  # type: ignore[union-attr]
+
+
+def _add_actions(dt: DeltaTable, columns: Sequence[str]) -> pl.DataFrame:
+    """The log's add actions: path plus only the requested ``min.x`` / ``max.x`` /
+    ``partition.x`` fields (not statistics of every column)."""
+    actions = pa.table(dt.get_add_actions(flatten=False))
+    out: dict[str, pa.Array] = {"path": actions.column("path")}
+    for name in columns:
+        group, _, field = name.partition(".")
+        if group not in actions.column_names:
+            continue
+        col = actions.column(group)
+        if field not in {col.type.field(i).name for i in range(col.type.num_fields)}:
+            continue
+        kind = col.type.field(field).type
+        out[name] = pa.chunked_array([c.field(field) for c in col.chunks], kind)
+    frame = pl.from_arrow(pa.table(out))
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _files(uri: str, dt: DeltaTable, batch_id: str | None) -> tuple[list[str], bool]:
+    """Data files that may hold rows of ``batch_id`` (all files for None), from log stats, and
+    whether every one of them holds only that batch (then no row filter is needed)."""
+    actions = _add_actions(dt, ["min._batch_id", "max._batch_id"])
+    pure = False
     if batch_id is not None and "min._batch_id" in actions.columns:
         lo, hi = pl.col("min._batch_id"), pl.col("max._batch_id")
         # string stats may be truncated prefixes: a prefix of the id still sorts <= it
         actions = actions.filter(lo.is_null() | hi.is_null()
                                  | ((lo <= batch_id) & (pl.lit(batch_id).str.starts_with(hi)
                                                         | (hi >= batch_id))))
-    return [str(Path(uri) / p) for p in actions["path"].to_list()]
+        pure = bool(actions.select(((lo == batch_id) & (hi == batch_id)).all()).item())
+    return [str(Path(uri) / p) for p in actions["path"].to_list()], pure
 
 
-def read_bronze(uri: str, batch_id: str | None) -> pl.DataFrame | None:
+def _scan(files: list[str], schema: pl.Schema) -> pl.LazyFrame:
+    """Parquet files of one table as one frame in the table's schema (files written before a
+    column was added lack it: it reads as null)."""
+    return pl.scan_parquet(files, schema=schema, missing_columns="insert",
+                           extra_columns="ignore", hive_partitioning=False, glob=False)
+
+
+def read_bronze(tables: Tables, uri: str, batch_id: str | None) -> pl.DataFrame | None:
     """Rows of one bronze batch (every row for None); None when the table does not exist."""
-    dt = open_table(uri)
+    dt = tables.get(uri)
     if dt is None:
         return None
-    schema = _schema(dt)
-    files = _files(uri, dt, batch_id)
+    schema = _polars_schema(_schema(dt))
+    files, pure = _files(uri, dt, batch_id)
     if not files:
-        return pl.from_arrow(schema.empty_table())  # type: ignore[return-value]
-    dataset = pds.dataset(files, schema=schema, format="parquet")
-    filt = None if batch_id is None else pds.field("_batch_id") == batch_id
-    frame = pl.from_arrow(dataset.to_table(filter=filt))
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+        return pl.DataFrame(schema=schema)
+    scan = _scan(files, schema)
+    if batch_id is not None and not pure:
+        scan = scan.filter(pl.col("_batch_id") == batch_id)
+    return scan.collect()
 
 
-def batches_in(uri: str) -> list[str]:
-    """Every bronze batch id in a table (for a full rebuild's application transactions)."""
-    dt = open_table(uri)
+def batches_in(tables: Tables, uri: str) -> list[str]:
+    """Every bronze batch id in a table (for a full rebuild's application transactions): from
+    the log's statistics where a file holds one batch, else from the file's ``_batch_id``."""
+    dt = tables.get(uri)
     if dt is None:
         return []
-    ds = pds.dataset(_files(uri, dt, None), schema=_schema(dt), format="parquet")
-    return sorted(set(ds.to_table(columns=["_batch_id"]).column(0).to_pylist()))
+    actions = _add_actions(dt, ["min._batch_id", "max._batch_id"])
+    found: set[str] = set()
+    scan = actions["path"].to_list()
+    if "min._batch_id" in actions.columns:
+        # statistics of long strings are truncated prefixes: trust only short, equal ones
+        exact = ((pl.col("min._batch_id") == pl.col("max._batch_id"))
+                 & (pl.col("min._batch_id").str.len_bytes() < _STATS_TRUNCATE))
+        found = set(actions.filter(exact)["min._batch_id"].to_list())
+        scan = actions.filter(~exact.fill_null(False))["path"].to_list()
+    if scan:
+        schema = _polars_schema(_schema(dt))
+        ids = _scan([str(Path(uri) / p) for p in scan], schema).select("_batch_id").unique()
+        found |= set(ids.collect()["_batch_id"].drop_nulls().to_list())
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -95,52 +155,43 @@ def read_existing(uri: str, dt: DeltaTable, layout: Layout,
                   rows: pl.DataFrame) -> pl.DataFrame:
     """Stored rows whose key (or key prefix) matches ``rows``, read only from the partitions
     they touch: files are picked from the log's partition values, not by listing or stats."""
-    schema = _schema(dt)
+    schema = _polars_schema(_schema(dt))
     on = [k for k in layout.key if k in rows.columns]  # a key prefix reads whole groups
     if rows.is_empty():
-        return pl.from_arrow(schema.empty_table())  # type: ignore[return-value]
-    actions = pl.from_arrow(pa.table(dt.get_add_actions(flatten=True)))
-    assert isinstance(actions, pl.DataFrame)
+        return pl.DataFrame(schema=schema)
     part = layout.partition
-    groups: list[tuple[object, list[str]]]
     if part:
+        actions = _add_actions(dt, [f"partition.{part}"])
         col = f"partition.{part}"
         wanted = actions.filter(pl.col(col).is_in(rows[part].unique().implode()))
         groups = [(v, [str(Path(uri) / p) for p in g["path"]])
                   for (v,), g in wanted.group_by(col, maintain_order=True)]
     else:
-        groups = [(None, [str(Path(uri) / p) for p in actions["path"]])]
-    file_schema = pa.schema([f for f in schema if f.name != part])
+        groups = [(None, [str(Path(uri) / p) for p in _add_actions(dt, [])["path"]])]
+    file_schema = pl.Schema({n: t for n, t in schema.items() if n != part})
+    keys = rows.lazy().select(on).unique()
     frames = []
     for value, files in groups:
         if not files:
             continue
-        # no filter pushdown: files written by MERGE hold string_view columns whose row-group
-        # statistics pyarrow cannot compare with string literals; the semi-join filters instead
-        frame = pl.from_arrow(pds.dataset(files, schema=file_schema, format="parquet").to_table())
-        assert isinstance(frame, pl.DataFrame)
+        frame = _scan(files, file_schema)
         if part:
             frame = frame.with_columns(pl.lit(value).cast(pl.Date).alias(part))
-        frames.append(frame.select(schema.names))
+        frames.append(frame.select(schema.names()).join(keys, on=on, how="semi",
+                                                        nulls_equal=True))
     if not frames:
-        return pl.from_arrow(schema.empty_table())  # type: ignore[return-value]
-    return pl.concat(frames).join(rows.select(on).unique(), on=on, how="semi",
-                                  nulls_equal=True)
+        return pl.DataFrame(schema=schema)
+    return pl.concat(pl.collect_all(frames))
 
 
-def _conformed(dt: DeltaTable, data: pa.Table) -> pa.Table:
+def _conformed(dt: DeltaTable, data: pl.DataFrame) -> pl.DataFrame:
     """Cast ``data`` to the table's column order and types (a column's type never changes)."""
-    target = _schema(dt)
-    columns = []
-    for f in target:
-        if f.name in data.column_names:
-            columns.append(data.column(f.name).cast(f.type))
-        else:
-            columns.append(pa.nulls(data.num_rows, f.type))
-    extra = [n for n in data.column_names if n not in target.names]
+    target = _polars_schema(_schema(dt))
+    extra = [n for n in data.columns if n not in target]
     if extra:
         raise ValueError(f"{dt.table_uri}: new columns {extra} are not in the silver schema")
-    return pa.Table.from_arrays(columns, schema=target)
+    return data.select([pl.col(n).cast(t) if n in data.columns else pl.lit(None, t).alias(n)
+                        for n, t in target.items()])
 
 
 @dataclass
@@ -150,8 +201,8 @@ class Written:
     skipped: bool = False  # the batch was already committed to this table
 
 
-def sync(uri: str, layout: Layout, desired: pl.DataFrame, app_ids: Sequence[str],
-         combine=None) -> Written:
+def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
+         app_ids: Sequence[str], combine=None) -> Written:
     """Make the stored rows for the keys of ``desired`` equal to ``combine(existing, desired)``.
 
     ``combine`` (default: ``desired`` as is) folds the stored rows of those keys with the new
@@ -160,33 +211,39 @@ def sync(uri: str, layout: Layout, desired: pl.DataFrame, app_ids: Sequence[str]
     the touched partitions. Nothing is written when nothing changed, so a re-run leaves the
     table version alone; the batch's application ids commit with the rows.
     """
-    data = to_arrow(desired)
-    dt = open_table(uri)
+    dt = tables.get(uri)
     txns = [Transaction(a, APP_VERSION) for a in app_ids]
     props = CommitProperties(app_transactions=txns)
     if dt is None:
         if desired.is_empty():
             return Written()
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(uri, data, mode="append", commit_properties=props,
+        write_deltalake(uri, to_arrow(desired), mode="append", commit_properties=props,
                         partition_by=[layout.partition] if layout.partition else None)
+        tables.forget(uri)
         return Written(inserted=desired.height)
     if app_ids and all(committed(dt, a, APP_VERSION) for a in app_ids):
         return Written(skipped=True)
     existing = read_existing(uri, dt, layout, desired)
     if combine is not None:
         desired = combine(existing, desired)
-    columns = [f.name for f in _schema(dt)]
-    desired = pl.from_arrow(_conformed(dt, to_arrow(desired)))  # type: ignore[assignment]
-    changed = desired.join(existing.select(columns), on=columns, how="anti", nulls_equal=True)
+    desired = _conformed(dt, desired)
+    if existing.is_empty():
+        changed, updates = desired, 0
+    else:
+        columns = desired.columns
+        changed = desired.join(existing.select(columns), on=columns, how="anti",
+                               nulls_equal=True)
+        key = list(layout.key)
+        updates = changed.join(existing.select(key), on=key, how="semi",
+                               nulls_equal=True).height
     if changed.is_empty():
         return Written()
-    key = list(layout.key)
-    updates = changed.join(existing.select(key), on=key, how="semi", nulls_equal=True).height
-    data = _conformed(dt, to_arrow(changed))
+    data = to_arrow(changed)
     if updates == 0:
         write_deltalake(dt, data, mode="append", commit_properties=props)
         return Written(inserted=changed.height)
+    key = list(layout.key)
     on = [f"t.{k} = s.{k}" for k in key]
     if layout.partition:
         values = ", ".join(_literal(v) for v in changed[layout.partition].unique().sort())
@@ -198,9 +255,10 @@ def sync(uri: str, layout: Layout, desired: pl.DataFrame, app_ids: Sequence[str]
     return Written(inserted=changed.height - updates, updated=updates)
 
 
-def overwrite(uri: str, layout: Layout, rows: pl.DataFrame, app_ids: Sequence[str]) -> Written:
+def overwrite(tables: Tables, uri: str, layout: Layout, rows: pl.DataFrame,
+              app_ids: Sequence[str]) -> Written:
     """Replace the whole table (a full rebuild), recording every batch it now reflects."""
-    dt = open_table(uri)
+    dt = tables.get(uri)
     if dt is not None and app_ids and all(committed(dt, a, APP_VERSION) for a in app_ids):
         return Written(skipped=True)
     if rows.is_empty() and dt is None:
@@ -210,4 +268,5 @@ def overwrite(uri: str, layout: Layout, rows: pl.DataFrame, app_ids: Sequence[st
     write_deltalake(dt if dt is not None else uri, to_arrow(rows), mode="overwrite",
                     schema_mode="overwrite", commit_properties=props,
                     partition_by=[layout.partition] if layout.partition else None)
+    tables.forget(uri)
     return Written(inserted=rows.height)
