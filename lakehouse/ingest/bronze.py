@@ -112,12 +112,12 @@ def entities_of(f: LandingFile) -> list[Entity]:
     return [entity(f.channel, f.entity)]
 
 
-def parse_file(f: LandingFile, data: bytes) -> dict[str, Parsed]:
+def parse_file(f: LandingFile, data: bytes, *, optimistic: bool = True) -> dict[str, Parsed]:
     """entity name -> parsed records of one file, by the entity's format."""
     ents = entities_of(f)
     fmt = ents[0].format
     if fmt == "jsonl":
-        return {ents[0].name: parse_jsonl(ents[0], data, f.relpath)}
+        return {ents[0].name: parse_jsonl(ents[0], data, f.relpath, optimistic=optimistic)}
     if fmt == "csv":
         return {ents[0].name: parse_csv(ents[0], data, f.relpath)}
     return parse_document(ents, data, f.relpath)
@@ -222,7 +222,7 @@ def _stream(f: LandingFile, ent: Entity, counts: FileCounts, result: IngestResul
     present: set[str] = set()
     name = bronze_table_name(ent.channel, ent.name)
     tc = result.tables.setdefault(name, TableCounts(name))
-    carry, first = b"", 1
+    carry, first, optimistic = b"", 1, True
     with f.path.open("rb") as fh:
         while True:
             block = fh.read(STREAM_BYTES)
@@ -235,7 +235,8 @@ def _stream(f: LandingFile, ent: Entity, counts: FileCounts, result: IngestResul
                     continue
                 data, carry = data[:cut + 1], data[cut + 1:]
             if data:
-                p = parse_jsonl(ent, data, f.relpath, first=first)
+                p = parse_jsonl(ent, data, f.relpath, first=first, optimistic=optimistic)
+                optimistic = not p.refused
                 first += data.count(b"\n")
                 ((good, bad),) = _validate_group(ent, [p], (f.relpath,), now, max_skew, None)
                 if good is None:
@@ -335,6 +336,7 @@ def ingest_files(
     for group in _groups(files):
         todo: list[tuple[LandingFile, dict[str, Parsed] | None]] = []
         ents = entities_of(group[0])
+        optimistic = True
         for f in group:
             targets = [bronze_uri(home, e.channel, e.name) for e in ents] + [q_uri]
             if all((dt := table(u)) is not None and committed(dt, f.app_id, APP_VERSION)
@@ -368,7 +370,8 @@ def ingest_files(
                 continue
             if ents[0].channel == "pos" and zones is None:
                 zones = location_timezones(home)
-            parsed = parse_file(f, data)
+            parsed = parse_file(f, data, optimistic=optimistic)
+            optimistic = not any(p.refused for p in parsed.values())  # the next file alike
             del data
             for p in parsed.values():  # keep no file bytes: raw text of a bad row is re-read
                 if p.raw_of is not None:

@@ -61,6 +61,7 @@ class Parsed:
     present: set[str] = field(default_factory=set)  # spec fields that appear in the file
     raw_of: Callable[[list[int]], list[str]] | None = None
     entity: Entity | None = None
+    refused: bool = False  # some chunk failed the fast test (JSON lines)
 
     @property
     def rows(self) -> int:
@@ -395,7 +396,7 @@ def _chunk_located(ent: Entity, chunk: bytes, first: int, where: str):
     if lines.len() != len(starts):
         return None
     pattern = _suspect_pattern(ent)
-    suspect = ~lines.str.starts_with("{") | ~lines.str.strip_chars_end().str.ends_with("}")
+    suspect = ~lines.str.starts_with("{") | ~lines.str.ends_with("}")
     if pattern:
         suspect = suspect | lines.str.contains(pattern)
     bad = set(np.flatnonzero(suspect.to_numpy()).tolist()) - undecodable
@@ -547,8 +548,14 @@ def raw_lookup(data: bytes, first: int = 1) -> Callable[[list[int]], list[str]]:
     return raw_of
 
 
-def parse_jsonl(ent: Entity, data: bytes, where: str, *, first: int = 1) -> Parsed:
-    """Records of a JSON-lines file (or of a piece of one whose first line is ``first``)."""
+def parse_jsonl(ent: Entity, data: bytes, where: str, *, first: int = 1,
+                optimistic: bool = True) -> Parsed:
+    """Records of a JSON-lines file (or of a piece of one whose first line is ``first``).
+
+    ``optimistic=False`` skips the whole-chunk attempt of the first chunk (for a source whose
+    last file had bad lines: the attempt would be wasted); ``Parsed.refused`` tells whether any
+    chunk had to be taken apart.
+    """
     if not fast_ok(ent):
         if first != 1:
             raise ValueError(f"{ent.name}: only the typed path reads a file in pieces")
@@ -560,7 +567,8 @@ def parse_jsonl(ent: Entity, data: bytes, where: str, *, first: int = 1) -> Pars
     errors: list[tuple] = []
     pos = 0
     start_line = first
-    failed = False
+    failed = not optimistic
+    refused = False
     while pos < len(data):
         cut = data.find(b"\n", pos + CHUNK_BYTES)
         end = len(data) if cut < 0 else cut + 1
@@ -586,6 +594,7 @@ def parse_jsonl(ent: Entity, data: bytes, where: str, *, first: int = 1) -> Pars
             native, bad, errs = located if located is not None else _chunk_lines(
                 ent, body, first, where)
             failed = bool(bad or errs or located is None)
+            refused = refused or failed
             if native is not None:
                 parts.append(native)
             slow += bad
@@ -603,7 +612,7 @@ def parse_jsonl(ent: Entity, data: bytes, where: str, *, first: int = 1) -> Pars
         native = [p for p in parts if is_native(p)]
         parts = ([pl.concat(native)] if native else []) + [p for p in parts if not is_native(p)]
     return Parsed(parts, error_frame(sorted(errors)), _present(ent, parts),
-                  raw_lookup(data, start_line),
+                  raw_lookup(data, start_line), refused=refused,
                   entity=ent)
 
 
