@@ -21,6 +21,7 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     max_concurrent_runs: 2
+    dequeue_interval_seconds: 1  # micro-batches: start a queued run within a second
 """
 
 

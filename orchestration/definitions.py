@@ -24,6 +24,8 @@ micro_batch_job = dg.define_asset_job(
     "micro_batch",
     selection=dg.AssetSelection.assets(ingest_bronze, silver_tables),
     description="New landing files to bronze and silver, gated at each layer.",
+    # One process per run: a micro-batch must not pay a process start and imports per step.
+    executor_def=dg.in_process_executor,
 )
 daily_batch = dg.ScheduleDefinition(
     name="daily_batch",
