@@ -1,0 +1,132 @@
+"""``resolve``: both passes, stitching and stable ids, as one pure function on polars frames."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+
+from lakehouse.identity import fellegi_sunter as fs
+from lakehouse.identity.deterministic import device_stitch, strong_links
+from lakehouse.identity.graph import components
+from lakehouse.identity.schema import RESOLVED_SCHEMA, conform
+from lakehouse.identity.stability import HISTORY_SCHEMA, assign_ids
+
+THRESHOLD = 0.99  # match probability at or above which two records are the same person
+
+
+@dataclass
+class Resolution:
+    """Everything one run produced: the map, the id history, and figures for a report."""
+
+    records: pl.DataFrame                 # source, record_id, person_id, match_probability, matched_by
+    history: pl.DataFrame                 # person_id_history rows written by this run
+    report: dict = field(default_factory=dict)
+    model: fs.Model | None = None
+
+
+def _fresh_id(first: str) -> str:
+    return "P" + hashlib.sha256(first.encode()).hexdigest()[:16]
+
+
+def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
+                 threshold: float = THRESHOLD, probabilistic: bool = True,
+                 at: datetime | None = None) -> Resolution:
+    """Resolve ``records`` into persons; see ``resolve`` for the contract. Returns the identity
+    map plus the ``person_id_history`` events of this run and a report (counts, guard, model)."""
+    at = at or datetime.now(UTC)
+    rec = conform(records)
+    n = rec.height
+    if n == 0:
+        return Resolution(pl.DataFrame(schema=RESOLVED_SCHEMA), pl.DataFrame(schema=HISTORY_SCHEMA))
+    links = strong_links(rec)
+    labels = components(links.n_nodes, links.a, links.b)[:n]
+    sa, sb, stitched = device_stitch(rec, labels, links.identified)
+    a, b = np.concatenate([links.a, sa]), np.concatenate([links.b, sb])
+    labels = components(links.n_nodes, a, b)[:n]
+
+    prob = pl.DataFrame(schema={"_i": pl.UInt32, "_p": pl.Float64})
+    model, fs_report = None, {}
+    if probabilistic:
+        f = fs.features(rec)
+        if f.height > 1:
+            pairs, rule_counts = fs.candidate_pairs(f)
+            if pairs.height:
+                g = fs.gammas(f, pairs)
+                model = fs.train(f, g)
+                model.pairs_blocked, model.rules = pairs.height, rule_counts
+                scored = fs.score(g, model).with_columns(
+                    pl.Series("la", labels[g["a"].to_numpy()]),
+                    pl.Series("lb", labels[g["b"].to_numpy()]))
+                # only pairs the deterministic pass left apart can add a link
+                hits = scored.filter((pl.col("match_probability") >= threshold)
+                                     & (pl.col("la") != pl.col("lb")))
+                if hits.height:
+                    a = np.concatenate([a, hits["a"].to_numpy()])
+                    b = np.concatenate([b, hits["b"].to_numpy()])
+                    labels = components(links.n_nodes, a, b)[:n]
+                    prob = pl.concat([hits.select(pl.col("a").alias("_i"),
+                                                  pl.col("match_probability").alias("_p")),
+                                      hits.select(pl.col("b").alias("_i"),
+                                                  pl.col("match_probability").alias("_p"))]
+                                     ).group_by("_i").agg(pl.col("_p").max()).cast(
+                                         {"_i": pl.UInt32})
+                fs_report = {"pairs_blocked": pairs.height, "pairs_linked": hits.height,
+                             "prior": round(model.prior, 5), "weights": model.weights(),
+                             "rules": rule_counts, "em_iterations": model.iterations}
+
+    out = rec.select("_i", "source", "record_id", pl.Series("_label", labels))
+    out = (out.join(links.record_types, on="_i", how="left")
+           .join(stitched.with_columns(pl.lit("device_stitch").alias("_st")), on="_i",
+                 how="left")
+           .join(prob, on="_i", how="left"))
+    out = out.with_columns(
+        pl.coalesce("matched_by", "_st",
+                    pl.when(pl.col("_p").is_not_null()).then(pl.lit("fellegi_sunter")))
+        .alias("matched_by"),
+    ).with_columns(
+        pl.when(pl.col("matched_by") == "fellegi_sunter").then(pl.col("_p"))
+        .when(pl.col("matched_by").is_not_null()).then(pl.lit(1.0))
+        .alias("match_probability"),
+        pl.col("matched_by").fill_null("none"),
+    )
+    size = pl.len().over("_label")
+    # a record alone in its component was matched by nothing
+    out = out.with_columns(
+        pl.when(size == 1).then(pl.lit("none")).otherwise("matched_by").alias("matched_by"),
+        pl.when(size == 1).then(None).otherwise("match_probability").alias("match_probability"))
+    first = out.group_by("_label").agg(
+        pl.concat_str("source", "record_id", separator="|").min().alias("_first"))
+    out = out.join(first, on="_label").with_columns(
+        pl.col("_first").map_elements(_fresh_id, return_dtype=pl.String).alias("person_id"))
+    out = out.sort("_i").select("source", "record_id", "person_id", "match_probability",
+                                "matched_by")
+    out, history = assign_ids(out, previous, at=at)
+    report = {
+        "records": n, "persons": out["person_id"].n_unique(),
+        "matched_by": dict(out.group_by("matched_by").len().iter_rows()),
+        "super_nodes": dict(links.super_nodes.group_by("identifier_type").len().iter_rows()),
+        "stitched": stitched.height, "fellegi_sunter": fs_report,
+        "history": dict(history.group_by("event").len().iter_rows()),
+    }
+    return Resolution(out, history, report, model)
+
+
+def resolve(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
+            threshold: float = THRESHOLD, probabilistic: bool = True) -> pl.DataFrame:
+    """One row per source record: ``source, record_id, person_id, match_probability, matched_by``.
+
+    ``records``: columns ``record_id, source`` and any of ``first_name, last_name, email, phone,
+    address_line1, address_line2, city, postcode, state, country, date_of_birth, loyalty_id,
+    payment_fingerprint, device_id, login_id`` (missing = null), normalised as silver does.
+    ``previous``: the identity map of the last run (``source, record_id, person_id``); ids in it
+    are kept, and the survivor of a merge keeps its id. ``matched_by`` is the strongest
+    identifier type that joined the record to another one, ``device_stitch``, ``fellegi_sunter``
+    or ``none``; ``match_probability`` is 1 for deterministic links, the posterior for
+    probabilistic ones and null for a record alone.
+    """
+    return resolve_full(records, previous, threshold=threshold,
+                        probabilistic=probabilistic).records

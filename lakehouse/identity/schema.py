@@ -1,0 +1,66 @@
+"""The record schema ``resolve`` takes and the derived match keys every pass shares.
+
+Callers may omit any column but ``record_id`` and ``source``: a missing column is a null one,
+so a channel that knows only a cookie resolves through the same code as a loyalty sign-up.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+INPUT_COLUMNS = (
+    "record_id", "source", "first_name", "last_name", "email", "phone", "address_line1",
+    "address_line2", "city", "postcode", "state", "country", "date_of_birth", "loyalty_id",
+    "payment_fingerprint", "device_id", "login_id",
+)
+# identifiers that may join two records on their own (in priority order for ``matched_by``)
+STRONG = ("login_id", "loyalty_id", "email", "phone", "payment_fingerprint")
+# identifiers that only stitch anonymous activity to a person, never join two persons
+STITCH = ("device_id",)
+RESOLVED_SCHEMA = {"source": pl.String, "record_id": pl.String, "person_id": pl.String,
+                   "match_probability": pl.Float64, "matched_by": pl.String}
+
+
+def conform(records: pl.DataFrame) -> pl.DataFrame:
+    """All input columns present as strings (dates as ISO text), plus an integer ``_i`` row key.
+
+    Raises ``ValueError`` when ``record_id`` or ``source`` is missing, or when a
+    ``(source, record_id)`` pair repeats: one row per source record is the contract.
+    """
+    missing = {"record_id", "source"} - set(records.columns)
+    if missing:
+        raise ValueError(f"identity records need columns {sorted(missing)}")
+    cols = []
+    for c in INPUT_COLUMNS:
+        if c in records.columns:
+            cols.append(pl.col(c).cast(pl.String))
+        else:
+            cols.append(pl.lit(None, pl.String).alias(c))
+    extra = [c for c in ("first_seen", "last_seen") if c in records.columns]
+    out = records.select(*cols, *extra)
+    if out.select(pl.struct("source", "record_id").is_duplicated().any()).item():
+        raise ValueError("identity records repeat a (source, record_id); give one row per record")
+    # stable row order: results never depend on the order rows arrived in
+    out = out.sort("source", "record_id").with_row_index("_i")
+    return out.with_columns(_keys())
+
+
+def _letters(c: str) -> pl.Expr:
+    return pl.col(c).str.to_uppercase().str.replace_all(r"[^A-Z]", "")
+
+
+def _keys() -> list[pl.Expr]:
+    fn, ln = _letters("first_name"), _letters("last_name")
+    local = pl.col("email").str.to_lowercase().str.extract(r"^([^@]+)@", 1)
+    digits = pl.col("phone").str.replace_all(r"[^0-9]", "")
+    return [
+        pl.when(fn.str.len_chars() > 0).then(fn).alias("_fn"),
+        pl.when(ln.str.len_chars() > 0).then(ln).alias("_ln"),
+        local.str.replace_all(r"[^a-z0-9]", "").alias("_email_local"),
+        pl.when(digits.str.len_chars() >= 7).then(digits.str.slice(-7)).alias("_phone7"),
+        pl.col("address_line1").str.to_uppercase().alias("_addr"),
+        pl.col("address_line1").str.extract(r"^(\d+)", 1).alias("_house"),
+        pl.col("postcode").str.to_uppercase().str.replace_all(r"\s+", "").alias("_postcode"),
+        pl.col("city").str.to_uppercase().alias("_city"),
+        pl.col("date_of_birth").str.slice(0, 10).alias("_dob"),
+    ]
