@@ -227,7 +227,7 @@ def _identity(run: _Run, good: dict[str, pl.DataFrame]) -> None:
     parts = [fn(good[name]) for name, fn in extract.items() if not good[name].is_empty()]
     if not parts:
         return
-    obs = ii.fold_observations(pl.concat(parts))
+    obs = ii.observations(parts)
     sources = [("orders", "orders"), ("loyalty", "members"), ("web", "events"),
                ("app", "events"), ("pos", "transactions"), ("email", "events"),
                ("reviews", "reviews")]

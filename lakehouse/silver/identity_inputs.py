@@ -42,21 +42,44 @@ _NORMALISE = {
 
 def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str,
           pairs: list[tuple[str, pl.Expr]]) -> pl.DataFrame:
-    """One row per (row, identifier) with a non-null normalised value."""
+    """Folded observations of one source: one row per (record, identifier type, normalised
+    value), as :func:`fold_observations` would give from one row per (row, identifier).
+
+    Built without sorting or grouping the long frame on its four string columns: each source
+    row gets its rank in the fold order (observed_at, file, line) once; raw values are folded
+    per (record, raw value) to (min rank, max time) before normalising (so each distinct value
+    is normalised once), again per normalised value, and the winning row's observed_at and
+    lineage are gathered by rank.
+    """
     if frame.is_empty() or not pairs:
         return pl.DataFrame(schema=_schema())
+    order = ["observed_at", "_source_file", "_line"]
+    src = frame.select(
+        record_id.cast(pl.String).alias("record_id"), pl.col(observed_at).alias("observed_at"),
+        *[pl.col(c) for c in _LINEAGE],
+        *[v.cast(pl.String).alias(f"_v{i}") for i, (_, v) in enumerate(pairs)],
+    ).filter(pl.col("record_id").is_not_null())
+    perm = src.select(pl.arg_sort_by(order, nulls_last=True).alias("_row"))["_row"]
+    src = src.with_columns(pl.Series("_rank", perm).arg_sort())  # row -> position in order
     parts = []
-    for kind, value in pairs:
-        norm = (value.cast(pl.String) if kind == "date_of_birth"
-                else _NORMALISE[kind](value.cast(pl.String)))
-        parts.append(frame.select(
-            record_id.cast(pl.String).alias("record_id"), pl.lit(source).alias("source"),
-            pl.lit(kind).alias("identifier_type"), norm.alias("value"),
-            pl.col(observed_at).alias("observed_at"),
-            pl.col(observed_at).alias("last_observed_at"), *[pl.col(c) for c in _LINEAGE]))
-    out = pl.concat(parts).filter(pl.col("value").is_not_null() & pl.col("record_id")
-                                  .is_not_null())
-    return out.cast(_schema())  # type: ignore[arg-type]
+    for i, (kind, _) in enumerate(pairs):
+        raw = (src.lazy().select("record_id", pl.col(f"_v{i}").alias("raw"), "_rank",
+                                 "observed_at")
+               .filter(pl.col("raw").is_not_null())
+               .group_by("record_id", "raw")
+               .agg(pl.col("_rank").min(), pl.col("observed_at").max().alias("last_observed_at")))
+        norm = (pl.col("raw") if kind == "date_of_birth" else _NORMALISE[kind](pl.col("raw")))
+        parts.append(raw.select("record_id", pl.lit(kind).alias("identifier_type"),
+                                norm.alias("value"), "_rank", "last_observed_at")
+                     .filter(pl.col("value").is_not_null()))
+    folded = (pl.concat(parts).group_by("record_id", "identifier_type", "value")
+              .agg(pl.col("_rank").min(), pl.col("last_observed_at").max())).collect()
+    first = src.select("observed_at", *_LINEAGE)[perm.gather(folded["_rank"])]
+    out = pl.concat([folded.select("record_id", pl.lit(source).alias("source"),
+                                   "identifier_type", "value"),
+                     first.select("observed_at"), folded.select("last_observed_at"),
+                     first.select(_LINEAGE)], how="horizontal")
+    return out.select(OBSERVATION_COLUMNS).cast(_schema())  # type: ignore[arg-type]
 
 
 def _schema() -> dict[str, pl.DataType]:
@@ -138,18 +161,37 @@ def fold_observations(obs: pl.DataFrame) -> pl.DataFrame:
     ).select(OBSERVATION_COLUMNS).sort(list(OBSERVATION_KEY))
 
 
+def observations(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The folded observations of several sources (from the ``from_*`` functions), in key
+    order. Each source comes from one of them, so their keys never collide."""
+    obs = pl.concat(parts)
+    return obs.select(OBSERVATION_COLUMNS).sort(list(OBSERVATION_KEY))
+
+
 def customer_records(obs: pl.DataFrame) -> pl.DataFrame:
-    """One row per source record: each identifier type's most recently seen value."""
+    """One row per source record: each identifier type's most recently seen value (ties: the
+    smallest value). One sort puts each record's types in that preference order; the first
+    row of every (record, type) run wins, and records are numbered by run, so the remaining
+    grouping and pivot work on one integer column instead of strings."""
     key = ["record_id", "source"]
-    seen = obs.group_by(key).agg(pl.col("observed_at").min().alias("first_seen"),
-                                 pl.col("last_observed_at").max().alias("last_seen"))
-    latest = (obs.sort(["last_observed_at", "value"], descending=[True, False])
-              .unique(subset=[*key, "identifier_type"], keep="first", maintain_order=True))
-    wide = latest.pivot("identifier_type", index=key, values="value",
-                        aggregate_function="first")
+    s = obs.sort([*key, "identifier_type", "last_observed_at", "value"],
+                 descending=[False, False, False, True, False])
+
+    def changed(c: str) -> pl.Expr:
+        return (pl.col(c) != pl.col(c).shift(1)).fill_null(True)
+
+    s = s.with_columns((changed("record_id") | changed("source")).alias("_new"))
+    s = s.with_columns(pl.col("_new").cum_sum().alias("_rid"),
+                       (pl.col("_new") | changed("identifier_type")).alias("_first"))
+    latest = s.filter("_first")
+    wide = latest.pivot("identifier_type", index="_rid", values="value",
+                        aggregate_function=None)
+    seen = s.group_by("_rid").agg(pl.col("record_id").first(), pl.col("source").first(),
+                                  pl.col("observed_at").min().alias("first_seen"),
+                                  pl.col("last_observed_at").max().alias("last_seen"))
     for kind in IDENTIFIER_TYPES:
         if kind not in wide.columns:
             wide = wide.with_columns(pl.lit(None, pl.String).alias(kind))
-    return wide.join(seen, on=key).with_columns(
+    return seen.join(wide, on="_rid").with_columns(
         pl.col("date_of_birth").str.to_date("%Y-%m-%d", strict=False)
     ).select(RECORD_COLUMNS).sort(key)

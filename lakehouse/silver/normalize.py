@@ -22,6 +22,9 @@ ADDRESS_WORDS: dict[str, str] = {
     "UNIT": "APT", "SUITE": "STE", "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W",
 }
 
+_ADDRESS_MAP = {w: a for w, a in ADDRESS_WORDS.items() if w != a}
+assert not set(_ADDRESS_MAP.values()) & set(_ADDRESS_MAP)
+
 
 def _blank_to_null(e: pl.Expr) -> pl.Expr:
     return pl.when(e.str.len_chars() > 0).then(e)
@@ -71,9 +74,9 @@ def address_line(e: pl.Expr) -> pl.Expr:
     street suffixes and unit words in their USPS abbreviation (``Street`` -> ``ST``)."""
     s = (e.str.to_uppercase().str.replace_all(r"[.,]", " ")
          .str.replace_all(r"#\s*", " APT ").str.replace_all(r"\s+", " ").str.strip_chars())
-    for word, abbr in ADDRESS_WORDS.items():
-        if word != abbr:
-            s = s.str.replace_all(rf"\b{word}\b", abbr)
+    # whole words only (what ``\bWORD\b`` would match): split into word / non-word runs,
+    # map the words in one pass, join again (no abbreviation is itself a spelling to map)
+    s = s.str.extract_all(r"\w+|\W+").list.eval(pl.element().replace(_ADDRESS_MAP)).list.join("")
     return _blank_to_null(s)
 
 

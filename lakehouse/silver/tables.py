@@ -39,10 +39,18 @@ def keep_best(layout: Layout, rank: Rank):
     cols = [c for c, _ in rank]
     desc = [d for _, d in rank]
 
+    key = list(layout.key)
+
     def combine(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         both = pl.concat([existing, new], how="diagonal_relaxed") if existing.height else new
-        return (both.sort(cols, descending=desc, nulls_last=True, maintain_order=True)
-                .unique(subset=list(layout.key), keep="first", maintain_order=True))
+        # only keys that occur more than once need ranking: sort those few rows, not all
+        dup = both.select(key).is_duplicated()
+        if not dup.any():
+            return both
+        contested = both.filter(dup).sort(cols, descending=desc, nulls_last=True,
+                                          maintain_order=True)
+        return pl.concat([both.filter(~dup),
+                          contested.unique(subset=key, keep="first", maintain_order=True)])
     return combine
 
 
