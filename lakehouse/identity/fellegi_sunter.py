@@ -28,8 +28,9 @@ BLOCKING_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 MAX_BLOCK = 400  # a block larger than this is skipped (its pairs would be mostly non-matches)
 
 # comparison -> number of levels (level -1 = a side is null: no evidence either way)
+# address, postcode and city are one comparison: they agree together (no independence)
 COMPARISONS = {"first_name": 5, "last_name": 4, "date_of_birth": 3, "email_local": 3,
-               "phone": 3, "address": 4, "postcode": 3, "city": 2}
+               "phone": 3, "address": 5}
 
 _GAMMA_SQL = """
 select a, b,
@@ -50,13 +51,11 @@ select a, b,
       when jaro_winkler_similarity(l.el, r.el) >= 0.88 then 1 else 0 end as email_local,
  case when l.ph is null or r.ph is null then -1 when l.ph = r.ph then 2
       when l.p7 = r.p7 or levenshtein(l.ph, r.ph) <= 1 then 1 else 0 end as phone,
- case when l.addr is null or r.addr is null then -1 when l.addr = r.addr then 3
-      when jaro_winkler_similarity(l.addr, r.addr) >= 0.90 then 2
-      when l.house = r.house then 1 else 0 end as address,
- case when l.pc is null or r.pc is null then -1 when l.pc = r.pc then 2
-      when left(l.pc, 3) = left(r.pc, 3) then 1 else 0 end as postcode,
- case when l.city is null or r.city is null then -1 when l.city = r.city then 1 else 0 end
-      as city
+ case when (l.addr is null or r.addr is null) and (l.pc is null or r.pc is null) then -1
+      when l.addr = r.addr and l.pc = r.pc then 4
+      when jaro_winkler_similarity(l.addr, r.addr) >= 0.90 and l.pc = r.pc then 3
+      when l.pc = r.pc and (l.house = r.house or l.addr is null or r.addr is null) then 2
+      when l.pc = r.pc or l.city = r.city then 1 else 0 end as address
 from pairs p join f l on p.a = l._i join f r on p.b = r._i
 """
 
@@ -156,24 +155,36 @@ def posterior(pat: pl.DataFrame, model: Model) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(lu - lm))
 
 
-def train(f: pl.DataFrame, g: pl.DataFrame, *, seed: int = 7, u_pairs: int = 200_000,
-          max_iter: int = 40, tol: float = 1e-5) -> Model:
-    """u from random pairs, then EM for m and the prior over the blocked pairs' patterns."""
+def train(f: pl.DataFrame, g: pl.DataFrame, same: np.ndarray, *, seed: int = 7,
+          em_fields: tuple[str, ...] = (), u_pairs: int = 200_000, max_iter: int = 40, tol: float = 1e-5) -> Model:
+    """``u`` from random pairs; ``m`` seeded from pairs a strong identifier already joined
+    (``same``: labelled matches, free supervision), then EM for ``m`` and the prior over the
+    blocked pairs the strong pass left apart, the population the model will score.
+
+    Why not EM over every blocked pair: those are dominated by already-joined pairs and by
+    households (same address, phone, surname), and EM then learns "same household" as the
+    match class (first-name disagreement barely penalised).
+    """
     u_g = gammas(f, _random_pairs(f, u_pairs, seed)) if f.height > 1 else g
     u = {c: _level_probs(u_g, None, c) for c in COMPARISONS}
-    # start: matches agree at the top level mostly
+    cols = list(COMPARISONS)
+    labelled = g.filter(pl.Series(same))
     m = {}
     for c, k in COMPARISONS.items():
-        p = np.full(k, 0.05 / max(k - 1, 1))
-        p[k - 1] = 0.95
-        m[c] = p / p.sum()
-    model = Model(prior=0.1, m=m, u=u)
-    cols = list(COMPARISONS)
-    pat = g.group_by(cols).agg(pl.len().alias("n"))
+        if labelled.filter(pl.col(c) >= 0).height >= 20:
+            m[c] = _level_probs(labelled, None, c)
+        else:
+            p = np.full(k, 0.05 / max(k - 1, 1))
+            p[k - 1] = 0.95
+            m[c] = p / p.sum()
+    model = Model(prior=0.05, m=m, u=u)
+    pat = g.filter(~pl.Series(same)).group_by(cols).agg(pl.len().alias("n"))
+    if pat.is_empty():
+        return model
     n = pat["n"].to_numpy().astype(float)
     for it in range(max_iter):
         w = posterior(pat, model) * n
-        new_m = {c: _level_probs(pat, w, c) for c in cols}
+        new_m = {c: _level_probs(pat, w, c) if c in em_fields else model.m[c] for c in cols}
         prior = float(np.clip(w.sum() / n.sum(), 1e-6, 1 - 1e-6))
         delta = max(abs(prior - model.prior),
                     *(np.abs(new_m[c] - model.m[c]).max() for c in cols))

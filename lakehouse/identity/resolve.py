@@ -22,8 +22,8 @@ THRESHOLD = 0.99  # match probability at or above which two records are the same
 class Resolution:
     """Everything one run produced: the map, the id history, and figures for a report."""
 
-    records: pl.DataFrame                 # source, record_id, person_id, match_probability, matched_by
-    history: pl.DataFrame                 # person_id_history rows written by this run
+    records: pl.DataFrame  # source, record_id, person_id, match_probability, matched_by
+    history: pl.DataFrame  # person_id_history rows written by this run
     report: dict = field(default_factory=dict)
     model: fs.Model | None = None
 
@@ -56,14 +56,18 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
             pairs, rule_counts = fs.candidate_pairs(f)
             if pairs.height:
                 g = fs.gammas(f, pairs)
-                model = fs.train(f, g)
+                same = labels[g["a"].to_numpy()] == labels[g["b"].to_numpy()]
+                model = fs.train(f, g, same)
                 model.pairs_blocked, model.rules = pairs.height, rule_counts
                 scored = fs.score(g, model).with_columns(
                     pl.Series("la", labels[g["a"].to_numpy()]),
                     pl.Series("lb", labels[g["b"].to_numpy()]))
                 # only pairs the deterministic pass left apart can add a link
+                # a first-name disagreement vetoes a link whatever else agrees: household
+                # members share surname, address and phone
                 hits = scored.filter((pl.col("match_probability") >= threshold)
-                                     & (pl.col("la") != pl.col("lb")))
+                                     & (pl.col("la") != pl.col("lb"))
+                                     & (pl.col("first_name") != 0))
                 if hits.height:
                     a = np.concatenate([a, hits["a"].to_numpy()])
                     b = np.concatenate([b, hits["b"].to_numpy()])
