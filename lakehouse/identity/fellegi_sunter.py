@@ -156,10 +156,11 @@ def posterior(pat: pl.DataFrame, model: Model) -> np.ndarray:
 
 
 def train(f: pl.DataFrame, g: pl.DataFrame, same: np.ndarray, *, seed: int = 7,
-          em_fields: tuple[str, ...] = (), u_pairs: int = 200_000, max_iter: int = 40, tol: float = 1e-5) -> Model:
+          em_fields: tuple[str, ...] = (), u_pairs: int = 200_000, max_iter: int = 40,
+          tol: float = 1e-5) -> Model:
     """``u`` from random pairs; ``m`` seeded from pairs a strong identifier already joined
-    (``same``: labelled matches, free supervision), then EM for ``m`` and the prior over the
-    blocked pairs the strong pass left apart, the population the model will score.
+    (``same``: labelled matches, free supervision), then EM for the prior (and for the ``m`` of
+    ``em_fields``) over the blocked pairs the strong pass left apart, the population scored.
 
     Why not EM over every blocked pair: those are dominated by already-joined pairs and by
     households (same address, phone, surname), and EM then learns "same household" as the

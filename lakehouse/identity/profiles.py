@@ -1,0 +1,53 @@
+"""Unified customer profile: one row per person, pseudonymised, for the marts."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from lakehouse.identity.pii import pseudonymise_expr
+from lakehouse.identity.schema import conform
+
+
+def customer_profiles(records: pl.DataFrame, resolved: pl.DataFrame, key: bytes
+                      ) -> pl.DataFrame:
+    """Per person: best name (most frequent, hashed), hashed e-mails and phones, address
+    (hashed line, plain city/postcode/state/country), first/last seen, sources, device count.
+    No raw name, e-mail, phone, street or card leaves this function."""
+    rec = conform(records).join(resolved.select("source", "record_id", "person_id"),
+                                on=["source", "record_id"])
+    if "first_seen" not in rec.columns:
+        rec = rec.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("first_seen"),
+                               pl.lit(None, pl.Datetime("us", "UTC")).alias("last_seen"))
+    rec = rec.with_columns(
+        pl.concat_str("first_name", "last_name", separator=" ").alias("_name"))
+    best = lambda c: pl.col(c).drop_nulls().mode().sort().first()  # noqa: E731
+    out = rec.group_by("person_id").agg(
+        best("_name").alias("name"), pl.col("email").drop_nulls().unique().sort().alias("emails"),
+        pl.col("phone").drop_nulls().unique().sort().alias("phones"),
+        best("address_line1").alias("address"), best("city").alias("city"),
+        best("postcode").alias("postcode"), best("state").alias("state"),
+        best("country").alias("country"), pl.col("first_seen").min(),
+        pl.col("last_seen").max(), pl.col("source").unique().sort().alias("sources"),
+        pl.col("device_id").drop_nulls().n_unique().alias("device_count"),
+        pl.len().alias("records"))
+    h = lambda c: pseudonymise_expr(c, key)  # noqa: E731
+    return out.with_columns(
+        h("name").alias("name_hash"), h("address").alias("address_hash"),
+        pl.col("emails").list.eval(pseudonymise_expr(pl.element(), key)).alias("email_hashes"),
+        pl.col("phones").list.eval(pseudonymise_expr(pl.element(), key)).alias("phone_hashes"),
+    ).drop("name", "address", "emails", "phones").sort("person_id")
+
+
+def identity_map(resolved: pl.DataFrame, records: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """Every source record and each strong identifier it carries, as keyed hashes, with its
+    person id: the Delta identity map (no raw identifiers)."""
+    rec = conform(records).join(resolved, on=["source", "record_id"])
+    parts = [rec.select("source", "record_id", "person_id", "match_probability", "matched_by",
+                        pl.lit(t).alias("identifier_type"), pseudonymise_expr(t, key)
+                        .alias("identifier_hash")).filter(pl.col("identifier_hash").is_not_null())
+             for t in ("email", "phone", "login_id", "loyalty_id", "payment_fingerprint",
+                       "device_id")]
+    base = rec.select("source", "record_id", "person_id", "match_probability", "matched_by",
+                      pl.lit("record").alias("identifier_type"),
+                      pseudonymise_expr("record_id", key).alias("identifier_hash"))
+    return pl.concat([base, *parts]).drop("record_id").sort("person_id", "source")
