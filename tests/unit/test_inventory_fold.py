@@ -1,0 +1,122 @@
+"""Ledger fold: event time, not arrival order; cycle counts reset; reservations; increments."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lakehouse.inventory.fold import apply_batch, empty_state, positions, running, state_of
+from lakehouse.inventory.ledger import LEDGER_SCHEMA
+
+T0 = datetime(2026, 1, 1, 7, tzinfo=UTC)
+KINDS = ("receipt", "sale", "pick", "adjustment", "cycle_count", "reserve", "release")
+
+
+def row(i: int, kind: str, minutes: int, qty: int, product: str = "P1",
+        location: str = "WH01") -> dict:
+    t = T0 + timedelta(minutes=minutes)
+    d_oh = {"receipt": qty, "sale": -qty, "pick": -qty, "adjustment": -qty}.get(kind, 0)
+    d_res = {"reserve": qty, "release": -qty, "pick": -qty}.get(kind, 0)
+    return {"product_id": product, "location_id": location, "event_time": t,
+            "business_day": (t - timedelta(hours=7)).date(), "source": "test",
+            "source_event_id": f"e{i}", "event_key": f"k{i}", "kind": kind,
+            "delta_on_hand": d_oh, "delta_reserved": d_res,
+            "absolute_on_hand": qty if kind == "cycle_count" else None, "sequence": i,
+            "reference": None, "location_inferred": False, "arrived_at": None}
+
+
+def frame(rows: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=LEDGER_SCHEMA)
+
+
+events = st.lists(
+    st.tuples(st.sampled_from(KINDS), st.integers(0, 3000), st.integers(0, 9),
+              st.sampled_from(["P1", "P2"]), st.sampled_from(["WH01", "ST001"])),
+    min_size=1, max_size=60)
+
+
+def ledger_of(evs: list[tuple]) -> pl.DataFrame:
+    return frame([row(i, k, m, q, p, loc) for i, (k, m, q, p, loc) in enumerate(evs)])
+
+
+def cmp(df: pl.DataFrame) -> pl.DataFrame:
+    return df.select("product_id", "location_id", "on_hand", "reserved").sort(
+        "product_id", "location_id")
+
+
+@settings(max_examples=80, deadline=None)
+@given(events, st.randoms(use_true_random=False))
+def test_any_arrival_order_gives_the_same_positions(evs, rnd) -> None:
+    led = ledger_of(evs)
+    shuffled = led.sample(fraction=1.0, shuffle=True, seed=rnd.randint(0, 10_000))
+    # a re-delivered event (duplicate) changes nothing either
+    redelivered = pl.concat([shuffled, shuffled.head(5)])
+    assert cmp(positions(led)).equals(cmp(positions(redelivered)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(events, st.randoms(use_true_random=False), st.integers(1, 6))
+def test_any_batching_gives_the_same_state_as_one_fold(evs, rnd, n_batches) -> None:
+    led = ledger_of(evs)
+    order = led.sample(fraction=1.0, shuffle=True, seed=rnd.randint(0, 10_000))
+    cuts = sorted(rnd.randint(0, order.height) for _ in range(n_batches - 1))
+    state = empty_state()
+    seen = order.clear()
+    for lo, hi in zip([0, *cuts], [*cuts, order.height], strict=True):
+        batch = order.slice(lo, hi - lo)
+        state = apply_batch(state, batch, history=seen)
+        seen = pl.concat([seen, batch])
+    full = state_of(led)
+    assert cmp(state).equals(cmp(full))
+    got = state.sort("product_id", "location_id")
+    assert got["last_count_time"].to_list() == full.sort(
+        "product_id", "location_id")["last_count_time"].to_list()
+
+
+def test_cycle_count_resets_on_hand_and_records_shrinkage() -> None:
+    led = frame([row(1, "receipt", 0, 10), row(2, "sale", 10, 2),
+                 row(3, "cycle_count", 20, 5),  # expected 8: 3 units of shrinkage revealed
+                 row(4, "sale", 30, 1)])
+    run = running(led)
+    assert run["on_hand"].to_list() == [10, 8, 5, 4]
+    assert run.filter(pl.col("kind") == "cycle_count")["shrinkage"].item() == -3
+    pos = positions(led)
+    assert pos["on_hand"].item() == 4 and pos["shrinkage"].item() == -3
+
+
+def test_a_late_event_before_a_count_is_absorbed_by_it() -> None:
+    """A sale that happened before a count is already inside the counted quantity."""
+    early = frame([row(1, "receipt", 0, 10), row(3, "cycle_count", 20, 7)])
+    late = frame([row(2, "sale", 10, 3)])
+    state = apply_batch(state_of(early), late, history=early)
+    assert state["on_hand"].item() == 7
+    assert positions(pl.concat([early, late]))["shrinkage"].item() == 0
+
+
+def test_a_late_count_refolds_only_from_the_count() -> None:
+    first = frame([row(1, "receipt", 0, 10), row(2, "sale", 30, 2)])
+    late_count = frame([row(3, "cycle_count", 20, 6)])
+    state = apply_batch(state_of(first), late_count, history=first)
+    assert state["on_hand"].item() == 4  # counted 6, then the later sale of 2
+
+
+def test_reservation_lifecycle() -> None:
+    led = frame([row(1, "receipt", 0, 5), row(2, "reserve", 10, 2), row(3, "reserve", 11, 1),
+                 row(4, "release", 20, 1), row(5, "pick", 60, 2)])
+    run = running(led)
+    assert run["reserved"].to_list() == [0, 2, 3, 2, 0]
+    assert run["on_hand"].to_list() == [5, 5, 5, 5, 3]
+    mid = positions(led, as_of=T0 + timedelta(minutes=15))
+    assert (mid["on_hand"].item(), mid["reserved"].item(),
+            mid["available_to_promise"].item()) == (5, 3, 2)
+
+
+def test_as_of_reads_the_past() -> None:
+    led = frame([row(1, "receipt", 0, 5), row(2, "sale", 24 * 60, 2)])
+    assert positions(led, as_of=T0 + timedelta(hours=1))["on_hand"].item() == 5
+    assert positions(led)["on_hand"].item() == 3
+    assert positions(led, as_of=T0 - timedelta(hours=1)).is_empty()
+    assert date(2026, 1, 1) == led["business_day"][0]
