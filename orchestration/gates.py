@@ -1,9 +1,15 @@
 """GX gates as Dagster asset-check results: which expectation failed, observed values."""
 
+from typing import Literal
+
 import dagster as dg
 
 from data_quality.gate import validate_table
 from data_quality.suites import Suite
+
+# "gx": Great Expectations on pandas chunks (batch runs); "duckdb": the same expectations as
+# one SQL scan, for micro-batches that must not pay GX's ~8 s import.
+GateEngine = Literal["gx", "duckdb"]
 
 
 def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
@@ -17,6 +23,7 @@ def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
         description=result.describe()[:1000],
         metadata={
             "suite": suite.name,
+            "engine": kwargs.get("engine", "gx"),
             "rows_validated": result.rows,
             "delta_version": result.version if result.version is not None else -1,
             "expectations": len(result.outcomes),

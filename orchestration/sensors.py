@@ -57,7 +57,10 @@ def build_landing_sensor(job) -> dg.SensorDefinition:
         requests = [
             dg.RunRequest(
                 run_key=key,
-                run_config={"ops": {"ingest_bronze": {"config": {"files": files}}}},
+                run_config={"ops": {
+                    "ingest_bronze": {"config": {"files": files, "gate_engine": "duckdb"}},
+                    "build_silver": {"config": {"gate_engine": "duckdb"}},
+                }},
                 tags={"lakehouse/files": str(len(files))},
             )
             for key, files in runs

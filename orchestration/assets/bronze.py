@@ -12,7 +12,7 @@ from data_quality.suites import bronze_entities, bronze_suite, quarantine_suite
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
 from lakehouse.storage.tables import table_stats
-from orchestration.gates import gate_result
+from orchestration.gates import GateEngine, gate_result
 from orchestration.resources import LakehouseResource
 
 ENTITIES = bronze_entities()
@@ -27,6 +27,7 @@ class IngestConfig(dg.Config):
     """Which landing files to ingest (paths relative to `landing/`); empty = every landed file."""
 
     files: list[str] = []  # noqa: RUF012 (pydantic copies defaults)
+    gate_engine: GateEngine = "gx"
 
 
 def table_metadata(uri: str) -> dict:
@@ -116,7 +117,7 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
             },
         )
         yield gate_result(uri, bronze_suite(e), bronze_key(e.channel, e.name), "gx_bronze_gate",
-                          batch_id=batch_id)
+                          batch_id=batch_id, engine=config.gate_engine)
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_KEY,
         metadata={
@@ -133,4 +134,4 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
         },
     )
     yield gate_result(quarantine_uri(home), quarantine_suite(), QUARANTINE_KEY,
-                      "gx_quarantine_gate", batch_id=batch_id)
+                      "gx_quarantine_gate", batch_id=batch_id, engine=config.gate_engine)

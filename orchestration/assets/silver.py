@@ -12,7 +12,7 @@ from data_quality.suites import silver_suite
 from lakehouse.silver import LAYOUTS, build_silver
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.bronze import ingest_bronze, table_metadata
-from orchestration.gates import gate_result
+from orchestration.gates import GateEngine, gate_result
 from orchestration.resources import LakehouseResource
 
 DESCRIPTIONS = {
@@ -32,6 +32,10 @@ DESCRIPTIONS = {
     "(e-mail provider rules, E.164 phones, cased names, standardised addresses).",
     "customer_records": "One row per source customer record: the input of identity resolution.",
 }
+
+
+class SilverConfig(dg.Config):
+    gate_engine: GateEngine = "gx"
 
 
 def silver_key(name: str) -> dg.AssetKey:
@@ -61,7 +65,8 @@ def silver_key(name: str) -> dg.AssetKey:
     name="build_silver",
     can_subset=False,
 )
-def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
+                  lakehouse: LakehouseResource):
     home = lakehouse.paths
     batch_id = _batch_of_this_run(context)
     context.log.info(f"silver from bronze batch {batch_id or '(all: full rebuild)'}")
@@ -76,7 +81,7 @@ def silver_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
                          if isinstance(v, int) and not isinstance(v, bool)}},
         )
         yield gate_result(uri, silver_suite(name, layout.key), silver_key(name),
-                          "gx_silver_gate", batch_id=batch_id)
+                          "gx_silver_gate", batch_id=batch_id, engine=config.gate_engine)
 
 
 def _batch_of_this_run(context: dg.AssetExecutionContext) -> str | None:

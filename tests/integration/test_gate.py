@@ -63,7 +63,8 @@ def test_clean_table_passes_every_expectation(tmp_path):
     assert not_null.element_count == 10  # counted over all chunks of 3
 
 
-def test_each_broken_rule_fails_with_counts(tmp_path):
+@pytest.mark.parametrize("engine", ["gx", "duckdb"])
+def test_each_broken_rule_fails_with_counts(tmp_path, engine):
     rows = _rows(10, "b1")
     rows[1]["event_id"] = None
     rows[2]["event_type"] = "teleport"
@@ -71,7 +72,7 @@ def test_each_broken_rule_fails_with_counts(tmp_path):
     rows[4]["ts"] = NOW + timedelta(days=3)
     rows[5]["_line"] = rows[6]["_line"]
     uri = _table(tmp_path, rows)
-    result = validate_table(uri, SUITE, now=NOW, chunk_rows=4)
+    result = validate_table(uri, SUITE, now=NOW, chunk_rows=4, engine=engine)
     failed = {o.name: o for o in result.failed}
     assert set(failed) == {
         "ExpectColumnValuesToNotBeNull(event_id)",
@@ -149,3 +150,18 @@ def test_references_count_orphans_against_another_table_of_the_layer(tmp_path):
     assert outcome.observed == "1 orphan rows"  # nulls are not orphans
     no_products = Suite("refs", (), references=(("product_id", "catalog", "product_id"),))
     assert not validate_table(str(tmp_path / "lines"), no_products).passed
+
+
+def test_gx_and_duckdb_engines_agree_expectation_by_expectation(tmp_path):
+    rows = _rows(12, "b1", email=lambda i: f"p{i}@example.com" if i % 3 else f"p{i}@other.org")
+    rows[0]["event_type"], rows[1]["quantity"], rows[2]["event_id"] = "x", 0, None
+    uri = _table(tmp_path, rows, _rows(4, "b2", start=12, quantity=-1))
+    for batch in (None, "b1", "b2"):
+        gx = validate_table(uri, SUITE, batch_id=batch, now=NOW, chunk_rows=5)
+        db = validate_table(uri, SUITE, batch_id=batch, now=NOW, engine="duckdb")
+        def summary(result):
+            return {(o.name, o.passed, o.element_count, o.unexpected_count,
+                     tuple(sorted(o.sample or []))) for o in result.outcomes}
+        assert summary(gx) == summary(db), batch
+    with pytest.raises(ValueError, match="unknown gate engine"):
+        validate_table(uri, SUITE, engine="spark")

@@ -1,0 +1,37 @@
+"""A micro-batch run as the sensor requests it: new files to bronze and silver, gated."""
+
+import dagster as dg
+from deltalake import DeltaTable
+
+from lakehouse.home import Home
+from lakehouse.simulate import SimConfig, simulate
+from orchestration.definitions import defs
+from orchestration.resources import LakehouseResource
+from orchestration.sensors import plan_runs, scan_landing
+
+
+def test_sensor_request_runs_bronze_and_silver_with_duckdb_gates(tmp_path):
+    home = Home.resolve(tmp_path).ensure()
+    simulate(home, SimConfig(persons=80, products=12, stores=1, warehouses=1, days=2))
+    (key, files), = plan_runs(scan_landing(home), {})
+    sensor = defs.resolve_sensor_def("landing_sensor")
+    with dg.instance_for_test() as instance:
+        tick = sensor.evaluate_tick(dg.build_sensor_context(
+            instance=instance, resources={"lakehouse": LakehouseResource(home=str(home.root))}))
+        (request,) = tick.run_requests
+        assert request.run_key == key
+        job = defs.resolve_job_def("micro_batch")
+        result = job.execute_in_process(
+            run_config=request.run_config, instance=instance,
+            resources={"lakehouse": LakehouseResource(home=str(home.root))})
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert evaluations and all(e.passed for e in evaluations)
+    assert {e.metadata["engine"].value for e in evaluations} == {"duckdb"}
+    assert {e.check_name for e in evaluations} == {"gx_bronze_gate", "gx_silver_gate",
+                                                   "gx_quarantine_gate"}
+    events = DeltaTable(str(home.lake / "silver/clickstream_events")).to_pyarrow_table()
+    bronze = DeltaTable(str(home.lake / "bronze/web__events")).to_pyarrow_table()
+    assert 0 < events.num_rows <= bronze.num_rows + DeltaTable(
+        str(home.lake / "bronze/app__events")).to_pyarrow_table().num_rows
+    assert len(files) == len(set(files))
