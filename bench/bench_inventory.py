@@ -1,0 +1,202 @@
+"""Inventory ledger: accuracy against the simulator's true stock, and incremental update cost.
+
+Usage: .venv/bin/python bench/bench_inventory.py [--home HOME] [--persons N --days D]
+       [--sizes 1000000,10000000] [--batch 10000] [--skip-accuracy] [--skip-incremental]
+
+Accuracy: simulates the default world (late, duplicate, malformed and out-of-order delivery
+all on) into HOME unless it already holds a simulation, ingests every landed file as one batch,
+builds silver, the ledger and daily positions, and prints the share of product x location x day
+positions equal to ``truth/stock_daily`` with every mismatch put in a class.
+
+Incremental: synthesises ledgers of each size (200k product x location keys, 60 days, 3%
+cycle counts), folds them once into a position state, then times ``apply_batch`` for a
+10,000-event micro-batch (5% late by up to 3 days, 1% counts of which some late: those re-fold
+their key from the partitions since the count). Checks the result equals a full re-fold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from lakehouse.home import Home
+from lakehouse.ingest import batch_id_for, discover, ingest_files
+from lakehouse.inventory import build_ledger, daily_positions, evaluate, read_silver
+from lakehouse.inventory.evaluate import compare
+from lakehouse.inventory.fold import apply_batch, running, state_of
+from lakehouse.inventory.ledger import LEDGER_SCHEMA
+from lakehouse.silver import build_silver
+from lakehouse.simulate import SimConfig, simulate
+
+
+def accuracy(home: Path, persons: int | None, days: int | None) -> None:
+    if not (home / "truth" / "stock_daily.parquet").exists():
+        cfg = SimConfig() if persons is None else SimConfig(persons=persons,
+                                                            days=days or SimConfig().days)
+        print(f"simulating {cfg.persons} persons x {cfg.days} days into {home} ...")
+        simulate(Home.resolve(home), cfg)
+    if not (home / "lake" / "silver" / "inventory_movements").exists():
+        files = discover(home)
+        bid = batch_id_for(files)
+        ingest_files(home, files, bid)
+        build_silver(home, bid)
+    t = time.perf_counter()
+    inp = read_silver(home)
+    ledger = build_ledger(inp)
+    t_ledger = time.perf_counter() - t
+    truth = pl.read_parquet(home / "truth" / "stock_daily.parquet")
+    t = time.perf_counter()
+    daily = daily_positions(ledger, truth["date"].min(), truth["date"].max(),
+                            truth.select("product_id", "location_id").unique())
+    t_daily = time.perf_counter() - t
+    score = evaluate(daily, truth)
+    print(f"ledger rows {ledger.height:,} built in {t_ledger:.2f}s; daily positions "
+          f"{daily.height:,} in {t_daily:.2f}s")
+    print(f"share of product x location x day positions equal to truth: "
+          f"{score['share_equal']:.4f} (on hand {score['share_on_hand_equal']:.4f}, reserved "
+          f"{score['share_reserved_equal']:.4f}, |on hand error| {score['abs_on_hand_error']})")
+    print("mismatch classes:")
+    for cls, n in classify(ledger, compare(daily, truth)).items():
+        print(f"  {cls:<62} {n:>6}")
+
+
+def classify(ledger: pl.DataFrame, cmp: pl.DataFrame) -> dict[str, int]:
+    """Every mismatching position in one class."""
+    mis = cmp.filter((pl.col("on_hand") != pl.col("on_hand_ledger"))
+                     | (pl.col("reserved") != pl.col("reserved_ledger"))).with_columns(
+        (pl.col("on_hand_ledger") - pl.col("on_hand")).alias("d"))
+    last = cmp["date"].max()
+    counts = running(ledger).filter(pl.col("kind") == "cycle_count").select(
+        "product_id", "location_id", pl.col("business_day").alias("cday"), "shrinkage")
+    nxt = (mis.join(counts, on=["product_id", "location_id"], how="left")
+           .filter(pl.col("cday") > pl.col("date")).sort("cday")
+           .group_by("product_id", "location_id", "date", maintain_order=True).first()
+           .select("product_id", "location_id", "date", "shrinkage"))
+    m = mis.join(nxt, on=["product_id", "location_id", "date"], how="left")
+    cls = (pl.when(pl.col("reserved") != pl.col("reserved_ledger"))
+           .then(pl.when(pl.col("date") == last)
+                 .then(pl.lit("reserved: order event still in flight at the end of the run"))
+                 .otherwise(pl.lit("reserved: other")))
+           .when((pl.col("d") > 0) & pl.col("shrinkage").is_not_null()
+                 & (pl.col("shrinkage") < 0))
+           .then(pl.lit("on hand: unrecorded shrinkage, revealed by the next count"))
+           .when((pl.col("d") > 0) & pl.col("shrinkage").is_null())
+           .then(pl.lit("on hand: over by shrinkage not yet counted (no later count)"))
+           .when(pl.col("date") >= last - timedelta(days=3))
+           .then(pl.lit("on hand: event still in flight at the end of the run"))
+           .otherwise(pl.lit("on hand: other")))
+    out = m.group_by(cls.alias("c")).agg(pl.len()).sort("len", descending=True)
+    return dict(zip(out["c"], out["len"], strict=True))
+
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def synth(n: int, keys: int, days: int, rng: np.random.Generator, t_lo: float = 0.0,
+          t_hi: float | None = None, count_share: float = 0.03, start_id: int = 0
+          ) -> pl.DataFrame:
+    """Ledger rows: receipts, sales, picks, reservations and counts over ``keys`` keys."""
+    t_hi = days * 86400.0 if t_hi is None else t_hi
+    k = rng.integers(0, keys, n)
+    secs = rng.uniform(t_lo, t_hi, n)
+    r = rng.random(n)
+    kind = np.where(r < count_share, "cycle_count", np.where(
+        r < 0.15, "receipt", np.where(r < 0.6, "sale", np.where(r < 0.8, "reserve", "pick"))))
+    qty = rng.integers(1, 4, n)
+    d_oh = np.select([kind == "receipt", kind == "sale", kind == "pick"],
+                     [qty * 10, -qty, -qty], 0)
+    d_res = np.select([kind == "reserve", kind == "pick"], [qty, -qty], 0)
+    ids = np.arange(start_id, start_id + n)
+    f = pl.DataFrame({"k": k, "s": secs, "kind": kind, "d_oh": d_oh, "d_res": d_res,
+                      "qty": qty * 20, "id": ids})
+    t = pl.lit(T0) + pl.duration(microseconds=(pl.col("s") * 1e6).cast(pl.Int64))
+    out = f.select(
+        pl.format("P{}", pl.col("k") // 10).alias("product_id"),
+        pl.format("L{}", pl.col("k") % 10).alias("location_id"),
+        t.alias("event_time"), (t - pl.duration(hours=7)).dt.date().alias("business_day"),
+        pl.lit("synthetic").alias("source"), pl.col("id").cast(pl.String).alias(
+            "source_event_id"),
+        pl.format("s:{}", pl.col("id")).alias("event_key"), "kind",
+        pl.col("d_oh").alias("delta_on_hand"), pl.col("d_res").alias("delta_reserved"),
+        pl.when(pl.col("kind") == "cycle_count").then(pl.col("qty")).alias("absolute_on_hand"),
+        pl.col("id").alias("sequence"), pl.lit(None, pl.String).alias("reference"),
+        pl.lit(False).alias("location_inferred"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("arrived_at"))
+    return out.cast(LEDGER_SCHEMA)
+
+
+def incremental(sizes: list[int], batch_n: int, keys: int, days: int) -> None:
+    results = {}
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        t = time.perf_counter()
+        ledger = synth(n, keys, days, rng)
+        parts = ledger.partition_by("business_day", as_dict=True)
+        parts = {k[0]: v for k, v in parts.items()}
+        t_gen = time.perf_counter() - t
+        t = time.perf_counter()
+        state = state_of(ledger)
+        t_full = time.perf_counter() - t
+
+        def history(want: pl.DataFrame, parts=parts) -> pl.DataFrame:
+            since: date = (want["since"].min() - timedelta(hours=7)).date()
+            frames = [f for d, f in parts.items() if d >= since]
+            h = pl.concat(frames).join(want, on=["product_id", "location_id"])
+            return h.filter(pl.col("event_time") >= pl.col("since")).drop("since")
+
+        now = days * 86400.0
+        on_time = synth(int(batch_n * 0.95), keys, days, rng, now, now + 900, 0.01, 10 ** 9)
+        late = synth(batch_n - on_time.height, keys, days, rng, now - 3 * 86400, now, 0.01,
+                     2 * 10 ** 9)
+        batch = pl.concat([on_time, late])
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            out = apply_batch(state, batch, history)
+            times.append(time.perf_counter() - t)
+        refolds = batch.filter(pl.col("absolute_on_hand").is_not_null()).join(
+            state, on=["product_id", "location_id"]).filter(
+            pl.col("event_time") < pl.col("last_event_time")).height
+        ok = "not checked"
+        if n <= 2_000_000:
+            full = state_of(pl.concat([ledger, batch]))
+            cols = ["product_id", "location_id", "on_hand", "reserved"]
+            ok = "equal" if out.select(cols).sort(cols[:2]).equals(
+                full.select(cols).sort(cols[:2])) else "DIFFERENT"
+        med = statistics.median(times)
+        results[n] = med
+        print(f"ledger {n:>11,} rows ({state.height:,} keys; generated {t_gen:.1f}s, full fold "
+              f"{t_full:.2f}s): {batch.height:,}-event micro-batch ({late.height} late, "
+              f"{refolds} late counts re-folded) median {med * 1000:.0f} ms "
+              f"(min {min(times) * 1000:.0f}); vs full re-fold: {ok}")
+        del ledger, parts, state
+    if len(results) >= 2:
+        a, b = sorted(results)[:2]
+        print(f"ratio {b:,} / {a:,} rows: {results[b] / results[a]:.2f}x (target <= 1.5x)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", type=Path, default=Path("/tmp/bench_inventory_home"))
+    ap.add_argument("--persons", type=int)
+    ap.add_argument("--days", type=int)
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--batch", type=int, default=10_000)
+    ap.add_argument("--keys", type=int, default=200_000)
+    ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--skip-incremental", action="store_true")
+    a = ap.parse_args()
+    if not a.skip_accuracy:
+        accuracy(a.home, a.persons, a.days)
+    if not a.skip_incremental:
+        incremental([int(s) for s in a.sizes.split(",")], a.batch, a.keys, 60)
+
+
+if __name__ == "__main__":
+    main()

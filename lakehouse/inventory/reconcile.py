@@ -1,0 +1,135 @@
+"""Where the systems disagree: WMS vs tills vs shop platform vs returns desk vs suppliers.
+
+Each row says which systems, about which product and location, by how many units, since when,
+and the likely cause:
+
+- ``lagging sync``: one system reported an event the other has not booked yet, younger than
+  ``lag`` (it will most likely arrive);
+- ``missing event``: the same, older than ``lag``;
+- ``shrinkage``: a cycle count found fewer units than the ledger expected;
+- ``unmapped product code``: a source row whose product code the crosswalk does not know
+  (quarantined by silver, so its stock effect is missing everywhere).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from lakehouse.inventory.fold import running
+from lakehouse.inventory.ledger import SilverInputs, canonical
+
+COLUMNS = {"systems": pl.String, "product_id": pl.String, "location_id": pl.String,
+           "reference": pl.String, "units": pl.Int64, "since": pl.Datetime("us", "UTC"),
+           "cause": pl.String, "detail": pl.String}
+
+
+def _frame(df: pl.DataFrame) -> pl.DataFrame:
+    return df.select([pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c)
+                      for c, t in COLUMNS.items()])
+
+
+def _age_cause(now: datetime, lag: timedelta) -> pl.Expr:
+    return pl.when(pl.col("since") >= now - lag).then(pl.lit("lagging sync")) \
+        .otherwise(pl.lit("missing event"))
+
+
+def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None = None,
+                  lag: timedelta = timedelta(days=1), home: str | Path | None = None
+                  ) -> pl.DataFrame:
+    """The discrepancy table (``COLUMNS``), newest first."""
+    led = canonical(ledger)
+    now = now or led["event_time"].max()
+    out = []
+    m = inp.movements
+    wms_ref = (m.select("movement_type", "reference", "location_id") if m.height
+               else pl.DataFrame(schema={"movement_type": pl.String, "reference": pl.String,
+                                         "location_id": pl.String}))
+    # shop platform vs WMS: the carrier picked the parcel up, the WMS booked no pick
+    if inp.shipments.height and inp.order_lines.height:
+        picks = wms_ref.filter(pl.col("movement_type") == "PICK").select(
+            pl.col("reference").alias("order_id")).unique()
+        gone = inp.shipments.unique(subset=["shipment_id"]).join(picks, on="order_id",
+                                                                 how="anti")
+        lines = inp.order_lines.unique(subset=["line_id"]).select(
+            "order_id", "product_id", "quantity")
+        out.append(gone.join(lines, on="order_id").select(
+            pl.lit("shop/carrier vs wms").alias("systems"), "product_id", "location_id",
+            pl.col("order_id").alias("reference"), pl.col("quantity").alias("units"),
+            pl.col("shipped_at").alias("since"),
+            pl.lit("shipped per carrier, no WMS pick").alias("detail"),
+        ).with_columns(_age_cause(now, lag).alias("cause")))
+    # returns desk vs WMS: accepted for restock, not back on the WMS books
+    restocks = led.filter((pl.col("kind") == "return_restock") & (pl.col("source") == "returns"))
+    out.append(restocks.select(
+        pl.lit("returns vs wms").alias("systems"), "product_id", "location_id",
+        pl.col("source_event_id").alias("reference"), pl.col("delta_on_hand").alias("units"),
+        pl.col("event_time").alias("since"),
+        pl.lit("restock accepted at the desk, no WMS restock").alias("detail"),
+    ).with_columns(_age_cause(now, lag).alias("cause")))
+    # suppliers vs WMS: delivered per supplier, no receipt; or quantities differ
+    receipts = led.filter((pl.col("kind") == "receipt") & (pl.col("source") == "suppliers"))
+    out.append(receipts.select(
+        pl.lit("suppliers vs wms").alias("systems"), "product_id", "location_id",
+        pl.col("source_event_id").alias("reference"), pl.col("delta_on_hand").alias("units"),
+        pl.col("event_time").alias("since"),
+        pl.lit("delivered per supplier, no WMS receipt").alias("detail"),
+    ).with_columns(_age_cause(now, lag).alias("cause")))
+    if inp.purchase_orders.height and m.height:
+        rec = m.filter(pl.col("movement_type") == "RECEIPT").group_by("reference").agg(
+            pl.col("qty").sum().alias("wms_qty"))
+        diff = inp.purchase_orders.join(rec, left_on="po_number", right_on="reference").filter(
+            pl.col("delivered_qty").is_not_null() & (pl.col("delivered_qty") != pl.col("wms_qty")))
+        out.append(diff.select(
+            pl.lit("suppliers vs wms").alias("systems"), "product_id", "location_id",
+            pl.col("po_number").alias("reference"),
+            (pl.col("wms_qty") - pl.col("delivered_qty")).alias("units"),
+            pl.col("delivered_at").alias("since"), pl.lit("missing event").alias("cause"),
+            pl.lit("received quantity differs from delivered").alias("detail")))
+    # WMS transfer out of a warehouse never booked in at a store
+    if m.height:
+        outs = m.filter(pl.col("movement_type") == "TRANSFER_OUT")
+        ins = m.filter(pl.col("movement_type") == "TRANSFER_IN").select("reference").unique()
+        open_ = outs.join(ins, on="reference", how="anti")
+        out.append(open_.select(
+            pl.lit("wms (warehouse) vs wms (store)").alias("systems"), "product_id",
+            "location_id", "reference", "qty", pl.col("event_time").alias("since"),
+            pl.lit("transfer shipped, not booked in").alias("detail"),
+        ).rename({"qty": "units"}).with_columns(
+            pl.when(pl.col("since") >= now - 2 * lag).then(pl.lit("lagging sync"))
+            .otherwise(pl.lit("missing event")).alias("cause")))
+    # WMS counts vs the ledger of WMS + tills: shrinkage
+    run = running(led, presorted=True).filter(pl.col("shrinkage").fill_null(0) != 0)
+    out.append(run.select(
+        pl.lit("wms count vs ledger (wms + tills + shop)").alias("systems"), "product_id",
+        "location_id", pl.col("event_key").alias("reference"),
+        pl.col("shrinkage").alias("units"), pl.col("event_time").alias("since"),
+        pl.when(pl.col("shrinkage") < 0).then(pl.lit("shrinkage"))
+        .otherwise(pl.lit("missing event")).alias("cause"),
+        pl.lit("cycle count differs from the ledger").alias("detail")))
+    if home is not None:
+        out.append(_unmapped(Path(home)))
+    frames = [_frame(f) for f in out if f.height]
+    if not frames:
+        return pl.DataFrame(schema=COLUMNS)
+    return pl.concat(frames).sort("since", descending=True)
+
+
+def _unmapped(home: Path) -> pl.DataFrame:
+    """Quarantined rows whose product code is unknown, per source system."""
+    path = home / "lake" / "quarantine" / "rows"
+    if not (path / "_delta_log").exists():
+        return pl.DataFrame()
+    q = pl.read_delta(str(path))
+    kind = next((c for c in ("kind", "error_kind") if c in q.columns), None)
+    if kind is None:
+        return pl.DataFrame()
+    q = q.filter(pl.col(kind) == "unknown_product")
+    src = next((c for c in ("_source_channel", "source") if c in q.columns), None)
+    return q.select(
+        (pl.lit("catalog vs ") + (pl.col(src) if src else pl.lit("?"))).alias("systems"),
+        pl.lit(1).alias("units"), pl.col("_source_file").alias("reference"),
+        pl.col("_ingested_at").alias("since"), pl.lit("unmapped product code").alias("cause"),
+        pl.lit("quarantined: product code not in the crosswalk").alias("detail"))

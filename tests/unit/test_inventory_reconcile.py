@@ -1,0 +1,41 @@
+"""Discrepancy causes: lagging sync vs missing event by age, shrinkage from counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import polars as pl
+
+from lakehouse.inventory.ledger import SilverInputs
+from lakehouse.inventory.reconcile import discrepancies
+from tests.unit.test_inventory_fold import T0, frame, row
+
+
+def silver(**frames: pl.DataFrame) -> SilverInputs:
+    names = SilverInputs.__dataclass_fields__
+    return SilverInputs(**{n: frames.get(n, pl.DataFrame()) for n in names})
+
+
+def test_causes() -> None:
+    fallback = {**row(1, "receipt", 0, 4), "source": "suppliers", "source_event_id": "PO-1",
+                "event_key": "receipt:PO-1"}
+    fresh = {**row(2, "receipt", 60 * 47, 2), "source": "suppliers", "source_event_id": "PO-2",
+             "event_key": "receipt:PO-2"}
+    led = frame([fallback, fresh, row(3, "cycle_count", 60 * 48, 3)])
+    d = discrepancies(silver(), led, now=T0 + timedelta(hours=48), lag=timedelta(days=1))
+    by = {r["reference"]: r for r in d.iter_rows(named=True)}
+    assert by["PO-1"]["cause"] == "missing event" and by["PO-1"]["units"] == 4
+    assert by["PO-2"]["cause"] == "lagging sync"
+    assert by["k3"]["cause"] == "shrinkage" and by["k3"]["units"] == -3  # 6 expected, 3 found
+    assert by["PO-1"]["since"] == T0
+
+
+def test_transfer_without_booking_in() -> None:
+    mv = pl.DataFrame({"movement_type": ["TRANSFER_OUT", "TRANSFER_OUT", "TRANSFER_IN"],
+                       "reference": ["TR-1", "TR-2", "TR-2"], "location_id": ["W", "W", "S"],
+                       "product_id": ["P", "P", "P"], "qty": [5, 2, 2],
+                       "event_time": [T0, T0, T0 + timedelta(hours=9)]})
+    d = discrepancies(silver(movements=mv), frame([row(1, "receipt", 0, 1)]),
+                      now=T0 + timedelta(days=5))
+    t = d.filter(pl.col("systems").str.contains("store"))
+    assert t["reference"].to_list() == ["TR-1"] and t["cause"].item() == "missing event"
