@@ -60,8 +60,9 @@ def main() -> None:
     res = resolve_full(records)
     dt = time.perf_counter() - t0
     print(f"default sim: {records.height:,} records resolved in {dt:.1f} s")
+    unshared = truth.filter(~pl.col("shared"))
     for name, frame in (("all records", truth),
-                        ("without household-shared devices/cards", truth.filter(~pl.col("shared")))):
+                        ("without household-shared devices/cards", unshared)):
         print(f"  {name}: {evaluate(res.records, frame)}")
     print(f"  report: {res.report}")
     big = _replicate(records.drop("first_seen", "last_seen"), args.records)
