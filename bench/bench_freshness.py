@@ -91,7 +91,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="bench_fresh_"))
     staging, home = Home(root / "staging").ensure(), Home(root / "home").ensure()
     simulate(staging, CONFIG)
-    live(staging, CONFIG, 0, max_batches=args.batches)
+    live(staging, CONFIG, 0, max_batches=3 * args.batches)  # not every hour has clickstream
     initial, ticks = [], {}
     for p in sorted(staging.landing.glob("*/*")):
         tick = TICK_NAME.search(p.name)  # <entity>_<YYYYMMDD>_<HHMMSS>_000: a live tick
@@ -115,7 +115,10 @@ def main() -> int:
         took = _wait(home, args.layer, first[:5], timeout=600)
         print(f"initial landing ({len(initial)} files) ingested in {took}s (includes start-up)")
         figures = []
-        for stamp, files in list(ticks.items())[: args.batches]:
+        measured_ticks = [t for t in sorted(ticks) if any(
+            _measured(args.layer, f"{p.parent.name}/{p.name}") for p in ticks[t])]
+        for stamp in measured_ticks[: args.batches]:
+            files = ticks[stamp]
             rel = []
             for p in files:
                 dest = home.landing / p.parent.name / p.name

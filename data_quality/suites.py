@@ -144,3 +144,48 @@ def quarantine_suite() -> Suite:
         pii_columns=frozenset({"raw", "reason"}),  # raw payloads carry e-mails and phones
         tags={"layer": "quarantine"},
     )
+
+
+def _gold(name: str, not_null: tuple[str, ...], key: tuple[str, ...] = (),
+          sets: dict[str, tuple[str, ...]] | None = None,
+          regex: dict[str, str] | None = None) -> Suite:
+    expectations = [Expect("ExpectColumnValuesToNotBeNull", c) for c in not_null]
+    expectations += [Expect("ExpectColumnValuesToBeInSet", c, (("value_set", v),))
+                     for c, v in (sets or {}).items()]
+    expectations += [Expect("ExpectColumnValuesToMatchRegex", c, (("regex", r),))
+                     for c, r in (regex or {}).items()]
+    return Suite(name=f"gold.{name}", expectations=tuple(expectations), unique_key=key,
+                 tags={"layer": "gold"})
+
+
+_HASH = r"^[0-9a-f]{64}$"  # an HMAC-SHA256: no raw e-mail, phone or card can pass
+
+
+def gold_suites() -> dict[str, Suite]:
+    """Identity and inventory outputs: keys, vocabularies, and pseudonymised identifiers."""
+    return {
+        "identity_map": _gold(
+            "identity_map", ("source", "person_id", "identifier_type", "identifier_hash"),
+            sets={"identifier_type": ("record", "email", "phone", "login_id", "loyalty_id",
+                                      "payment_fingerprint", "device_id")},
+            regex={"identifier_hash": _HASH}),
+        "customer_profiles": _gold("customer_profiles", ("person_id",), key=("person_id",),
+                                   regex={"name_hash": _HASH, "address_hash": _HASH}),
+        "person_id_history": _gold("person_id_history", ("person_id", "event", "at"),
+                                   sets={"event": ("new", "merge", "split")}),
+        "inventory_ledger": _gold("inventory_ledger", ("product_id", "location_id",
+                                                       "event_time", "kind")),
+        "inventory_positions": _gold("inventory_positions", ("product_id", "location_id"),
+                                     key=("product_id", "location_id")),
+        "inventory_daily": _gold("inventory_daily", ("product_id", "location_id", "date"),
+                                 key=("product_id", "location_id", "date")),
+        "inventory_days_of_cover": _gold("inventory_days_of_cover",
+                                         ("product_id", "location_id"),
+                                         key=("product_id", "location_id")),
+        "inventory_alerts": _gold("inventory_alerts", ("product_id", "location_id", "since")),
+        # an unmapped product code has no canonical product or location: only cause is certain
+        "inventory_discrepancies": _gold(
+            "inventory_discrepancies", ("systems", "cause"),
+            sets={"cause": ("lagging sync", "missing event", "shrinkage",
+                            "unmapped product code")}),
+    }

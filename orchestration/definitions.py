@@ -9,6 +9,8 @@ from dagster_dbt import DbtCliResource
 from lakehouse.home import Home
 from orchestration.assets.bronze import ingest_bronze
 from orchestration.assets.dbt import dbt_models, dbt_project
+from orchestration.assets.identity import identity_tables
+from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.landing import landing_assets
 from orchestration.assets.maintenance import lake_maintenance
 from orchestration.assets.silver import silver_tables
@@ -36,7 +38,8 @@ daily_batch = dg.ScheduleDefinition(
 )
 
 defs = dg.Definitions(
-    assets=[*landing_assets, ingest_bronze, silver_tables, lake_maintenance, dbt_models],
+    assets=[*landing_assets, ingest_bronze, silver_tables, identity_tables, inventory_tables,
+            lake_maintenance, dbt_models],
     jobs=[all_assets_job, micro_batch_job],
     schedules=[daily_batch],
     sensors=[build_landing_sensor(micro_batch_job)],

@@ -1,11 +1,15 @@
-"""Facts about a Delta table read from its log alone (no data files scanned)."""
+"""Facts about a Delta table read from its log alone, and whole-table replacement."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
+
+from lakehouse.storage.delta import to_arrow
 
 
 @dataclass(frozen=True)
@@ -33,3 +37,14 @@ def table_stats(uri: str) -> TableStats | None:
         bytes=int(pa.compute.sum(actions["size_bytes"]).as_py() or 0) if actions.num_rows else 0,
         columns=tuple((f.name, str(f.type)) for f in schema),
     )
+
+
+def replace_table(uri: str, frame: pl.DataFrame) -> int:
+    """Replace a derived table whole (a rebuilt snapshot: positions, identity map, profiles).
+
+    One atomic commit, so readers see the old or the new snapshot, never a mix; earlier
+    versions stay readable by time travel within the maintenance retention window.
+    """
+    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    write_deltalake(uri, to_arrow(frame), mode="overwrite", schema_mode="overwrite")
+    return DeltaTable(uri).version()

@@ -5,6 +5,8 @@ from deltalake import DeltaTable
 
 from lakehouse.storage.maintenance import DEFAULT_RETENTION_HOURS, maintain
 from orchestration.assets.bronze import ingest_bronze
+from orchestration.assets.identity import identity_tables
+from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.silver import silver_tables
 from orchestration.resources import LakehouseResource
 
@@ -14,7 +16,8 @@ class MaintenanceConfig(dg.Config):
 
 
 @dg.asset(
-    deps=[*ingest_bronze.keys, *silver_tables.keys],
+    deps=[*ingest_bronze.keys, *silver_tables.keys, *identity_tables.keys,
+          *inventory_tables.keys],
     group_name="maintenance",
     kinds={"delta"},
     owners=["team:data-platform"],

@@ -1,0 +1,77 @@
+"""Identity resolution over the lakehouse home: silver customer records in, gold tables out.
+
+Tables (``H/lake/gold/``): ``identity_map`` (every source record and identifier, as keyed
+hashes, to its person id), ``customer_profiles`` (one pseudonymised row per person) and
+``person_id_history`` (appended: what changed, when, why). Ids stay stable across runs: the
+previous map is read back and matched to this run's records through the same keyed hashes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+from deltalake import DeltaTable, write_deltalake
+
+from lakehouse.home import Home
+from lakehouse.identity.evaluate import evaluate
+from lakehouse.identity.pii import load_key, pseudonymise_expr
+from lakehouse.identity.profiles import customer_profiles, identity_map
+from lakehouse.identity.resolve import resolve_full
+from lakehouse.storage.delta import read_table, to_arrow
+from lakehouse.storage.paths import table_uri
+from lakehouse.storage.tables import replace_table
+
+TABLES = ("identity_map", "customer_profiles", "person_id_history")
+
+
+@dataclass
+class IdentityRun:
+    records: int
+    persons: int
+    history_events: int
+    report: dict = field(default_factory=dict)
+    scores: dict | None = None  # against the simulator's truth, when the home has it
+    versions: dict[str, int] = field(default_factory=dict)
+
+
+def previous_assignments(home: Home, records: pl.DataFrame, key: bytes) -> pl.DataFrame | None:
+    """``source, record_id, person_id`` of the last run, recovered from the hashed map."""
+    uri = table_uri(home, "gold", "identity_map")
+    if not DeltaTable.is_deltatable(uri):
+        return None
+    old = read_table(uri).filter(pl.col("identifier_type") == "record").select(
+        "source", "identifier_hash", "person_id")
+    hashed = records.select("source", "record_id",
+                            pseudonymise_expr("record_id", key).alias("identifier_hash"))
+    return hashed.join(old, on=["source", "identifier_hash"]).select(
+        "source", "record_id", "person_id")
+
+
+def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = None
+                 ) -> IdentityRun:
+    records = read_table(table_uri(home, "silver", "customer_records"))
+    key = key or load_key(home.root)
+    result = resolve_full(records, previous_assignments(home, records, key),
+                          at=at or datetime.now(UTC))
+    versions = {
+        "identity_map": replace_table(table_uri(home, "gold", "identity_map"),
+                                      identity_map(result.records, records, key)),
+        "customer_profiles": replace_table(table_uri(home, "gold", "customer_profiles"),
+                                           customer_profiles(records, result.records, key)),
+    }
+    history_uri = table_uri(home, "gold", "person_id_history")
+    if result.history.height or not DeltaTable.is_deltatable(history_uri):
+        write_deltalake(history_uri, to_arrow(result.history), mode="append")
+    versions["person_id_history"] = DeltaTable(history_uri).version()
+    truth = home.truth / "identity.parquet"
+    scores = evaluate(result.records, pl.read_parquet(truth)) if truth.exists() else None
+    return IdentityRun(
+        records=records.height,
+        persons=result.records["person_id"].n_unique(),
+        history_events=result.history.height,
+        report=result.report,
+        scores=scores,
+        versions=versions,
+    )

@@ -1,0 +1,62 @@
+"""Identity resolution: one stable, pseudonymised person behind every source record."""
+
+import dagster as dg
+
+from data_quality.suites import gold_suites
+from lakehouse.identity.store import TABLES, resolve_home
+from lakehouse.storage.paths import table_uri
+from orchestration.assets.bronze import table_metadata
+from orchestration.assets.silver import silver_key
+from orchestration.gates import gate_result
+from orchestration.resources import LakehouseResource
+
+DESCRIPTIONS = {
+    "identity_map": "Every source record and each strong identifier it carries (as HMAC "
+    "hashes) to its person id, with the rule or comparison that linked it.",
+    "customer_profiles": "One row per person: best name, e-mails, phones and address as keyed "
+    "hashes, city/postcode/state, first and last seen, sources, devices.",
+    "person_id_history": "Appended per run: new, merged and split person ids, when and why.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["identity", name], deps=[silver_key("customer_records")],
+                     group_name="identity", description=DESCRIPTIONS[name],
+                     kinds={"delta", "polars"}, owners=["team:data-platform"],
+                     tags={"layer": "gold"})
+        for name in TABLES
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("gx_gold_gate", asset=["identity", name], blocking=True,
+                          description=f"GX suite gold.{name}")
+        for name in TABLES
+    ],
+    name="resolve_identity",
+    can_subset=False,
+)
+def identity_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+    home = lakehouse.paths
+    run = resolve_home(home)
+    context.log.info(f"{run.records} records -> {run.persons} persons")
+    report = {
+        "records": run.records,
+        "persons": run.persons,
+        "history_events": run.history_events,
+        **{f"truth_{k}": v for k, v in (run.scores or {}).items()},
+        "resolution_report": dg.MetadataValue.json(_jsonable(run.report)),
+    }
+    suites = gold_suites()
+    for name in TABLES:
+        uri = table_uri(home, "gold", name)
+        yield dg.MaterializeResult(asset_key=["identity", name],
+                                   metadata={**table_metadata(uri), **report})
+        yield gate_result(uri, suites[name], dg.AssetKey(["identity", name]), "gx_gold_gate")
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value if isinstance(value, int | float | str | bool | type(None)) else str(value)

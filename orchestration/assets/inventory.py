@@ -1,0 +1,59 @@
+"""Inventory: the event-sourced stock ledger and the positions every consumer reads."""
+
+import dagster as dg
+
+from data_quality.suites import gold_suites
+from lakehouse.inventory.store import GOLD_TABLES, build_inventory
+from lakehouse.storage.paths import table_uri
+from orchestration.assets.bronze import table_metadata
+from orchestration.assets.silver import silver_key
+from orchestration.gates import gate_result
+from orchestration.resources import LakehouseResource
+
+SOURCES = ["inventory_movements", "pos_transaction_lines", "orders", "order_lines",
+           "shipments", "returns", "purchase_orders", "locations"]
+DESCRIPTIONS = {
+    "inventory_ledger": "One row per stock-affecting event (WMS, tills, shop reservations, "
+    "returns, PO receipts) per canonical product and location, in event time.",
+    "inventory_positions": "On hand, reserved and available to promise per product x location, "
+    "folded in event time; cycle counts reset on hand and record shrinkage.",
+    "inventory_daily": "Position at the close of each business day (stock-out censoring).",
+    "inventory_alerts": "Negative-stock alerts raised only past the watermark, naming events.",
+    "inventory_discrepancies": "Where WMS, tills and shop disagree: by how much, since when, "
+    "likely cause.",
+    "inventory_days_of_cover": "Available to promise over recent in-stock sales velocity.",
+}
+TABLES = ("inventory_ledger", *GOLD_TABLES)
+
+
+def _layer(name: str) -> str:
+    return "silver" if name == "inventory_ledger" else "gold"
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["inventory", name], deps=[silver_key(s) for s in SOURCES],
+                     group_name="inventory", description=DESCRIPTIONS[name],
+                     kinds={"delta", "polars"}, owners=["team:data-platform"],
+                     tags={"layer": _layer(name)})
+        for name in TABLES
+    ],
+    check_specs=[
+        dg.AssetCheckSpec("gx_gold_gate", asset=["inventory", name], blocking=True,
+                          description=f"GX suite gold.{name}")
+        for name in TABLES
+    ],
+    name="build_inventory",
+    can_subset=False,
+)
+def inventory_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+    home = lakehouse.paths
+    run = build_inventory(home)
+    scores = {f"truth_{k}": v for k, v in (run.scores or {}).items()
+              if isinstance(v, int | float)}
+    suites = gold_suites()
+    for name in TABLES:
+        uri = table_uri(home, _layer(name), name)
+        yield dg.MaterializeResult(asset_key=["inventory", name],
+                                   metadata={**table_metadata(uri), **scores})
+        yield gate_result(uri, suites[name], dg.AssetKey(["inventory", name]), "gx_gold_gate")
