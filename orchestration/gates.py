@@ -32,3 +32,13 @@ def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
             "results": dg.MetadataValue.md(result.markdown()),
         },
     )
+
+
+def unchanged_gate(asset_key: dg.AssetKey, check_name: str) -> dg.AssetCheckResult:
+    """The gate of a table this batch did not write to: its validated rows are unchanged."""
+    return dg.AssetCheckResult(
+        asset_key=asset_key, check_name=check_name, passed=True,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="this batch wrote no rows here; rows validated earlier are unchanged",
+        metadata={"rows_validated": 0},
+    )

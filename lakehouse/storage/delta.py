@@ -31,8 +31,20 @@ class SchemaConflict(ValueError):
 
 
 def to_arrow(data: pa.Table | pl.DataFrame) -> pa.Table:
-    """Arrow table with UTC-microsecond timestamps, from Arrow or polars."""
-    table = data.to_arrow() if isinstance(data, pl.DataFrame) else data
+    """Arrow table with UTC-microsecond timestamps and plain (not view) strings.
+
+    polars exports string_view by default; files written with it mix physical types within one
+    table, and pyarrow readers then fail to filter them ("no kernel for string, string_view").
+    """
+    if isinstance(data, pl.DataFrame):
+        table = data.to_arrow(compat_level=pl.CompatLevel.oldest())
+    else:
+        table = data
+        views = {pa.string_view(): pa.large_string(), pa.binary_view(): pa.large_binary()}
+        if any(f.type in views for f in table.schema):
+            table = table.cast(pa.schema(
+                [f.with_type(views.get(f.type, f.type)) for f in table.schema],
+                metadata=table.schema.metadata))
     return normalise_timestamps(table)
 
 

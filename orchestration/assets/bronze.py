@@ -12,7 +12,7 @@ from data_quality.suites import bronze_entities, bronze_suite, quarantine_suite
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
 from lakehouse.storage.tables import table_stats
-from orchestration.gates import GateEngine, gate_result
+from orchestration.gates import GateEngine, gate_result, unchanged_gate
 from orchestration.resources import LakehouseResource
 
 ENTITIES = bronze_entities()
@@ -105,8 +105,16 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
         name = bronze_table_name(e.channel, e.name)
         uri = bronze_uri(home, e.channel, e.name)
         table = counts["tables"].get(name, {})
+        key = bronze_key(e.channel, e.name)
+        if not table.get("rows_appended"):
+            # The batch wrote nothing here: skip the table scan and the gate (cost of a
+            # micro-batch must follow the batch, not the number of tables).
+            yield dg.MaterializeResult(asset_key=key, metadata={"batch_id": batch_id,
+                                                                "batch_rows_appended": 0})
+            yield unchanged_gate(key, "gx_bronze_gate")
+            continue
         yield dg.MaterializeResult(
-            asset_key=bronze_key(e.channel, e.name),
+            asset_key=key,
             metadata={
                 **table_metadata(uri),
                 "batch_id": batch_id,
@@ -116,7 +124,7 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
                 "batch_rows_appended": table.get("rows_appended", 0),
             },
         )
-        yield gate_result(uri, bronze_suite(e), bronze_key(e.channel, e.name), "gx_bronze_gate",
+        yield gate_result(uri, bronze_suite(e), key, "gx_bronze_gate",
                           batch_id=batch_id, engine=config.gate_engine)
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_KEY,

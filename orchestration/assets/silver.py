@@ -12,7 +12,7 @@ from data_quality.suites import silver_suite
 from lakehouse.silver import LAYOUTS, build_silver
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.bronze import ingest_bronze, table_metadata
-from orchestration.gates import GateEngine, gate_result
+from orchestration.gates import GateEngine, gate_result, unchanged_gate
 from orchestration.resources import LakehouseResource
 
 DESCRIPTIONS = {
@@ -74,6 +74,12 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
     for name, layout in LAYOUTS.items():
         uri = table_uri(home, "silver", name)
         counts = vars(result.tables[name]) if name in result.tables else {}
+        if not (counts.get("inserted") or counts.get("updated")):
+            yield dg.MaterializeResult(asset_key=silver_key(name),
+                                       metadata={"batch_id": batch_id or "full rebuild",
+                                                 "batch_inserted": 0, "batch_updated": 0})
+            yield unchanged_gate(silver_key(name), "gx_silver_gate")
+            continue
         yield dg.MaterializeResult(
             asset_key=silver_key(name),
             metadata={**table_metadata(uri), "batch_id": batch_id or "full rebuild",

@@ -27,7 +27,12 @@ def test_sensor_request_runs_bronze_and_silver_with_duckdb_gates(tmp_path):
     assert result.success
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations)
-    assert {e.metadata["engine"].value for e in evaluations} == {"duckdb"}
+    validated = [e for e in evaluations if e.metadata["rows_validated"].value]
+    assert validated and {e.metadata["engine"].value for e in validated} == {"duckdb"}
+    # tables the batch did not write to are not scanned again
+    untouched = [e for e in evaluations if not e.metadata["rows_validated"].value]
+    assert all("wrote no rows" in e.description and "engine" not in e.metadata
+               for e in untouched)
     assert {e.check_name for e in evaluations} == {"gx_bronze_gate", "gx_silver_gate",
                                                    "gx_quarantine_gate"}
     events = DeltaTable(str(home.lake / "silver/clickstream_events")).to_pyarrow_table()
