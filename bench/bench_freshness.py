@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyarrow.compute as pc
+import polars as pl
 from deltalake import DeltaTable
 
 from lakehouse.channels.spec import entity_for_file
@@ -64,11 +64,12 @@ def _landed(home: Home, layer: str, relpath: str) -> bool:
     uri = _target(home, layer, relpath)
     if not DeltaTable.is_deltatable(uri):
         return False
-    dataset = DeltaTable(uri).to_pyarrow_dataset()
+    # polars reads files of mixed string / string_view physical types; pyarrow filters do not
+    table = pl.scan_delta(uri)
     if layer == "bronze":
-        return dataset.count_rows(filter=pc.field("_source_file") == relpath) > 0
+        return table.filter(pl.col("_source_file") == relpath).select(pl.len()).collect().item() > 0
     ids = _event_ids(home.landing / relpath)
-    found = dataset.count_rows(filter=pc.field("event_id").isin(ids))
+    found = table.filter(pl.col("event_id").is_in(ids)).select(pl.len()).collect().item()
     return found >= len(set(ids))
 
 
