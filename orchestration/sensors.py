@@ -11,7 +11,9 @@ import json
 
 import dagster as dg
 
+from lakehouse.channels.spec import entity_for_file
 from lakehouse.home import Home
+from lakehouse.silver.tables import tables_fed_by
 from orchestration.resources import LakehouseResource
 
 MAX_FILES_PER_RUN = 500
@@ -42,6 +44,22 @@ def plan_runs(current: dict[str, str], seen: dict[str, str],
     return runs
 
 
+def assets_fed_by(files: list[str]) -> list[dg.AssetKey]:
+    """Bronze and silver tables (and quarantine) that a set of landing files can change."""
+    keys = {dg.AssetKey(["quarantine", "rows"])}
+    for relpath in files:
+        channel, name = relpath.split("/", 1)
+        try:
+            ent = entity_for_file(channel, name)
+        except ValueError:
+            continue  # a stray file only reaches quarantine
+        entities = [ent.name, "shipping_rates"] if channel == "locations" else [ent.name]
+        for entity in entities:
+            keys.add(dg.AssetKey(["bronze", f"{channel}__{entity}"]))
+            keys |= {dg.AssetKey(["silver", t]) for t in tables_fed_by(channel, entity)}
+    return sorted(keys, key=lambda k: k.to_user_string())
+
+
 def build_landing_sensor(job) -> dg.SensorDefinition:
     @dg.sensor(job=job, minimum_interval_seconds=2, default_status=dg.DefaultSensorStatus.RUNNING,
                description="One micro-batch run per new set of landing files.")
@@ -57,6 +75,7 @@ def build_landing_sensor(job) -> dg.SensorDefinition:
         requests = [
             dg.RunRequest(
                 run_key=key,
+                asset_selection=assets_fed_by(files),
                 run_config={"ops": {
                     "ingest_bronze": {"config": {"files": files, "gate_engine": "duckdb"}},
                     "build_silver": {"config": {"gate_engine": "duckdb"}},

@@ -39,6 +39,7 @@ from lakehouse.silver.tables import (
     CUSTOMER_RECORDS,
     EVENT_TABLES,
     FIRST_ARRIVAL,
+    IDENTITY_SOURCES,
     LATEST_UPDATE,
     OBSERVATIONS,
     ORDER_LINES,
@@ -228,10 +229,7 @@ def _identity(run: _Run, good: dict[str, pl.DataFrame]) -> None:
     if not parts:
         return
     obs = ii.observations(parts)
-    sources = [("orders", "orders"), ("loyalty", "members"), ("web", "events"),
-               ("app", "events"), ("pos", "transactions"), ("email", "events"),
-               ("reviews", "reviews")]
-    app_ids = run.app_ids(sources)
+    app_ids = run.app_ids(sorted(IDENTITY_SOURCES))
     run.derived("identifier_observations", OBSERVATIONS, obs, app_ids,
                 lambda existing, new: ii.fold_observations(
                     pl.concat([existing, new], how="diagonal_relaxed")))

@@ -107,3 +107,24 @@ LAYOUTS: dict[str, Layout] = {
     "orders": ORDERS, "order_lines": ORDER_LINES, "purchase_orders": PURCHASE_ORDERS,
     "identifier_observations": OBSERVATIONS, "customer_records": CUSTOMER_RECORDS,
 }
+
+# Bronze entities whose records carry customer identifiers (see build._identity).
+IDENTITY_SOURCES = {("orders", "orders"), ("loyalty", "members"), ("web", "events"),
+                    ("app", "events"), ("pos", "transactions"), ("email", "events"),
+                    ("reviews", "reviews")}
+
+
+def tables_fed_by(channel: str, entity: str) -> set[str]:
+    """The silver tables a batch of this bronze entity can change: what a micro-batch run
+    materializes, so its cost follows the files it carries, not the number of tables."""
+    fed = {t.name for t in (PRODUCTS, *EVENT_TABLES)
+           if any((c, e) == (channel, entity) for c, e, _ in t.sources)}
+    if (channel, entity) == ("catalog", "products"):
+        fed.add("product_crosswalk")
+    if (channel, entity) == ("orders", "orders"):
+        fed |= {"orders", "order_lines"}
+    if (channel, entity) == ("suppliers", "purchase_orders"):
+        fed.add("purchase_orders")
+    if (channel, entity) in IDENTITY_SOURCES:
+        fed |= {"identifier_observations", "customer_records"}
+    return fed

@@ -87,7 +87,8 @@ def table_metadata(uri: str) -> dict:
                           description="GX suite quarantine.rows on the rows of this batch"),
     ],
     name="ingest_bronze",
-    can_subset=False,
+    # A micro-batch materializes only the tables its files feed (the sensor selects them).
+    can_subset=True,
 )
 def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
                   lakehouse: LakehouseResource):
@@ -101,11 +102,17 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
     context.log.info(f"batch {batch_id}: {len(files)} files")
     result = ingest_files(home, files, batch_id)
     counts = result.metadata()
+    selected = context.selected_asset_keys
     for e in ENTITIES:
         name = bronze_table_name(e.channel, e.name)
         uri = bronze_uri(home, e.channel, e.name)
         table = counts["tables"].get(name, {})
         key = bronze_key(e.channel, e.name)
+        if key not in selected:
+            if table.get("rows_appended"):
+                raise RuntimeError(f"batch {batch_id} wrote to {name}, which the run did not "
+                                   "select: select the tables its files feed")
+            continue
         if not table.get("rows_appended"):
             # The batch wrote nothing here: skip the table scan and the gate (cost of a
             # micro-batch must follow the batch, not the number of tables).
@@ -126,6 +133,8 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
         )
         yield gate_result(uri, bronze_suite(e), key, "gx_bronze_gate",
                           batch_id=batch_id, engine=config.gate_engine)
+    if QUARANTINE_KEY not in selected:
+        return
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_KEY,
         metadata={

@@ -63,7 +63,7 @@ def silver_key(name: str) -> dg.AssetKey:
         for name in LAYOUTS
     ],
     name="build_silver",
-    can_subset=False,
+    can_subset=True,  # a micro-batch materializes the tables its files feed
 )
 def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
                   lakehouse: LakehouseResource):
@@ -74,6 +74,11 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
     for name, layout in LAYOUTS.items():
         uri = table_uri(home, "silver", name)
         counts = vars(result.tables[name]) if name in result.tables else {}
+        if silver_key(name) not in context.selected_asset_keys:
+            if counts.get("inserted") or counts.get("updated"):
+                raise RuntimeError(f"batch {batch_id} changed silver/{name}, which the run "
+                                   "did not select: select the tables its files feed")
+            continue
         if not (counts.get("inserted") or counts.get("updated")):
             yield dg.MaterializeResult(asset_key=silver_key(name),
                                        metadata={"batch_id": batch_id or "full rebuild",

@@ -5,6 +5,8 @@ from deltalake import DeltaTable
 
 from lakehouse.home import Home
 from lakehouse.simulate import SimConfig, simulate
+from orchestration.assets.bronze import ingest_bronze
+from orchestration.assets.silver import silver_tables
 from orchestration.definitions import defs
 from orchestration.resources import LakehouseResource
 from orchestration.sensors import plan_runs, scan_landing
@@ -20,8 +22,13 @@ def test_sensor_request_runs_bronze_and_silver_with_duckdb_gates(tmp_path):
             instance=instance, resources={"lakehouse": LakehouseResource(home=str(home.root))}))
         (request,) = tick.run_requests
         assert request.run_key == key
-        job = defs.resolve_job_def("micro_batch")
-        result = job.execute_in_process(
+        assert {k.to_user_string() for k in request.asset_selection} == {
+            "quarantine/rows", "bronze/web__events", "silver/clickstream_events",
+            "silver/identifier_observations", "silver/customer_records",
+        } | _fed_by_other_files(files)
+        # the micro_batch job's assets, run as the sensor's request selects them
+        result = dg.materialize(
+            [ingest_bronze, silver_tables], selection=request.asset_selection,
             run_config=request.run_config, instance=instance,
             resources={"lakehouse": LakehouseResource(home=str(home.root))})
     assert result.success
@@ -39,4 +46,11 @@ def test_sensor_request_runs_bronze_and_silver_with_duckdb_gates(tmp_path):
     bronze = DeltaTable(str(home.lake / "bronze/web__events")).to_pyarrow_table()
     assert 0 < events.num_rows <= bronze.num_rows + DeltaTable(
         str(home.lake / "bronze/app__events")).to_pyarrow_table().num_rows
-    assert len(files) == len(set(files))
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == set(request.asset_selection)
+
+
+def _fed_by_other_files(files: list[str]) -> set[str]:
+    from orchestration.sensors import assets_fed_by
+    others = [f for f in files if not f.startswith("web/")]
+    return {k.to_user_string() for k in assets_fed_by(others)}
