@@ -42,3 +42,17 @@ def unchanged_gate(asset_key: dg.AssetKey, check_name: str) -> dg.AssetCheckResu
         description="this batch wrote no rows here; rows validated earlier are unchanged",
         metadata={"rows_validated": 0},
     )
+
+
+def gold_table_specs(group: str, descriptions: dict[str, str], deps: list[dg.AssetKey],
+                     layer=lambda name: "gold"
+                     ) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec]]:
+    """Specs of a group of derived tables built in one step, each with its blocking gate."""
+    specs = [dg.AssetSpec([group, name], deps=deps, group_name=group, description=text,
+                          kinds={"delta", "polars"}, owners=["team:data-platform"],
+                          tags={"layer": layer(name)})
+             for name, text in descriptions.items()]
+    checks = [dg.AssetCheckSpec("gx_gold_gate", asset=[group, name], blocking=True,
+                                description=f"GX suite gold.{name}")
+              for name in descriptions]
+    return specs, checks

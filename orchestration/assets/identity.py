@@ -7,7 +7,7 @@ from lakehouse.identity.store import TABLES, resolve_home
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.bronze import table_metadata
 from orchestration.assets.silver import silver_key
-from orchestration.gates import gate_result
+from orchestration.gates import gate_result, gold_table_specs
 from orchestration.resources import LakehouseResource
 
 DESCRIPTIONS = {
@@ -19,19 +19,13 @@ DESCRIPTIONS = {
 }
 
 
+SPECS, CHECKS = gold_table_specs("identity", {n: DESCRIPTIONS[n] for n in TABLES},
+                                 deps=[silver_key("customer_records")])
+
+
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(["identity", name], deps=[silver_key("customer_records")],
-                     group_name="identity", description=DESCRIPTIONS[name],
-                     kinds={"delta", "polars"}, owners=["team:data-platform"],
-                     tags={"layer": "gold"})
-        for name in TABLES
-    ],
-    check_specs=[
-        dg.AssetCheckSpec("gx_gold_gate", asset=["identity", name], blocking=True,
-                          description=f"GX suite gold.{name}")
-        for name in TABLES
-    ],
+    specs=SPECS,
+    check_specs=CHECKS,
     name="resolve_identity",
     can_subset=False,
 )

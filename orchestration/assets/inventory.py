@@ -7,7 +7,7 @@ from lakehouse.inventory.store import GOLD_TABLES, build_inventory
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.bronze import table_metadata
 from orchestration.assets.silver import silver_key
-from orchestration.gates import gate_result
+from orchestration.gates import gate_result, gold_table_specs
 from orchestration.resources import LakehouseResource
 
 SOURCES = ["inventory_movements", "pos_transaction_lines", "orders", "order_lines",
@@ -30,19 +30,13 @@ def _layer(name: str) -> str:
     return "silver" if name == "inventory_ledger" else "gold"
 
 
+SPECS, CHECKS = gold_table_specs("inventory", {n: DESCRIPTIONS[n] for n in TABLES},
+                                 deps=[silver_key(s) for s in SOURCES], layer=_layer)
+
+
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(["inventory", name], deps=[silver_key(s) for s in SOURCES],
-                     group_name="inventory", description=DESCRIPTIONS[name],
-                     kinds={"delta", "polars"}, owners=["team:data-platform"],
-                     tags={"layer": _layer(name)})
-        for name in TABLES
-    ],
-    check_specs=[
-        dg.AssetCheckSpec("gx_gold_gate", asset=["inventory", name], blocking=True,
-                          description=f"GX suite gold.{name}")
-        for name in TABLES
-    ],
+    specs=SPECS,
+    check_specs=CHECKS,
     name="build_inventory",
     can_subset=False,
 )

@@ -56,6 +56,8 @@ def test_simulate_then_run_builds_every_layer(home):
     assert web.num_rows > 0 and set(web.column("_batch_id").to_pylist()) != {None}
     quarantined = DeltaTable(str(home / "lake/quarantine/rows")).to_pyarrow_table()
     assert quarantined.num_rows > 0  # the simulator injects malformed rows
+    for table in ("silver/clickstream_events", "gold/identity_map", "gold/inventory_positions"):
+        assert DeltaTable(str(home / "lake" / table)).to_pyarrow_table().num_rows > 0, table
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         assert con.sql("select count(*) from dim_dates").fetchall()[0][0] > 365
 
