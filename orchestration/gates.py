@@ -5,7 +5,8 @@ from typing import Literal
 import dagster as dg
 
 from data_quality.gate import validate_table
-from data_quality.suites import Suite
+from data_quality.suites import Suite, gold_suites
+from orchestration.metadata import table_metadata
 
 # "gx": Great Expectations on pandas chunks (batch runs); "duckdb": the same expectations as
 # one SQL scan, for micro-batches that must not pay GX's ~8 s import.
@@ -56,3 +57,12 @@ def gold_table_specs(group: str, descriptions: dict[str, str], deps: list[dg.Ass
                                 description=f"GX suite gold.{name}")
               for name in descriptions]
     return specs, checks
+
+
+def gold_table_results(group: str, uris: dict[str, str], metadata: dict):
+    """Materialization and gate result of every table of a derived-table group."""
+    suites = gold_suites()
+    for name, uri in uris.items():
+        yield dg.MaterializeResult(asset_key=[group, name],
+                                   metadata={**table_metadata(uri), **metadata})
+        yield gate_result(uri, suites[name], dg.AssetKey([group, name]), "gx_gold_gate")

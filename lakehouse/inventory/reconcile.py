@@ -36,6 +36,17 @@ def _age_cause(now: datetime, lag: timedelta) -> pl.Expr:
         .otherwise(pl.lit("missing event"))
 
 
+def _unbooked(led: pl.DataFrame, kind: str, source: str, systems: str, detail: str,
+              now: datetime, lag: timedelta) -> pl.DataFrame:
+    """Ledger rows another system stood in for because the WMS never booked them."""
+    rows = led.filter((pl.col("kind") == kind) & (pl.col("source") == source))
+    return rows.select(
+        pl.lit(systems).alias("systems"), "product_id", "location_id",
+        pl.col("source_event_id").alias("reference"), pl.col("delta_on_hand").alias("units"),
+        pl.col("event_time").alias("since"), pl.lit(detail).alias("detail"),
+    ).with_columns(_age_cause(now, lag).alias("cause"))
+
+
 def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None = None,
                   lag: timedelta = timedelta(days=1), home: str | Path | None = None
                   ) -> pl.DataFrame:
@@ -62,21 +73,11 @@ def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None 
             pl.lit("shipped per carrier, no WMS pick").alias("detail"),
         ).with_columns(_age_cause(now, lag).alias("cause")))
     # returns desk vs WMS: accepted for restock, not back on the WMS books
-    restocks = led.filter((pl.col("kind") == "return_restock") & (pl.col("source") == "returns"))
-    out.append(restocks.select(
-        pl.lit("returns vs wms").alias("systems"), "product_id", "location_id",
-        pl.col("source_event_id").alias("reference"), pl.col("delta_on_hand").alias("units"),
-        pl.col("event_time").alias("since"),
-        pl.lit("restock accepted at the desk, no WMS restock").alias("detail"),
-    ).with_columns(_age_cause(now, lag).alias("cause")))
+    out.append(_unbooked(led, "return_restock", "returns", "returns vs wms",
+                         "restock accepted at the desk, no WMS restock", now, lag))
     # suppliers vs WMS: delivered per supplier, no receipt; or quantities differ
-    receipts = led.filter((pl.col("kind") == "receipt") & (pl.col("source") == "suppliers"))
-    out.append(receipts.select(
-        pl.lit("suppliers vs wms").alias("systems"), "product_id", "location_id",
-        pl.col("source_event_id").alias("reference"), pl.col("delta_on_hand").alias("units"),
-        pl.col("event_time").alias("since"),
-        pl.lit("delivered per supplier, no WMS receipt").alias("detail"),
-    ).with_columns(_age_cause(now, lag).alias("cause")))
+    out.append(_unbooked(led, "receipt", "suppliers", "suppliers vs wms",
+                         "delivered per supplier, no WMS receipt", now, lag))
     if inp.purchase_orders.height and m.height:
         rec = m.filter(pl.col("movement_type") == "RECEIPT").group_by("reference").agg(
             pl.col("qty").sum().alias("wms_qty"))

@@ -11,8 +11,8 @@ import dagster as dg
 from data_quality.suites import bronze_entities, bronze_suite, quarantine_suite
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
-from lakehouse.storage.tables import table_stats
 from orchestration.gates import GateEngine, gate_result, unchanged_gate
+from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
 
 ENTITIES = bronze_entities()
@@ -28,22 +28,6 @@ class IngestConfig(dg.Config):
 
     files: list[str] = []  # noqa: RUF012 (pydantic copies defaults)
     gate_engine: GateEngine = "gx"
-
-
-def table_metadata(uri: str) -> dict:
-    stats = table_stats(uri)
-    if stats is None:
-        return {"dagster/row_count": 0, "path": dg.MetadataValue.path(uri)}
-    return {
-        "dagster/row_count": stats.rows,
-        "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, type_) for name, type_ in stats.columns]
-        ),
-        "delta_version": stats.version,
-        "delta_files": stats.files,
-        "bytes": stats.bytes,
-        "path": dg.MetadataValue.path(uri),
-    }
 
 
 @dg.multi_asset(

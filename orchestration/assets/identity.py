@@ -2,12 +2,10 @@
 
 import dagster as dg
 
-from data_quality.suites import gold_suites
 from lakehouse.identity.store import TABLES, resolve_home
 from lakehouse.storage.paths import table_uri
-from orchestration.assets.bronze import table_metadata
 from orchestration.assets.silver import silver_key
-from orchestration.gates import gate_result, gold_table_specs
+from orchestration.gates import gold_table_results, gold_table_specs
 from orchestration.resources import LakehouseResource
 
 DESCRIPTIONS = {
@@ -40,12 +38,8 @@ def identity_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
         **{f"truth_{k}": v for k, v in (run.scores or {}).items()},
         "resolution_report": dg.MetadataValue.json(_jsonable(run.report)),
     }
-    suites = gold_suites()
-    for name in TABLES:
-        uri = table_uri(home, "gold", name)
-        yield dg.MaterializeResult(asset_key=["identity", name],
-                                   metadata={**table_metadata(uri), **report})
-        yield gate_result(uri, suites[name], dg.AssetKey(["identity", name]), "gx_gold_gate")
+    yield from gold_table_results(
+        "identity", {name: table_uri(home, "gold", name) for name in TABLES}, report)
 
 
 def _jsonable(value):

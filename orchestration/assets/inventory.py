@@ -2,12 +2,10 @@
 
 import dagster as dg
 
-from data_quality.suites import gold_suites
 from lakehouse.inventory.store import GOLD_TABLES, build_inventory
 from lakehouse.storage.paths import table_uri
-from orchestration.assets.bronze import table_metadata
 from orchestration.assets.silver import silver_key
-from orchestration.gates import gate_result, gold_table_specs
+from orchestration.gates import gold_table_results, gold_table_specs
 from orchestration.resources import LakehouseResource
 
 SOURCES = ["inventory_movements", "pos_transaction_lines", "orders", "order_lines",
@@ -45,9 +43,5 @@ def inventory_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     run = build_inventory(home)
     scores = {f"truth_{k}": v for k, v in (run.scores or {}).items()
               if isinstance(v, int | float)}
-    suites = gold_suites()
-    for name in TABLES:
-        uri = table_uri(home, _layer(name), name)
-        yield dg.MaterializeResult(asset_key=["inventory", name],
-                                   metadata={**table_metadata(uri), **scores})
-        yield gate_result(uri, suites[name], dg.AssetKey(["inventory", name]), "gx_gold_gate")
+    yield from gold_table_results(
+        "inventory", {name: table_uri(home, _layer(name), name) for name in TABLES}, scores)

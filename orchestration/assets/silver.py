@@ -11,8 +11,9 @@ import dagster as dg
 from data_quality.suites import silver_suite
 from lakehouse.silver import LAYOUTS, build_silver
 from lakehouse.storage.paths import table_uri
-from orchestration.assets.bronze import ingest_bronze, table_metadata
+from orchestration.assets.bronze import ingest_bronze
 from orchestration.gates import GateEngine, gate_result, unchanged_gate
+from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
 
 DESCRIPTIONS = {

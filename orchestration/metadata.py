@@ -1,0 +1,21 @@
+"""Materialization metadata shared by every Delta-table asset."""
+
+import dagster as dg
+
+from lakehouse.storage.tables import table_stats
+
+
+def table_metadata(uri: str) -> dict:
+    stats = table_stats(uri)
+    if stats is None:
+        return {"dagster/row_count": 0, "path": dg.MetadataValue.path(uri)}
+    return {
+        "dagster/row_count": stats.rows,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(name, type_) for name, type_ in stats.columns]
+        ),
+        "delta_version": stats.version,
+        "delta_files": stats.files,
+        "bytes": stats.bytes,
+        "path": dg.MetadataValue.path(uri),
+    }
