@@ -6,6 +6,7 @@ import dagster as dg
 
 from data_quality.gate import validate_table
 from data_quality.suites import Suite, gold_suites
+from lakehouse.storage.validations import record_validation
 from orchestration.metadata import table_metadata
 
 # "gx": Great Expectations on pandas chunks (batch runs); "duckdb": the same expectations as
@@ -14,8 +15,12 @@ GateEngine = Literal["gx", "duckdb"]
 
 
 def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
-                **kwargs) -> dg.AssetCheckResult:
+                run_id: str | None = None, **kwargs) -> dg.AssetCheckResult:
+    """Validate, and record the version as validated when the gate passes (what readers of
+    validated data, the warehouse and training sets, then read)."""
     result = validate_table(uri, suite, **kwargs)
+    if result.passed and result.version is not None:
+        record_validation(uri, result.version, suite.name, result.rows, run_id)
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=check_name,
@@ -59,10 +64,12 @@ def gold_table_specs(group: str, descriptions: dict[str, str], deps: list[dg.Ass
     return specs, checks
 
 
-def gold_table_results(group: str, uris: dict[str, str], metadata: dict):
+def gold_table_results(group: str, uris: dict[str, str], metadata: dict,
+                       run_id: str | None = None):
     """Materialization and gate result of every table of a derived-table group."""
     suites = gold_suites()
     for name, uri in uris.items():
         yield dg.MaterializeResult(asset_key=[group, name],
                                    metadata={**table_metadata(uri), **metadata})
-        yield gate_result(uri, suites[name], dg.AssetKey([group, name]), "gx_gold_gate")
+        yield gate_result(uri, suites[name], dg.AssetKey([group, name]), "gx_gold_gate",
+                          run_id=run_id)

@@ -115,7 +115,7 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
                 "batch_rows_appended": table.get("rows_appended", 0),
             },
         )
-        yield gate_result(uri, bronze_suite(e), key, "gx_bronze_gate",
+        yield gate_result(uri, bronze_suite(e), key, "gx_bronze_gate", run_id=context.run_id,
                           batch_id=batch_id, engine=config.gate_engine)
     if QUARANTINE_KEY not in selected:
         return
@@ -135,4 +135,5 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
         },
     )
     yield gate_result(quarantine_uri(home), quarantine_suite(), QUARANTINE_KEY,
-                      "gx_quarantine_gate", batch_id=batch_id, engine=config.gate_engine)
+                      "gx_quarantine_gate", run_id=context.run_id, batch_id=batch_id,
+                      engine=config.gate_engine)

@@ -39,7 +39,8 @@ def identity_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResou
         "resolution_report": dg.MetadataValue.json(_jsonable(run.report)),
     }
     yield from gold_table_results(
-        "identity", {name: table_uri(home, "gold", name) for name in TABLES}, report)
+        "identity", {name: table_uri(home, "gold", name) for name in TABLES}, report,
+        run_id=context.run_id)
 
 
 def _jsonable(value):

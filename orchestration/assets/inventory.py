@@ -44,4 +44,5 @@ def inventory_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     scores = {f"truth_{k}": v for k, v in (run.scores or {}).items()
               if isinstance(v, int | float)}
     yield from gold_table_results(
-        "inventory", {name: table_uri(home, _layer(name), name) for name in TABLES}, scores)
+        "inventory", {name: table_uri(home, _layer(name), name) for name in TABLES}, scores,
+        run_id=context.run_id)

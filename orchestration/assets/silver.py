@@ -93,7 +93,8 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
                          if isinstance(v, int) and not isinstance(v, bool)}},
         )
         yield gate_result(uri, silver_suite(name, layout.key), silver_key(name),
-                          "gx_silver_gate", batch_id=batch_id, engine=config.gate_engine)
+                          "gx_silver_gate", run_id=context.run_id, batch_id=batch_id,
+                          engine=config.gate_engine)
 
 
 def _batch_of_this_run(context: dg.AssetExecutionContext) -> str | None:
