@@ -169,8 +169,22 @@ def _register(con, name: str, table: DeltaTable) -> bool:
     return True
 
 
-def _table_metrics(con, suite: Suite, uri: str, names: set[str], where: str, params: list,
+def _delta_refs(uri: str):
+    """Resolve a suite's referenced table as a sibling Delta table of the validated one."""
+    def register(con, table: str) -> bool:
+        other_uri = str(Path(uri).parent / table)
+        if not DeltaTable.is_deltatable(other_uri):
+            return False
+        if not _register(con, "ref", DeltaTable(other_uri)):
+            con.execute("create or replace view ref as select null as v where false")
+        return True
+    return register
+
+
+def _table_metrics(con, suite: Suite, refs, names: set[str], where: str, params: list,
                    now: datetime, max_future_skew: timedelta) -> tuple[int, list[Outcome]]:
+    """Row count, key uniqueness, orphans and newest timestamp of view ``t``; ``refs(con,
+    table)`` registers a referenced table as view ``ref`` (False when it does not exist)."""
     rows = con.execute(f"select count(*) from t {where}", params).fetchall()[0][0]
     outcomes = [Outcome(f"row_count >= {suite.min_rows}", None, rows >= suite.min_rows,
                         observed=rows)]
@@ -183,23 +197,21 @@ def _table_metrics(con, suite: Suite, uri: str, names: set[str], where: str, par
         outcomes.append(Outcome(f"unique({', '.join(suite.unique_key)})", None, dupes == 0,
                                 observed=f"{dupes} duplicated keys"))
     for column, table, other in suite.references:
-        other_uri = str(Path(uri).parent / table)
-        if column not in names or not DeltaTable.is_deltatable(other_uri):
-            outcomes.append(Outcome(f"{column} references {table}.{other}", column, False,
-                                    observed=f"{table} or {column} missing"))
+        name = f"{column} references {table}.{other}"
+        if column not in names or not refs(con, table):
+            outcomes.append(Outcome(name, column, False, observed=f"{table} or {column} missing"))
             continue
-        if not _register(con, "ref", DeltaTable(other_uri)):
-            con.execute(f'create or replace view ref as select null as "{other}"')
         clause = f"{where} and" if where else "where"
         orphans = con.execute(
             f'select count(*) from t {clause} "{column}" is not null and "{column}" not in '
             f'(select "{other}" from ref)', params).fetchall()[0][0]
-        outcomes.append(Outcome(f"{column} references {table}.{other}", column, orphans == 0,
-                                observed=f"{orphans} orphan rows"))
+        outcomes.append(Outcome(name, column, orphans == 0, observed=f"{orphans} orphan rows"))
     if suite.newest_column and suite.newest_column in names:
         newest = con.execute(f'select max("{suite.newest_column}") from t {where}',
                              params).fetchall()[0][0]
         limit = now + max_future_skew
+        if isinstance(newest, datetime) and newest.tzinfo is None:
+            newest = newest.replace(tzinfo=UTC)
         ok = newest is None or newest <= limit
         outcomes.append(Outcome(f"max({suite.newest_column}) <= now + {max_future_skew}",
                                 suite.newest_column, ok, observed=str(newest)))
@@ -230,6 +242,8 @@ def _unexpected_sql(e: Expect) -> tuple[str, list]:
         return f"{col} is not null and ({' or '.join(parts)})", params
     if e.type == "ExpectColumnValuesToMatchRegex":
         return f"{col} is not null and not regexp_matches({col}, ?)", [kw["regex"]]
+    if e.type == "ExpectColumnValuesToNotMatchRegex":
+        return f"{col} is not null and regexp_matches({col}, ?)", [kw["regex"]]
     raise ValueError(f"expectation {e.type} has no DuckDB form; validate with engine='gx'")
 
 
@@ -296,8 +310,21 @@ def validate_table(
         return GateResult(suite.name, uri, table.version(), 0, [
             Outcome(f"row_count >= {suite.min_rows}", None, suite.min_rows == 0, observed=0),
             *(Outcome(e.name, e.column, True) for e in present), *missing])
-    rows, table_outcomes = _table_metrics(con, suite, uri, names, where, params,
-                                          now or datetime.now(UTC), max_future_skew)
+    try:
+        rows, outcomes = _validate_view(con, suite, _delta_refs(uri), names, present, where,
+                                        params, now or datetime.now(UTC), max_future_skew,
+                                        engine, chunk_rows)
+    finally:
+        con.close()
+    return GateResult(suite.name, uri, table.version(), rows, outcomes + missing)
+
+
+def _validate_view(con, suite: Suite, refs, names: set[str], present: tuple[Expect, ...],
+                   where: str, params: list, now: datetime, max_future_skew: timedelta,
+                   engine: str, chunk_rows: int) -> tuple[int, list[Outcome]]:
+    """Every expectation of ``suite`` on view ``t`` (optionally restricted by ``where``)."""
+    rows, table_outcomes = _table_metrics(con, suite, refs, names, where, params, now,
+                                          max_future_skew)
     # No rows in the increment: row-level expectations hold vacuously, and GX is not loaded.
     row_level: list[Outcome] = [Outcome(e.name, e.column, True) for e in present]
     if rows and present and engine == "duckdb":
@@ -308,6 +335,49 @@ def validate_table(
         batches = con.sql(f"select {selected} from t {where}", params=params).to_arrow_reader(
             chunk_rows)
         row_level = _validate_chunks(suite, present, _chunks(batches, chunk_rows))
-    con.close()
-    outcomes = row_level + table_outcomes + missing
-    return GateResult(suite.name, uri, table.version(), rows, outcomes)
+    return rows, row_level + table_outcomes
+
+
+def validate_warehouse_table(
+    database: str | Path,
+    relation: str,
+    suite: Suite,
+    *,
+    chunk_rows: int = 200_000,
+    now: datetime | None = None,
+    max_future_skew: timedelta = timedelta(days=1),
+    engine: str = "gx",
+) -> GateResult:
+    """Validate a table of a DuckDB warehouse file (``schema.table`` or ``table``), opened
+    read-only: the audit step of write-audit-publish, before the analysts' file is replaced.
+    References name other relations of the same warehouse."""
+    if engine not in ("gx", "duckdb"):
+        raise ValueError(f"unknown gate engine {engine!r}: use 'gx' or 'duckdb'")
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{database}' as wh (read_only)")
+        qualified = "wh." + ".".join(f'"{p}"' for p in relation.split("."))
+        try:
+            con.execute(f"create view t as select * from {qualified}")
+        except duckdb.CatalogException:
+            return GateResult(suite.name, relation, None, 0, [
+                Outcome(f"relation {relation} exists", None, False, observed="missing")])
+        names = {r[0] for r in con.execute("describe t").fetchall()}
+
+        def refs(con, table: str) -> bool:
+            ref = "wh." + ".".join(f'"{p}"' for p in table.split("."))
+            try:
+                con.execute(f"create or replace view ref as select * from {ref}")
+            except duckdb.CatalogException:
+                return False
+            return True
+
+        present = tuple(e for e in suite.expectations if e.column in names)
+        missing = [Outcome(e.name, e.column, False, observed="column missing")
+                   for e in suite.expectations if e.column not in names]
+        rows, outcomes = _validate_view(con, suite, refs, names, present, "", [],
+                                        now or datetime.now(UTC), max_future_skew, engine,
+                                        chunk_rows)
+    finally:
+        con.close()
+    return GateResult(suite.name, relation, None, rows, outcomes + missing)

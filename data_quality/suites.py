@@ -189,3 +189,59 @@ def gold_suites() -> dict[str, Suite]:
             sets={"cause": ("lagging sync", "missing event", "shrinkage",
                             "unmapped product code")}),
     }
+
+
+# Warehouse marts (dbt models). Every string column of every mart is scanned for raw PII: an
+# e-mail address or a phone number (E.164 as silver writes them, or a national format) in gold
+# means pseudonymisation was bypassed somewhere upstream.
+PII_PATTERNS = {
+    "email": r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}",
+    "phone": r"^\+[1-9][0-9]{7,14}$|^\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}$",
+}
+_STRING_TYPES = ("VARCHAR", "TEXT", "STRING")
+_TIME_COLUMN_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE")
+
+
+@dataclass(frozen=True)
+class MartRules:
+    """What a mart promises beyond its dbt tests: its key, required columns, value ranges,
+    references to dims, and which timestamp must never lie in the future."""
+
+    key: tuple[str, ...] = ()
+    not_null: tuple[str, ...] = ()
+    between: tuple[tuple[str, float | None, float | None], ...] = ()
+    sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    references: tuple[tuple[str, str, str], ...] = ()
+    newest: str | None = None
+    min_rows: int = 0
+
+
+def mart_suite(name: str, columns: dict[str, str], rules: MartRules | None = None) -> Suite:
+    """The suite of one warehouse relation, from its columns (``name -> DuckDB type``) and
+    its rules: key, nulls, ranges, vocabularies, references, no future timestamps, no PII."""
+    rules = rules or MartRules()
+    expectations = [Expect("ExpectColumnValuesToNotBeNull", c)
+                    for c in dict.fromkeys((*rules.key, *rules.not_null))]
+    expectations += [Expect("ExpectColumnValuesToBeBetween", c, tuple(
+        (k, v) for k, v in (("min_value", lo), ("max_value", hi)) if v is not None))
+        for c, lo, hi in rules.between]
+    expectations += [Expect("ExpectColumnValuesToBeInSet", c, (("value_set", v),))
+                     for c, v in rules.sets]
+    for column, kind in columns.items():
+        if kind.upper() in _STRING_TYPES:
+            expectations += [Expect("ExpectColumnValuesToNotMatchRegex", column,
+                                    (("regex", PII_PATTERNS[p]),)) for p in PII_PATTERNS]
+    newest = rules.newest or next(
+        (c for c, kind in columns.items() if kind.upper() in _TIME_COLUMN_TYPES), None)
+    return Suite(
+        name=f"warehouse.{name}",
+        expectations=tuple(expectations),
+        # a match is a leaked e-mail or phone: never echo it into reports
+        pii_columns=frozenset(c for c, kind in columns.items()
+                              if kind.upper() in _STRING_TYPES),
+        min_rows=rules.min_rows,
+        unique_key=rules.key,
+        newest_column=newest,
+        references=rules.references,
+        tags={"layer": "warehouse"},
+    )

@@ -1,0 +1,119 @@
+"""Write, audit, publish: analysts only ever open a warehouse whose every mart passed its gate.
+
+dbt builds into ``H/warehouse.build.duckdb`` (kept between runs: incremental models live
+there). The audit validates that file and records, for its exact state (a fingerprint), which
+relations passed. ``publish`` refuses unless the recorded audit matches the file as it is now
+and every relation passed; it then copies the build to a temporary file beside the analysts'
+``H/warehouse.duckdb`` and renames it over it. A rename is atomic, and an analyst holding the
+old file open keeps reading the old snapshot (their lock is on the old inode), so a run never
+waits for an analyst and an analyst never sees an unvalidated mart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from lakehouse.home import Home
+
+BUILD_NAME = "warehouse.build.duckdb"
+PUBLISHED_NAME = "warehouse.duckdb"
+AUDIT_NAME = "warehouse.build.audit.json"
+
+
+class PublishRefused(RuntimeError):
+    """The build was not audited as it is now, or a relation failed its gate."""
+
+
+@dataclass(frozen=True)
+class Published:
+    path: Path
+    relations: int
+    bytes: int
+    audited_at: str
+
+
+def build_path(home: Home) -> Path:
+    return home.root / BUILD_NAME
+
+
+def published_path(home: Home) -> Path:
+    return home.root / PUBLISHED_NAME
+
+
+def _audit_path(home: Home) -> Path:
+    return home.root / AUDIT_NAME
+
+
+def checkpoint(database: Path) -> None:
+    """Fold the write-ahead log into the file, so a byte copy of it is complete."""
+    con = duckdb.connect(str(database))
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def fingerprint(database: Path) -> str:
+    """Identity of the file's current state: size and modification time in nanoseconds."""
+    stat = database.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def relations(database: Path) -> list[str]:
+    """``schema.table`` of every table in the warehouse file (dbt's own temp tables aside)."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        rows = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_type = 'BASE TABLE' "
+            "and table_name not like '%__dbt_tmp%' order by 1, 2").fetchall()
+    finally:
+        con.close()
+    return [f"{schema}.{table}" for schema, table in rows]
+
+
+def record_audit(home: Home, results: dict[str, bool]) -> None:
+    """What the gate found for the build file as it is now (``relation -> passed``)."""
+    database = build_path(home)
+    payload = {"fingerprint": fingerprint(database), "results": results,
+               "audited_at": datetime.now(UTC).isoformat()}
+    tmp = _audit_path(home).with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
+    os.replace(tmp, _audit_path(home))
+
+
+def publish(home: Home) -> Published:
+    """Replace the analysts' warehouse with the audited build, atomically."""
+    database = build_path(home)
+    audit_file = _audit_path(home)
+    if not database.exists():
+        raise PublishRefused(f"no warehouse build at {database}: run dbt first")
+    if not audit_file.exists():
+        raise PublishRefused(f"{database} was never audited: run the warehouse gate first")
+    audit = json.loads(audit_file.read_text())
+    if audit["fingerprint"] != fingerprint(database):
+        raise PublishRefused(f"{database} changed after its audit at {audit['audited_at']}: "
+                             "audit it again before publishing")
+    failed = sorted(r for r, ok in audit["results"].items() if not ok)
+    if failed:
+        raise PublishRefused(f"not publishing: {len(failed)} relation(s) failed their gate: "
+                             + ", ".join(failed))
+    unaudited = sorted(set(relations(database)) - set(audit["results"]))
+    if unaudited:
+        raise PublishRefused("not publishing: relation(s) without an audit: "
+                             + ", ".join(unaudited))
+    target = published_path(home)
+    tmp = target.with_name(f".{target.name}.publishing")
+    shutil.copyfile(database, tmp)
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+    return Published(target, len(audit["results"]), target.stat().st_size,
+                     audit["audited_at"])
