@@ -1,0 +1,236 @@
+"""dbt-duckdb plugin: Delta sources at their validated version, and ``pseudonymise()`` in SQL.
+
+Referenced from ``dbt_project/profiles.yml`` (``module: lakehouse.warehouse.dbt_plugin``,
+``alias: lakehouse``). A source declares ``meta: {plugin: lakehouse}``; its dbt ``database`` is
+the lake layer (``silver`` or ``gold``) and its identifier the table name, so the source
+``silver.orders`` reads ``$LAKEHOUSE_HOME/lake/silver/orders``.
+
+- **Validated versions only.** A table is read at the newest version that passed its quality
+  gate (``lakehouse.storage.validations``), pinned once per build. A table without one fails
+  the build naming it, unless ``LAKEHOUSE_WAREHOUSE_UNVALIDATED=1`` (tests, development), which
+  reads the latest version. Every table read is recorded in ``main._warehouse_inputs`` (one row
+  per source: layer, table, version, whether it was validated, rows, when, dbt invocation).
+- **A channel that never delivered** (no Delta table yet) reads as an empty table with the
+  columns and types the source YAML declares (``meta.columns``, see below), so models build.
+- **Declared columns only.** Only the columns a source declares are read (projection), in the
+  declared types; a declared column the table lacks (an optional field that never arrived) is
+  null; a declared type that disagrees with the table fails naming both.
+- **No raw data in the warehouse file.** Sources are materialised as tables in in-memory
+  catalogs (``silver``, ``gold``) attached to the build's connection, never in the warehouse:
+  staging models hash PII with ``pseudonymise()`` before anything is persisted, and nothing
+  in the warehouse is a view over in-process Arrow (views that would break for every later
+  reader). This needs ``keep_open: true`` in the profile (one connection per dbt process).
+- ``pseudonymise(varchar) -> varchar`` equals ``lakehouse.identity.pii.pseudonymise`` with the
+  home's key (``LAKEHOUSE_HMAC_KEY``, else the home's development key).
+
+Column declarations: the source YAML lists ``columns`` with ``data_type`` (DuckDB type names)
+and passes the same list to the plugin through a YAML anchor (``meta: {columns: *orders}``),
+because dbt-duckdb hands plugins a source's meta, not its columns.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt.adapters.duckdb.utils import SourceConfig
+from deltalake import DeltaTable
+
+from lakehouse.identity.pii import load_key, pseudonymise
+from lakehouse.storage.validations import validated_versions
+
+UNVALIDATED_ENV = "LAKEHOUSE_WAREHOUSE_UNVALIDATED"
+LAYERS = ("silver", "gold")  # attached in-memory catalogs, one per lake layer read
+INPUTS_TABLE = "main._warehouse_inputs"
+
+# DuckDB type names (as written in source YAML ``data_type``) -> Arrow
+_TYPES: dict[str, pa.DataType] = {
+    "varchar": pa.string(), "text": pa.string(), "string": pa.string(),
+    "bigint": pa.int64(), "integer": pa.int32(), "int": pa.int32(), "smallint": pa.int16(),
+    "double": pa.float64(), "float": pa.float32(), "boolean": pa.bool_(), "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+    "timestamp with time zone": pa.timestamp("us", tz="UTC"),
+}
+
+
+class WarehouseSourceError(RuntimeError):
+    """A source cannot be read as declared (unvalidated, undeclared, or a type mismatch)."""
+
+
+def arrow_type(data_type: str) -> pa.DataType:
+    """The Arrow type of a DuckDB type name, including ``T[]`` lists."""
+    name = " ".join(str(data_type).lower().split())
+    if name.endswith("[]"):
+        return pa.list_(arrow_type(name[:-2]))
+    if name not in _TYPES:
+        raise WarehouseSourceError(f"unsupported data_type {data_type!r} in a source declaration")
+    return _TYPES[name]
+
+
+def declared_schema(columns: Any, source: str) -> pa.Schema:
+    """The Arrow schema of a source's declared columns (list of {name, data_type} or a
+    {name: data_type} mapping)."""
+    if not columns:
+        raise WarehouseSourceError(
+            f"source {source} declares no columns: list them with data_type in its YAML and pass "
+            "them to the plugin as meta.columns")
+    items = (columns.items() if isinstance(columns, dict)
+             else ((c["name"], c.get("data_type")) for c in columns))
+    fields = []
+    for name, data_type in items:
+        if not data_type:
+            raise WarehouseSourceError(f"source {source} column {name} has no data_type")
+        fields.append(pa.field(name, arrow_type(data_type)))
+    return pa.schema(fields)
+
+
+def _same_kind(actual: pa.DataType, wanted: pa.DataType) -> bool:
+    """Equal up to the physical flavour of strings and lists (string/large/view)."""
+    def norm(t: pa.DataType) -> Any:
+        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+            return "string"
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_list_view(t):
+            return ("list", norm(t.value_type))
+        return t
+    return norm(actual) == norm(wanted)
+
+
+def read_source(uri: str, schema: pa.Schema, version: int | None, source: str) -> pa.Table:
+    """The declared columns of the Delta table at ``uri`` (at ``version``, else the latest),
+    cast to the declared types; an empty table when there is no Delta table at ``uri``."""
+    if not DeltaTable.is_deltatable(uri):
+        return schema.empty_table()
+    dt = DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
+    present = {f.name: f.type for f in pa.schema(dt.schema().to_arrow())}  # arro3 -> pyarrow
+    for field in schema:
+        if field.name in present and not _same_kind(present[field.name], field.type):
+            raise WarehouseSourceError(
+                f"source {source}: column {field.name} is {present[field.name]} in {uri} but "
+                f"declared {field.type}")
+    wanted = [f.name for f in schema if f.name in present]
+    table = pa.table(dt.to_pyarrow_table(columns=wanted)) if wanted else None
+    rows = table.num_rows if table is not None else _row_count(dt)
+    columns = []
+    for field in schema:
+        if table is not None and field.name in present:
+            columns.append(table.column(field.name).cast(field.type))
+        else:
+            columns.append(pa.nulls(rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _row_count(dt: DeltaTable) -> int:
+    return sum(batch.num_rows for batch in dt.to_pyarrow_dataset().to_batches(columns=[]))
+
+
+class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        self._home_config = plugin_config.get("home")
+        self._lock = threading.Lock()
+        self._versions: dict[str, int] | None = None
+        self._key: bytes | None = None
+        self._conn = None
+
+    # -- the home, its key and its validated versions (resolved lazily: `dbt parse` needs none)
+    @property
+    def home(self) -> Path:
+        raw = self._home_config or os.environ.get("LAKEHOUSE_HOME")
+        if not raw:
+            raise WarehouseSourceError("LAKEHOUSE_HOME is not set: the warehouse build needs the "
+                                       "lakehouse home to read its Delta tables")
+        return Path(raw).expanduser().resolve()
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = load_key(self.home)
+        return self._key
+
+    def validated(self) -> dict[str, int]:
+        with self._lock:
+            if self._versions is None:  # pinned once per build: one consistent snapshot
+                self._versions = validated_versions(self.home / "lake")
+            return self._versions
+
+    # -- connection
+    def configure_connection(self, conn) -> None:
+        self._conn = conn
+        for layer in LAYERS:
+            conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {layer}")
+        self._register(conn)
+        conn.execute(f"""CREATE TABLE IF NOT EXISTS {INPUTS_TABLE} (
+            layer VARCHAR, table_name VARCHAR, uri VARCHAR, version BIGINT, validated BOOLEAN,
+            row_count BIGINT, loaded_at TIMESTAMP WITH TIME ZONE, invocation_id VARCHAR)""")
+
+    def configure_cursor(self, cursor) -> None:
+        self._register(cursor)
+
+    def _register(self, conn) -> None:
+        exists = conn.execute(
+            "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'pseudonymise'"
+        ).fetchall()[0][0]  # fetch all: DuckDB 2.0 refuses work after a partial fetch
+        if exists:
+            return
+        plugin = self
+
+        def udf(values: pa.Array) -> pa.Array:
+            key = plugin.key
+            return pa.array([None if v is None else pseudonymise(v, key)
+                             for v in values.to_pylist()], type=pa.string())
+
+        from duckdb.sqltypes import VARCHAR
+        conn.create_function("pseudonymise", udf, [VARCHAR], VARCHAR, type="arrow",
+                             side_effects=False)
+
+    # -- sources
+    def load(self, source_config: SourceConfig) -> pa.Table:
+        layer = source_config.get("layer") or source_config.database
+        table = source_config.get("table") or source_config.identifier
+        name = f"{layer}/{table}"
+        schema = declared_schema(source_config.get("columns"), name)
+        uri = str(self.home / "lake" / layer / table)
+        exists = DeltaTable.is_deltatable(uri)
+        version = self.validated().get(name)
+        if exists and version is None:
+            if os.environ.get(UNVALIDATED_ENV) != "1":
+                raise WarehouseSourceError(
+                    f"{name}: no version of {uri} has passed its quality gate yet, so the "
+                    f"warehouse will not read it (set {UNVALIDATED_ENV}=1 to read the latest "
+                    "unvalidated version in development)")
+        data = read_source(uri, schema, version, name)
+        if exists and version is None:
+            version = DeltaTable(uri).version()
+            validated = False
+        else:
+            validated = exists
+        self._record(layer, table, uri, version if exists else None, validated, data.num_rows)
+        return data
+
+    def _record(self, layer: str, table: str, uri: str, version: int | None, validated: bool,
+                rows: int) -> None:
+        if self._conn is None:
+            return
+        try:
+            from dbt_common.invocation import get_invocation_id
+            invocation = get_invocation_id()
+        except Exception:  # noqa: BLE001 - traceability only
+            invocation = None
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                cur.execute(f"DELETE FROM {INPUTS_TABLE} WHERE layer = ? AND table_name = ?",
+                            [layer, table])
+                cur.execute(f"INSERT INTO {INPUTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [layer, table, uri, version, validated, rows, datetime.now(UTC),
+                             invocation])
+            finally:
+                cur.close()
+
+    def default_materialization(self) -> str:
+        return "table"
