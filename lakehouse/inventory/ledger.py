@@ -11,7 +11,9 @@ Sources and their effect on (on hand, reserved):
   reserved (it fulfils a shop reservation); ``TRANSFER_OUT`` -qty; ``ADJUSTMENT`` signed qty;
   ``CYCLE_COUNT`` an absolute on-hand snapshot (``absolute_on_hand``).
 - tills: a sale line takes stock off the store shelf (no WMS row exists for it).
-- shop: reserve at order, release at cancel, at the warehouse that picked (or shipped) it; an
+- shop: reserve at order, release at cancel, at the warehouse that picked (or shipped) it; the
+  business day is the shopper's local day of the visit the order was placed in (clickstream
+  session start: an order at 00:02 in a visit begun at 23:55 closes into the day before); an
   order not yet picked is placed where the shop would have reserved it (nearest warehouse by
   shipping cost with free stock), flagged ``location_inferred``.
 - returns: a restock with no WMS row yet (sync lag) is synthesised from the returns desk; a
@@ -22,12 +24,12 @@ Sources and their effect on (on hand, reserved):
 "delivered" event share it), so a cross-system fallback never double counts.
 ``business_day`` is the retailer's operating day the event closes into: for stock locations the
 day starts at ``DAY_START_UTC_HOUR`` (07:00 UTC, the first WMS movement, after the last store
-closes); for a shopper's order it is the shopper's local calendar day.
+closes); for a shopper's order it is the shopper's local day of the visit it was placed in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -88,6 +90,8 @@ class SilverInputs:
     purchase_orders: pl.DataFrame
     locations: pl.DataFrame
     shipping_rates: pl.DataFrame
+    # ``order_id, session_lead``: how long before the order its shop visit began (clickstream)
+    order_sessions: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 SILVER_TABLES = {
@@ -102,11 +106,33 @@ def read_silver(home: str | Path) -> SilverInputs:
     """Read the ledger's inputs from ``H/lake/silver`` (a missing table reads as empty)."""
     root = Path(home) / "lake" / "silver"
     frames = {}
-    for field, table in SILVER_TABLES.items():
+    for name, table in SILVER_TABLES.items():
         path = root / table
-        frames[field] = pl.read_delta(str(path)) if (path / "_delta_log").exists() \
+        frames[name] = pl.read_delta(str(path)) if (path / "_delta_log").exists() \
             else pl.DataFrame()
+    clicks = root / "clickstream_events"
+    if (clicks / "_delta_log").exists():
+        frames["order_sessions"] = order_sessions(pl.scan_delta(str(clicks)))
     return SilverInputs(**frames)
+
+
+def order_sessions(clickstream: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """``order_id, session_lead``: time from the first event of the visit an order was placed
+    in to its purchase event, both on the device's own clock (a skewed app clock cancels out).
+
+    The shop closes a day's orders by visit: an order placed at 00:02 in a visit that began at
+    23:55 belongs to the day before (see ``shop_rows``)."""
+    lf = clickstream.lazy().select("event_type", "event_time", "session_id", "order_id")
+    buys = (lf.filter((pl.col("event_type") == "purchase") & pl.col("order_id").is_not_null()
+                      & pl.col("session_id").is_not_null())
+            .group_by("order_id").agg(pl.col("session_id").min(),
+                                      pl.col("event_time").min().alias("_bought")))
+    starts = (lf.join(buys.select("session_id").unique(), on="session_id", how="semi")
+              .group_by("session_id").agg(pl.col("event_time").min().alias("_start")))
+    return (buys.join(starts, on="session_id")
+            .select("order_id", (pl.col("_bought") - pl.col("_start")).clip(
+                lower_bound=pl.duration(seconds=0)).alias("session_lead"))
+            .collect())
 
 
 def empty_ledger() -> pl.DataFrame:
@@ -248,9 +274,17 @@ def shop_rows(inp: SilverInputs, base: pl.DataFrame) -> pl.DataFrame:
     else:
         j = j.with_columns(pl.lit(False).alias("location_inferred"))
     j = j.filter(pl.col("location_id").is_not_null())
+    lead = pl.duration(seconds=0)
+    if _has(inp.order_sessions, "order_id", "session_lead"):
+        j = j.join(inp.order_sessions.select("order_id", "session_lead"), on="order_id",
+                   how="left")
+        lead = pl.col("session_lead").fill_null(pl.duration(seconds=0))
+    # the day a shop event closes into is the shopper's local day of the visit it belongs to
+    j = j.with_columns((pl.col("created_at") - lead).alias("_visit"),
+                       (pl.col("cancelled_at") - lead).alias("_cancel_visit"))
     reserve = j.select(
         "product_id", "location_id", pl.col("created_at").alias("event_time"),
-        _local_day("created_at", "_tz").alias("business_day"), pl.lit("shop").alias("source"),
+        _local_day("_visit", "_tz").alias("business_day"), pl.lit("shop").alias("source"),
         (pl.col("line_id") + ":reserve").alias("source_event_id"),
         (pl.lit("shop:") + pl.col("line_id") + ":reserve").alias("event_key"),
         pl.lit("reserve").alias("kind"), pl.lit(0).alias("delta_on_hand"),
@@ -258,7 +292,8 @@ def shop_rows(inp: SilverInputs, base: pl.DataFrame) -> pl.DataFrame:
         "location_inferred", pl.col("_arr_o").alias("arrived_at"))
     cancel = j.filter(pl.col("is_cancelled") & pl.col("cancelled_at").is_not_null()).select(
         "product_id", "location_id", pl.col("cancelled_at").alias("event_time"),
-        _local_day("cancelled_at", "_tz").alias("business_day"), pl.lit("shop").alias("source"),
+        _local_day("_cancel_visit", "_tz").alias("business_day"),
+        pl.lit("shop").alias("source"),
         (pl.col("line_id") + ":release").alias("source_event_id"),
         (pl.lit("shop:") + pl.col("line_id") + ":release").alias("event_key"),
         pl.lit("release").alias("kind"), pl.lit(0).alias("delta_on_hand"),
