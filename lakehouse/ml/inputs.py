@@ -1,0 +1,145 @@
+"""The tables a feature set reads, pinned to versions that passed their quality gate.
+
+A version is taken from the validation registry (``H/lake/quality/validations``), which the gate
+appends to when it passes; it is never inferred from the latest commit. Pinned versions (to
+rebuild a training set) must also be in the registry. Each table is read at its version through
+Delta time travel as a DuckDB view over that snapshot's Parquet files, so nothing is loaded
+whole: DuckDB streams the scans and spills large joins to disk.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from lakehouse.storage.validations import registry_uri, validated_versions
+
+# view name in the feature SQL -> table under H/lake
+TABLES = {
+    "orders": "silver/orders",
+    "order_lines": "silver/order_lines",
+    "pos_lines": "silver/pos_transaction_lines",
+    "clicks": "silver/clickstream_events",
+    "email_events": "silver/email_events",
+    "returns": "silver/returns",
+    "reviews": "silver/reviews",
+    "products": "silver/products",
+    "promotions": "silver/promotions",
+    "identity_map": "gold/identity_map",
+    "inventory_daily": "gold/inventory_daily",
+}
+
+# the columns each view needs (projection; also the schema of an empty snapshot)
+COLUMNS = {
+    "orders": ("order_id", "channel", "created_at", "cancelled_at", "customer_id"),
+    "order_lines": ("order_id", "product_id", "quantity", "unit_price", "discount"),
+    "pos_lines": ("transaction_id", "event_time", "product_id", "quantity", "unit_price",
+                  "discount", "loyalty_card", "card_token"),
+    "clicks": ("channel", "event_time", "anonymous_id", "session_id"),
+    "email_events": ("event_type", "email", "event_time", "campaign_id"),
+    "returns": ("order_id", "product_id", "quantity", "event_time", "refund_amount"),
+    "reviews": ("product_id", "rating", "event_time"),
+    "products": ("product_id", "category", "price"),
+    "promotions": ("promo_id", "category", "discount_pct", "start_date", "end_date"),
+    "identity_map": ("source", "person_id", "identifier_type", "identifier_hash"),
+    "inventory_daily": ("product_id", "location_id", "date", "on_hand", "available_to_promise"),
+}
+
+
+class NotValidatedError(RuntimeError):
+    """An input table has no version that passed its quality gate (or a pinned version did
+    not pass)."""
+
+
+def _registry(lake: Path) -> pl.DataFrame:
+    uri = registry_uri(lake)
+    if not DeltaTable.is_deltatable(uri):
+        return pl.DataFrame(schema={"table": pl.String, "version": pl.Int64})
+    return pl.from_arrow(DeltaTable(uri).to_pyarrow_table(columns=["table", "version"]))
+
+
+def resolve_versions(lake: Path, tables: Iterable[str],
+                     versions: Mapping[str, int] | None = None) -> dict[str, int]:
+    """``{"silver/orders": 12, ...}`` for ``tables``: the newest validated version of each, or
+    the pinned ``versions``, each of which must be in the registry."""
+    tables = sorted(set(tables))
+    if versions is None:
+        passed = validated_versions(lake)
+        missing = [t for t in tables if t not in passed]
+        if missing:
+            raise NotValidatedError(
+                f"no validated version of {', '.join(missing)} in {registry_uri(lake)}: "
+                "their quality gate has not passed yet, and feature sets read only table "
+                "versions that passed it (run the gate, or materialize the tables)")
+        return {t: int(passed[t]) for t in tables}
+    missing = [t for t in tables if t not in versions]
+    if missing:
+        raise NotValidatedError(f"versions= pins no version of {', '.join(missing)}")
+    reg = _registry(lake)
+    passed = set(zip(reg["table"].to_list(), reg["version"].to_list(), strict=True))
+    unvalidated = [f"{t}@{versions[t]}" for t in tables if (t, int(versions[t])) not in passed]
+    if unvalidated:
+        raise NotValidatedError(
+            f"pinned versions {', '.join(unvalidated)} never passed their quality gate "
+            f"(not in {registry_uri(lake)})")
+    return {t: int(versions[t]) for t in tables}
+
+
+def connect(memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with UTC session time and a spill directory (bounded memory)."""
+    con = duckdb.connect()
+    spill = Path(tempfile.gettempdir()) / "lakehouse_ml_spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"set memory_limit = '{memory_limit}'")
+    con.execute(f"set temp_directory = '{spill}'")
+    con.execute("set preserve_insertion_order = false")
+    return con
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, version: int,
+                      columns: Iterable[str]) -> None:
+    """View ``view`` over version ``version`` of the Delta table at ``uri`` (only ``columns``).
+
+    Reads the snapshot's Parquet files with DuckDB (partition values from the paths, columns
+    that older files lack as nulls), not through pyarrow: files written by MERGE and by appends
+    mix string and string_view, which pyarrow scans reject."""
+    try:
+        table = DeltaTable(uri, version=version)
+    except Exception as exc:
+        raise NotValidatedError(
+            f"cannot read validated version {version} of {uri} ({exc}); was it vacuumed "
+            "beyond the retention window?") from exc
+    schema = pa.schema(table.schema().to_arrow())
+    wanted = list(columns)
+    absent = [c for c in wanted if c not in schema.names]
+    if absent:
+        raise ValueError(f"{uri}@{version} has no column {', '.join(absent)}")
+    cols = ", ".join(_quote(c) for c in wanted)
+    files = [u.removeprefix("file://") for u in table.file_uris()]
+    if not files:
+        empty = pa.schema([schema.field(c) for c in wanted]).empty_table()
+        con.register(f"_{view}_empty", empty)
+        con.execute(f"create or replace view {view} as select {cols} from _{view}_empty")
+        return
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    con.execute(f"create or replace view {view} as select {cols} from read_parquet([{listed}], "
+                "union_by_name = true, hive_partitioning = true)")
+
+
+def register_inputs(con: duckdb.DuckDBPyConnection, lake: Path,
+                    versions: Mapping[str, int]) -> None:
+    """Register every view of :data:`TABLES` whose table is in ``versions``."""
+    for view, table in TABLES.items():
+        if table in versions:
+            register_snapshot(con, view, str(lake / table), versions[table], COLUMNS[view])
