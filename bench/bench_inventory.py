@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -27,19 +28,23 @@ import polars as pl
 
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
-from lakehouse.inventory import build_ledger, daily_positions, evaluate, read_silver
-from lakehouse.inventory.evaluate import compare
-from lakehouse.inventory.fold import apply_batch, running, state_of
-from lakehouse.inventory.ledger import LEDGER_SCHEMA
+from lakehouse.inventory import build_ledger, daily_positions, discrepancies, evaluate, read_silver
+from lakehouse.inventory.evaluate import SETTLE_DAYS, explain
+from lakehouse.inventory.fold import apply_batch, state_of
+from lakehouse.inventory.ledger import LEDGER_SCHEMA, SilverInputs
+from lakehouse.inventory.reconcile import STOCK_CHANNELS
 from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate
 
 
-def accuracy(home: Path, persons: int | None, days: int | None) -> None:
+def accuracy(home: Path, persons: int | None, days: int | None,
+             shrinkage: float | None) -> None:
     if not (home / "truth" / "stock_daily.parquet").exists():
-        cfg = SimConfig() if persons is None else SimConfig(persons=persons,
-                                                            days=days or SimConfig().days)
-        print(f"simulating {cfg.persons} persons x {cfg.days} days into {home} ...")
+        base = SimConfig()
+        cfg = SimConfig(persons=persons or base.persons, days=days or base.days,
+                        shrinkage_rate=base.shrinkage_rate if shrinkage is None else shrinkage)
+        print(f"simulating {cfg.persons} persons x {cfg.days} days (shrinkage "
+              f"{cfg.shrinkage_rate}) into {home} ...")
         simulate(Home.resolve(home), cfg)
     if not (home / "lake" / "silver" / "inventory_movements").exists():
         files = discover(home)
@@ -56,43 +61,70 @@ def accuracy(home: Path, persons: int | None, days: int | None) -> None:
                             truth.select("product_id", "location_id").unique())
     t_daily = time.perf_counter() - t
     score = evaluate(daily, truth)
-    print(f"ledger rows {ledger.height:,} built in {t_ledger:.2f}s; daily positions "
-          f"{daily.height:,} in {t_daily:.2f}s")
-    print(f"share of product x location x day positions equal to truth: "
-          f"{score['share_equal']:.4f} (on hand {score['share_on_hand_equal']:.4f}, reserved "
-          f"{score['share_reserved_equal']:.4f}, |on hand error| {score['abs_on_hand_error']})")
-    print("mismatch classes:")
-    for cls, n in classify(ledger, compare(daily, truth)).items():
-        print(f"  {cls:<62} {n:>6}")
+    e = explain(ledger, daily, truth)
+    print(f"home {home}: ledger rows {ledger.height:,} built in {t_ledger:.2f}s; daily "
+          f"positions {daily.height:,} in {t_daily:.2f}s")
+    print(f"equal to truth, all days: {score['share_equal']:.4f} (on hand "
+          f"{score['share_on_hand_equal']:.4f}, reserved {score['share_reserved_equal']:.4f}, "
+          f"|on hand error| {score['abs_on_hand_error']})")
+    print(f"equal to truth, settled days (all events landed; last {SETTLE_DAYS} days left out):"
+          f" {e['share_equal_settled']:.4f} of {e['settled_positions']:,}")
+    print(f"equal to truth on settled positions without uncounted shrinkage: "
+          f"{e['share_equal_without_uncounted_shrinkage']:.4f} "
+          f"({e['uncounted_shrinkage_positions']:,} positions differ only by shrinkage no "
+          f"record shows yet)")
+    for title, classes in (("all days", e["classes"]), ("settled days", e["classes_settled"])):
+        print(f"positions by class, {title}:")
+        for cls, n in classes.items():
+            print(f"  {cls:<70} {n:>7,}")
+    print("discrepancies found vs injected:")
+    found_vs_injected(home, ledger, inp)
 
 
-def classify(ledger: pl.DataFrame, cmp: pl.DataFrame) -> dict[str, int]:
-    """Every mismatching position in one class."""
-    mis = cmp.filter((pl.col("on_hand") != pl.col("on_hand_ledger"))
-                     | (pl.col("reserved") != pl.col("reserved_ledger"))).with_columns(
-        (pl.col("on_hand_ledger") - pl.col("on_hand")).alias("d"))
-    last = cmp["date"].max()
-    counts = running(ledger).filter(pl.col("kind") == "cycle_count").select(
-        "product_id", "location_id", pl.col("business_day").alias("cday"), "shrinkage")
-    nxt = (mis.join(counts, on=["product_id", "location_id"], how="left")
-           .filter(pl.col("cday") > pl.col("date")).sort("cday")
-           .group_by("product_id", "location_id", "date", maintain_order=True).first()
-           .select("product_id", "location_id", "date", "shrinkage"))
-    m = mis.join(nxt, on=["product_id", "location_id", "date"], how="left")
-    cls = (pl.when(pl.col("reserved") != pl.col("reserved_ledger"))
-           .then(pl.when(pl.col("date") == last)
-                 .then(pl.lit("reserved: order event still in flight at the end of the run"))
-                 .otherwise(pl.lit("reserved: other")))
-           .when((pl.col("d") > 0) & pl.col("shrinkage").is_not_null()
-                 & (pl.col("shrinkage") < 0))
-           .then(pl.lit("on hand: unrecorded shrinkage, revealed by the next count"))
-           .when((pl.col("d") > 0) & pl.col("shrinkage").is_null())
-           .then(pl.lit("on hand: over by shrinkage not yet counted (no later count)"))
-           .when(pl.col("date") >= last - timedelta(days=3))
-           .then(pl.lit("on hand: event still in flight at the end of the run"))
-           .otherwise(pl.lit("on hand: other")))
-    out = m.group_by(cls.alias("c")).agg(pl.len()).sort("len", descending=True)
-    return dict(zip(out["c"], out["len"], strict=True))
+INJECT = {  # WMS movement type removed -> (discrepancy systems, reference column)
+    "RECEIPT": ("suppliers vs wms", "reference"),
+    "RETURN_RESTOCK": ("returns vs wms", "reference"),
+    "TRANSFER_IN": ("wms (warehouse) vs wms (store)", "reference"),
+    "PICK": ("shop/carrier vs wms", "reference"),
+}
+
+
+def found_vs_injected(home: Path, ledger: pl.DataFrame, inp: SilverInputs, n: int = 25) -> None:
+    """Discrepancies found vs injected: drop ``n`` WMS movements of each kind another system
+    also reports (receipt, restock, transfer in, pick), rebuild, and count those the
+    discrepancy table names with the right systems and an age-consistent cause; plus unmapped
+    product codes the simulator injected into stock feeds, and counts revealing shrinkage."""
+    m = inp.movements
+    rng = np.random.default_rng(1)
+    drop = []
+    for mtype in INJECT:
+        rows = m.filter(pl.col("movement_type") == mtype)
+        if mtype == "TRANSFER_IN":  # one booking-in per transfer reference
+            rows = rows.unique(subset=["reference"], keep="first")
+        take = rng.choice(rows.height, size=min(n, rows.height), replace=False)
+        drop.append(rows[sorted(take.tolist())])
+    gone = pl.concat(drop)
+    cut = replace(inp, movements=m.join(gone.select("movement_id"), on="movement_id",
+                                         how="anti"))
+    led = build_ledger(cut)
+    now = led["event_time"].max()
+    d = discrepancies(cut, led, now=now, lag=timedelta(days=1), home=home)
+    for mtype, (systems, _) in INJECT.items():
+        inj = gone.filter(pl.col("movement_type") == mtype)
+        hits = inj.join(d.filter(pl.col("systems") == systems), on="reference", how="semi")
+        print(f"  injected: {mtype.lower():<15} removed {inj.height:>3}; found by "
+              f"'{systems}': {hits.height}")
+    injected = 0
+    f = home / "truth" / "faults.parquet"
+    if f.exists():
+        injected = pl.read_parquet(f).filter(
+            (pl.col("kind") == "unknown_product")
+            & pl.col("channel").is_in(list(STOCK_CHANNELS))).height
+    unmapped = d.filter(pl.col("cause") == "unmapped product code").height
+    print(f"  unmapped product codes in stock feeds: injected {injected}, found {unmapped}")
+    base = discrepancies(inp, ledger, home=home)
+    print("  discrepancies of the unmodified data by cause: " + ", ".join(
+        f"{c} {k}" for c, k in base.group_by("cause").len().sort("cause").iter_rows()))
 
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -186,6 +218,8 @@ def main() -> None:
     ap.add_argument("--home", type=Path, default=Path("/tmp/bench_inventory_home"))
     ap.add_argument("--persons", type=int)
     ap.add_argument("--days", type=int)
+    ap.add_argument("--shrinkage", type=float, help="shrinkage_rate of a new simulation "
+                    "(0 switches unrecorded shrinkage off)")
     ap.add_argument("--sizes", default="1000000,10000000")
     ap.add_argument("--batch", type=int, default=10_000)
     ap.add_argument("--keys", type=int, default=200_000)
@@ -193,7 +227,7 @@ def main() -> None:
     ap.add_argument("--skip-incremental", action="store_true")
     a = ap.parse_args()
     if not a.skip_accuracy:
-        accuracy(a.home, a.persons, a.days)
+        accuracy(a.home, a.persons, a.days, a.shrinkage)
     if not a.skip_incremental:
         incremental([int(s) for s in a.sizes.split(",")], a.batch, a.keys, 60)
 

@@ -21,6 +21,10 @@ import polars as pl
 from lakehouse.inventory.fold import running
 from lakehouse.inventory.ledger import SilverInputs, canonical
 
+# source systems whose rows move stock: an unmapped code elsewhere (clickstream) is not a stock
+# discrepancy
+STOCK_CHANNELS = ("wms", "pos", "orders", "returns", "suppliers", "shipments")
+
 COLUMNS = {"systems": pl.String, "product_id": pl.String, "location_id": pl.String,
            "reference": pl.String, "units": pl.Int64, "since": pl.Datetime("us", "UTC"),
            "cause": pl.String, "detail": pl.String}
@@ -55,18 +59,19 @@ def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None 
     now = now or led["event_time"].max()
     out = []
     m = inp.movements
-    wms_ref = (m.select("movement_type", "reference", "location_id") if m.height
-               else pl.DataFrame(schema={"movement_type": pl.String, "reference": pl.String,
-                                         "location_id": pl.String}))
     # shop platform vs WMS: the carrier picked the parcel up, the WMS booked no pick
     if inp.shipments.height and inp.order_lines.height:
-        picks = wms_ref.filter(pl.col("movement_type") == "PICK").select(
-            pl.col("reference").alias("order_id")).unique()
-        gone = inp.shipments.unique(subset=["shipment_id"]).join(picks, on="order_id",
-                                                                 how="anti")
+        # per order line: a multi-line order can miss the pick of one line only
+        picks = (m.filter(pl.col("movement_type") == "PICK").select(
+            pl.col("reference").alias("order_id"), "product_id").unique()
+            if m.height else pl.DataFrame(schema={"order_id": pl.String,
+                                                  "product_id": pl.String}))
         lines = inp.order_lines.unique(subset=["line_id"]).select(
             "order_id", "product_id", "quantity")
-        out.append(gone.join(lines, on="order_id").select(
+        shipped = inp.shipments.unique(subset=["shipment_id"]).select(
+            "order_id", "location_id", "shipped_at")
+        out.append(shipped.join(lines, on="order_id").join(
+            picks, on=["order_id", "product_id"], how="anti").select(
             pl.lit("shop/carrier vs wms").alias("systems"), "product_id", "location_id",
             pl.col("order_id").alias("reference"), pl.col("quantity").alias("units"),
             pl.col("shipped_at").alias("since"),
@@ -129,6 +134,8 @@ def _unmapped(home: Path) -> pl.DataFrame:
         return pl.DataFrame()
     q = q.filter(pl.col(kind) == "unknown_product")
     src = next((c for c in ("_source_channel", "source") if c in q.columns), None)
+    if src is not None:
+        q = q.filter(pl.col(src).is_in(list(STOCK_CHANNELS)))
     return q.select(
         (pl.lit("catalog vs ") + (pl.col(src) if src else pl.lit("?"))).alias("systems"),
         pl.lit(1).alias("units"), pl.col("_source_file").alias("reference"),

@@ -17,7 +17,7 @@ import polars as pl
 from lakehouse.home import Home
 from lakehouse.inventory.alerts import phantom_alerts
 from lakehouse.inventory.daily import daily_positions, days_of_cover
-from lakehouse.inventory.evaluate import evaluate
+from lakehouse.inventory.evaluate import scores as truth_scores
 from lakehouse.inventory.fold import positions
 from lakehouse.inventory.ledger import build_ledger, read_silver
 from lakehouse.inventory.reconcile import discrepancies
@@ -54,5 +54,5 @@ def build_inventory(home: Home) -> InventoryRun:
         run.rows[name] = frame.height
     truth = home.truth / "stock_daily.parquet"
     if truth.exists() and "inventory_daily" in frames:
-        run.scores = evaluate(frames["inventory_daily"][1], pl.read_parquet(truth))
+        run.scores = truth_scores(ledger, frames["inventory_daily"][1], pl.read_parquet(truth))
     return run
