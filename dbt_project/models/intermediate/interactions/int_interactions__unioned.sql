@@ -1,0 +1,126 @@
+-- Every touch a person (or an anonymous visitor) had with the retailer, in one shape:
+-- web/app events, e-mail opens / clicks / unsubscribes, ad clicks and store visits (one per
+-- till transaction). Each carries the identity record it belongs to; an ad click borrows the
+-- record of the web/app visitor whose visit carried its click id.
+with clickstream as (
+    select
+        'clickstream:' || event_id as interaction_id,
+        'clickstream' as interaction_source,
+        channel,
+        event_type as interaction_type,
+        occurred_at,
+        event_date as interaction_date,
+        identity_source,
+        identity_record_hash,
+        session_key,
+        session_id,
+        product_id,
+        order_id,
+        campaign_id,
+        cast(null as varchar) as location_id,
+        search_query,
+        page,
+        quantity,
+        cast(null as double) as amount,
+        _batch_id,
+        _ingested_at
+    from {{ ref('stg_silver__clickstream_events') }}
+),
+
+email as (
+    select
+        'email:' || event_id as interaction_id,
+        'email' as interaction_source,
+        'email' as channel,
+        'email_' || event_type as interaction_type,
+        occurred_at,
+        event_date as interaction_date,
+        identity_source,
+        identity_record_hash,
+        cast(null as varchar) as session_key,
+        cast(null as varchar) as session_id,
+        cast(null as varchar) as product_id,
+        cast(null as varchar) as order_id,
+        campaign_id,
+        cast(null as varchar) as location_id,
+        cast(null as varchar) as search_query,
+        url as page,
+        cast(null as bigint) as quantity,
+        cast(null as double) as amount,
+        _batch_id,
+        _ingested_at
+    from {{ ref('stg_silver__email_events') }}
+    where event_type in ('open', 'click', 'unsubscribe')
+),
+
+click_visitors as (
+    select
+        click_id,
+        arg_min(identity_source, occurred_at) as identity_source,
+        arg_min(identity_record_hash, occurred_at) as identity_record_hash,
+        arg_min(session_key, occurred_at) as session_key,
+        arg_min(session_id, occurred_at) as session_id
+    from {{ ref('stg_silver__clickstream_events') }}
+    where click_id is not null
+    group by click_id
+),
+
+ads as (
+    select
+        'ads:' || a.click_id as interaction_id,
+        'ads' as interaction_source,
+        'ads' as channel,
+        'ad_click' as interaction_type,
+        a.occurred_at,
+        a.event_date as interaction_date,
+        v.identity_source,
+        v.identity_record_hash,
+        v.session_key,
+        v.session_id,
+        cast(null as varchar) as product_id,
+        cast(null as varchar) as order_id,
+        a.campaign_id,
+        cast(null as varchar) as location_id,
+        cast(null as varchar) as search_query,
+        a.landing_page as page,
+        cast(null as bigint) as quantity,
+        a.cost as amount,
+        a._batch_id,
+        a._ingested_at
+    from {{ ref('stg_silver__ad_clicks') }} as a
+    left join click_visitors as v on v.click_id = a.click_id
+),
+
+store as (
+    select
+        'pos:' || order_id as interaction_id,
+        'pos' as interaction_source,
+        'store' as channel,
+        'store_visit' as interaction_type,
+        ordered_at as occurred_at,
+        order_date as interaction_date,
+        identity_source,
+        identity_record_hash,
+        cast(null as varchar) as session_key,
+        cast(null as varchar) as session_id,
+        cast(null as varchar) as product_id,
+        order_id,
+        cast(null as varchar) as campaign_id,
+        location_id,
+        cast(null as varchar) as search_query,
+        cast(null as varchar) as page,
+        units as quantity,
+        net_revenue as amount,
+        _batch_id,
+        _ingested_at
+    from {{ ref('int_orders__unioned') }}
+    where order_source = 'pos'
+)
+
+select * from clickstream
+union all by name
+select * from email
+union all by name
+select * from ads
+union all by name
+select * from store

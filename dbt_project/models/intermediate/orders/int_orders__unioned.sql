@@ -1,0 +1,74 @@
+-- Shop orders (web, app) and till transactions (store) as one set of orders, with the
+-- identity record each belongs to. Revenue comes from the lines: net = units x price - discount.
+with shop_lines as (
+    select
+        order_id,
+        count(*) as line_count,
+        sum(quantity) as units,
+        sum(quantity * unit_price) as gross_revenue,
+        sum(discount_amount) as discount_amount
+    from {{ ref('stg_silver__order_lines') }}
+    group by order_id
+),
+
+shop as (
+    select
+        o.order_id,
+        'shop' as order_source,
+        o.channel,
+        cast(null as varchar) as location_id,
+        o.ordered_at,
+        o.order_date,
+        o.financial_status,
+        o.is_cancelled,
+        o.currency,
+        coalesce(l.line_count, 0) as line_count,
+        coalesce(l.units, 0) as units,
+        coalesce(l.gross_revenue, 0) as gross_revenue,
+        coalesce(l.discount_amount, 0) as discount_amount,
+        o.total_price as reported_total,
+        cast(null as varchar) as payment_type,
+        o.identity_source,
+        o.identity_record_hash,
+        o._batch_id,
+        o._ingested_at
+    from {{ ref('stg_silver__orders') }} as o
+    left join shop_lines as l on l.order_id = o.order_id
+),
+
+store as (
+    select
+        transaction_id as order_id,
+        'pos' as order_source,
+        'store' as channel,
+        any_value(location_id) as location_id,
+        min(occurred_at) as ordered_at,
+        min(event_date) as order_date,
+        'paid' as financial_status,
+        false as is_cancelled,
+        cast(null as varchar) as currency,
+        count(*) as line_count,
+        sum(quantity) as units,
+        sum(quantity * unit_price) as gross_revenue,
+        sum(discount_amount) as discount_amount,
+        sum(quantity * unit_price) - sum(discount_amount) as reported_total,
+        any_value(payment_type) as payment_type,
+        case when bool_or(is_identified) then 'pos' end as identity_source,
+        case when bool_or(is_identified) then pseudonymise(transaction_id) end
+            as identity_record_hash,
+        arg_max(_batch_id, _ingested_at) as _batch_id,
+        max(_ingested_at) as _ingested_at
+    from {{ ref('stg_silver__pos_transaction_lines') }}
+    group by transaction_id
+),
+
+unioned as (
+    select * from shop
+    union all by name
+    select * from store
+)
+
+select
+    *,
+    gross_revenue - discount_amount as net_revenue
+from unioned

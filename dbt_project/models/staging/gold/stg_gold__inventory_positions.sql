@@ -1,0 +1,11 @@
+select
+    product_id,
+    location_id,
+    on_hand,
+    reserved,
+    available_to_promise,
+    last_event_time,
+    last_count_time,
+    events as ledger_events,
+    shrinkage
+from {{ source('gold', 'inventory_positions') }}
