@@ -14,6 +14,7 @@ from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.landing import landing_assets
 from orchestration.assets.maintenance import lake_maintenance
 from orchestration.assets.silver import silver_tables
+from orchestration.assets.warehouse import gx_warehouse_gate, warehouse
 from orchestration.resources import LakehouseResource
 from orchestration.sensors import build_landing_sensor
 
@@ -39,7 +40,8 @@ daily_batch = dg.ScheduleDefinition(
 
 defs = dg.Definitions(
     assets=[*landing_assets, ingest_bronze, silver_tables, identity_tables, inventory_tables,
-            lake_maintenance, dbt_models],
+            lake_maintenance, dbt_models, warehouse],
+    asset_checks=[gx_warehouse_gate],
     jobs=[all_assets_job, micro_batch_job],
     schedules=[daily_batch],
     sensors=[build_landing_sensor(micro_batch_job)],

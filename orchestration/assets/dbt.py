@@ -1,6 +1,7 @@
 """dbt models as Dagster assets, grouped by layer (staging, intermediate, marts)."""
 
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from lakehouse.warehouse.publish import build_path
 from orchestration.resources import LakehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -69,6 +71,14 @@ class LayeredTranslator(DagsterDbtTranslator):
         return [f"team:{owner}"] if owner else ["team:data-platform"]
 
 
+def model_relations(manifest_path: Path) -> dict[dg.AssetKey, str]:
+    """Asset key -> ``schema.table`` of every dbt model, from the manifest."""
+    translator = LayeredTranslator()
+    nodes = json.loads(Path(manifest_path).read_text())["nodes"].values()
+    return {translator.get_asset_key(n): f"{n['schema']}.{n.get('alias') or n['name']}"
+            for n in nodes if n["resource_type"] == "model"}
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -77,7 +87,9 @@ class LayeredTranslator(DagsterDbtTranslator):
 def dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, lakehouse: LakehouseResource
 ):
-    """`dbt build` (models and their tests) into the home's warehouse."""
+    """`dbt build` (models and their tests) into the home's build file (write-audit-publish:
+    analysts get it only after `gx_warehouse_gate` passes and `warehouse` publishes it)."""
     # dbt runs as a subprocess and reads the home from the environment (profiles.yml).
     os.environ["LAKEHOUSE_HOME"] = str(lakehouse.paths.root)
+    os.environ["LAKEHOUSE_DBT_DATABASE"] = str(build_path(lakehouse.paths))
     yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()

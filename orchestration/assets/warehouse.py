@@ -1,0 +1,102 @@
+"""Audit and publish of the dbt warehouse (write-audit-publish).
+
+`dbt_models` writes into the build file; `gx_warehouse_gate` validates every dbt model there
+(blocking: nothing downstream of a failed model runs) and records the audit; the `warehouse`
+asset publishes the build as the analysts' ``H/warehouse.duckdb`` only if that audit matches
+the file and every relation passed (publishing checks the gate itself, whatever ran before).
+"""
+
+import json
+from collections.abc import Iterator
+
+import dagster as dg
+
+from data_quality.gate import validate_warehouse_table
+from data_quality.mart_rules import MART_RULES
+from data_quality.suites import mart_suite
+from lakehouse.warehouse.publish import (
+    build_path,
+    checkpoint,
+    publish,
+    published_path,
+    record_audit,
+)
+from orchestration.assets.dbt import dbt_project, model_relations
+from orchestration.resources import LakehouseResource
+
+RELATIONS: dict[dg.AssetKey, str] = model_relations(dbt_project.manifest_path)
+
+
+class WarehouseGateConfig(dg.Config):
+    engine: str = "gx"  # "duckdb": the same expectations as SQL, without GX
+
+
+def _columns(database, relation: str) -> dict[str, str]:
+    import duckdb
+
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        schema, table = relation.split(".")
+        rows = con.execute("select column_name, data_type from information_schema.columns "
+                           "where table_schema = ? and table_name = ? order by ordinal_position",
+                           [schema, table]).fetchall()
+    finally:
+        con.close()
+    return dict(rows)
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec("gx_warehouse_gate", asset=key, blocking=True,
+                             description=f"GX suite warehouse.{relation}: keys, ranges, "
+                             "references, no future timestamps, no raw PII")
+           for key, relation in RELATIONS.items()],
+    can_subset=True,
+)
+def gx_warehouse_gate(context: dg.AssetCheckExecutionContext, config: WarehouseGateConfig,
+                      lakehouse: LakehouseResource) -> Iterator[dg.AssetCheckResult]:
+    """Audit of the build file: every dbt model's suite, recorded for the publish step."""
+    home = lakehouse.paths
+    database = build_path(home)
+    checkpoint(database)  # the audit and the copy must see the same, complete file
+    results: dict[str, bool] = {}
+    for check_key in context.selected_asset_check_keys:
+        relation = RELATIONS[check_key.asset_key]
+        suite = mart_suite(relation, _columns(database, relation), MART_RULES.get(relation))
+        result = validate_warehouse_table(database, relation, suite, engine=config.engine)
+        results[relation] = result.passed
+        yield dg.AssetCheckResult(
+            asset_key=check_key.asset_key, check_name=check_key.name, passed=result.passed,
+            severity=dg.AssetCheckSeverity.ERROR, description=result.describe()[:1000],
+            metadata={"suite": suite.name, "engine": config.engine,
+                      "rows_validated": result.rows, "expectations": len(result.outcomes),
+                      "failed": len(result.failed),
+                      "failed_expectations": [o.name for o in result.failed],
+                      "results": dg.MetadataValue.md(result.markdown())})
+    record_audit(home, results)
+
+
+@dg.asset(
+    key=["warehouse"],
+    deps=list(RELATIONS),
+    group_name="warehouse",
+    kinds={"duckdb"},
+    owners=["team:data-platform"],
+    description="The analysts' DuckDB file (H/warehouse.duckdb): the audited dbt build, "
+    "published by an atomic rename only when every model passed its gate. Open it in any "
+    "DuckDB client; a run never waits for an analyst holding it open.",
+)
+def warehouse(context: dg.AssetExecutionContext,
+              lakehouse: LakehouseResource) -> dg.MaterializeResult:
+    home = lakehouse.paths
+    done = publish(home)
+    audit = json.loads((home.root / "warehouse.build.audit.json").read_text())
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(published_path(home))),
+        "relations": done.relations,
+        "bytes": done.bytes,
+        "audited_at": done.audited_at,
+        "relations_published": dg.MetadataValue.md(
+            "\n".join(f"- `{r}`" for r in sorted(audit["results"]))),
+        "open_with": dg.MetadataValue.md(
+            f"```\nduckdb -readonly {published_path(home)}\n```"),
+    })
