@@ -1,12 +1,14 @@
 """GX gates as Dagster asset-check results: which expectation failed, observed values."""
 
+from pathlib import Path
 from typing import Literal
 
 import dagster as dg
 
-from data_quality.gate import validate_table
+from data_quality.docs import write_data_docs
+from data_quality.gate import GateResult, validate_table
 from data_quality.suites import Suite, gold_suites
-from lakehouse.storage.validations import record_validation
+from lakehouse.storage.validations import record_validation, table_name
 from orchestration.metadata import table_metadata
 
 # "gx": Great Expectations on pandas chunks (batch runs); "duckdb": the same expectations as
@@ -21,6 +23,14 @@ def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
     result = validate_table(uri, suite, **kwargs)
     if result.passed and result.version is not None:
         record_validation(uri, result.version, suite.name, result.rows, run_id)
+    lake, _ = table_name(uri)
+    docs = write_data_docs(lake.parent, result, run_id)
+    return check_result(result, asset_key, check_name, docs, engine=kwargs.get("engine", "gx"))
+
+
+def check_result(result: GateResult, asset_key: dg.AssetKey, check_name: str, docs: Path,
+                 engine: str) -> dg.AssetCheckResult:
+    """A gate result as a Dagster check result: each expectation, observed values, the page."""
     return dg.AssetCheckResult(
         asset_key=asset_key,
         check_name=check_name,
@@ -28,14 +38,15 @@ def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
         severity=dg.AssetCheckSeverity.ERROR,
         description=result.describe()[:1000],
         metadata={
-            "suite": suite.name,
-            "engine": kwargs.get("engine", "gx"),
+            "suite": result.suite,
+            "engine": engine,
             "rows_validated": result.rows,
             "delta_version": result.version if result.version is not None else -1,
             "expectations": len(result.outcomes),
             "failed": len(result.failed),
             "failed_expectations": [o.name for o in result.failed],
             "results": dg.MetadataValue.md(result.markdown()),
+            "data_docs": dg.MetadataValue.url(docs.as_uri()),
         },
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from data_quality.docs import write_data_docs
 from data_quality.gate import validate_warehouse_table
 from data_quality.mart_rules import MART_RULES
 from data_quality.suites import mart_suite
@@ -22,6 +23,7 @@ from lakehouse.warehouse.publish import (
     record_audit,
 )
 from orchestration.assets.dbt import dbt_project, model_relations
+from orchestration.gates import check_result
 from orchestration.resources import LakehouseResource
 
 RELATIONS: dict[dg.AssetKey, str] = model_relations(dbt_project.manifest_path)
@@ -64,14 +66,8 @@ def gx_warehouse_gate(context: dg.AssetCheckExecutionContext, config: WarehouseG
         suite = mart_suite(relation, _columns(database, relation), MART_RULES.get(relation))
         result = validate_warehouse_table(database, relation, suite, engine=config.engine)
         results[relation] = result.passed
-        yield dg.AssetCheckResult(
-            asset_key=check_key.asset_key, check_name=check_key.name, passed=result.passed,
-            severity=dg.AssetCheckSeverity.ERROR, description=result.describe()[:1000],
-            metadata={"suite": suite.name, "engine": config.engine,
-                      "rows_validated": result.rows, "expectations": len(result.outcomes),
-                      "failed": len(result.failed),
-                      "failed_expectations": [o.name for o in result.failed],
-                      "results": dg.MetadataValue.md(result.markdown())})
+        docs = write_data_docs(home.root, result, context.run_id)
+        yield check_result(result, check_key.asset_key, check_key.name, docs, config.engine)
     record_audit(home, results)
 
 
