@@ -1,31 +1,43 @@
-"""Deterministic pass: strong identifiers joined as a graph, guarded against super nodes.
+"""Deterministic pass: identifiers joined as a graph, guarded against super nodes and against
+chaining through shared things.
 
 Why a guard: one placeholder e-mail (``none@none.com``), a store's default phone or a shared
 card would otherwise weld hundreds of people into one "customer". The guard is data-driven:
 per identifier type it looks at how many records and how many distinct names a value usually
 carries, and a value far outside that distribution links nothing on its own.
 
-Why name checks on otherwise normal values: a household shares a card or a family e-mail
-between two or three people. Such a value joins records whose names are compatible (typos,
-initials, swapped first/last) and no others; records without a name that carry only such a
-value attach to the name that uses it most.
+Why name checks on otherwise normal values: a household shares a card, a tablet or a family
+e-mail between two or three people. Among named records (shop accounts, guest checkouts,
+loyalty sign-ups, reviews) such a value joins records whose names are compatible (typos,
+nicknames, initials, swapped first/last: ``names.compatible_sql``) and no others. A device or
+cookie is such a value always: it joins named records only through compatible names.
+
+Nameless records (a cookie, an app device, a till transaction, an e-mail address) cannot be
+name-checked, so they never bridge persons blindly (back-in-time stitching without chaining):
+each attaches to the person its identifiers point at; when they point at several persons, the
+record joins the one with the strongest evidence, and the others merge into it only when their
+names are compatible (a cookie that logged into two accounts of one person). Nameless records
+that share a value nobody named carries (a card only ever used at the till) form one cluster
+that attaches, as a whole, to the person its other members point at.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import polars as pl
 
-from lakehouse.identity.schema import STRONG
+from lakehouse.identity.graph import components
+from lakehouse.identity.names import compatible_sql
+from lakehouse.identity.schema import LINKS, STITCH
 
 NAME_FLOOR = 3          # a value shared by this many distinct names is never a super node
 RECORD_FLOOR = 50       # ... nor one carried by this many records
 NAME_FACTOR = 3.0       # super node: more names than NAME_FACTOR x the 99th percentile
 RECORD_FACTOR = 10.0    # ... or more records than RECORD_FACTOR x the 99th percentile
+PRIORITY = (*LINKS, *STITCH)  # for ``matched_by``: the strongest type that links a record
 
 
 @dataclass(frozen=True)
@@ -37,16 +49,7 @@ class Links:
     n_nodes: int
     super_nodes: pl.DataFrame      # identifier_type, value, n_records, n_names, threshold_*
     record_types: pl.DataFrame     # _i, matched_by (strongest type that links it to another)
-    identified: pl.DataFrame       # _i of records that carry a usable strong identifier
-
-
-def _long(rec: pl.DataFrame) -> pl.DataFrame:
-    parts = [rec.select("_i", pl.lit(t).alias("identifier_type"), pl.col(t).alias("value"),
-                        "_fn", "_ln").filter(pl.col("value").is_not_null()) for t in STRONG]
-    out = pl.concat(parts)
-    named = pl.col("_fn").is_not_null() & pl.col("_ln").is_not_null()
-    return out.with_columns(pl.when(named).then(pl.col("_fn") + "|" + pl.col("_ln"))
-                            .alias("_name"))
+    report: dict
 
 
 def guard_thresholds(stats: pl.DataFrame) -> pl.DataFrame:
@@ -63,21 +66,42 @@ def guard_thresholds(stats: pl.DataFrame) -> pl.DataFrame:
     ).drop("_q_names", "_q_records")
 
 
-_COMPATIBLE_SQL = """
+def _sql(sql: str, **frames: pl.DataFrame) -> pl.DataFrame:
+    con = duckdb.connect()
+    try:
+        for name, frame in frames.items():
+            con.register(name, frame.to_arrow())
+        return pl.from_arrow(con.sql(sql).to_arrow_table())  # type: ignore[return-value]
+    finally:
+        con.close()
+
+
+_VARIANT_PAIRS_SQL = f"""
 select a.vid, a.var as va, b.var as vb
 from v a join v b on a.vid = b.vid and a.var < b.var
-where (a.ln = b.ln or jaro_winkler_similarity(a.ln, b.ln) >= 0.88
-       or (a.ln = b.fn and a.fn = b.ln))
-  and (a.fn = b.fn or jaro_winkler_similarity(a.fn, b.fn) >= 0.88
-       or ((length(a.fn) = 1 or length(b.fn) = 1) and left(a.fn, 1) = left(b.fn, 1))
-       or (a.ln = b.fn and a.fn = b.ln))
+where {compatible_sql("a", "b")}
+"""
+
+_LABEL_PAIRS_SQL = f"""
+select distinct p.a, p.b
+from p join nm a on a.label = p.a join nm b on b.label = p.b
+where {compatible_sql("a", "b")}
 """
 
 
-def strong_links(rec: pl.DataFrame) -> Links:
-    """Edges of the deterministic graph over ``rec`` (a frame from ``schema.conform``)."""
+def _edges(a: pl.Expr, b: pl.Expr) -> list[pl.Expr]:
+    return [a.cast(pl.Int64).alias("a"), b.cast(pl.Int64).alias("b")]
+
+
+def strong_links(rec: pl.DataFrame, long: pl.DataFrame) -> Links:
+    """Edges of the deterministic graph over ``rec`` (a frame from ``schema.conform``) and its
+    identifiers ``long`` (``_i, identifier_type, value`` from ``schema.identifier_long``)."""
     n = rec.height
-    long = _long(rec)
+    names = rec.select("_i", pl.col("_fnc").alias("fn"), pl.col("_ln").alias("ln")).filter(
+        pl.col("fn").is_not_null() & pl.col("ln").is_not_null())
+    long = long.join(names, on="_i", how="left").with_columns(
+        pl.when(pl.col("fn").is_not_null()).then(pl.col("fn") + "|" + pl.col("ln"))
+        .alias("_name"))
     stats = long.group_by("identifier_type", "value").agg(
         pl.len().alias("n_records"), pl.col("_name").drop_nulls().n_unique().alias("n_names"))
     stats = stats.join(guard_thresholds(stats), on="identifier_type")
@@ -87,86 +111,84 @@ def strong_links(rec: pl.DataFrame) -> Links:
     stats = stats.filter(~is_super).sort("identifier_type", "value").with_row_index("vid")
     long = long.join(stats.select("identifier_type", "value", "vid", "n_records"),
                      on=["identifier_type", "value"])
+    value_node = n
+    variant_node = n + stats.height
 
-    # name variants per value, and which pairs of them are compatible (typos, initials, swaps)
-    variants = (long.filter(pl.col("_name").is_not_null())
-                .group_by("vid", "_name").agg(pl.len().alias("n"), pl.first("_fn").alias("fn"),
-                                              pl.first("_ln").alias("ln"))
+    # -- named records: values join compatible names only ---------------------------------
+    named = long.filter(pl.col("_name").is_not_null())
+    variants = (named.group_by("vid", "_name")
+                .agg(pl.len().alias("n"), pl.first("fn"), pl.first("ln"))
                 .sort("vid", "_name").with_row_index("var"))
-    con = duckdb.connect()
-    con.register("v", variants.select("vid", "var", "fn", "ln").to_arrow())
-    pairs = pl.from_arrow(con.sql(_COMPATIBLE_SQL).to_arrow_table())
-    con.close()
+    pairs = _sql(_VARIANT_PAIRS_SQL, v=variants.select("vid", "var", "fn", "ln"))
     n_var = variants.group_by("vid").agg(pl.len().alias("nv"))
     n_ok = pairs.group_by("vid").agg(pl.len().alias("np"))
     clean = (n_var.join(n_ok, on="vid", how="left").with_columns(pl.col("np").fill_null(0))
              .filter(pl.col("np") == pl.col("nv") * (pl.col("nv") - 1) // 2).select("vid"))
-    clean_vids = pl.concat([clean, stats.select("vid").join(n_var, on="vid", how="anti")])
-    long = long.with_columns(pl.col("vid").is_in(clean_vids["vid"].implode()).alias("_clean"))
+    named = named.with_columns(pl.col("vid").is_in(clean["vid"].implode()).alias("_clean"))
+    amb = named.filter(~pl.col("_clean")).join(variants.select("vid", "_name", "var"),
+                                               on=["vid", "_name"])
+    edges = [
+        named.filter("_clean").select(_edges(pl.col("_i"), pl.col("vid") + value_node)),
+        amb.select(_edges(pl.col("_i"), pl.col("var") + variant_node)),
+        pairs.select(_edges(pl.col("va") + variant_node, pl.col("vb") + variant_node)),
+    ]
+    n_nodes = variant_node + variants.height
+    e = pl.concat(edges)
+    labels = components(n_nodes, e["a"].to_numpy(), e["b"].to_numpy())
 
-    value_node = n
-    variant_node = n + stats.height
-    edges: list[pl.DataFrame] = []
-    # clean values: every record joins the value's node
-    edges.append(long.filter("_clean").select(
-        pl.col("_i").cast(pl.Int64).alias("a"), (pl.col("vid") + value_node).cast(pl.Int64)
-        .alias("b")))
-    amb = long.filter(~pl.col("_clean")).join(
-        variants.select("vid", "_name", "var"), on=["vid", "_name"], how="left")
-    # ambiguous values: named records join their own name variant ...
-    edges.append(amb.filter(pl.col("var").is_not_null()).select(
-        pl.col("_i").cast(pl.Int64).alias("a"), (pl.col("var") + variant_node).cast(pl.Int64)
-        .alias("b")))
-    # ... compatible variants join each other ...
-    edges.append(pairs.select((pl.col("va") + variant_node).cast(pl.Int64).alias("a"),
-                              (pl.col("vb") + variant_node).cast(pl.Int64).alias("b")))
-    # ... and a nameless record with nothing better attaches to the most used variant
-    identified = long.filter("_clean").select("_i").unique()
-    primary = (variants.sort(["vid", "n", "_name"], descending=[False, True, False])
-               .group_by("vid", maintain_order=True).first().select("vid", "var"))
-    edges.append(amb.filter(pl.col("var").is_null()).join(identified, on="_i", how="anti")
-                 .join(primary, on="vid", how="left", suffix="_p")
-                 .select(pl.col("_i").cast(pl.Int64).alias("a"),
-                         (pl.col("var_p") + variant_node).cast(pl.Int64).alias("b")))
+    # -- nameless records: what each value points at -------------------------------------
+    clean_w = named.filter("_clean").group_by("vid").agg(pl.len().alias("w"))
+    amb_var = variants.join(clean, on="vid", how="anti")
+    point = pl.concat([
+        clean_w.with_columns(pl.Series("label", labels[clean_w["vid"].to_numpy() + value_node])),
+        amb_var.select("vid", pl.col("n").alias("w"), pl.Series(
+            "label", labels[amb_var["var"].to_numpy() + variant_node])),
+    ]).group_by("vid", "label").agg(pl.col("w").sum())
+    nameless = long.filter(pl.col("_name").is_null()).select("_i", "identifier_type", "vid")
+    direct = (nameless.join(point, on="vid")
+              .with_columns((pl.col("identifier_type") != "device_id").alias("strong"))
+              .group_by("_i", "label").agg(pl.col("strong").any(), pl.col("w").sum()))
+    best = (direct.sort(["_i", "strong", "w", "label"], descending=[False, True, True, False])
+            .group_by("_i", maintain_order=True).first().select("_i", "label"))
+    # a record pointing at several persons merges them only when their names agree
+    others = (direct.join(best.rename({"label": "dom"}), on="_i")
+              .filter(pl.col("label") != pl.col("dom"))
+              .select(pl.min_horizontal("label", "dom").alias("a"),
+                      pl.max_horizontal("label", "dom").alias("b")).unique())
+    bridges = others.clear()
+    if others.height:
+        nm = (names.with_columns(pl.Series("label", labels[names["_i"].to_numpy()]))
+              .select("label", "fn", "ln").unique())
+        bridges = _sql(_LABEL_PAIRS_SQL, p=others, nm=nm)
+    edges = [e, best.select(_edges(pl.col("_i"), pl.col("label"))),
+             bridges.select(_edges(pl.col("a"), pl.col("b")))]
+
+    # -- values no named record carries: clusters of nameless records --------------------
+    free = nameless.join(point.select("vid").unique(), on="vid", how="anti")
+    loose = free.join(best.select("_i"), on="_i", how="anti")
+    edges.append(loose.select(_edges(pl.col("_i"), pl.col("vid") + value_node)))
+    if loose.height:
+        cl = components(n_nodes, loose["_i"].to_numpy(), (loose["vid"] + value_node).to_numpy())
+        votes = free.join(best, on="_i")
+        votes = votes.with_columns(
+            pl.Series("cluster", cl[(votes["vid"] + value_node).to_numpy()]))
+        loose_clusters = pl.Series(cl[loose["_i"].to_numpy()]).unique()
+        owner = (votes.filter(pl.col("cluster").is_in(loose_clusters.implode()))
+                 .group_by("cluster", "label").agg(pl.len().alias("w"))
+                 .sort(["cluster", "w", "label"], descending=[False, True, False])
+                 .group_by("cluster", maintain_order=True).first())
+        edges.append(owner.select(_edges(pl.col("cluster"), pl.col("label"))))
     e = pl.concat(edges)
 
-    order = {t: k for k, t in enumerate(STRONG)}
+    order = {t: k for k, t in enumerate(PRIORITY)}
     record_types = (long.filter(pl.col("n_records") > 1)
                     .with_columns(pl.col("identifier_type").replace_strict(order).alias("_p"))
                     .sort("_i", "_p").group_by("_i", maintain_order=True).first()
-                    .select("_i", pl.col("identifier_type").alias("matched_by")))
-    identified = long.select("_i").unique()
-    return Links(e["a"].to_numpy(), e["b"].to_numpy(), variant_node + variants.height,
-                 super_nodes, record_types, identified)
-
-
-def device_stitch(rec: pl.DataFrame, labels: np.ndarray, identified: pl.DataFrame
-                  ) -> tuple[np.ndarray, np.ndarray, pl.DataFrame]:
-    """Edges that attach anonymous records (no name, no usable strong identifier) to the person
-    who owns their device or cookie, back in time.
-
-    The owner of a device is the identified component seen with it on most records; a device seen
-    with more identified persons than the data's usual spread (a kiosk) attaches nothing. Only
-    anonymous records attach, so a shared tablet never joins two persons.
-    """
-    dev = rec.select("_i", "device_id", pl.Series("label", labels[: rec.height]),
-                     (pl.col("_fn").is_null() | pl.col("_ln").is_null()).alias("_nameless")
-                     ).filter(pl.col("device_id").is_not_null())
-    anon = dev.filter("_nameless").join(identified, on="_i", how="anti")
-    known = dev.join(anon.select("_i"), on="_i", how="anti")
-    owners = known.group_by("device_id", "label").agg(pl.len().alias("n"))
-    spread = owners.group_by("device_id").agg(pl.len().alias("n_owners"))
-    q = spread["n_owners"].quantile(0.99, "higher") if spread.height else 1
-    limit = max(NAME_FLOOR, math.ceil((q or 1) * NAME_FACTOR))
-    kiosks = spread.filter(pl.col("n_owners") > limit).select("device_id")
-    owner = (owners.join(kiosks, on="device_id", how="anti")
-             .sort(["device_id", "n", "label"], descending=[False, True, False])
-             .group_by("device_id", maintain_order=True).first().select("device_id", "label"))
-    # anonymous records of one device stay together even when no owner is known
-    first_anon = anon.group_by("device_id").agg(pl.col("_i").min().alias("_first"))
-    a = anon.join(kiosks, on="device_id", how="anti").join(owner, on="device_id", how="left",
-                                                           suffix="_o")
-    a = a.join(first_anon, on="device_id").with_columns(
-        pl.coalesce(pl.col("label_o"), pl.col("_first")).alias("_to"))
-    stitched = a.filter(pl.col("label_o").is_not_null()).select("_i")
-    return (a["_i"].cast(pl.Int64).to_numpy(), a["_to"].cast(pl.Int64).to_numpy(), stitched)
+                    .select("_i", pl.col("identifier_type").replace({"device_id": "device_stitch"})
+                            .alias("matched_by")))
+    report = {"nameless_attached": best.height, "bridges_merged": bridges.height,
+              "bridges_refused": others.height - bridges.height,
+              "ambiguous_values": int(variants["vid"].n_unique() - clean.height)
+              if variants.height else 0}
+    return Links(e["a"].to_numpy(), e["b"].to_numpy(), n_nodes, super_nodes, record_types,
+                 report)

@@ -10,9 +10,9 @@ import numpy as np
 import polars as pl
 
 from lakehouse.identity import fellegi_sunter as fs
-from lakehouse.identity.deterministic import device_stitch, strong_links
+from lakehouse.identity.deterministic import strong_links
 from lakehouse.identity.graph import components
-from lakehouse.identity.schema import RESOLVED_SCHEMA, conform
+from lakehouse.identity.schema import RESOLVED_SCHEMA, conform, identifier_long
 from lakehouse.identity.stability import HISTORY_SCHEMA, assign_ids
 
 THRESHOLD = 0.99  # match probability at or above which two records are the same person
@@ -34,7 +34,8 @@ def _fresh_id(first: str) -> str:
 
 def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
                  threshold: float = THRESHOLD, probabilistic: bool = True,
-                 at: datetime | None = None) -> Resolution:
+                 at: datetime | None = None, observations: pl.DataFrame | None = None
+                 ) -> Resolution:
     """Resolve ``records`` into persons; see ``resolve`` for the contract. Returns the identity
     map plus the ``person_id_history`` events of this run and a report (counts, guard, model)."""
     at = at or datetime.now(UTC)
@@ -42,10 +43,8 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     n = rec.height
     if n == 0:
         return Resolution(pl.DataFrame(schema=RESOLVED_SCHEMA), pl.DataFrame(schema=HISTORY_SCHEMA))
-    links = strong_links(rec)
-    labels = components(links.n_nodes, links.a, links.b)[:n]
-    sa, sb, stitched = device_stitch(rec, labels, links.identified)
-    a, b = np.concatenate([links.a, sa]), np.concatenate([links.b, sb])
+    links = strong_links(rec, identifier_long(rec, observations))
+    a, b = links.a, links.b
     labels = components(links.n_nodes, a, b)[:n]
 
     prob = pl.DataFrame(schema={"_i": pl.UInt32, "_p": pl.Float64})
@@ -84,11 +83,9 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
 
     out = rec.select("_i", "source", "record_id", pl.Series("_label", labels))
     out = (out.join(links.record_types, on="_i", how="left")
-           .join(stitched.with_columns(pl.lit("device_stitch").alias("_st")), on="_i",
-                 how="left")
            .join(prob, on="_i", how="left"))
     out = out.with_columns(
-        pl.coalesce("matched_by", "_st",
+        pl.coalesce("matched_by",
                     pl.when(pl.col("_p").is_not_null()).then(pl.lit("fellegi_sunter")))
         .alias("matched_by"),
     ).with_columns(
@@ -113,24 +110,29 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
         "records": n, "persons": out["person_id"].n_unique(),
         "matched_by": dict(out.group_by("matched_by").len().iter_rows()),
         "super_nodes": dict(links.super_nodes.group_by("identifier_type").len().iter_rows()),
-        "stitched": stitched.height, "fellegi_sunter": fs_report,
+        "stitched": int((out["matched_by"] == "device_stitch").sum()),
+        "deterministic": links.report, "fellegi_sunter": fs_report,
         "history": dict(history.group_by("event").len().iter_rows()),
     }
     return Resolution(out, history, report, model)
 
 
 def resolve(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
-            threshold: float = THRESHOLD, probabilistic: bool = True) -> pl.DataFrame:
+            threshold: float = THRESHOLD, probabilistic: bool = True,
+            observations: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per source record: ``source, record_id, person_id, match_probability, matched_by``.
 
     ``records``: columns ``record_id, source`` and any of ``first_name, last_name, email, phone,
     address_line1, address_line2, city, postcode, state, country, date_of_birth, loyalty_id,
     payment_fingerprint, device_id, login_id`` (missing = null), normalised as silver does.
     ``previous``: the identity map of the last run (``source, record_id, person_id``); ids in it
-    are kept, and the survivor of a merge keeps its id. ``matched_by`` is the strongest
+    are kept, and the survivor of a merge keeps its id. ``observations`` (optional, silver
+    ``identifier_observations``: ``source, record_id, identifier_type, value``) adds every
+    value a record was ever seen with (all its e-mails, cards, devices, order ids), where the
+    record columns hold only the latest. ``matched_by`` is the strongest
     identifier type that joined the record to another one, ``device_stitch``, ``fellegi_sunter``
     or ``none``; ``match_probability`` is 1 for deterministic links, the posterior for
     probabilistic ones and null for a record alone.
     """
-    return resolve_full(records, previous, threshold=threshold,
-                        probabilistic=probabilistic).records
+    return resolve_full(records, previous, threshold=threshold, probabilistic=probabilistic,
+                        observations=observations).records

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from lakehouse.identity.names import canonical_first
+
 INPUT_COLUMNS = (
     "record_id", "source", "first_name", "last_name", "email", "phone", "address_line1",
     "address_line2", "city", "postcode", "state", "country", "date_of_birth", "loyalty_id",
@@ -15,8 +17,13 @@ INPUT_COLUMNS = (
 )
 # identifiers that may join two records on their own (in priority order for ``matched_by``)
 STRONG = ("login_id", "loyalty_id", "email", "phone", "payment_fingerprint")
-# identifiers that only stitch anonymous activity to a person, never join two persons
+# identifiers that join records only through observations (``resolve(..., observations=)``):
+# an order id ties a review or a purchase event to the order's shop record
+LINKS = (*STRONG, "order_id")
+# identifiers that stitch anonymous activity to a person and join named records only when
+# their names agree (a family tablet or cookie never joins two persons on its own)
 STITCH = ("device_id",)
+OBSERVATION_TYPES = (*LINKS, *STITCH)
 RESOLVED_SCHEMA = {"source": pl.String, "record_id": pl.String, "person_id": pl.String,
                    "match_probability": pl.Float64, "matched_by": pl.String}
 
@@ -42,7 +49,26 @@ def conform(records: pl.DataFrame) -> pl.DataFrame:
         raise ValueError("identity records repeat a (source, record_id); give one row per record")
     # stable row order: results never depend on the order rows arrived in
     out = out.sort("source", "record_id").with_row_index("_i")
-    return out.with_columns(_keys())
+    return out.with_columns(_keys()).with_columns(canonical_first(pl.col("_fn")).alias("_fnc"))
+
+
+def identifier_long(rec: pl.DataFrame, observations: pl.DataFrame | None = None
+                    ) -> pl.DataFrame:
+    """``_i, identifier_type, value``: every linking identifier of every record, distinct. From
+    the record columns, plus (when given) every value in ``observations`` (silver
+    ``identifier_observations``: ``source, record_id, identifier_type, value``), where a record
+    keeps all the e-mails, phones, cards, devices and orders it was ever seen with, not only
+    its latest one."""
+    parts = [rec.select("_i", pl.lit(t).alias("identifier_type"), pl.col(t).alias("value"))
+             for t in (*STRONG, *STITCH)]
+    if observations is not None and observations.height:
+        parts.append(
+            observations.select("source", "record_id", "identifier_type",
+                                pl.col("value").cast(pl.String))
+            .filter(pl.col("identifier_type").is_in(OBSERVATION_TYPES))
+            .join(rec.select("_i", "source", "record_id"), on=["source", "record_id"])
+            .select("_i", "identifier_type", "value"))
+    return pl.concat(parts).drop_nulls().unique().sort("_i", "identifier_type", "value")
 
 
 def _letters(c: str) -> pl.Expr:

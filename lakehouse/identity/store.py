@@ -52,9 +52,12 @@ def previous_assignments(home: Home, records: pl.DataFrame, key: bytes) -> pl.Da
 def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = None
                  ) -> IdentityRun:
     records = read_table(table_uri(home, "silver", "customer_records"))
+    obs_uri = table_uri(home, "silver", "identifier_observations")
+    observations = (read_table(obs_uri).select("source", "record_id", "identifier_type", "value")
+                    if DeltaTable.is_deltatable(obs_uri) else None)
     key = key or load_key(home.root)
     result = resolve_full(records, previous_assignments(home, records, key),
-                          at=at or datetime.now(UTC))
+                          at=at or datetime.now(UTC), observations=observations)
     versions = {
         "identity_map": replace_table(table_uri(home, "gold", "identity_map"),
                                       identity_map(result.records, records, key)),

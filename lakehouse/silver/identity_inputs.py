@@ -7,6 +7,11 @@ order id of a guest checkout, ``loyalty`` = ``member_id``, ``web`` = ``cookie_id
 ``deviceId``, ``pos`` = ``transaction_id`` when a loyalty card or card token was used,
 ``email`` = the recipient address as sent, ``reviews`` = ``review_id``.
 
+Beyond the record columns, observations carry ``order_id`` (on shop records, reviews and
+purchase events): it ties a review or a cookie's purchase to the order's shop record.
+Resolution reads every observed value (``resolve(..., observations=)``), not only the latest
+one per type that ``customer_records`` keeps.
+
 Observations are kept per distinct (record, identifier type, value) with the first and last
 time they were seen: min and max fold the same whatever the arrival order or duplication.
 A record's attribute is the value of that type seen most recently (ties: smallest value).
@@ -36,7 +41,7 @@ _NORMALISE = {
     "address_line1": nz.address_line, "address_line2": nz.address_line, "city": nz.city,
     "postcode": nz.postcode, "state": nz.code, "country": nz.code,
     "loyalty_id": nz.identifier, "payment_fingerprint": nz.identifier,
-    "device_id": nz.identifier, "login_id": nz.identifier,
+    "device_id": nz.identifier, "login_id": nz.identifier, "order_id": nz.identifier,
 }
 
 
@@ -100,7 +105,8 @@ def _address(prefix: str = "ship_") -> list[tuple[str, pl.Expr]]:
 
 def from_orders(orders: pl.DataFrame) -> pl.DataFrame:
     """Shop accounts (``customer.id``) and guest checkouts (order id) from silver order rows."""
-    common = [("email", pl.col("email")), ("phone", pl.col("phone")),
+    common = [("order_id", pl.col("order_id")),
+              ("email", pl.col("email")), ("phone", pl.col("phone")),
               ("payment_fingerprint", pl.col("payment_fingerprint")),
               ("device_id", pl.col("browser_id")), *_address()]
     account = orders.filter(pl.col("customer_id").is_not_null())
@@ -123,10 +129,12 @@ def from_loyalty(members: pl.DataFrame) -> pl.DataFrame:
 
 
 def from_clickstream(events: pl.DataFrame) -> pl.DataFrame:
-    """Web cookies and app devices, with the login ids seen on them."""
+    """Web cookies and app devices, with the login ids and the order ids (purchase events)
+    seen on them."""
     return pl.concat([
         _long(events.filter(pl.col("channel") == ch), ch, pl.col("anonymous_id"), "event_time",
-              [("device_id", pl.col("anonymous_id")), ("login_id", pl.col("login_id"))])
+              [("device_id", pl.col("anonymous_id")), ("login_id", pl.col("login_id")),
+               ("order_id", pl.col("order_id"))])
         for ch in ("web", "app")
     ])
 
@@ -144,10 +152,11 @@ def from_email(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def from_reviews(reviews: pl.DataFrame) -> pl.DataFrame:
-    """Reviewers: e-mail when given, display name "First L." split into first and last."""
+    """Reviewers: e-mail when given, the order reviewed, display name "First L." split into
+    first and last."""
     name = pl.col("reviewer_name").str.strip_chars()
     return _long(reviews, "reviews", pl.col("review_id"), "event_time", [
-        ("email", pl.col("reviewer_email")),
+        ("email", pl.col("reviewer_email")), ("order_id", pl.col("order_id")),
         ("first_name", name.str.extract(r"^(\S+)", 1)),
         ("last_name", name.str.extract(r"^\S+\s+(.+)$", 1))])
 

@@ -77,6 +77,17 @@ def _email_local(d: Dice, first: str, last: str) -> str:
     return f"{lt}.{f}{d.between(1, 9)}"
 
 
+def _unique_address(taken: set[str], local: str, dom: str) -> str:
+    """``local@dom``, or with the first free number appended when another person holds it
+    (no dice thrown, so the rest of the world stays the same draw for draw)."""
+    addr, k = f"{local}@{dom}", 1
+    while addr in taken:
+        k += 1
+        addr = f"{local}{k}@{dom}"
+    taken.add(addr)
+    return addr
+
+
 def build_population(cfg: SimConfig, rng: np.random.Generator, d: Dice,
                      store_zones: list[int], store_pos: list[tuple[int, int]]) -> Population:
     """Persons grouped into households; a share of households share a device and a card."""
@@ -91,6 +102,7 @@ def build_population(cfg: SimConfig, rng: np.random.Generator, d: Dice,
     nearest: dict[str, int] = {}
     i = 0
     hh = 0
+    taken: set[str] = set()  # an address reaches one inbox: two people never share one
     while i < n:
         size = 1
         if d.chance(cfg.household_share):
@@ -123,12 +135,13 @@ def build_population(cfg: SimConfig, rng: np.random.Generator, d: Dice,
             age = d.between(18, 80)
             dob = dt.date(cfg.start.year - age, d.between(1, 12), d.between(1, 28))
             n_mail = 2 if d.chance(0.35) else 1
-            emails = []
+            drawn = []
             for _ in range(n_mail):
                 dom = d.pick(names.EMAIL_DOMAINS)
-                emails.append(f"{_email_local(d, first, plast)}@{dom}")
-            if len(emails) == 2 and emails[0] == emails[1]:
-                emails.pop()
+                drawn.append((_email_local(d, first, plast), dom))
+            if len(drawn) == 2 and drawn[0] == drawn[1]:
+                drawn.pop()
+            emails = [_unique_address(taken, local, dom) for local, dom in drawn]
             ios = d.chance(0.55)
             has_app = bool(pref[i, 1] > 0.15)
             device = d.uuid(upper=ios) if has_app else ""
