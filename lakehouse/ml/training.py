@@ -27,12 +27,17 @@ import duckdb
 import polars as pl
 
 from lakehouse.home import Home
-from lakehouse.identity.pii import load_key
 from lakehouse.ml.canonical import register_customer_views, register_product_views
 from lakehouse.ml.features import CUTOFF, customer_sql, product_sql, run, top_categories
 from lakehouse.ml.inputs import connect, register_inputs, resolve_versions
 
 LABEL_TIME = "label_time"
+
+
+def _hmac_key(home: Home) -> bytes:
+    from lakehouse.identity.pii import load_key  # only the customer set needs identity
+
+    return load_key(home.root)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ FEATURE_SETS = {
                 "silver/clickstream_events", "silver/email_events", "silver/returns",
                 "silver/products", "gold/identity_map"),
         entities="select person_id from persons",
-        register=lambda con, home: register_customer_views(con, load_key(home.root)),
+        register=lambda con, home: register_customer_views(con, _hmac_key(home)),
         sql=lambda con, cutoff_name: customer_sql(top_categories(con), cutoff_name)),
     "product": FeatureSet(
         name="product", key="product_id",
