@@ -1,5 +1,6 @@
 """GX gates as Dagster asset-check results: which expectation failed, observed values."""
 
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -20,16 +21,18 @@ def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
                 run_id: str | None = None, **kwargs) -> dg.AssetCheckResult:
     """Validate, and record the version as validated when the gate passes (what readers of
     validated data, the warehouse and training sets, then read)."""
+    started = time.perf_counter()
     result = validate_table(uri, suite, **kwargs)
+    seconds = time.perf_counter() - started
     if result.passed and result.version is not None:
         record_validation(uri, result.version, suite.name, result.rows, run_id)
     lake, _ = table_name(uri)
     docs = write_data_docs(lake.parent, result, run_id)
-    return check_result(result, asset_key, check_name, docs, engine=kwargs.get("engine", "gx"))
+    return check_result(result, asset_key, check_name, docs, kwargs.get("engine", "gx"), seconds)
 
 
 def check_result(result: GateResult, asset_key: dg.AssetKey, check_name: str, docs: Path,
-                 engine: str) -> dg.AssetCheckResult:
+                 engine: str, seconds: float) -> dg.AssetCheckResult:
     """A gate result as a Dagster check result: each expectation, observed values, the page."""
     return dg.AssetCheckResult(
         asset_key=asset_key,
@@ -47,6 +50,7 @@ def check_result(result: GateResult, asset_key: dg.AssetKey, check_name: str, do
             "failed_expectations": [o.name for o in result.failed],
             "results": dg.MetadataValue.md(result.markdown()),
             "data_docs": dg.MetadataValue.url(docs.as_uri()),
+            "gate_seconds": round(seconds, 3),
         },
     )
 

@@ -62,6 +62,10 @@ def _row_count(metadata: dict) -> str:
     return "" if value is None else str(getattr(value, "value", value))
 
 
+def _value(metadata_value) -> float:
+    return float(getattr(metadata_value, "value", metadata_value) or 0)
+
+
 def _root_cause(failure: dg.DagsterEvent) -> str:
     """The innermost error message: the user's exception, not Dagster's wrapper around it."""
     error = failure.event_specific_data.error
@@ -85,6 +89,9 @@ def summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> 
     lines.append(
         f"\nChecks: {len(evaluations) - len(failed_checks)} passed, {len(failed_checks)} failed"
     )
+    gate_seconds = sum(_value(e.metadata.get("gate_seconds")) for e in evaluations)
+    lines.append(f"Validation: {gate_seconds:.1f}s in quality gates "
+                 f"({100 * gate_seconds / max(seconds, 1e-9):.1f}% of the run)")
     blocking_failed = False
     for evaluation in failed_checks:
         severity = evaluation.severity.value

@@ -7,6 +7,7 @@ the file and every relation passed (publishing checks the gate itself, whatever 
 """
 
 import json
+import time
 from collections.abc import Iterator
 
 import dagster as dg
@@ -64,10 +65,13 @@ def gx_warehouse_gate(context: dg.AssetCheckExecutionContext, config: WarehouseG
     for check_key in context.selected_asset_check_keys:
         relation = RELATIONS[check_key.asset_key]
         suite = mart_suite(relation, _columns(database, relation), MART_RULES.get(relation))
+        started = time.perf_counter()
         result = validate_warehouse_table(database, relation, suite, engine=config.engine)
+        seconds = time.perf_counter() - started
         results[relation] = result.passed
         docs = write_data_docs(home.root, result, context.run_id)
-        yield check_result(result, check_key.asset_key, check_key.name, docs, config.engine)
+        yield check_result(result, check_key.asset_key, check_key.name, docs, config.engine,
+                           seconds)
     record_audit(home, results)
 
 
