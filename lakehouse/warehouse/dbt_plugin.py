@@ -197,19 +197,16 @@ class Plugin(BasePlugin):
         uri = str(self.home / "lake" / layer / table)
         exists = DeltaTable.is_deltatable(uri)
         version = self.validated().get(name)
+        validated = exists and version is not None
         if exists and version is None:
             if os.environ.get(UNVALIDATED_ENV) != "1":
                 raise WarehouseSourceError(
                     f"{name}: no version of {uri} has passed its quality gate yet, so the "
                     f"warehouse will not read it (set {UNVALIDATED_ENV}=1 to read the latest "
                     "unvalidated version in development)")
+            version = DeltaTable(uri).version()  # pinned, then read at exactly this version
         data = read_source(uri, schema, version, name)
-        if exists and version is None:
-            version = DeltaTable(uri).version()
-            validated = False
-        else:
-            validated = exists
-        self._record(layer, table, uri, version if exists else None, validated, data.num_rows)
+        self._record(layer, table, uri, version, validated, data.num_rows)
         return data
 
     def _record(self, layer: str, table: str, uri: str, version: int | None, validated: bool,
@@ -219,7 +216,7 @@ class Plugin(BasePlugin):
         try:
             from dbt_common.invocation import get_invocation_id
             invocation = get_invocation_id()
-        except Exception:  # noqa: BLE001 - traceability only
+        except Exception:
             invocation = None
         with self._lock:
             cur = self._conn.cursor()

@@ -1,0 +1,114 @@
+"""The warehouse's dbt-duckdb plugin on real Delta tables and a real DuckDB connection:
+pseudonymise() equals the Python pseudonymiser, sources read their validated version, a
+missing table reads empty in the declared shape, declared columns are enforced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+from dbt.adapters.duckdb.utils import SourceConfig
+from deltalake import DeltaTable, write_deltalake
+
+from lakehouse.identity.pii import load_key, pseudonymise
+from lakehouse.storage.validations import record_validation
+from lakehouse.warehouse.dbt_plugin import (
+    INPUTS_TABLE,
+    UNVALIDATED_ENV,
+    Plugin,
+    WarehouseSourceError,
+)
+
+COLUMNS = [{"name": "order_id", "data_type": "varchar"},
+           {"name": "total", "data_type": "double"},
+           {"name": "created_at", "data_type": "timestamptz"},
+           {"name": "tags", "data_type": "varchar[]"},
+           {"name": "consent", "data_type": "varchar"}]  # an optional field never delivered
+
+
+def _source(table: str, columns=COLUMNS) -> SourceConfig:
+    return SourceConfig(name="silver", identifier=table, schema="main", database="silver",
+                        meta={"plugin": "lakehouse", "columns": columns}, tags=[])
+
+
+def _rows(ids: list[str]) -> pa.Table:
+    n = len(ids)
+    return pa.table({
+        "order_id": ids, "total": [1.5] * n,
+        "created_at": pa.array([0] * n, pa.timestamp("us", tz="UTC")),
+        "tags": [["a"]] * n, "extra": ["x"] * n,
+    })
+
+
+@pytest.fixture
+def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Plugin:
+    monkeypatch.delenv(UNVALIDATED_ENV, raising=False)
+    monkeypatch.delenv("LAKEHOUSE_HMAC_KEY", raising=False)
+    return Plugin(name="lakehouse", plugin_config={"home": str(tmp_path)})
+
+
+def test_pseudonymise_udf_equals_the_python_pseudonymiser(plugin: Plugin, tmp_path: Path) -> None:
+    conn = duckdb.connect()
+    plugin.configure_connection(conn)
+    key = load_key(tmp_path)
+    values = ["a@example.com", "+1 555 0100", "Ada Lovelace", "", "ü-ñ", None]
+    conn.register("v", pa.table({"x": pa.array(values * 500, pa.string())}))
+    got = [r[0] for r in conn.execute("select pseudonymise(x) from v").fetchall()]
+    assert got == [pseudonymise(v, key) for v in values] * 500
+    cursor = conn.cursor()  # what dbt-duckdb runs models on
+    plugin.configure_cursor(cursor)
+    assert cursor.execute("select pseudonymise('a@example.com')").fetchall() == [
+        (pseudonymise("a@example.com", key),)]
+
+
+def test_reads_the_validated_version_not_a_newer_one(plugin: Plugin, tmp_path: Path) -> None:
+    uri = tmp_path / "lake" / "silver" / "orders"
+    write_deltalake(str(uri), _rows(["o1", "o2"]))
+    record_validation(uri, 0, "silver.orders", 2)
+    write_deltalake(str(uri), _rows(["o3"]), mode="append")  # version 1, not validated
+    conn = duckdb.connect()
+    plugin.configure_connection(conn)
+    table = plugin.load(_source("orders"))
+    assert sorted(table.column("order_id").to_pylist()) == ["o1", "o2"]
+    # only declared columns, declared types; a declared column the table lacks is null
+    assert table.schema.names == [c["name"] for c in COLUMNS]
+    assert table.schema.field("tags").type == pa.list_(pa.string())
+    assert table.column("consent").null_count == 2
+    assert conn.execute(f"select table_name, version, validated, row_count from {INPUTS_TABLE}"
+                        ).fetchall() == [("orders", 0, True, 2)]
+
+
+def test_unvalidated_table_fails_naming_it_unless_allowed(
+        plugin: Plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = tmp_path / "lake" / "silver" / "orders"
+    write_deltalake(str(uri), _rows(["o1"]))
+    with pytest.raises(WarehouseSourceError, match=r"silver/orders.*quality gate"):
+        plugin.load(_source("orders"))
+    monkeypatch.setenv(UNVALIDATED_ENV, "1")
+    write_deltalake(str(uri), _rows(["o2"]), mode="append")
+    assert DeltaTable(str(uri)).version() == 1
+    assert plugin.load(_source("orders")).num_rows == 2  # the latest version
+
+
+def test_missing_table_reads_empty_in_the_declared_shape(plugin: Plugin) -> None:
+    table = plugin.load(_source("never_delivered"))
+    assert table.num_rows == 0
+    assert table.schema == pa.schema([
+        ("order_id", pa.string()), ("total", pa.float64()),
+        ("created_at", pa.timestamp("us", tz="UTC")), ("tags", pa.list_(pa.string())),
+        ("consent", pa.string())])
+
+
+def test_declarations_are_enforced(plugin: Plugin, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(UNVALIDATED_ENV, "1")
+    write_deltalake(str(tmp_path / "lake" / "silver" / "orders"), _rows(["o1"]))
+    wrong = [{"name": "total", "data_type": "bigint"}]
+    with pytest.raises(WarehouseSourceError, match=r"column total is double.*declared int64"):
+        plugin.load(_source("orders", wrong))
+    with pytest.raises(WarehouseSourceError, match="declares no columns"):
+        plugin.load(_source("orders", None))
+    with pytest.raises(WarehouseSourceError, match="no data_type"):
+        plugin.load(_source("orders", [{"name": "total"}]))
