@@ -13,6 +13,7 @@ from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.landing import landing_assets
 from orchestration.assets.maintenance import lake_maintenance
+from orchestration.assets.ml import ml_feature_marts
 from orchestration.assets.silver import silver_tables
 from orchestration.assets.warehouse import gx_warehouse_gate, warehouse
 from orchestration.resources import LakehouseResource
@@ -40,7 +41,7 @@ daily_batch = dg.ScheduleDefinition(
 
 defs = dg.Definitions(
     assets=[*landing_assets, ingest_bronze, silver_tables, identity_tables, inventory_tables,
-            lake_maintenance, dbt_models, warehouse],
+            lake_maintenance, dbt_models, warehouse, ml_feature_marts],
     asset_checks=[gx_warehouse_gate],
     jobs=[all_assets_job, micro_batch_job],
     schedules=[daily_batch],

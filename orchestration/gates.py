@@ -80,9 +80,9 @@ def gold_table_specs(group: str, descriptions: dict[str, str], deps: list[dg.Ass
 
 
 def gold_table_results(group: str, uris: dict[str, str], metadata: dict,
-                       run_id: str | None = None):
+                       run_id: str | None = None, suites: dict[str, Suite] | None = None):
     """Materialization and gate result of every table of a derived-table group."""
-    suites = gold_suites()
+    suites = suites or gold_suites()
     for name, uri in uris.items():
         yield dg.MaterializeResult(asset_key=[group, name],
                                    metadata={**table_metadata(uri), **metadata})

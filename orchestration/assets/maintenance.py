@@ -12,6 +12,7 @@ from lakehouse.storage.validations import (
 from orchestration.assets.bronze import ingest_bronze
 from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_tables
+from orchestration.assets.ml import ml_feature_marts
 from orchestration.assets.silver import silver_tables
 from orchestration.resources import LakehouseResource
 
@@ -22,7 +23,7 @@ class MaintenanceConfig(dg.Config):
 
 @dg.asset(
     deps=[*ingest_bronze.keys, *silver_tables.keys, *identity_tables.keys,
-          *inventory_tables.keys],
+          *inventory_tables.keys, *ml_feature_marts.keys],
     group_name="maintenance",
     kinds={"delta"},
     owners=["team:data-platform"],

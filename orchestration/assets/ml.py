@@ -1,0 +1,49 @@
+"""ML feature marts: every customer and product as of now, from validated table versions."""
+
+import dagster as dg
+
+from data_quality.ml_suites import ml_suites
+from lakehouse.ml import MARTS, publish_feature_marts
+from lakehouse.ml.inputs import TABLES
+from orchestration.assets.identity import identity_tables
+from orchestration.assets.inventory import inventory_tables
+from orchestration.assets.silver import silver_key
+from orchestration.gates import gold_table_results, gold_table_specs
+from orchestration.resources import LakehouseResource
+
+DESCRIPTIONS = {
+    "ml_customer_features": "One row per person as of the run: recency, frequency, monetary "
+    "value, channel mix, category affinities, return propensity, recent activity, e-mail "
+    "engagement. The same definition as `lakehouse.ml.training_set('customer')`.",
+    "ml_product_features": "One row per product as of the run: sales velocity, stock and days "
+    "of cover, return rate, review sentiment, price and active promotion. The same definition "
+    "as `lakehouse.ml.training_set('product')`.",
+}
+
+
+def _input_keys() -> list[dg.AssetKey]:
+    """The asset of each table the feature SQL reads (silver, identity, inventory)."""
+    produced = {key.path[-1]: key for key in [*identity_tables.keys, *inventory_tables.keys]}
+    keys = []
+    for table in TABLES.values():
+        layer, name = table.split("/")
+        keys.append(silver_key(name) if layer == "silver" else produced[name])
+    return keys
+
+
+SPECS, CHECKS = gold_table_specs("ml", DESCRIPTIONS, deps=_input_keys())
+
+
+@dg.multi_asset(specs=SPECS, check_specs=CHECKS, name="ml_feature_marts", can_subset=False)
+def ml_feature_marts(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+    """Publishes both marts; each reads only the validated versions of its inputs."""
+    home = lakehouse.paths
+    done = publish_feature_marts(home)
+    for mart in MARTS:
+        context.log.info(f"{mart}: {done[mart]['rows']} rows in {done[mart]['seconds']}s")
+    read = {table: version for mart in MARTS
+            for table, version in done[mart]["read_versions"].items()}
+    yield from gold_table_results(
+        "ml", {mart: done[mart]["uri"] for mart in MARTS},
+        {"as_of": done["as_of"], "input_versions": dg.MetadataValue.json(read)},
+        run_id=context.run_id, suites=ml_suites())
