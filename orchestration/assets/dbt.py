@@ -13,6 +13,8 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from lakehouse.warehouse.publish import build_path
+from orchestration.assets.identity import identity_tables
+from orchestration.assets.inventory import inventory_tables
 from orchestration.resources import LakehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -58,8 +60,22 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 prepare_manifest(dbt_project)
 
 
+# dbt sources are the lake's own assets: one lineage graph from landing to the marts
+_GOLD_KEYS = {key.path[-1]: key for key in [*identity_tables.keys, *inventory_tables.keys]}
+
+
 class LayeredTranslator(DagsterDbtTranslator):
-    """One Dagster group per dbt layer, so the UI reads landing -> ... -> marts."""
+    """One Dagster group per dbt layer, so the UI reads landing -> ... -> marts; sources keyed
+    as the assets that write them."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props.get("resource_type") == "source":
+            name = dbt_resource_props["name"]
+            if name in _GOLD_KEYS:  # inventory_ledger lives in silver, written by inventory
+                return _GOLD_KEYS[name]
+            if dbt_resource_props.get("source_name") == "silver":
+                return dg.AssetKey(["silver", name])
+        return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])
