@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from lakehouse.home import Home
+from lakehouse.ml.features import column_docs
 from lakehouse.ml.training import training_set
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
@@ -27,8 +28,9 @@ def mart_uri(home: Home, mart: str) -> str:
 def publish_feature_marts(home: str | Path | Home | None = None,
                           as_of: datetime | None = None) -> dict:
     """Rebuild both marts from the validated versions of their inputs and replace the Delta
-    tables. Returns, per mart, its uri, rows, new table version, the input versions it read
-    and the seconds it took, plus the shared ``as_of`` (for Dagster metadata)."""
+    tables. Returns, per mart, its uri, rows, new table version, the input versions it read,
+    a description of every column and the seconds it took, plus the shared ``as_of`` (for
+    Dagster metadata)."""
     h = home if isinstance(home, Home) else Home.resolve(home)
     out: dict = {}
     stamp = None
@@ -40,6 +42,7 @@ def publish_feature_marts(home: str | Path | Home | None = None,
         version = replace_table(uri, ts.frame)
         out[mart] = {"uri": uri, "rows": ts.frame.height, "version": version,
                      "read_versions": ts.versions,
+                     "columns": column_docs(name, ts.frame.columns),
                      "seconds": round(time.perf_counter() - start, 3)}
     out["as_of"] = stamp.isoformat() if stamp else None
     return out

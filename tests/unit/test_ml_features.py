@@ -166,3 +166,11 @@ def test_an_unknown_product_has_zero_counts(products) -> None:
 def test_category_column_names() -> None:
     assert category_column("Home & Garden") == "affinity_home_garden"
     assert category_column("toys") == "affinity_toys"
+
+
+def test_every_feature_column_is_documented(customers, products) -> None:
+    from lakehouse.ml.features import column_docs
+
+    for name, frame in (("customer", customers), ("product", products)):
+        docs = column_docs(name, frame.columns)
+        assert all(docs.values()), [c for c, d in docs.items() if not d]
