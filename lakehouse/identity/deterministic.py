@@ -37,6 +37,7 @@ NAME_FLOOR = 3          # a value shared by this many distinct names is never a 
 RECORD_FLOOR = 50       # ... nor one carried by this many records
 NAME_FACTOR = 3.0       # super node: more names than NAME_FACTOR x the 99th percentile
 RECORD_FACTOR = 10.0    # ... or more records than RECORD_FACTOR x the 99th percentile
+DOMINANCE = 0.75       # a shared value's nameless record joins its main user only above this
 PRIORITY = (*LINKS, *STITCH)  # for ``matched_by``: the strongest type that links a record
 
 
@@ -149,23 +150,33 @@ def strong_links(rec: pl.DataFrame, long: pl.DataFrame) -> Links:
               .with_columns((pl.col("identifier_type") != "device_id").alias("strong"))
               .group_by("_i", "label").agg(pl.col("strong").any(), pl.col("w").sum()))
     best = (direct.sort(["_i", "strong", "w", "label"], descending=[False, True, True, False])
-            .group_by("_i", maintain_order=True).first().select("_i", "label"))
+            .group_by("_i", maintain_order=True).first().select("_i", "label",
+                                                                  pl.col("w").alias("w_dom")))
     # a record pointing at several persons merges them only when their names agree
-    others = (direct.join(best.rename({"label": "dom"}), on="_i")
-              .filter(pl.col("label") != pl.col("dom"))
-              .select(pl.min_horizontal("label", "dom").alias("a"),
-                      pl.max_horizontal("label", "dom").alias("b")).unique())
+    rival = (direct.join(best.rename({"label": "dom"}), on="_i")
+             .filter(pl.col("label") != pl.col("dom"))
+             .with_columns(pl.min_horizontal("label", "dom").alias("a"),
+                           pl.max_horizontal("label", "dom").alias("b")))
+    others = rival.select("a", "b").unique()
     bridges = others.clear()
     if others.height:
         nm = (names.with_columns(pl.Series("label", labels[names["_i"].to_numpy()]))
               .select("label", "fn", "ln").unique())
         bridges = _sql(_LABEL_PAIRS_SQL, p=others, nm=nm)
+    # ... and joins the strongest one only when it clearly dominates the incompatible rest
+    # (a household tablet used by two people belongs to neither: it stays on its own)
+    contest = (rival.join(bridges.with_columns(pl.lit(True).alias("_ok")), on=["a", "b"],
+                          how="left").filter(pl.col("_ok").is_null())
+               .group_by("_i").agg(pl.col("w").sum().alias("w_inc")))
+    best = best.join(contest, on="_i", how="left").with_columns(pl.col("w_inc").fill_null(0))
+    contested = best.filter(pl.col("w_dom") < DOMINANCE * (pl.col("w_dom") + pl.col("w_inc")))
+    best = best.join(contested.select("_i"), on="_i", how="anti").select("_i", "label")
     edges = [e, best.select(_edges(pl.col("_i"), pl.col("label"))),
              bridges.select(_edges(pl.col("a"), pl.col("b")))]
 
     # -- values no named record carries: clusters of nameless records --------------------
     free = nameless.join(point.select("vid").unique(), on="vid", how="anti")
-    loose = free.join(best.select("_i"), on="_i", how="anti")
+    loose = free.join(direct.select("_i").unique(), on="_i", how="anti")
     edges.append(loose.select(_edges(pl.col("_i"), pl.col("vid") + value_node)))
     if loose.height:
         cl = components(n_nodes, loose["_i"].to_numpy(), (loose["vid"] + value_node).to_numpy())
@@ -175,8 +186,10 @@ def strong_links(rec: pl.DataFrame, long: pl.DataFrame) -> Links:
         loose_clusters = pl.Series(cl[loose["_i"].to_numpy()]).unique()
         owner = (votes.filter(pl.col("cluster").is_in(loose_clusters.implode()))
                  .group_by("cluster", "label").agg(pl.len().alias("w"))
+                 .with_columns(pl.col("w").sum().over("cluster").alias("w_all"))
                  .sort(["cluster", "w", "label"], descending=[False, True, False])
-                 .group_by("cluster", maintain_order=True).first())
+                 .group_by("cluster", maintain_order=True).first()
+                 .filter(pl.col("w") >= DOMINANCE * pl.col("w_all")))
         edges.append(owner.select(_edges(pl.col("cluster"), pl.col("label"))))
     e = pl.concat(edges)
 
@@ -186,7 +199,8 @@ def strong_links(rec: pl.DataFrame, long: pl.DataFrame) -> Links:
                     .sort("_i", "_p").group_by("_i", maintain_order=True).first()
                     .select("_i", pl.col("identifier_type").replace({"device_id": "device_stitch"})
                             .alias("matched_by")))
-    report = {"nameless_attached": best.height, "bridges_merged": bridges.height,
+    report = {"nameless_attached": best.height, "nameless_contested": contested.height,
+              "bridges_merged": bridges.height,
               "bridges_refused": others.height - bridges.height,
               "ambiguous_values": int(variants["vid"].n_unique() - clean.height)
               if variants.height else 0}

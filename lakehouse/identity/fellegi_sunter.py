@@ -16,6 +16,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from lakehouse.identity.names import _typo_sql
+
 # (name, key columns): records equal on every key column are compared
 BLOCKING_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("postcode+last_initial", ("_postcode", "_ln1")),
@@ -25,6 +27,7 @@ BLOCKING_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("email_local", ("_email_local",)),
     ("names+city", ("_names", "_city")),
 )
+MIN_LABELLED = 50  # labelled match pairs needed to estimate the prior from them
 MAX_BLOCK = 400  # a block larger than this is skipped (its pairs would be mostly non-matches)
 
 # comparison -> number of levels (level -1 = a side is null: no evidence either way)
@@ -32,17 +35,18 @@ MAX_BLOCK = 400  # a block larger than this is skipped (its pairs would be mostl
 COMPARISONS = {"first_name": 5, "last_name": 4, "date_of_birth": 3, "email_local": 3,
                "phone": 3, "address": 5}
 
-_GAMMA_SQL = """
+_GAMMA_SQL = f"""
 select a, b,
  case when l.fn is null or r.fn is null then -1 when l.fn = r.fn then 4
       when l.fn = r.ln and l.ln = r.fn then 3
-      when jaro_winkler_similarity(l.fn, r.fn) >= 0.92 then 2
+      when {_typo_sql("l.fn", "r.fn")} then 2
       when (length(l.fn) = 1 or length(r.fn) = 1) and left(l.fn, 1) = left(r.fn, 1) then 1
-      when jaro_winkler_similarity(l.fn, r.fn) >= 0.80 then 1 else 0 end as first_name,
+      else 0 end as first_name,
  case when l.ln is null or r.ln is null then -1
       when l.ln = r.ln or (l.fn = r.ln and l.ln = r.fn) then 3
-      when jaro_winkler_similarity(l.ln, r.ln) >= 0.92 then 2
-      when jaro_winkler_similarity(l.ln, r.ln) >= 0.80 then 1 else 0 end as last_name,
+      when {_typo_sql("l.ln", "r.ln")} then 2
+      when (length(l.ln) = 1 or length(r.ln) = 1) and left(l.ln, 1) = left(r.ln, 1) then 1
+      else 0 end as last_name,
  case when l.dob is null or r.dob is null then -1 when l.dob = r.dob then 2
       when levenshtein(l.dob, r.dob) <= 1
         or (left(l.dob, 4) = left(r.dob, 4) and substr(l.dob, 6, 2) = substr(r.dob, 9, 2)
@@ -58,6 +62,9 @@ select a, b,
       when l.pc = r.pc or l.city = r.city then 1 else 0 end as address
 from pairs p join f l on p.a = l._i join f r on p.b = r._i
 """
+# comparisons built from the name itself: their chance agreement is measured among records
+# that already agree on the name (see ``train``)
+NAME_DERIVED = ("email_local",)
 
 
 @dataclass
@@ -82,7 +89,7 @@ def features(rec: pl.DataFrame) -> pl.DataFrame:
     i1 = pl.col("_fn").str.slice(0, 1)
     l1 = pl.col("_ln").str.slice(0, 1)
     return named.select(
-        "_i", pl.col("_fn").alias("fn"), pl.col("_ln").alias("ln"), pl.col("_dob").alias("dob"),
+        "_i", pl.col("_fnc").alias("fn"), pl.col("_ln").alias("ln"), pl.col("_dob").alias("dob"),
         pl.col("_email_local").alias("el"), pl.col("phone").alias("ph"),
         pl.col("_phone7").alias("p7"), pl.col("_addr").alias("addr"),
         pl.col("_house").alias("house"), pl.col("_postcode").alias("pc"),
@@ -134,7 +141,7 @@ def _random_pairs(f: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
 def _level_probs(g: pl.DataFrame, weight: np.ndarray | None, c: str) -> np.ndarray:
     levels = g[c].to_numpy()
     w = np.ones(len(levels)) if weight is None else weight
-    counts = np.array([w[levels == k].sum() for k in range(COMPARISONS[c])]) + 1e-3
+    counts = np.array([w[levels == k].sum() for k in range(COMPARISONS[c])]) + 0.5
     return counts / counts.sum()
 
 
@@ -155,20 +162,42 @@ def posterior(pat: pl.DataFrame, model: Model) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(lu - lm))
 
 
-def train(f: pl.DataFrame, g: pl.DataFrame, same: np.ndarray, *, seed: int = 7,
-          em_fields: tuple[str, ...] = (), u_pairs: int = 200_000, max_iter: int = 40,
-          tol: float = 1e-5) -> Model:
-    """``u`` from random pairs; ``m`` seeded from pairs a strong identifier already joined
-    (``same``: labelled matches, free supervision), then EM for the prior (and for the ``m`` of
-    ``em_fields``) over the blocked pairs the strong pass left apart, the population scored.
+def _same_name_pairs(f: pl.DataFrame, labels: np.ndarray, n: int, seed: int) -> pl.DataFrame:
+    """Up to ``n`` random pairs of records with the same first and last name key that the
+    deterministic pass left apart: the population a name agreement does not tell apart."""
+    k = f.select("_i", "fn", "ln").with_columns(pl.Series("_l", labels[f["_i"].to_numpy()]))
+    k = k.filter(pl.len().over("fn", "ln").is_between(2, 200))
+    p = (k.join(k, on=["fn", "ln"], suffix="_r")
+         .filter((pl.col("_i") < pl.col("_i_r")) & (pl.col("_l") != pl.col("_l_r")))
+         .select(pl.col("_i").alias("a"), pl.col("_i_r").alias("b")))
+    return p.sample(n, seed=seed) if p.height > n else p
 
-    Why not EM over every blocked pair: those are dominated by already-joined pairs and by
-    households (same address, phone, surname), and EM then learns "same household" as the
-    match class (first-name disagreement barely penalised).
+
+def train(f: pl.DataFrame, g: pl.DataFrame, same: np.ndarray, labels: np.ndarray | None = None,
+          *, seed: int = 7, u_pairs: int = 200_000, recall: float = 0.9, max_iter: int = 50,
+          tol: float = 1e-6) -> Model:
+    """Parameters from the data, no hand-set weights.
+
+    ``u`` (chance agreement) from random record pairs, except for the e-mail local part: its
+    ``u`` comes from random pairs of records that share a first and last name but no strong
+    identifier. Why: e-mail local parts are built from names, and among 60-odd common
+    names two different "Maria Smith"s agree on ``mariasmith`` far more often than two random
+    records do; that conditional ``u`` is the dependence a plain random-pair ``u`` ignores (the
+    job Splink's term-frequency adjustments do). ``m`` from the pairs a strong identifier
+    already joined (``same``: labelled matches, free supervision). The prior as Splink
+    estimates it from deterministic rules: their match pairs over all record pairs, divided
+    by their assumed ``recall``; without enough labelled pairs, by EM over the blocked pairs
+    the strong pass left apart with ``m`` and ``u`` held (EM that also moves ``m`` over those
+    pairs learns "same household": same surname, address and phone, as the match class).
     """
     u_g = gammas(f, _random_pairs(f, u_pairs, seed)) if f.height > 1 else g
     u = {c: _level_probs(u_g, None, c) for c in COMPARISONS}
-    cols = list(COMPARISONS)
+    if labels is not None:
+        sn = _same_name_pairs(f, labels, u_pairs, seed)
+        if sn.height >= 200:
+            sn_g = gammas(f, sn)
+            for c in NAME_DERIVED:
+                u[c] = _level_probs(sn_g, None, c)
     labelled = g.filter(pl.Series(same))
     m = {}
     for c, k in COMPARISONS.items():
@@ -179,18 +208,26 @@ def train(f: pl.DataFrame, g: pl.DataFrame, same: np.ndarray, *, seed: int = 7,
             p[k - 1] = 0.95
             m[c] = p / p.sum()
     model = Model(prior=0.05, m=m, u=u)
-    pat = g.filter(~pl.Series(same)).group_by(cols).agg(pl.len().alias("n"))
+    if labels is not None:
+        # Splink's "probability two random records match" from the deterministic rules: their
+        # match pairs over all pairs of named records, divided by the recall assumed for them
+        k = pl.Series(labels[f["_i"].to_numpy()]).value_counts()["count"].cast(pl.Float64)
+        matched = float((k * (k - 1) / 2).sum())
+        total = f.height * (f.height - 1) / 2
+        if matched >= MIN_LABELLED and total:
+            model.prior = float(np.clip(matched / recall / total, 1e-9, 0.5))
+            return model
+    # too few labelled pairs: the prior among the blocked pairs the strong pass left apart,
+    # by EM with m and u held
+    pat = g.filter(~pl.Series(same)).group_by(list(COMPARISONS)).agg(pl.len().alias("n"))
     if pat.is_empty():
         return model
     n = pat["n"].to_numpy().astype(float)
     for it in range(max_iter):
-        w = posterior(pat, model) * n
-        new_m = {c: _level_probs(pat, w, c) if c in em_fields else model.m[c] for c in cols}
-        prior = float(np.clip(w.sum() / n.sum(), 1e-6, 1 - 1e-6))
-        delta = max(abs(prior - model.prior),
-                    *(np.abs(new_m[c] - model.m[c]).max() for c in cols))
-        model.m, model.prior, model.iterations = new_m, prior, it + 1
-        if delta < tol:
+        prior = float(np.clip((posterior(pat, model) * n).sum() / n.sum(), 1e-6, 1 - 1e-6))
+        done = abs(prior - model.prior) < tol
+        model.prior, model.iterations = prior, it + 1
+        if done:
             break
     return model
 

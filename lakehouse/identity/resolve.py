@@ -56,17 +56,14 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
             if pairs.height:
                 g = fs.gammas(f, pairs)
                 same = labels[g["a"].to_numpy()] == labels[g["b"].to_numpy()]
-                model = fs.train(f, g, same)
+                model = fs.train(f, g, same, labels)
                 model.pairs_blocked, model.rules = pairs.height, rule_counts
                 scored = fs.score(g, model).with_columns(
                     pl.Series("la", labels[g["a"].to_numpy()]),
                     pl.Series("lb", labels[g["b"].to_numpy()]))
                 # only pairs the deterministic pass left apart can add a link
-                # a first-name disagreement vetoes a link whatever else agrees: household
-                # members share surname, address and phone
                 hits = scored.filter((pl.col("match_probability") >= threshold)
-                                     & (pl.col("la") != pl.col("lb"))
-                                     & (pl.col("first_name") != 0))
+                                     & (pl.col("la") != pl.col("lb")))
                 if hits.height:
                     a = np.concatenate([a, hits["a"].to_numpy()])
                     b = np.concatenate([b, hits["b"].to_numpy()])
@@ -79,7 +76,7 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
                                          {"_i": pl.UInt32})
                 fs_report = {"pairs_blocked": pairs.height, "pairs_linked": hits.height,
                              "prior": round(model.prior, 5), "weights": model.weights(),
-                             "rules": rule_counts, "em_iterations": model.iterations}
+                             "rules": rule_counts}
 
     out = rec.select("_i", "source", "record_id", pl.Series("_label", labels))
     out = (out.join(links.record_types, on="_i", how="left")
