@@ -9,7 +9,9 @@ whole: DuckDB streams the scans and spills large joins to disk.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -94,8 +96,8 @@ def resolve_versions(lake: Path, tables: Iterable[str],
 def connect(memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with UTC session time and a spill directory (bounded memory)."""
     con = duckdb.connect()
-    spill = Path(tempfile.gettempdir()) / "lakehouse_ml_spill"
-    spill.mkdir(parents=True, exist_ok=True)
+    spill = tempfile.mkdtemp(prefix="lakehouse_ml_spill_")  # one per connection: no collisions
+    weakref.finalize(con, shutil.rmtree, spill, True)
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"set memory_limit = '{memory_limit}'")
     con.execute(f"set temp_directory = '{spill}'")
