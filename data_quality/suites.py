@@ -188,6 +188,15 @@ def gold_suites() -> dict[str, Suite]:
             "inventory_discrepancies", ("systems", "cause"),
             sets={"cause": ("lagging sync", "missing event", "shrinkage",
                             "unmapped product code")}),
+        "inventory_channel_availability": _gold(
+            "inventory_channel_availability", ("product_id", "channel", "location_id",
+                                               "sellable"),
+            key=("product_id", "channel", "location_id")),
+        "inventory_fulfilment_options": _gold(
+            "inventory_fulfilment_options", ("product_id", "zone", "location_id", "service",
+                                             "shipping_cost", "delivery_days", "rank"),
+            key=("product_id", "zone", "service", "location_id"),
+            sets={"service": ("standard", "express")}),
     }
 
 

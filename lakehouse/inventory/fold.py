@@ -14,11 +14,11 @@ key's history since the count.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import polars as pl
 
-from lakehouse.inventory.ledger import canonical, sort_fold_order
+from lakehouse.inventory.ledger import SOURCE_PRIORITY, canonical, sort_fold_order
 
 KEY = ["product_id", "location_id"]
 
@@ -84,26 +84,59 @@ def atp() -> pl.Expr:
 
 
 def _utc(t: datetime) -> datetime:
-    from datetime import UTC
-
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t
 
 
 History = Callable[[pl.DataFrame], pl.DataFrame]
 
 
+def supersede(batch: pl.DataFrame, previous: pl.DataFrame
+              ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(fold, retract)`` for a micro-batch of ledger rows: the rows to fold, and the already
+    folded rows (``previous``: at least those sharing an event key with the batch) they
+    replace. The same winner as ``canonical``: the system of record replaces a fallback (a WMS
+    receipt the supplier feed stood in for), a known location replaces an inferred one (a
+    reservation the pick placed); a re-delivered row changes nothing."""
+    new = batch.with_columns(pl.lit(True).alias("_new"))
+    old = (previous.join(batch.select("event_key").unique(), on="event_key", how="semi")
+           .select(batch.columns).with_columns(pl.lit(False).alias("_new")))
+    pri = pl.col("source").replace_strict(SOURCE_PRIORITY, default=2, return_dtype=pl.Int64)
+    win = (pl.concat([old, new]).with_columns(pri.alias("_pri"))
+           .sort("event_key", "_pri", "location_inferred", "source_event_id", "event_time",
+                 "arrived_at", "location_id", "_new", nulls_last=True)
+           .unique(subset=["event_key"], keep="first"))
+    fold = win.filter(pl.col("_new")).select(batch.columns)
+    retract = old.join(fold.select("event_key"), on="event_key", how="semi").select(
+        batch.columns)
+    return fold, retract
+
+
 def apply_batch(state: pl.DataFrame, batch: pl.DataFrame,
-                history: pl.DataFrame | History | None = None) -> pl.DataFrame:
-    """State after folding ``batch`` (ledger rows not folded before) into ``state``.
+                history: pl.DataFrame | History | None = None,
+                retract: pl.DataFrame | None = None) -> pl.DataFrame:
+    """State after folding ``batch`` (ledger rows not folded before) into ``state``, and
+    taking back ``retract`` (folded rows the batch replaces: see ``supersede``).
 
     Cost grows with the batch: keys outside it are untouched. ``history`` gives the already
     folded ledger rows of some keys: a frame, or a function of a frame ``(product_id,
-    location_id, since)`` returning rows of those keys with ``event_time >= since`` (read only
-    the partitions since then). It is needed only when a late cycle count lands before events
-    already folded for its key."""
-    if batch.is_empty():
+    location_id, since)`` returning rows of those keys with ``event_time >= since`` (a
+    key-clustered read). It is needed only when a late cycle count lands before events
+    already folded for its key (or a folded count is retracted): that key is folded again
+    from the count."""
+    rows = [batch.with_columns(pl.lit(1, pl.Int64).alias("_w"))]
+    forced = pl.DataFrame(schema={"product_id": pl.String, "location_id": pl.String,
+                                  "r_since": pl.Datetime("us", "UTC")})
+    if retract is not None and retract.height:
+        rows.append(retract.select(batch.columns).with_columns(
+            -pl.col("delta_on_hand"), -pl.col("delta_reserved"),
+            pl.lit(None, pl.Int64).alias("absolute_on_hand"),
+            pl.lit(-1, pl.Int64).alias("_w")))
+        forced = (retract.filter(pl.col("absolute_on_hand").is_not_null())
+                  .group_by(KEY).agg(pl.col("event_time").min().alias("r_since"))
+                  .cast(forced.schema))
+    b = sort_fold_order(pl.concat(rows))
+    if b.is_empty():
         return state
-    b = sort_fold_order(batch)
     is_count = pl.col("absolute_on_hand").is_not_null()
     t = pl.col("event_time")
     per = b.group_by(KEY).agg(
@@ -111,12 +144,13 @@ def apply_batch(state: pl.DataFrame, batch: pl.DataFrame,
         t.filter(is_count).min().alias("b_first_count"),
         pl.col("absolute_on_hand").filter(is_count).last().alias("b_count_qty"),
         pl.col("delta_reserved").sum().alias("b_reserved"),
-        t.max().alias("b_last"),
-        pl.len().cast(pl.Int64).alias("b_events"),
+        t.filter(pl.col("_w") > 0).max().alias("b_last"),
+        pl.col("_w").sum().cast(pl.Int64).alias("b_events"),
     )
-    j = per.join(state, on=KEY, how="left")
-    late_count = pl.col("b_first_count").is_not_null() & (
-        pl.col("b_first_count") < pl.col("last_event_time")).fill_null(False)
+    j = per.join(state, on=KEY, how="left").join(forced, on=KEY, how="left")
+    late_count = (pl.col("b_first_count").is_not_null() & (
+        pl.col("b_first_count") < pl.col("last_event_time")).fill_null(False)) | \
+        pl.col("r_since").is_not_null()
     refold = j.filter(late_count)
     easy = j.filter(~late_count)
     # deltas after the governing count (the batch's latest, else the state's)
@@ -136,37 +170,47 @@ def apply_batch(state: pl.DataFrame, batch: pl.DataFrame,
     )
     parts = [easy_out]
     if refold.height:
-        parts.append(_refold(refold, b, history))
+        parts.append(_refold(refold, batch, history, retract))
     changed = pl.concat(parts).select(list(STATE_SCHEMA)).cast(STATE_SCHEMA)
     keep = state.join(changed.select(KEY), on=KEY, how="anti")
+    # a key whose only events were taken back has no position any more
+    changed = changed.filter(pl.col("events") > 0)
     return pl.concat([keep.select(list(STATE_SCHEMA)).cast(STATE_SCHEMA), changed])
 
 
 def _refold(keys: pl.DataFrame, batch: pl.DataFrame,
-            history: pl.DataFrame | History | None) -> pl.DataFrame:
-    """Keys whose batch holds a count earlier than events already folded: fold again from that
-    count, over the key's history since it plus the batch."""
+            history: pl.DataFrame | History | None,
+            retract: pl.DataFrame | None) -> pl.DataFrame:
+    """Keys whose batch holds a count earlier than events already folded (or lost a folded
+    count): fold again from that count, over the key's history since it plus the batch."""
     if history is None:
         raise ValueError("a late cycle count needs the ledger history of its key")
-    want = keys.select(*KEY, pl.col("b_first_count").alias("since"))
+    # a retracted count: the whole history of the key (the count before it is unknown here)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    want = keys.select(*KEY, pl.when(pl.col("r_since").is_not_null()).then(pl.lit(epoch))
+                       .otherwise(pl.col("b_first_count")).alias("since"))
     if callable(history):
         hist = history(want)
     else:
         hist = history.join(want, on=KEY).filter(pl.col("event_time") >= pl.col("since")) \
             .drop("since")
-    rows = pl.concat([hist.select(batch.columns), batch.join(want.select(KEY), on=KEY)])
-    rows = canonical(rows)
+    hist = hist.select(batch.columns)
+    if retract is not None and retract.height:
+        hist = hist.join(retract.select("event_key", *KEY), on=["event_key", *KEY],
+                         how="anti")
+    rows = canonical(pl.concat([hist, batch.join(want.select(KEY), on=KEY)]))
     fold = running(rows, presorted=True).group_by(KEY).agg(
         pl.col("on_hand").last().alias("_on_hand"),
         pl.col("event_time").filter(pl.col("absolute_on_hand").is_not_null()).max()
         .alias("_count"),
     )
-    out = keys.join(fold, on=KEY)
+    out = keys.join(fold, on=KEY, how="left")
     return out.select(
-        *KEY, pl.col("_on_hand").alias("on_hand"),
+        *KEY, pl.col("_on_hand").fill_null(0).alias("on_hand"),
         (pl.col("reserved").fill_null(0) + pl.col("b_reserved")).alias("reserved"),
         pl.max_horizontal("last_event_time", "b_last").alias("last_event_time"),
-        pl.max_horizontal("last_count_time", "_count").alias("last_count_time"),
+        pl.when(pl.col("r_since").is_not_null()).then(pl.col("_count"))
+        .otherwise(pl.max_horizontal("last_count_time", "_count")).alias("last_count_time"),
         (pl.col("events").fill_null(0) + pl.col("b_events")).alias("events"),
     )
 

@@ -7,7 +7,6 @@ than ``as_of`` itself, so an overdue PO is expected "now", not in the past).
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 
 import polars as pl
@@ -41,8 +40,7 @@ def open_purchase_orders(purchase_orders: pl.DataFrame, as_of: datetime | None =
         po = po.filter(pl.col("delivered_at").is_null())
     delays = supplier_delays(purchase_orders, as_of)
     po = po.join(delays, on="supplier_id", how="left").with_columns(
-        pl.col("mean_delay_days").fill_null(0.0).map_elements(
-            math.ceil, return_dtype=pl.Int64).alias("_d"))
+        pl.col("mean_delay_days").fill_null(0.0).ceil().cast(pl.Int64).alias("_d"))
     return po.select(
         "po_number", "supplier_id", "product_id", "location_id",
         pl.col("ordered_qty").alias("qty"), "promised_date",
@@ -62,3 +60,29 @@ def inbound(purchase_orders: pl.DataFrame, as_of: datetime | None = None) -> pl.
 
 def _utc(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t
+
+
+TRANSIT_SCHEMA = {"product_id": pl.String, "location_id": pl.String, "in_transit_out": pl.Int64,
+                  "oldest_transfer_at": pl.Datetime("us", "UTC")}
+
+
+def transfers_in_transit(movements: pl.DataFrame, as_of: datetime | None = None
+                         ) -> pl.DataFrame:
+    """Units shipped out on a transfer (``TRANSFER_OUT``) not booked in anywhere yet
+    (no ``TRANSFER_IN`` with the same reference at ``as_of``), per product x origin.
+
+    They are off the origin's on hand and on nobody's shelf: stock in the truck. The WMS
+    feed names the destination only when it books the transfer in, so the units are reported
+    at the origin (``in_transit_out``), not as inbound at a store."""
+    if movements.is_empty() or "movement_type" not in movements.columns:
+        return pl.DataFrame(schema=TRANSIT_SCHEMA)
+    m = movements.unique(subset=["movement_id"], keep="first")
+    if as_of is not None:
+        m = m.filter(pl.col("event_time") <= _utc(as_of))
+    outs = m.filter(pl.col("movement_type") == "TRANSFER_OUT")
+    ins = m.filter(pl.col("movement_type") == "TRANSFER_IN").select("reference").unique()
+    return (outs.join(ins, on="reference", how="anti")
+            .group_by("product_id", "location_id")
+            .agg(pl.col("qty").sum().cast(pl.Int64).alias("in_transit_out"),
+                 pl.col("event_time").min().alias("oldest_transfer_at"))
+            .cast(TRANSIT_SCHEMA).sort("product_id", "location_id"))

@@ -404,9 +404,10 @@ def canonical(ledger: pl.DataFrame) -> pl.DataFrame:
     if ledger.is_empty():
         return _finish(ledger)
     pri = pl.col("source").replace_strict(SOURCE_PRIORITY, default=2, return_dtype=pl.Int64)
+    # a known location wins over an inferred one (a reservation the pick later placed)
     return (ledger.with_columns(pri.alias("_pri"))
-            .sort("event_key", "_pri", "source_event_id", "event_time", "arrived_at",
-                  nulls_last=True)
+            .sort("event_key", "_pri", "location_inferred", "source_event_id", "event_time",
+                  "arrived_at", "location_id", nulls_last=True)
             .unique(subset=["event_key"], keep="first")
             .drop("_pri")
             .pipe(sort_fold_order))

@@ -9,7 +9,8 @@ from orchestration.gates import gold_table_results, gold_table_specs
 from orchestration.resources import LakehouseResource
 
 SOURCES = ["inventory_movements", "pos_transaction_lines", "orders", "order_lines",
-           "shipments", "returns", "purchase_orders", "locations"]
+           "shipments", "returns", "purchase_orders", "locations", "shipping_rates",
+           "clickstream_events"]
 DESCRIPTIONS = {
     "inventory_ledger": "One row per stock-affecting event (WMS, tills, shop reservations, "
     "returns, PO receipts) per canonical product and location, in event time.",
@@ -20,6 +21,11 @@ DESCRIPTIONS = {
     "inventory_discrepancies": "Where WMS, tills and shop disagree: by how much, since when, "
     "likely cause.",
     "inventory_days_of_cover": "Available to promise over recent in-stock sales velocity.",
+    "inventory_channel_availability": "What web, app and each store may sell per product and "
+    "location (web and app share the warehouses' stock less a shrinkage buffer; a store sells "
+    "its own shelf).",
+    "inventory_fulfilment_options": "Per product and shipping zone: warehouses that can ship "
+    "it, shipping cost, transit and delivery days within daily ship capacity; rank 1 is routed.",
 }
 TABLES = ("inventory_ledger", *GOLD_TABLES)
 

@@ -2,49 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lakehouse.inventory.fold import apply_batch, empty_state, positions, running, state_of
-from lakehouse.inventory.ledger import LEDGER_SCHEMA
-
-T0 = datetime(2026, 1, 1, 7, tzinfo=UTC)
-KINDS = ("receipt", "sale", "pick", "adjustment", "cycle_count", "reserve", "release")
-
-
-def row(i: int, kind: str, minutes: int, qty: int, product: str = "P1",
-        location: str = "WH01") -> dict:
-    t = T0 + timedelta(minutes=minutes)
-    d_oh = {"receipt": qty, "sale": -qty, "pick": -qty, "adjustment": -qty}.get(kind, 0)
-    d_res = {"reserve": qty, "release": -qty, "pick": -qty}.get(kind, 0)
-    return {"product_id": product, "location_id": location, "event_time": t,
-            "business_day": (t - timedelta(hours=7)).date(), "source": "test",
-            "source_event_id": f"e{i}", "event_key": f"k{i}", "kind": kind,
-            "delta_on_hand": d_oh, "delta_reserved": d_res,
-            "absolute_on_hand": qty if kind == "cycle_count" else None, "sequence": i,
-            "reference": None, "location_inferred": False, "arrived_at": None}
-
-
-def frame(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=LEDGER_SCHEMA)
-
+from lakehouse.inventory.daily import daily_positions
+from lakehouse.inventory.fold import (
+    apply_batch,
+    empty_state,
+    positions,
+    running,
+    state_of,
+    supersede,
+)
+from lakehouse.inventory.ledger import canonical
+from tests.unit.inventory_helpers import KINDS, T0, cmp, frame, ledger_of, row
 
 events = st.lists(
     st.tuples(st.sampled_from(KINDS), st.integers(0, 3000), st.integers(0, 9),
               st.sampled_from(["P1", "P2"]), st.sampled_from(["WH01", "ST001"])),
     min_size=1, max_size=60)
-
-
-def ledger_of(evs: list[tuple]) -> pl.DataFrame:
-    return frame([row(i, k, m, q, p, loc) for i, (k, m, q, p, loc) in enumerate(evs)])
-
-
-def cmp(df: pl.DataFrame) -> pl.DataFrame:
-    return df.select("product_id", "location_id", "on_hand", "reserved").sort(
-        "product_id", "location_id")
 
 
 @settings(max_examples=80, deadline=None)
@@ -74,6 +53,66 @@ def test_any_batching_gives_the_same_state_as_one_fold(evs, rnd, n_batches) -> N
     got = state.sort("product_id", "location_id")
     assert got["last_count_time"].to_list() == full.sort(
         "product_id", "location_id")["last_count_time"].to_list()
+
+
+# a second version of an event (same event key): a fallback the system of record replaces
+# (supplier feed -> WMS receipt), or a reservation first placed at an inferred location
+twins = st.lists(st.tuples(st.integers(0, 59), st.sampled_from(["fallback", "relocated"]),
+                           st.integers(0, 9), st.integers(-30, 30)), max_size=15)
+
+
+def with_twins(led: pl.DataFrame, tw: list[tuple]) -> pl.DataFrame:
+    extra = []
+    rows = led.to_dicts()
+    for idx, how, qty, shift in tw:
+        if idx >= len(rows) or rows[idx]["kind"] == "cycle_count":
+            continue
+        r = dict(rows[idx])
+        r["event_time"] = r["event_time"] + timedelta(minutes=shift)
+        r["source_event_id"] = f"{r['source_event_id']}-{how}"
+        if how == "fallback":  # lower-priority source, possibly another quantity
+            rows[idx]["source"] = "wms"
+            r["source"] = "suppliers"
+            sign = 1 if r["delta_on_hand"] >= 0 else -1
+            r["delta_on_hand"] = sign * qty if r["delta_on_hand"] else 0
+        else:  # the same event at an inferred location
+            r["location_inferred"] = True
+            r["location_id"] = "WH01" if r["location_id"] == "ST001" else "ST001"
+        extra.append(r)
+    return frame(rows + extra)
+
+
+@settings(max_examples=80, deadline=None)
+@given(events, twins, st.randoms(use_true_random=False), st.integers(1, 6))
+def test_any_batching_with_replaced_and_redelivered_events(evs, tw, rnd, n_batches) -> None:
+    """Micro-batches in any order and cut, with events that replace an earlier version
+    (``supersede`` + retraction) and re-delivered duplicates: the state of one full fold."""
+    led = with_twins(ledger_of(evs), tw)
+    order = led.sample(fraction=1.0, shuffle=True, seed=rnd.randint(0, 10_000))
+    order = pl.concat([order, order.head(3)])  # re-delivered at the end
+    cuts = sorted(rnd.randint(0, order.height) for _ in range(n_batches - 1))
+    state = empty_state()
+    stored = order.clear()  # the ledger table: one winner per event key (MERGE on event_key)
+    for lo, hi in zip([0, *cuts], [*cuts, order.height], strict=True):
+        batch = canonical(order.slice(lo, hi - lo))
+        fold, retract = supersede(batch, stored)
+        state = apply_batch(state, fold, history=stored, retract=retract)
+        stored = canonical(pl.concat([stored, fold]))
+    full = state_of(led)
+    assert cmp(state).equals(cmp(full))
+    assert state.sort("product_id", "location_id")["events"].to_list() == full.sort(
+        "product_id", "location_id")["events"].to_list()
+
+
+@settings(max_examples=40, deadline=None)
+@given(events, st.randoms(use_true_random=False))
+def test_daily_positions_do_not_depend_on_arrival_order(evs, rnd) -> None:
+    led = ledger_of(evs)
+    shuffled = led.sample(fraction=1.0, shuffle=True, seed=rnd.randint(0, 10_000))
+    a = daily_positions(led, date(2026, 1, 1), date(2026, 1, 4))
+    b = daily_positions(pl.concat([shuffled, shuffled.head(4)]), date(2026, 1, 1),
+                        date(2026, 1, 4))
+    assert a.equals(b)
 
 
 def test_cycle_count_resets_on_hand_and_records_shrinkage() -> None:

@@ -6,14 +6,8 @@ from datetime import timedelta
 
 import polars as pl
 
-from lakehouse.inventory.ledger import SilverInputs
 from lakehouse.inventory.reconcile import discrepancies
-from tests.unit.test_inventory_fold import T0, frame, row
-
-
-def silver(**frames: pl.DataFrame) -> SilverInputs:
-    names = SilverInputs.__dataclass_fields__
-    return SilverInputs(**{n: frames.get(n, pl.DataFrame()) for n in names})
+from tests.unit.inventory_helpers import T0, frame, row, silver
 
 
 def test_causes() -> None:
