@@ -61,7 +61,7 @@ components as (
 
 select
     *,
-    (
+    round((
         coalesce(0.4 * (1 - least(return_rate, 1)), 0)
         + coalesce(0.4 * review_sentiment, 0)
         + coalesce(0.2 * supplier_on_time_rate, 0)
@@ -70,5 +70,5 @@ select
         + (case when review_sentiment is not null then 0.4 else 0 end)
         + (case when supplier_on_time_rate is not null then 0.2 else 0 end),
         0
-    ) as quality_score
+    ), 6) as quality_score  -- rounded: float sums of the weights can exceed 1 by an ulp
 from components
