@@ -107,5 +107,53 @@ def dbt_models(
     analysts get it only after `gx_warehouse_gate` passes and `warehouse` publishes it)."""
     # dbt runs as a subprocess and reads the home from the environment (profiles.yml).
     os.environ["LAKEHOUSE_HOME"] = str(lakehouse.paths.root)
-    os.environ["LAKEHOUSE_DBT_DATABASE"] = str(build_path(lakehouse.paths))
-    yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+    database = build_path(lakehouse.paths)
+    os.environ["LAKEHOUSE_DBT_DATABASE"] = str(database)
+    # dbt holds the file's write lock while it runs: tables are measured once it is done, on
+    # our own short read-only connection (dagster-dbt's row-count fetch keeps dbt's adapter
+    # connection open in this process, which then blocks the audit's read-only opens).
+    events = list(dbt.cli(["build"], context=context).stream())
+    yield from with_table_metadata(events, database, context)
+
+
+def with_table_metadata(events: list, database: Path, context: dg.AssetExecutionContext):
+    """Row count and column schema (DuckDB types) on every model materialization."""
+    import duckdb
+
+    relations = model_relations(dbt_project.manifest_path)
+    docs = column_docs(dbt_project.manifest_path)
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for event in events:
+            if isinstance(event, dg.Output):
+                relation = relations.get(context.asset_key_for_output(event.output_name))
+                if relation:
+                    event = event.with_metadata({**event.metadata,
+                                                 **_table_metadata(con, relation,
+                                                                   docs.get(relation, {}))})
+            yield event
+    finally:
+        con.close()
+
+
+def column_docs(manifest_path: Path) -> dict[str, dict[str, str]]:
+    """``schema.table`` -> column -> its description in the model's YAML."""
+    nodes = json.loads(Path(manifest_path).read_text())["nodes"].values()
+    return {f"{n['schema']}.{n.get('alias') or n['name']}":
+            {c: spec.get("description", "") for c, spec in n.get("columns", {}).items()}
+            for n in nodes if n["resource_type"] == "model"}
+
+
+def _table_metadata(con, relation: str, docs: dict[str, str]) -> dict:
+    schema, table = relation.split(".")
+    columns = con.execute("select column_name, data_type from information_schema.columns "
+                          "where table_schema = ? and table_name = ? order by ordinal_position",
+                          [schema, table]).fetchall()
+    if not columns:
+        return {}
+    rows = con.execute(f'select count(*) from "{schema}"."{table}"').fetchall()[0][0]
+    return {"dagster/row_count": rows,
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(name, kind, description=docs.get(name) or None)
+                         for name, kind in columns]),
+            "relation": relation}
