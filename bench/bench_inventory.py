@@ -11,16 +11,18 @@ positions equal to ``truth/stock_daily`` with every mismatch put in a class.
 Incremental: synthesises ledgers of each size (200k product x location keys, 60 days, 3%
 cycle counts), folds them once into a position state, then times ``apply_batch`` for a
 10,000-event micro-batch (5% late by up to 3 days, 1% counts of which some late: those re-fold
-their key from the partitions since the count). Checks the result equals a full re-fold.
+their key from its own rows since the count, read from the ledger clustered by key). Checks
+the result equals a full re-fold (up to 2M rows).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -163,32 +165,55 @@ def synth(n: int, keys: int, days: int, rng: np.random.Generator, t_lo: float = 
     return out.cast(LEDGER_SCHEMA)
 
 
-def incremental(sizes: list[int], batch_n: int, keys: int, days: int) -> None:
+class KeyedHistory:
+    """The stored ledger clustered by product x location (as the ledger table would be, e.g.
+    Z-ordered on the key): a late count reads only its key's rows since the count, so the
+    cost of a re-fold does not grow with the ledger."""
+
+    def __init__(self, ledger: pl.DataFrame) -> None:
+        self.rows = ledger.sort("product_id", "location_id", "event_time")
+        spans = (self.rows.select("product_id", "location_id").with_row_index("i")
+                 .group_by("product_id", "location_id")
+                 .agg(pl.col("i").min().alias("lo"), pl.len().alias("n")))
+        self.index = {(p, loc): (lo, k) for p, loc, lo, k in spans.iter_rows()}
+
+    def __call__(self, want: pl.DataFrame) -> pl.DataFrame:
+        parts = [self.rows.slice(*self.index[(p, loc)])
+                 for p, loc in want.select("product_id", "location_id").iter_rows()
+                 if (p, loc) in self.index]
+        if not parts:
+            return self.rows.clear()
+        h = pl.concat(parts).join(want, on=["product_id", "location_id"])
+        return h.filter(pl.col("event_time") >= pl.col("since")).drop("since")
+
+
+def incremental(sizes: list[int], batch_n: int, keys: int, days: int,
+                repeat: int = 9) -> None:
     results = {}
     for n in sizes:
         rng = np.random.default_rng(n)
         t = time.perf_counter()
         ledger = synth(n, keys, days, rng)
-        parts = ledger.partition_by("business_day", as_dict=True)
-        parts = {k[0]: v for k, v in parts.items()}
         t_gen = time.perf_counter() - t
         t = time.perf_counter()
         state = state_of(ledger)
         t_full = time.perf_counter() - t
-
-        def history(want: pl.DataFrame, parts=parts) -> pl.DataFrame:
-            since: date = (want["since"].min() - timedelta(hours=7)).date()
-            frames = [f for d, f in parts.items() if d >= since]
-            h = pl.concat(frames).join(want, on=["product_id", "location_id"])
-            return h.filter(pl.col("event_time") >= pl.col("since")).drop("since")
+        history = KeyedHistory(ledger)
 
         now = days * 86400.0
-        on_time = synth(int(batch_n * 0.95), keys, days, rng, now, now + 900, 0.01, 10 ** 9)
-        late = synth(batch_n - on_time.height, keys, days, rng, now - 3 * 86400, now, 0.01,
+        brng = np.random.default_rng(7)  # the same micro-batch for every ledger size
+        on_time = synth(int(batch_n * 0.95), keys, days, brng, now, now + 900, 0.01, 10 ** 9)
+        late = synth(batch_n - on_time.height, keys, days, brng, now - 3 * 86400, now, 0.01,
                      2 * 10 ** 9)
+        # the late counts land on keys with events after them: each re-folds its key
+        recent = ledger.filter(pl.col("event_time") >= T0 + timedelta(seconds=now - 3600))
+        counts = late.filter(pl.col("absolute_on_hand").is_not_null())
+        pick = recent.sample(counts.height, seed=1).select("product_id", "location_id")
+        late = pl.concat([late.filter(pl.col("absolute_on_hand").is_null()),
+                          counts.with_columns(pick["product_id"], pick["location_id"])])
         batch = pl.concat([on_time, late])
         times = []
-        for _ in range(5):
+        for _ in range(repeat):
             t = time.perf_counter()
             out = apply_batch(state, batch, history)
             times.append(time.perf_counter() - t)
@@ -202,15 +227,17 @@ def incremental(sizes: list[int], batch_n: int, keys: int, days: int) -> None:
             ok = "equal" if out.select(cols).sort(cols[:2]).equals(
                 full.select(cols).sort(cols[:2])) else "DIFFERENT"
         med = statistics.median(times)
-        results[n] = med
+        results[n] = (med, min(times))
         print(f"ledger {n:>11,} rows ({state.height:,} keys; generated {t_gen:.1f}s, full fold "
               f"{t_full:.2f}s): {batch.height:,}-event micro-batch ({late.height} late, "
               f"{refolds} late counts re-folded) median {med * 1000:.0f} ms "
-              f"(min {min(times) * 1000:.0f}); vs full re-fold: {ok}")
-        del ledger, parts, state
+              f"(min {min(times) * 1000:.0f}); vs full re-fold: {ok}; load "
+              f"{os.getloadavg()[0]:.1f}")
+        del ledger, history, state
     if len(results) >= 2:
         a, b = sorted(results)[:2]
-        print(f"ratio {b:,} / {a:,} rows: {results[b] / results[a]:.2f}x (target <= 1.5x)")
+        print(f"ratio {b:,} / {a:,} rows: median {results[b][0] / results[a][0]:.2f}x, min "
+              f"{results[b][1] / results[a][1]:.2f}x (target <= 1.5x)")
 
 
 def main() -> None:

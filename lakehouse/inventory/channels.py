@@ -19,7 +19,7 @@ The allocation rule (one rule, the same for every consumer):
 5. Transfers in transit are on no shelf: sellable nowhere until booked in.
 
 ``sellable`` is what a channel may sell from a location:
-``max(0, available_to_promise - ceil(at_risk))`` online, ``available_to_promise`` in a store.
+``max(0, available_to_promise - round(at_risk))`` online, ``available_to_promise`` in a store.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def channel_of(locations: pl.DataFrame) -> pl.DataFrame:
 
 def sellable() -> pl.Expr:
     online = pl.col("channel").is_in(list(ONLINE_CHANNELS))
-    held = pl.col("at_risk").fill_null(0.0).ceil().cast(pl.Int64)
+    held = (pl.col("at_risk").fill_null(0.0) + 0.5).floor().cast(pl.Int64)  # expected loss
     return (pl.when(online).then((pl.col("available_to_promise") - held).clip(lower_bound=0))
             .otherwise(pl.col("available_to_promise"))).alias("sellable")
 

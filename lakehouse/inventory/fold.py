@@ -111,6 +111,16 @@ def supersede(batch: pl.DataFrame, previous: pl.DataFrame
     return fold, retract
 
 
+def ledger_changes(old: pl.DataFrame, new: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(added, removed)`` between two versions of the ledger table (arrival time aside): what
+    a micro-batch changed, for ``apply_batch(state, added, history=old, retract=removed)``.
+    A rebuilt ledger can move a row (an order's inferred warehouse, once its pick lands) or
+    replace it (a fallback by the system of record): the old version is taken back."""
+    cols = [c for c in new.columns if c != "arrived_at"]
+    return (new.join(old.select(cols), on=cols, how="anti", nulls_equal=True),
+            old.join(new.select(cols), on=cols, how="anti", nulls_equal=True))
+
+
 def apply_batch(state: pl.DataFrame, batch: pl.DataFrame,
                 history: pl.DataFrame | History | None = None,
                 retract: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -33,3 +33,16 @@ def test_transfer_without_booking_in() -> None:
                       now=T0 + timedelta(days=5))
     t = d.filter(pl.col("systems").str.contains("store"))
     assert t["reference"].to_list() == ["TR-1"] and t["cause"].item() == "missing event"
+
+
+def test_a_shipped_order_missing_the_pick_of_one_line() -> None:
+    mv = pl.DataFrame({"movement_type": ["PICK"], "reference": ["O1"], "location_id": ["W"],
+                       "product_id": ["P1"], "qty": [1], "event_time": [T0]})
+    ship = pl.DataFrame({"shipment_id": ["S1"], "order_id": ["O1"], "location_id": ["W"],
+                         "shipped_at": [T0]})
+    lines = pl.DataFrame({"order_id": ["O1", "O1"], "line_id": ["L1", "L2"],
+                          "product_id": ["P1", "P2"], "quantity": [1, 3]})
+    d = discrepancies(silver(movements=mv, shipments=ship, order_lines=lines),
+                      frame([row(1, "receipt", 0, 1)]), now=T0 + timedelta(days=3))
+    gone = d.filter(pl.col("systems") == "shop/carrier vs wms")
+    assert gone.select("product_id", "units", "cause").rows() == [("P2", 3, "missing event")]
