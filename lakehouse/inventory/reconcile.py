@@ -61,17 +61,25 @@ def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None 
     m = inp.movements
     # shop platform vs WMS: the carrier picked the parcel up, the WMS booked no pick
     if inp.shipments.height and inp.order_lines.height:
-        # per order line: a multi-line order can miss the pick of one line only
-        picks = (m.filter(pl.col("movement_type") == "PICK").select(
-            pl.col("reference").alias("order_id"), "product_id").unique()
-            if m.height else pl.DataFrame(schema={"order_id": pl.String,
-                                                  "product_id": pl.String}))
-        lines = inp.order_lines.unique(subset=["line_id"]).select(
-            "order_id", "product_id", "quantity")
-        shipped = inp.shipments.unique(subset=["shipment_id"]).select(
-            "order_id", "location_id", "shipped_at")
-        out.append(shipped.join(lines, on="order_id").join(
-            picks, on=["order_id", "product_id"], how="anti").select(
+        # units per order and product: one line (of several, maybe of the same product) can
+        # miss its pick
+        picked = (m.filter(pl.col("movement_type") == "PICK")
+                  .unique(subset=["movement_id"], keep="first")
+                  .group_by(pl.col("reference").alias("order_id"), "product_id")
+                  .agg(pl.col("qty").sum().alias("_picked"))
+                  if m.height else pl.DataFrame(schema={"order_id": pl.String,
+                                                        "product_id": pl.String,
+                                                        "_picked": pl.Int64}))
+        lines = (inp.order_lines.unique(subset=["line_id"])
+                 .group_by("order_id", "product_id").agg(pl.col("quantity").sum()))
+        shipped = inp.shipments.unique(subset=["shipment_id"]).group_by("order_id").agg(
+            pl.col("location_id").first(), pl.col("shipped_at").min())
+        short = (shipped.join(lines, on="order_id")
+                 .join(picked, on=["order_id", "product_id"], how="left")
+                 .with_columns((pl.col("quantity") - pl.col("_picked").fill_null(0))
+                               .alias("quantity"))
+                 .filter(pl.col("quantity") > 0))
+        out.append(short.select(
             pl.lit("shop/carrier vs wms").alias("systems"), "product_id", "location_id",
             pl.col("order_id").alias("reference"), pl.col("quantity").alias("units"),
             pl.col("shipped_at").alias("since"),

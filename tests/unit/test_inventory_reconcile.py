@@ -36,13 +36,17 @@ def test_transfer_without_booking_in() -> None:
 
 
 def test_a_shipped_order_missing_the_pick_of_one_line() -> None:
-    mv = pl.DataFrame({"movement_type": ["PICK"], "reference": ["O1"], "location_id": ["W"],
-                       "product_id": ["P1"], "qty": [1], "event_time": [T0]})
-    ship = pl.DataFrame({"shipment_id": ["S1"], "order_id": ["O1"], "location_id": ["W"],
-                         "shipped_at": [T0]})
-    lines = pl.DataFrame({"order_id": ["O1", "O1"], "line_id": ["L1", "L2"],
-                          "product_id": ["P1", "P2"], "quantity": [1, 3]})
+    # O1: P1 picked, P2 not; O2: two lines of P1, one picked
+    mv = pl.DataFrame({"movement_id": ["m1", "m2"], "movement_type": ["PICK", "PICK"],
+                       "reference": ["O1", "O2"], "location_id": ["W", "W"],
+                       "product_id": ["P1", "P1"], "qty": [1, 1], "event_time": [T0, T0]})
+    ship = pl.DataFrame({"shipment_id": ["S1", "S2"], "order_id": ["O1", "O2"],
+                         "location_id": ["W", "W"], "shipped_at": [T0, T0]})
+    lines = pl.DataFrame({"order_id": ["O1", "O1", "O2", "O2"],
+                          "line_id": ["L1", "L2", "L3", "L4"],
+                          "product_id": ["P1", "P2", "P1", "P1"], "quantity": [1, 3, 1, 1]})
     d = discrepancies(silver(movements=mv, shipments=ship, order_lines=lines),
                       frame([row(1, "receipt", 0, 1)]), now=T0 + timedelta(days=3))
-    gone = d.filter(pl.col("systems") == "shop/carrier vs wms")
-    assert gone.select("product_id", "units", "cause").rows() == [("P2", 3, "missing event")]
+    gone = d.filter(pl.col("systems") == "shop/carrier vs wms").sort("reference")
+    assert gone.select("reference", "product_id", "units", "cause").rows() == [
+        ("O1", "P2", 3, "missing event"), ("O2", "P1", 1, "missing event")]
