@@ -50,3 +50,13 @@ def test_a_shipped_order_missing_the_pick_of_one_line() -> None:
     gone = d.filter(pl.col("systems") == "shop/carrier vs wms").sort("reference")
     assert gone.select("reference", "product_id", "units", "cause").rows() == [
         ("O1", "P2", 3, "missing event"), ("O2", "P1", 1, "missing event")]
+
+
+def test_unmapped_product_codes_from_stock_feeds_only(tmp_path) -> None:
+    q = pl.DataFrame({"_source_channel": ["wms", "pos", "web"],
+                      "_source_file": ["wms/a.csv", "pos/b.csv", "web/c.jsonl"],
+                      "_ingested_at": [T0, T0, T0], "error_kind": ["unknown_product"] * 3})
+    q.write_delta(str(tmp_path / "lake" / "quarantine" / "rows"))
+    d = discrepancies(silver(), frame([row(1, "receipt", 0, 1)]), home=tmp_path)
+    u = d.filter(pl.col("cause") == "unmapped product code").sort("systems")
+    assert u["systems"].to_list() == ["catalog vs pos", "catalog vs wms"]  # not clickstream
