@@ -41,8 +41,10 @@ def daily_positions(ledger: pl.DataFrame, start: date, end: date,
            .sort("business_day")
            .with_columns(pl.col("delta_reserved").cum_sum().over(KEY).alias("reserved"))
            .select(*KEY, pl.col("business_day").alias("date"), "reserved"))
-    out = (grid.join_asof(oh, on="date", by=KEY, strategy="backward")
-           .join_asof(res, on="date", by=KEY, strategy="backward")
+    out = (grid.join_asof(oh, on="date", by=KEY, strategy="backward",
+                            check_sortedness=False)
+           .join_asof(res, on="date", by=KEY, strategy="backward",
+                      check_sortedness=False)
            .with_columns(pl.col("on_hand").fill_null(0), pl.col("reserved").fill_null(0)))
     return out.with_columns(
         (pl.col("on_hand") - pl.col("reserved")).clip(lower_bound=0)

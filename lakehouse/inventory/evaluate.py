@@ -68,7 +68,7 @@ def classify(ledger: pl.DataFrame, daily: pl.DataFrame, truth: pl.DataFrame,
     nxt = (c.select(KEY).sort("date")
            .join_asof(counts.sort("count_day"), left_on="date", right_on="count_day",
                       by=["product_id", "location_id"], strategy="forward",
-                      allow_exact_matches=False))
+                      allow_exact_matches=False, check_sortedness=False))
     eve = c.select("product_id", "location_id", (pl.col("date") + timedelta(days=1))
                    .alias("count_day"), pl.col("d").alias("d_eve"))
     nxt = nxt.join(eve, on=["product_id", "location_id", "count_day"], how="left")

@@ -336,7 +336,7 @@ def infer_order_locations(missing: pl.DataFrame, inp: SilverInputs,
                          ).sort("event_time")
         cand = cand.sort("created_at").join_asof(
             pos, left_on="created_at", right_on="event_time", by=["product_id", "location_id"],
-            strategy="backward").sort("order_id", "cost", "location_id")
+            strategy="backward", check_sortedness=False).sort("order_id", "cost", "location_id")
     else:
         cand = cand.with_columns(pl.lit(None, pl.Int64).alias("free"))
     pick = cand.with_columns((pl.col("free").fill_null(0) > 0).alias("ok"))
