@@ -22,7 +22,7 @@ from lakehouse.identity.names import _typo_sql
 BLOCKING_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("postcode+last_initial", ("_postcode", "_ln1")),
     ("postcode+name_initials", ("_postcode", "_initials")),
-    ("date_of_birth", ("_dob",)),
+    ("date_of_birth+last_initial", ("_dob", "_ln1")),
     ("phone_last7", ("_phone7",)),
     ("email_local", ("_email_local",)),
     ("names+city", ("_names", "_city")),
@@ -174,7 +174,7 @@ def _same_name_pairs(f: pl.DataFrame, labels: np.ndarray, n: int, seed: int) -> 
 
 
 def train(f: pl.DataFrame, g: pl.DataFrame, same: np.ndarray, labels: np.ndarray | None = None,
-          *, seed: int = 7, u_pairs: int = 200_000, recall: float = 0.9, max_iter: int = 50,
+          *, seed: int = 7, u_pairs: int = 100_000, recall: float = 0.9, max_iter: int = 50,
           tol: float = 1e-6) -> Model:
     """Parameters from the data, no hand-set weights.
 

@@ -98,8 +98,9 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
         pl.when(size == 1).then(None).otherwise("match_probability").alias("match_probability"))
     first = out.group_by("_label").agg(
         pl.concat_str("source", "record_id", separator="|").min().alias("_first"))
-    out = out.join(first, on="_label").with_columns(
-        pl.col("_first").map_elements(_fresh_id, return_dtype=pl.String).alias("person_id"))
+    first = first.select("_label", pl.col("_first").map_elements(
+        _fresh_id, return_dtype=pl.String).alias("person_id"))
+    out = out.join(first, on="_label")
     out = out.sort("_i").select("source", "record_id", "person_id", "match_probability",
                                 "matched_by")
     out, history = assign_ids(out, previous, at=at)

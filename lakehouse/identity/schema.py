@@ -68,7 +68,7 @@ def identifier_long(rec: pl.DataFrame, observations: pl.DataFrame | None = None
             .filter(pl.col("identifier_type").is_in(OBSERVATION_TYPES))
             .join(rec.select("_i", "source", "record_id"), on=["source", "record_id"])
             .select("_i", "identifier_type", "value"))
-    return pl.concat(parts).drop_nulls().unique().sort("_i", "identifier_type", "value")
+    return pl.concat(parts).drop_nulls().unique()
 
 
 def _letters(c: str) -> pl.Expr:

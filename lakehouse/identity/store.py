@@ -4,6 +4,12 @@ Tables (``H/lake/gold/``): ``identity_map`` (every source record and identifier,
 hashes, to its person id), ``customer_profiles`` (one pseudonymised row per person) and
 ``person_id_history`` (appended: what changed, when, why). Ids stay stable across runs: the
 previous map is read back and matched to this run's records through the same keyed hashes.
+
+Right to be forgotten (``erase``): a person's rows leave the three identity tables, and the
+keyed hashes of their source records go on a suppression list (``identity_erasures``) that
+every later run honours, so the person does not come back from silver. What it does not do:
+bronze and silver keep the raw records (their erasure belongs to ingestion), and Delta keeps
+the old table versions readable by time travel until ``vacuum`` removes their files.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
 
 TABLES = ("identity_map", "customer_profiles", "person_id_history")
+ERASURES = "identity_erasures"  # source, identifier_hash (HMAC of record_id), erased_at
 
 
 @dataclass
@@ -56,6 +63,7 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
     observations = (read_table(obs_uri).select("source", "record_id", "identifier_type", "value")
                     if DeltaTable.is_deltatable(obs_uri) else None)
     key = key or load_key(home.root)
+    records, observations = _without_erased(home, records, observations, key)
     result = resolve_full(records, previous_assignments(home, records, key),
                           at=at or datetime.now(UTC), observations=observations)
     versions = {
@@ -78,3 +86,53 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
         scores=scores,
         versions=versions,
     )
+
+
+def _without_erased(home: Home, records: pl.DataFrame, observations: pl.DataFrame | None,
+                    key: bytes) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    uri = table_uri(home, "gold", ERASURES)
+    if not DeltaTable.is_deltatable(uri):
+        return records, observations
+    erased = read_table(uri).select("source", "identifier_hash")
+    gone = records.select("source", "record_id", pseudonymise_expr("record_id", key)
+                          .alias("identifier_hash")).join(erased, on=["source", "identifier_hash"])
+    keys = ["source", "record_id"]
+    records = records.join(gone.select(keys), on=keys, how="anti")
+    if observations is not None:
+        observations = observations.join(gone.select(keys), on=keys, how="anti")
+    return records, observations
+
+
+def erase(home: Home, person_ids: list[str], at: datetime | None = None) -> dict[str, int]:
+    """Forget persons in the identity outputs: delete their rows from ``identity_map``,
+    ``customer_profiles`` and ``person_id_history`` (also as a merged or split-off id), and
+    suppress their source records in every later run. Returns rows removed per table."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return {}
+    at = at or datetime.now(UTC)
+    map_uri = table_uri(home, "gold", "identity_map")
+    if not DeltaTable.is_deltatable(map_uri):
+        return {}
+    records = read_table(map_uri).filter(
+        pl.col("person_id").is_in(ids) & (pl.col("identifier_type") == "record")).select(
+        "source", "identifier_hash", pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("erased_at"))
+    if records.height:
+        write_deltalake(table_uri(home, "gold", ERASURES), to_arrow(records), mode="append")
+    removed = {}
+    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
+    for name in TABLES:
+        uri = table_uri(home, "gold", name)
+        if not DeltaTable.is_deltatable(uri):
+            continue
+        metrics = DeltaTable(uri).delete(f"person_id IN ({listed})")
+        removed[name] = int(metrics.get("num_deleted_rows", 0))
+    history_uri = table_uri(home, "gold", "person_id_history")
+    if DeltaTable.is_deltatable(history_uri):  # the erased ids inside other persons' events
+        hist = read_table(history_uri)
+        mentions = hist["other_ids"].list.eval(pl.element().is_in(ids)).list.any()
+        if mentions.any():
+            hist = hist.with_columns(pl.col("other_ids").list.filter(~pl.element().is_in(ids)))
+            replace_table(history_uri, hist)
+            removed["person_id_history_mentions"] = int(mentions.sum())
+    return removed
