@@ -30,6 +30,7 @@ because dbt-duckdb hands plugins a source's meta, not its columns.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from datetime import UTC, datetime
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
@@ -179,10 +181,17 @@ class Plugin(BasePlugin):
             return
         plugin = self
 
-        def udf(values: pa.Array) -> pa.Array:
-            key = plugin.key
-            return pa.array([None if v is None else pseudonymise(v, key)
-                             for v in values.to_pylist()], type=pa.string())
+        @functools.lru_cache(maxsize=1 << 18)
+        def one(value: str) -> str:
+            return pseudonymise(value, plugin.key)
+
+        def udf(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+            # ids repeat (a visitor's events, a batch's sessions): hash each distinct value once
+            encoded = pc.dictionary_encode(values)
+            if isinstance(encoded, pa.ChunkedArray):
+                encoded = encoded.combine_chunks()
+            hashed = pa.array([one(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
+            return pc.take(hashed, encoded.indices)
 
         from duckdb.sqltypes import VARCHAR
         conn.create_function("pseudonymise", udf, [VARCHAR], VARCHAR, type="arrow",
