@@ -50,6 +50,18 @@ UNVALIDATED_ENV = "LAKEHOUSE_WAREHOUSE_UNVALIDATED"
 LAYERS = ("silver", "gold")  # attached in-memory catalogs, one per lake layer read
 INPUTS_TABLE = "main._warehouse_inputs"
 
+_INPUTS_DOCS = {
+    f"TABLE {INPUTS_TABLE}": "Lake table versions the warehouse build read (one row per source)",
+    f"COLUMN {INPUTS_TABLE}.layer": "Lake layer: silver or gold",
+    f"COLUMN {INPUTS_TABLE}.table_name": "Delta table name under the layer",
+    f"COLUMN {INPUTS_TABLE}.uri": "Delta table location",
+    f"COLUMN {INPUTS_TABLE}.version": "Delta version read; null when the table did not exist",
+    f"COLUMN {INPUTS_TABLE}.validated": "True when that version passed its quality gate",
+    f"COLUMN {INPUTS_TABLE}.row_count": "Rows read",
+    f"COLUMN {INPUTS_TABLE}.loaded_at": "When the build read it",
+    f"COLUMN {INPUTS_TABLE}.invocation_id": "dbt invocation that read it",
+}
+
 # DuckDB type names (as written in source YAML ``data_type``) -> Arrow
 _TYPES: dict[str, pa.DataType] = {
     "varchar": pa.string(), "text": pa.string(), "string": pa.string(),
@@ -169,6 +181,8 @@ class Plugin(BasePlugin):
         conn.execute(f"""CREATE TABLE IF NOT EXISTS {INPUTS_TABLE} (
             layer VARCHAR, table_name VARCHAR, uri VARCHAR, version BIGINT, validated BOOLEAN,
             row_count BIGINT, loaded_at TIMESTAMP WITH TIME ZONE, invocation_id VARCHAR)""")
+        for target, text in _INPUTS_DOCS.items():
+            conn.execute(f"COMMENT ON {target} IS '{text}'")
 
     def configure_cursor(self, cursor) -> None:
         self._register(cursor)
