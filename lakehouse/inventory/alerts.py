@@ -15,6 +15,12 @@ import polars as pl
 from lakehouse.inventory.fold import KEY, running
 from lakehouse.inventory.ledger import canonical
 
+TS = pl.Datetime("us", "UTC")
+ALERT_SCHEMA = {"product_id": pl.String, "location_id": pl.String, "since": TS, "until": TS,
+                "min_on_hand": pl.Int64, "trigger_event": pl.String, "trigger_kind": pl.String,
+                "trigger_source": pl.String, "events": pl.List(pl.String),
+                "last_count_event": pl.String, "status": pl.String}
+
 
 def default_watermark(ledger: pl.DataFrame, lateness: timedelta) -> datetime | None:
     """Latest arrival (or event time where arrival is unknown) minus the allowed lateness."""
@@ -35,7 +41,7 @@ def phantom_alerts(ledger: pl.DataFrame, watermark: datetime | None = None,
     wm = watermark if watermark is not None else default_watermark(ledger, lateness)
     run = running(canonical(ledger), presorted=True)
     if run.is_empty():
-        return pl.DataFrame()
+        return pl.DataFrame(schema=ALERT_SCHEMA)
     neg = pl.col("on_hand") < 0
     count_key = pl.when(pl.col("absolute_on_hand").is_not_null()).then(pl.col("event_key"))
     run = run.with_columns(

@@ -13,7 +13,7 @@ and the likely cause:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -56,7 +56,7 @@ def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None 
                   ) -> pl.DataFrame:
     """The discrepancy table (``COLUMNS``), newest first."""
     led = canonical(ledger)
-    now = now or led["event_time"].max()
+    now = now or led["event_time"].max() or datetime.now(UTC)  # an empty ledger: wall clock
     out = []
     m = inp.movements
     # shop platform vs WMS: the carrier picked the parcel up, the WMS booked no pick

@@ -44,6 +44,13 @@ GOLD_TABLES = ("inventory_positions", "inventory_daily", "inventory_alerts",
 POSITION_EXTRAS = ("inbound", "next_expected_date", "in_transit_out", "at_risk")
 
 
+DAILY_SCHEMA = {"product_id": pl.String, "location_id": pl.String, "date": pl.Date,
+                "on_hand": pl.Int64, "reserved": pl.Int64, "available_to_promise": pl.Int64}
+COVER_SCHEMA = {"product_id": pl.String, "location_id": pl.String,
+                "available_to_promise": pl.Int64, "in_stock_days": pl.UInt32,
+                "velocity": pl.Float64, "days_of_cover": pl.Float64}
+
+
 @dataclass
 class InventoryRun:
     rows: dict[str, int] = field(default_factory=dict)
@@ -83,6 +90,9 @@ def build_inventory(home: Home) -> InventoryRun:
         first, last = ledger["business_day"].min(), ledger["business_day"].max()
         frames["inventory_daily"] = ("gold", daily_positions(ledger, first, last))
         frames["inventory_days_of_cover"] = ("gold", days_of_cover(ledger, last))
+    else:  # nothing landed yet: empty tables, so every reader finds them
+        frames["inventory_daily"] = ("gold", pl.DataFrame(schema=DAILY_SCHEMA))
+        frames["inventory_days_of_cover"] = ("gold", pl.DataFrame(schema=COVER_SCHEMA))
     frames["inventory_alerts"] = ("gold", phantom_alerts(ledger))
     frames["inventory_discrepancies"] = ("gold", discrepancies(inputs, ledger, home=home.root))
     for name, (layer, frame) in frames.items():
