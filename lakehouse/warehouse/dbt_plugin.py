@@ -143,6 +143,14 @@ def _row_count(dt: DeltaTable) -> int:
     return sum(batch.num_rows for batch in dt.to_pyarrow_dataset().to_batches(columns=[]))
 
 
+def _create_inputs_table(cur) -> None:
+    cur.execute(f"""CREATE TABLE IF NOT EXISTS {INPUTS_TABLE} (
+        layer VARCHAR, table_name VARCHAR, uri VARCHAR, version BIGINT, validated BOOLEAN,
+        row_count BIGINT, loaded_at TIMESTAMP WITH TIME ZONE, invocation_id VARCHAR)""")
+    for target, text in _INPUTS_DOCS.items():
+        cur.execute(f"COMMENT ON {target} IS '{text}'")
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self._home_config = plugin_config.get("home")
@@ -150,6 +158,7 @@ class Plugin(BasePlugin):
         self._versions: dict[str, int] | None = None
         self._key: bytes | None = None
         self._conn = None
+        self._inputs_ready = False
 
     # -- the home, its key and its validated versions (resolved lazily: `dbt parse` needs none)
     @property
@@ -178,11 +187,6 @@ class Plugin(BasePlugin):
         for layer in LAYERS:
             conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {layer}")
         self._register(conn)
-        conn.execute(f"""CREATE TABLE IF NOT EXISTS {INPUTS_TABLE} (
-            layer VARCHAR, table_name VARCHAR, uri VARCHAR, version BIGINT, validated BOOLEAN,
-            row_count BIGINT, loaded_at TIMESTAMP WITH TIME ZONE, invocation_id VARCHAR)""")
-        for target, text in _INPUTS_DOCS.items():
-            conn.execute(f"COMMENT ON {target} IS '{text}'")
 
     def configure_cursor(self, cursor) -> None:
         self._register(cursor)
@@ -244,6 +248,9 @@ class Plugin(BasePlugin):
         with self._lock:
             cur = self._conn.cursor()
             try:
+                if not self._inputs_ready:  # created on the first read: a connection that only
+                    _create_inputs_table(cur)  # queries (row counts, docs) writes nothing
+                    self._inputs_ready = True
                 cur.execute(f"DELETE FROM {INPUTS_TABLE} WHERE layer = ? AND table_name = ?",
                             [layer, table])
                 cur.execute(f"INSERT INTO {INPUTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
