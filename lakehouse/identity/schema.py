@@ -19,7 +19,8 @@ INPUT_COLUMNS = (
 STRONG = ("login_id", "loyalty_id", "email", "phone", "payment_fingerprint")
 # identifiers that join records only through observations (``resolve(..., observations=)``):
 # an order id ties a review or a purchase event to the order's shop record
-LINKS = (*STRONG, "order_id")
+# an e-mail click key ties a subscriber address to the browser that landed from the click
+LINKS = (*STRONG, "order_id", "email_click")
 # identifiers that stitch anonymous activity to a person and join named records only when
 # their names agree (a family tablet or cookie never joins two persons on its own)
 STITCH = ("device_id",)

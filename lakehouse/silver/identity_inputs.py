@@ -8,7 +8,9 @@ order id of a guest checkout, ``loyalty`` = ``member_id``, ``web`` = ``cookie_id
 ``email`` = the recipient address as sent, ``reviews`` = ``review_id``.
 
 Beyond the record columns, observations carry ``order_id`` (on shop records, reviews and
-purchase events): it ties a review or a cookie's purchase to the order's shop record.
+purchase events): it ties a review or a cookie's purchase to the order's shop record; and
+``email_click`` (an e-mail click's campaign and second, and the same keys on the newsletter
+landing that follows it within ``CLICK_WINDOW_S``): it ties a subscriber to a browser.
 Resolution reads every observed value (``resolve(..., observations=)``), not only the latest
 one per type that ``customer_records`` keeps.
 
@@ -42,7 +44,9 @@ _NORMALISE = {
     "postcode": nz.postcode, "state": nz.code, "country": nz.code,
     "loyalty_id": nz.identifier, "payment_fingerprint": nz.identifier,
     "device_id": nz.identifier, "login_id": nz.identifier, "order_id": nz.identifier,
+    "email_click": nz.identifier,
 }
+CLICK_WINDOW_S = 5  # a newsletter landing this many seconds after a click is that click's
 
 
 def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str,
@@ -128,13 +132,23 @@ def from_loyalty(members: pl.DataFrame) -> pl.DataFrame:
                  [(c, pl.col(c)) for c in cols])
 
 
+def _click_key(campaign: pl.Expr, at: pl.Expr, back_s: int = 0) -> pl.Expr:
+    return campaign + "|" + (at.dt.epoch("s") - back_s).cast(pl.String)
+
+
 def from_clickstream(events: pl.DataFrame) -> pl.DataFrame:
     """Web cookies and app devices, with the login ids and the order ids (purchase events)
-    seen on them."""
+    seen on them, and for a web landing from a newsletter the click keys it may answer
+    (``email_click``: campaign and second, for each second of the click window before it)."""
+    landing = ((pl.col("event_type") == "page_view") & (pl.col("utm_source") == "newsletter")
+               & pl.col("utm_campaign").is_not_null())
+    clicks = [("email_click", pl.when(landing).then(
+        _click_key(pl.col("utm_campaign"), pl.col("event_time"), k)))
+        for k in range(CLICK_WINDOW_S + 1)]
     return pl.concat([
         _long(events.filter(pl.col("channel") == ch), ch, pl.col("anonymous_id"), "event_time",
               [("device_id", pl.col("anonymous_id")), ("login_id", pl.col("login_id")),
-               ("order_id", pl.col("order_id"))])
+               ("order_id", pl.col("order_id")), *(clicks if ch == "web" else [])])
         for ch in ("web", "app")
     ])
 
@@ -148,7 +162,13 @@ def from_pos(lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def from_email(events: pl.DataFrame) -> pl.DataFrame:
-    return _long(events, "email", pl.col("email"), "event_time", [("email", pl.col("email"))])
+    """Recipients, and the key of each link they clicked (``email_click``: campaign and
+    second): the web landing that answers a click carries the same key, which ties the
+    address to the browser (the landing URL carries no subscriber id)."""
+    click = pl.when(pl.col("event_type") == "click").then(
+        _click_key(pl.col("campaign_id"), pl.col("event_time")))
+    return _long(events, "email", pl.col("email"), "event_time",
+                 [("email", pl.col("email")), ("email_click", click)])
 
 
 def from_reviews(reviews: pl.DataFrame) -> pl.DataFrame:

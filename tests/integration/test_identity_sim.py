@@ -11,12 +11,12 @@ from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate
 
-F1_FLOOR = 0.60  # measured 0.65 here (200 persons, 15 days), 0.76 at 2000: far below 0.98
-OVERMERGE_CEILING = 0.05
+F1_FLOOR = 0.70  # measured here (200 persons, 15 days); see bench/bench_identity.py for 2000
+OVERMERGE_UNSHARED_CEILING = 0.01  # ids merging people, household-shared records left out
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory) -> tuple[pl.DataFrame, pl.DataFrame]:
+def sim(tmp_path_factory) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     home = tmp_path_factory.mktemp("idsim")
     simulate(Home.resolve(home), SimConfig(persons=200, days=15))
     files = discover(home)
@@ -24,35 +24,62 @@ def sim(tmp_path_factory) -> tuple[pl.DataFrame, pl.DataFrame]:
     ingest_files(home, files, batch)
     build_silver(home, batch)
     records = pl.read_delta(str(home / "lake" / "silver" / "customer_records"))
-    return records, pl.read_parquet(home / "truth" / "identity.parquet")
+    obs = pl.read_delta(str(home / "lake" / "silver" / "identifier_observations"))
+    return records, pl.read_parquet(home / "truth" / "identity.parquet"), obs
 
 
 def test_accuracy_on_a_small_simulation(sim) -> None:
-    records, truth = sim
-    res = resolve_full(records)
+    records, truth, obs = sim
+    res = resolve_full(records, observations=obs)
     assert res.records.height == records.height
     m = evaluate(res.records, truth)
     assert m["f1"] >= F1_FLOOR, m
-    assert m["overmerged_id_share"] <= OVERMERGE_CEILING, m
-    assert m["precision"] >= 0.85, m
+    assert m["precision"] >= 0.95, m
+    unshared = evaluate(res.records, truth.filter(~pl.col("shared")))
+    assert unshared["overmerged_id_share"] <= OVERMERGE_UNSHARED_CEILING, unshared
+    # every observed identifier counts: resolving the latest value per record only is worse
+    assert evaluate(resolve_full(records).records, truth)["recall"] < m["recall"]
+
+
+def test_anonymous_activity_is_stitched_back_in_time(sim) -> None:
+    records, truth, obs = sim
+    out = resolve_full(records, observations=obs).records
+    j = out.join(truth, on=["source", "record_id"], suffix="_true")
+    # a cookie or app device that ever logged in or bought joins a person with named records
+    anon = j.filter(pl.col("source").is_in(["web", "app"]) & ~pl.col("shared"))
+    logged = obs.filter(pl.col("identifier_type").is_in(["login_id", "order_id"])).select(
+        "source", "record_id").unique()
+    stitched = anon.join(logged, on=["source", "record_id"])
+    named = j.join(records.filter(pl.col("last_name").is_not_null()).select(
+        "source", "record_id"), on=["source", "record_id"])
+    with_person = stitched.join(named.select("person_id").unique(), on="person_id")
+    assert stitched.height and with_person.height / stitched.height >= 0.95
+    # ... and to the right one
+    right = with_person.join(named.select("person_id", pl.col("person_id_true").alias("_t")),
+                             on="person_id").filter(pl.col("_t") == pl.col("person_id_true"))
+    assert right.select("source", "record_id").n_unique() / with_person.height >= 0.97
 
 
 def test_incremental_run_keeps_ids(sim) -> None:
-    records, _ = sim
+    records, _, obs = sim
     cut = records["first_seen"].sort()[records.height * 2 // 3]
-    early = resolve_full(records.filter(pl.col("first_seen") < cut))
-    full = resolve_full(records, previous=early.records)
+    early_records = records.filter(pl.col("first_seen") < cut)
+    early = resolve_full(early_records, observations=obs.join(
+        early_records.select("source", "record_id"), on=["source", "record_id"]).filter(
+        pl.col("observed_at") < cut))
+    full = resolve_full(records, previous=early.records, observations=obs)
     j = early.records.join(full.records, on=["source", "record_id"], suffix="_now")
     kept = (j["person_id"] == j["person_id_now"]).mean()
-    assert kept >= 0.97  # the rest were merged into a survivor, and recorded
+    assert kept >= 0.95  # the rest were merged into a survivor, and recorded
     merged = set(full.history.filter(pl.col("event") == "merge")["other_ids"].explode())
     moved = set(j.filter(pl.col("person_id") != pl.col("person_id_now"))["person_id"])
-    assert moved <= merged | set(full.history.filter(pl.col("event") == "split")["person_id"])
+    split_from = set(full.history.filter(pl.col("event") == "split")["other_ids"].explode())
+    assert moved <= merged | split_from  # every moved record's old id: merged or split off
 
 
 def test_no_raw_pii_after_resolution(sim) -> None:
-    records, _ = sim
-    res = resolve_full(records)
+    records, _, obs = sim
+    res = resolve_full(records, observations=obs)
     key = b"k"
     raw = set()
     for c in ("email", "phone", "first_name", "last_name", "payment_fingerprint"):

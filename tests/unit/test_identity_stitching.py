@@ -36,15 +36,22 @@ def _by(out: pl.DataFrame, rid: str) -> str:
     return out.filter(pl.col("record_id") == rid)["matched_by"].item()
 
 
-def _events(rows: list[tuple[str, str, int, str | None, str | None]]) -> pl.DataFrame:
-    """Silver clickstream rows: (channel, anonymous id, minute, login id, order id)."""
-    return pl.DataFrame({
+def _events(rows: list[tuple[str, str, int, str | None, str | None]],
+            campaign: str | None = None) -> pl.DataFrame:
+    """Silver clickstream rows: (channel, anonymous id, second, login id, order id); with
+    ``campaign``, page views land from that newsletter."""
+    n = len(rows)
+    data = {
         "channel": [r[0] for r in rows], "anonymous_id": [r[1] for r in rows],
-        "event_time": [T0 + timedelta(minutes=r[2]) for r in rows],
+        "event_time": [T0 + timedelta(seconds=r[2]) for r in rows],
         "login_id": [r[3] for r in rows], "order_id": [r[4] for r in rows],
-        "_source_file": ["f"] * len(rows), "_line": list(range(1, len(rows) + 1)),
-        "_batch_id": ["b"] * len(rows), "_ingested_at": [T0] * len(rows),
-    })
+        "event_type": ["login" if r[3] else "purchase" if r[4] else "page_view" for r in rows],
+        "utm_source": ["newsletter" if campaign else None] * n, "utm_campaign": [campaign] * n,
+        "_source_file": ["f"] * n, "_line": list(range(1, n + 1)), "_batch_id": ["b"] * n,
+        "_ingested_at": [T0] * n,
+    }
+    return pl.DataFrame(data, schema_overrides={"utm_source": pl.String,
+                                                "utm_campaign": pl.String})
 
 
 def _account(cid: str, first: str, last: str, email: str) -> dict:
@@ -56,8 +63,8 @@ def test_cookie_browsing_before_its_first_login_joins_the_person_back_in_time() 
     # weeks of anonymous page views, then one login: the silver inputs keep the login on the
     # cookie's record, and the whole cookie (its earlier activity too) resolves to the person
     obs = ii.from_clickstream(_events(
-        [("web", "ck-1", m, None, None) for m in range(0, 600, 60)]
-        + [("web", "ck-1", 900, "7001", None), ("web", "ck-2", 5, None, None)]))
+        [("web", "ck-1", m * 60, None, None) for m in range(0, 600, 60)]
+        + [("web", "ck-1", 900 * 60, "7001", None), ("web", "ck-2", 5, None, None)]))
     cookie_records = ii.customer_records(obs)
     assert cookie_records.filter(pl.col("record_id") == "ck-1")["login_id"].item() == "7001"
     records = pl.concat([cookie_records.drop("first_seen", "last_seen"),
@@ -74,7 +81,7 @@ def test_app_device_that_checks_out_as_guest_joins_the_guest_and_the_account() -
     # browser id and the purchase event the order id); the guest uses the account's e-mail
     obs = pl.concat([
         ii.from_clickstream(_events([("app", "DEV-9", 0, None, None),
-                                     ("app", "DEV-9", 30, None, "o-55")])),
+                                     ("app", "DEV-9", 1800, None, "o-55")])),
         _obs([("shop_guest", "o-55", "order_id", "o-55"),
               ("shop_guest", "o-55", "device_id", "DEV-9")]).with_columns(
             pl.lit(T0).alias("observed_at")),
@@ -88,6 +95,23 @@ def test_app_device_that_checks_out_as_guest_joins_the_guest_and_the_account() -
     out = resolve(records, observations=obs.select("source", "record_id", "identifier_type",
                                                    "value"), probabilistic=False)
     assert _pid(out, "DEV-9") == _pid(out, "o-55") == _pid(out, "7002")
+
+
+def test_newsletter_click_ties_the_subscriber_to_the_browser_that_landed() -> None:
+    clicks = pl.DataFrame({
+        "email": ["ann@x.com", "bo@y.com"], "event_type": ["click", "click"],
+        "campaign_id": ["em-1", "em-1"], "event_time": [T0, T0 + timedelta(minutes=10)],
+        "_source_file": ["e", "e"], "_line": [1, 2], "_batch_id": ["b", "b"],
+        "_ingested_at": [T0, T0]})
+    # ck-a lands 2 s after Ann's click; ck-b lands a minute after Bo's (another visit)
+    landings = pl.concat([_events([("web", "ck-a", 2, None, None)], campaign="em-1"),
+                          _events([("web", "ck-b", 660, None, None)], campaign="em-1")])
+    obs = pl.concat([ii.from_email(clicks), ii.from_clickstream(landings)])
+    records = ii.customer_records(obs).drop("first_seen", "last_seen")
+    out = resolve(records, observations=obs, probabilistic=False)
+    assert _pid(out, "ck-a") == _pid(out, "ann@x.com")
+    assert _by(out, "ck-a") == "email_click"
+    assert _pid(out, "ck-b") != _pid(out, "bo@y.com")
 
 
 def test_family_tablet_never_chains_two_people() -> None:
