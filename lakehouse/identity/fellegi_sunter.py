@@ -170,7 +170,7 @@ def _same_name_pairs(f: pl.DataFrame, labels: np.ndarray, n: int, seed: int) -> 
     p = (k.join(k, on=["fn", "ln"], suffix="_r")
          .filter((pl.col("_i") < pl.col("_i_r")) & (pl.col("_l") != pl.col("_l_r")))
          .select(pl.col("_i").alias("a"), pl.col("_i_r").alias("b")))
-    return p.sample(n, seed=seed) if p.height > n else p
+    return p.sort("a", "b").sample(n, seed=seed) if p.height > n else p
 
 
 def train(f: pl.DataFrame, g: pl.DataFrame, same: np.ndarray, labels: np.ndarray | None = None,

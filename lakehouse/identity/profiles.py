@@ -8,13 +8,24 @@ from lakehouse.identity.pii import pseudonymise_expr
 from lakehouse.identity.schema import conform
 
 
-def customer_profiles(records: pl.DataFrame, resolved: pl.DataFrame, key: bytes
-                      ) -> pl.DataFrame:
+def customer_profiles(records: pl.DataFrame, resolved: pl.DataFrame, key: bytes,
+                      observations: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per person: best name (most frequent, hashed), hashed e-mails and phones, address
     (hashed line, plain city/postcode/state/country), first/last seen, sources, device count.
+    With ``observations`` (silver identifier observations) the e-mails, phones and devices are
+    every one the person was seen with, not only each record's latest.
     No raw name, e-mail, phone, street or card leaves this function."""
     rec = conform(records).join(resolved.select("source", "record_id", "person_id"),
                                 on=["source", "record_id"])
+    if observations is not None and observations.height:
+        seen = (observations.filter(pl.col("identifier_type").is_in(["email", "phone",
+                                                                     "device_id"]))
+                .join(rec.select("source", "record_id", "person_id"),
+                      on=["source", "record_id"])
+                .select("person_id", "identifier_type", pl.col("value").cast(pl.String)))
+        rec = pl.concat([rec, *[seen.filter(pl.col("identifier_type") == t).select(
+            "person_id", pl.col("value").alias(t)) for t in ("email", "phone", "device_id")]],
+            how="diagonal_relaxed")
     if "first_seen" not in rec.columns:
         rec = rec.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("first_seen"),
                                pl.lit(None, pl.Datetime("us", "UTC")).alias("last_seen"))
@@ -27,9 +38,9 @@ def customer_profiles(records: pl.DataFrame, resolved: pl.DataFrame, key: bytes
         best("address_line1").alias("address"), best("city").alias("city"),
         best("postcode").alias("postcode"), best("state").alias("state"),
         best("country").alias("country"), pl.col("first_seen").min(),
-        pl.col("last_seen").max(), pl.col("source").unique().sort().alias("sources"),
+        pl.col("last_seen").max(), pl.col("source").drop_nulls().unique().sort().alias("sources"),
         pl.col("device_id").drop_nulls().n_unique().alias("device_count"),
-        pl.len().alias("records"))
+        pl.col("record_id").drop_nulls().len().alias("records"))
     h = lambda c: pseudonymise_expr(c, key)  # noqa: E731
     return out.with_columns(
         h("name").alias("name_hash"), h("address").alias("address_hash"),

@@ -70,7 +70,8 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
         "identity_map": replace_table(table_uri(home, "gold", "identity_map"),
                                       identity_map(result.records, records, key)),
         "customer_profiles": replace_table(table_uri(home, "gold", "customer_profiles"),
-                                           customer_profiles(records, result.records, key)),
+                                           customer_profiles(records, result.records, key,
+                                                             observations)),
     }
     history_uri = table_uri(home, "gold", "person_id_history")
     if result.history.height or not DeltaTable.is_deltatable(history_uri):

@@ -224,3 +224,17 @@ def test_erasure_removes_a_person_and_keeps_them_out_of_later_runs(tmp_path) -> 
     run = resolve_home(home, key=key, at=T0 + timedelta(days=1))
     assert run.records == 1  # Ann's two records stay suppressed; Bo is untouched
     assert read_table(table_uri(home, "gold", "customer_profiles")).height == 1
+
+
+def test_profile_lists_every_observed_email_as_a_hash() -> None:
+    from lakehouse.identity import customer_profiles
+    from lakehouse.identity.pii import pseudonymise
+    records = _frame([{**_account("a1", "Ida", "Berg", "ida@new.com"), "phone": "+15550001"}])
+    obs = _obs([("shop_customer", "a1", "email", "ida@old.com"),
+                ("shop_customer", "a1", "email", "ida@new.com")])
+    prof = customer_profiles(records, resolve(records, observations=obs), b"k", obs)
+    row = prof.row(0, named=True)
+    assert sorted(row["email_hashes"]) == sorted(pseudonymise(e, b"k")
+                                                 for e in ("ida@old.com", "ida@new.com"))
+    assert row["sources"] == ["shop_customer"] and row["records"] == 1
+    assert "ida@" not in str(prof.to_dicts())
