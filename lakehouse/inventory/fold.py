@@ -158,8 +158,9 @@ def apply_batch(state: pl.DataFrame, batch: pl.DataFrame,
         pl.col("_w").sum().cast(pl.Int64).alias("b_events"),
     )
     j = per.join(state, on=KEY, how="left").join(forced, on=KEY, how="left")
+    # a count at or before events already folded (at the same instant a count comes first)
     late_count = (pl.col("b_first_count").is_not_null() & (
-        pl.col("b_first_count") < pl.col("last_event_time")).fill_null(False)) | \
+        pl.col("b_first_count") <= pl.col("last_event_time")).fill_null(False)) | \
         pl.col("r_since").is_not_null()
     refold = j.filter(late_count)
     easy = j.filter(~late_count)

@@ -142,6 +142,15 @@ def test_a_late_count_refolds_only_from_the_count() -> None:
     assert state["on_hand"].item() == 4  # counted 6, then the later sale of 2
 
 
+def test_a_count_at_the_instant_of_folded_events_comes_before_them() -> None:
+    """Found by the batching property: a count landing later at the same instant as events
+    already folded is the state before them, not after."""
+    first = frame([row(1, "receipt", 0, 1)])
+    count = frame([row(2, "cycle_count", 0, 0)])
+    state = apply_batch(state_of(first), count, history=first)
+    assert state["on_hand"].item() == 1 == state_of(pl.concat([first, count]))["on_hand"].item()
+
+
 def test_reservation_lifecycle() -> None:
     led = frame([row(1, "receipt", 0, 5), row(2, "reserve", 10, 2), row(3, "reserve", 11, 1),
                  row(4, "release", 20, 1), row(5, "pick", 60, 2)])
