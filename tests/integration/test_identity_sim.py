@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from deltalake import write_deltalake
 
 from lakehouse.home import Home
-from lakehouse.identity import customer_profiles, evaluate, identity_map, resolve_full
+from lakehouse.identity import evaluate, resolve_full
+from lakehouse.identity.store import resolve_home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate
+from lakehouse.storage.delta import read_table
+from lakehouse.storage.paths import table_uri
 
 F1_FLOOR = 0.70  # measured here (200 persons, 15 days); see bench/bench_identity.py for 2000
 OVERMERGE_UNSHARED_CEILING = 0.01  # ids merging people, household-shared records left out
@@ -77,14 +81,20 @@ def test_incremental_run_keeps_ids(sim) -> None:
     assert moved <= merged | split_from  # every moved record's old id: merged or split off
 
 
-def test_no_raw_pii_after_resolution(sim) -> None:
+def test_no_raw_pii_in_any_gold_identity_table(sim, tmp_path) -> None:
     records, _, obs = sim
-    res = resolve_full(records, observations=obs)
-    key = b"k"
+    home = Home.resolve(tmp_path)
+    for name, frame in (("customer_records", records), ("identifier_observations", obs)):
+        write_deltalake(table_uri(home, "silver", name), frame.to_arrow())
+    resolve_home(home, key=b"k")
     raw = set()
-    for c in ("email", "phone", "first_name", "last_name", "payment_fingerprint"):
-        raw |= set(records[c].drop_nulls().head(50).to_list())
-    for frame in (customer_profiles(records, res.records, key),
-                  identity_map(res.records, records, key)):
+    for c in ("email", "phone", "first_name", "last_name", "payment_fingerprint", "device_id",
+              "address_line1", "login_id"):
+        raw |= set(records[c].drop_nulls().to_list())
+    raw |= set(obs.filter(pl.col("identifier_type").is_in(["email", "phone"]))["value"])
+    tables = [p.name for p in (home.lake / "gold").iterdir()]
+    assert {"identity_map", "customer_profiles", "person_id_history"} <= set(tables)
+    for name in tables:
+        frame = read_table(table_uri(home, "gold", name))
         cells = {str(v) for col in frame.columns for v in frame[col].explode().to_list()}
-        assert not raw & cells
+        assert not raw & cells, name
