@@ -14,7 +14,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -210,6 +210,8 @@ def _table_metrics(con, suite: Suite, refs, names: set[str], where: str, params:
         newest = con.execute(f'select max("{suite.newest_column}") from t {where}',
                              params).fetchall()[0][0]
         limit = now + max_future_skew
+        if isinstance(newest, date) and not isinstance(newest, datetime):
+            newest = datetime.combine(newest, datetime.min.time())
         if isinstance(newest, datetime) and newest.tzinfo is None:
             newest = newest.replace(tzinfo=UTC)
         ok = newest is None or newest <= limit
