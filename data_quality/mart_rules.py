@@ -1,9 +1,63 @@
 """What each warehouse relation promises beyond its columns: keys, required columns, value
-ranges, vocabularies and references to dims (``schema.table`` -> rules). Relations without an
-entry still get the generic suite: no raw PII in any string column, no future timestamps."""
+ranges, vocabularies and references to dims (``schema.table`` -> rules). Every relation also
+gets the generic part of its suite: no raw PII in any string column, no future timestamps.
+
+These overlap dbt's own tests on purpose: dbt tests run inside the build, these run in the
+audit before the analysts' file is replaced, and they add what dbt's generic tests do not
+(ranges, shares, no PII, no future times, non-empty marts).
+"""
 
 from data_quality.suites import MartRules
 
+_CUSTOMER = ("person_id", "main.dim_customers", "person_id")
+_PRODUCT = ("product_id", "main.dim_products", "product_id")
+_LOCATION = ("location_id", "main.dim_locations", "location_id")
+_CHANNELS = ("web", "app", "store")
+
 MART_RULES: dict[str, MartRules] = {
     "main.dim_dates": MartRules(key=("date_day",), min_rows=1),
+    "main.dim_customers": MartRules(
+        key=("person_id",), min_rows=1,
+        between=(("order_count", 0, None), ("total_revenue", 0, None),
+                 ("return_count", 0, None))),
+    "main.dim_products": MartRules(
+        key=("product_id",), not_null=("category", "price"), min_rows=1,
+        between=(("price", 0, None), ("cost", 0, None), ("return_rate", 0, 1),
+                 ("quality_score", 0, 1), ("avg_rating", 1, 5))),
+    "main.dim_locations": MartRules(key=("location_id",), min_rows=1),
+    "main.fct_orders": MartRules(
+        key=("order_id",), not_null=("channel", "ordered_at"), min_rows=1,
+        sets=(("channel", _CHANNELS),), between=(("net_revenue", 0, None),),
+        references=(_CUSTOMER, _LOCATION), newest="ordered_at"),
+    "main.fct_order_lines": MartRules(
+        key=("order_line_id",), not_null=("order_id", "product_id", "quantity"), min_rows=1,
+        sets=(("channel", _CHANNELS),), between=(("quantity", 1, None),
+                                                 ("unit_price", 0, None)),
+        references=(_CUSTOMER, _PRODUCT, ("order_id", "main.fct_orders", "order_id")),
+        newest="ordered_at"),
+    "main.fct_interactions": MartRules(
+        key=("interaction_id",), not_null=("interaction_type", "occurred_at", "channel"),
+        min_rows=1, references=(_CUSTOMER, _PRODUCT), newest="occurred_at"),
+    "main.fct_sessions": MartRules(
+        key=("session_key",), not_null=("started_at",), min_rows=1,
+        between=(("duration_seconds", 0, None), ("event_count", 1, None)),
+        references=(_CUSTOMER,), newest="started_at"),
+    "main.fct_inventory_positions": MartRules(
+        key=("position_key",), not_null=("product_id", "location_id"), min_rows=1,
+        between=(("reserved", 0, None),), references=(_PRODUCT, _LOCATION)),
+    "main.fct_inventory_daily": MartRules(
+        key=("snapshot_key",), not_null=("product_id", "location_id", "snapshot_date"),
+        min_rows=1, between=(("reserved", 0, None),), references=(_PRODUCT, _LOCATION)),
+    "main.fct_shipments": MartRules(
+        key=("shipment_id",), not_null=("order_id", "shipped_at"),
+        between=(("cost", 0, None), ("units", 0, None), ("transit_days", 0, None)),
+        references=(_CUSTOMER, _LOCATION), newest="shipped_at"),
+    "main.fct_returns": MartRules(
+        key=("return_id",), not_null=("product_id", "returned_at"),
+        between=(("quantity", 1, None), ("refund_amount", 0, None)),
+        references=(_CUSTOMER, _PRODUCT), newest="returned_at"),
+    "main.fct_marketing_performance": MartRules(
+        key=("campaign_day_key",), not_null=("campaign_id", "activity_date"),
+        between=(("ad_spend", 0, None), ("email_opens", 0, None),
+                 ("attributed_revenue", 0, None))),
 }
