@@ -14,7 +14,8 @@ the lake layer (``silver`` or ``gold``) and its identifier the table name, so th
   columns and types the source YAML declares (``meta.columns``, see below), so models build.
 - **Declared columns only.** Only the columns a source declares are read (projection), in the
   declared types; a declared column the table lacks (an optional field that never arrived) is
-  null; a declared type that disagrees with the table fails naming both.
+  null; a declared type of another kind than the table's (text for a number, a date for a
+  timestamp) fails naming both, while numbers are cast (checked) to the declared width.
 - **No raw data in the warehouse file.** Sources are materialised as tables in in-memory
   catalogs (``silver``, ``gold``) attached to the build's connection, never in the warehouse:
   staging models hash PII with ``pseudonymise()`` before anything is persisted, and nothing
@@ -105,7 +106,14 @@ def declared_schema(columns: Any, source: str) -> pa.Schema:
 
 
 def _same_kind(actual: pa.DataType, wanted: pa.DataType) -> bool:
-    """Equal up to the physical flavour of strings and lists (string/large/view)."""
+    """Equal up to the physical flavour of strings and lists (string/large/view) and the width
+    of numbers (any integer into any integer or float, any float into a float: the cast to
+    the declared type is checked, so an overflow fails instead of wrapping)."""
+    if pa.types.is_integer(actual) and (pa.types.is_integer(wanted)
+                                        or pa.types.is_floating(wanted)):
+        return True
+    if pa.types.is_floating(actual) and pa.types.is_floating(wanted):
+        return True
     def norm(t: pa.DataType) -> Any:
         if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
             return "string"

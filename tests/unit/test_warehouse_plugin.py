@@ -38,7 +38,7 @@ def _rows(ids: list[str]) -> pa.Table:
     return pa.table({
         "order_id": ids, "total": [1.5] * n,
         "created_at": pa.array([0] * n, pa.timestamp("us", tz="UTC")),
-        "tags": [["a"]] * n, "extra": ["x"] * n,
+        "tags": [["a"]] * n, "extra": ["x"] * n, "qty": pa.array([3] * n, pa.uint32()),
     })
 
 
@@ -108,6 +108,12 @@ def test_declarations_are_enforced(plugin: Plugin, tmp_path: Path,
     wrong = [{"name": "total", "data_type": "bigint"}]
     with pytest.raises(WarehouseSourceError, match=r"column total is double.*declared int64"):
         plugin.load(_source("orders", wrong))
+    # numbers are cast to the declared width (checked), kinds must agree
+    widened = plugin.load(_source("orders", [{"name": "qty", "data_type": "bigint"}]))
+    assert widened.schema.field("qty").type == pa.int64()
+    assert widened.column("qty").to_pylist() == [3]
+    with pytest.raises(WarehouseSourceError, match=r"column qty is int\d+.*declared string"):
+        plugin.load(_source("orders", [{"name": "qty", "data_type": "varchar"}]))
     with pytest.raises(WarehouseSourceError, match="declares no columns"):
         plugin.load(_source("orders", None))
     with pytest.raises(WarehouseSourceError, match="no data_type"):
