@@ -108,7 +108,7 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
         "records": n, "persons": out["person_id"].n_unique(),
         "matched_by": dict(out.group_by("matched_by").len().iter_rows()),
         "super_nodes": dict(links.super_nodes.group_by("identifier_type").len().iter_rows()),
-        "stitched": int((out["matched_by"] == "device_stitch").sum()),
+        "stitched": links.report["nameless_attached"],  # anonymous records joined a person
         "deterministic": links.report, "fellegi_sunter": fs_report,
         "history": dict(history.group_by("event").len().iter_rows()),
     }
