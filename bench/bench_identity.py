@@ -14,6 +14,7 @@ identifier value, or both named: optimistic), i.e. what no resolver can beat.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 from pathlib import Path
@@ -108,12 +109,14 @@ def main() -> None:
     obs = obs.filter(pl.col("identifier_type").is_in(OBSERVATION_TYPES))
     big, big_obs = _replicate(records.drop("first_seen", "last_seen"), obs, args.records)
     del res, records, obs
-    t0 = time.perf_counter()
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
     out = resolve_full(big, observations=big_obs)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"scale: {big.height:,} records ({big_obs.height:,} observations) -> "
-          f"{out.records['person_id'].n_unique():,} persons in {dt:.1f} s, "
+          f"{out.records['person_id'].n_unique():,} persons in {dt:.1f} s wall, {cpu:.1f} s CPU "
+          f"(load {load:.1f} before, {os.getloadavg()[0]:.1f} after), "
           f"peak RSS {peak:,.0f} MB")
 
 
