@@ -53,6 +53,21 @@ COLUMNS = {
     "inventory_daily": ("product_id", "location_id", "date", "on_hand", "available_to_promise"),
 }
 
+# DuckDB type of every column above, for tables that do not exist yet (a channel that never
+# delivered): they read as empty, typed relations
+_TYPES = {
+    **dict.fromkeys(("order_id", "channel", "customer_id", "transaction_id", "product_id",
+                     "loyalty_card", "card_token", "anonymous_id", "session_id", "event_type",
+                     "email", "campaign_id", "category", "promo_id", "source", "person_id",
+                     "identifier_type", "identifier_hash", "location_id"), "varchar"),
+    **dict.fromkeys(("created_at", "cancelled_at", "event_time"), "timestamptz"),
+    **dict.fromkeys(("quantity", "rating", "on_hand", "available_to_promise"), "bigint"),
+    **dict.fromkeys(("unit_price", "discount", "refund_amount", "price", "discount_pct"),
+                    "double"),
+    **dict.fromkeys(("start_date", "end_date", "date"), "date"),
+}
+ABSENT = -1  # the version recorded for a table that did not exist: read as empty
+
 
 class NotValidatedError(RuntimeError):
     """An input table has no version that passed its quality gate (or a pinned version did
@@ -72,7 +87,9 @@ def resolve_versions(lake: Path, tables: Iterable[str],
     the pinned ``versions``, each of which must be in the registry."""
     tables = sorted(set(tables))
     if versions is None:
-        passed = validated_versions(lake)
+        # a table that does not exist has nothing unvalidated to read: it reads as empty
+        passed = {**{t: ABSENT for t in tables
+                     if not DeltaTable.is_deltatable(str(lake / t))}, **validated_versions(lake)}
         missing = [t for t in tables if t not in passed]
         if missing:
             raise NotValidatedError(
@@ -85,7 +102,8 @@ def resolve_versions(lake: Path, tables: Iterable[str],
         raise NotValidatedError(f"versions= pins no version of {', '.join(missing)}")
     reg = _registry(lake)
     passed = set(zip(reg["table"].to_list(), reg["version"].to_list(), strict=True))
-    unvalidated = [f"{t}@{versions[t]}" for t in tables if (t, int(versions[t])) not in passed]
+    unvalidated = [f"{t}@{versions[t]}" for t in tables
+                   if int(versions[t]) != ABSENT and (t, int(versions[t])) not in passed]
     if unvalidated:
         raise NotValidatedError(
             f"pinned versions {', '.join(unvalidated)} never passed their quality gate "
@@ -116,6 +134,10 @@ def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, versi
     Reads the snapshot's Parquet files with DuckDB (partition values from the paths, columns
     that older files lack as nulls), not through pyarrow: files written by MERGE and by appends
     mix string and string_view, which pyarrow scans reject."""
+    if version == ABSENT:
+        typed = ", ".join(f"null::{_TYPES[c]} as {_quote(c)}" for c in columns)
+        con.execute(f"create or replace view {view} as select {typed} where false")
+        return
     try:
         table = DeltaTable(uri, version=version)
     except Exception as exc:

@@ -184,6 +184,18 @@ def test_a_missing_or_unvalidated_input_is_named(home) -> None:
         training_set("customer", labels=pl.DataFrame({"person_id": ["x"]}), home=home)
 
 
+def test_a_table_that_never_existed_reads_as_empty(home) -> None:
+    """A channel that never delivered has no table and nothing unvalidated to read."""
+    shutil.rmtree(home.lake / "silver" / "reviews")
+    shutil.rmtree(home.lake / "quality")
+    validate(home.lake, [t for t in INPUTS if t != "silver/reviews"])
+    ts = training_set("product", as_of=T, home=home)
+    assert ts.versions["silver/reviews"] == -1
+    assert ts.frame["review_count"].sum() == 0 and ts.frame["mean_rating"].null_count() == (
+        ts.frame.height)
+    assert ts.rebuild().frame.equals(ts.frame)
+
+
 def test_published_marts_match_the_training_set_and_carry_no_raw_pii(home) -> None:
     meta = publish_feature_marts(home, as_of=T2)
     cust = read_table(meta["ml_customer_features"]["uri"])
