@@ -37,7 +37,7 @@ NAME_FLOOR = 3          # a value shared by this many distinct names is never a 
 RECORD_FLOOR = 50       # ... nor one carried by this many records
 NAME_FACTOR = 3.0       # super node: more names than NAME_FACTOR x the 99th percentile
 RECORD_FACTOR = 10.0    # ... or more records than RECORD_FACTOR x the 99th percentile
-DOMINANCE = 0.75       # a shared value's nameless record joins its main user only above this
+DOMINANCE = 0.6        # a shared value's nameless record joins its main user only above this share
 PRIORITY = (*LINKS, *STITCH)  # for ``matched_by``: the strongest type that links a record
 
 
@@ -169,7 +169,7 @@ def strong_links(rec: pl.DataFrame, long: pl.DataFrame) -> Links:
                           how="left").filter(pl.col("_ok").is_null())
                .group_by("_i").agg(pl.col("w").sum().alias("w_inc")))
     best = best.join(contest, on="_i", how="left").with_columns(pl.col("w_inc").fill_null(0))
-    contested = best.filter(pl.col("w_dom") < DOMINANCE * (pl.col("w_dom") + pl.col("w_inc")))
+    contested = best.filter(pl.col("w_dom") <= DOMINANCE * (pl.col("w_dom") + pl.col("w_inc")))
     best = best.join(contested.select("_i"), on="_i", how="anti").select("_i", "label")
     edges = [e, best.select(_edges(pl.col("_i"), pl.col("label"))),
              bridges.select(_edges(pl.col("a"), pl.col("b")))]
@@ -189,7 +189,7 @@ def strong_links(rec: pl.DataFrame, long: pl.DataFrame) -> Links:
                  .with_columns(pl.col("w").sum().over("cluster").alias("w_all"))
                  .sort(["cluster", "w", "label"], descending=[False, True, False])
                  .group_by("cluster", maintain_order=True).first()
-                 .filter(pl.col("w") >= DOMINANCE * pl.col("w_all")))
+                 .filter(pl.col("w") > DOMINANCE * pl.col("w_all")))
         edges.append(owner.select(_edges(pl.col("cluster"), pl.col("label"))))
     e = pl.concat(edges)
 
