@@ -18,7 +18,8 @@ DESCRIPTIONS = {
 
 
 SPECS, CHECKS = gold_table_specs("identity", {n: DESCRIPTIONS[n] for n in TABLES},
-                                 deps=[silver_key("customer_records")])
+                                 deps=[silver_key("customer_records"),
+                                       silver_key("identifier_observations")])
 
 
 @dg.multi_asset(

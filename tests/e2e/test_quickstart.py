@@ -38,8 +38,13 @@ def home(tmp_path_factory) -> Path:
     return home
 
 
-def test_simulate_then_run_builds_every_layer(home):
-    done = _cli("run", "--home", str(home), home=home)
+@pytest.fixture(scope="module")
+def run_output(home) -> subprocess.CompletedProcess:
+    return _cli("run", "--home", str(home), home=home)
+
+
+def test_simulate_then_run_builds_every_layer(home, run_output):
+    done = run_output
     out = done.stdout
     assert done.returncode == 0, out[-4000:] + done.stderr[-4000:]
     assert "done  ingest_bronze" in out and "done  dbt_models" in out
@@ -58,14 +63,66 @@ def test_simulate_then_run_builds_every_layer(home):
     assert quarantined.num_rows > 0  # the simulator injects malformed rows
     for table in ("silver/clickstream_events", "gold/identity_map", "gold/inventory_positions"):
         assert DeltaTable(str(home / "lake" / table)).to_pyarrow_table().num_rows > 0, table
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        assert con.sql("select count(*) from dim_dates").fetchall()[0][0] > 365
+    # The analysts' file: every mart by bare name, from a plain DuckDB client in another
+    # process (no Python objects behind views), and no raw PII anywhere in it.
+    script = ("import duckdb; c = duckdb.connect(r'%s', read_only=True); print(*[t + '=' + str("
+              "c.execute(f'select count(*) from main.{t}').fetchall()[0][0]) for (t,) in c.execute("
+              "\"select table_name from information_schema.tables where table_schema = 'main'\""
+              ").fetchall()])" % (home / "warehouse.duckdb"))
+    counts = dict(kv.split("=") for kv in subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split())
+    for mart in ("dim_customers", "dim_products", "dim_locations", "dim_dates", "fct_orders",
+                 "fct_order_lines", "fct_interactions", "fct_sessions", "fct_shipments",
+                 "fct_returns", "fct_inventory_positions", "fct_inventory_daily",
+                 "fct_marketing_performance"):
+        assert mart in counts, mart
+    assert int(counts["fct_orders"]) > 0 and int(counts["dim_customers"]) > 0
+    assert "done  warehouse" in out and "done  ml_feature_marts" in out
+    for mart in ("ml_customer_features", "ml_product_features"):
+        assert DeltaTable(str(home / "lake/gold" / mart)).to_pyarrow_table().num_rows > 0
+    # every gate that passed recorded its version; every result has a Data Docs page
+    registry = DeltaTable(str(home / "lake/quality/validations")).to_pyarrow_table()
+    assert {"silver/orders", "gold/ml_customer_features"} <= set(
+        registry.column("table").to_pylist())
+    assert "fct_orders" in (home / "docs/quality/index.html").read_text()
 
     # A second run is a no-op for bronze: every file already ingested exactly once.
     version = DeltaTable(str(home / "lake/bronze/web__events")).version()
     again = _cli("run", "--home", str(home), home=home)
     assert again.returncode == 0, again.stdout[-3000:]
     assert DeltaTable(str(home / "lake/bronze/web__events")).version() == version
+
+
+def test_a_mart_failing_its_audit_is_never_published(home, run_output):
+    """Write-audit-publish through Dagster: a raw e-mail in the build fails the blocking gate,
+    the publish step does not run, and analysts keep the last audited file."""
+    assert run_output.returncode == 0, run_output.stdout[-3000:]
+    published = home / "warehouse.duckdb"
+    before = published.read_bytes()
+    with duckdb.connect(str(home / "warehouse.build.duckdb")) as con:
+        con.execute("update main.dim_customers set city = 'ana.silva@gmail.com' where rowid = 0")
+    env = {**os.environ, "LAKEHOUSE_HOME": str(home)}
+    script = (
+        "import dagster as dg\n"
+        "from orchestration.definitions import defs\n"
+        "from orchestration.assets.warehouse import RELATIONS\n"
+        "job = defs.resolve_job_def('materialize_all').get_subset(\n"
+        "    asset_selection={dg.AssetKey(['warehouse'])},\n"
+        "    asset_check_selection={dg.AssetCheckKey(k, 'gx_warehouse_gate') for k in RELATIONS})\n"
+        "res = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), "
+        "raise_on_error=False)\n"
+        "failed = [e.asset_key.to_user_string() for e in res.get_asset_check_evaluations() "
+        "if not e.passed]\n"
+        "ran = [e.step_key for e in res.all_events if e.event_type_value == 'STEP_SUCCESS']\n"
+        "print('FAILED', *failed); print('RAN', *ran)\n")
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines()
+                 if line.startswith(("FAILED ", "RAN ")))
+    assert lines.get("FAILED") == "dim_customers", done.stdout[-3000:] + done.stderr[-3000:]
+    assert "warehouse" not in lines.get("RAN", "").split()
+    assert published.read_bytes() == before
 
 
 def _free_port() -> int:
