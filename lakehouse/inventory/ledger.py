@@ -244,10 +244,13 @@ def _latest_orders(orders: pl.DataFrame, lines: pl.DataFrame
     return o, ln
 
 
-def shop_rows(inp: SilverInputs, base: pl.DataFrame) -> pl.DataFrame:
+def shop_rows(inp: SilverInputs, base: pl.DataFrame,
+              zones: pl.DataFrame | None = None) -> pl.DataFrame:
     """Reserve at order, release at cancel; picks already come from the WMS (or shipments).
 
-    ``base`` is the ledger without shop rows, used to infer where an unpicked order reserved.
+    ``base`` is the ledger without shop rows, used to infer where an unpicked order reserved;
+    ``zones`` (``ship_state, zone``) the shopper zone per state when ``inp`` holds only some
+    orders (a micro-batch: see ``zone_of_state``).
     """
     if not _has(inp.orders, "order_id", "created_at") or not _has(inp.order_lines, "order_id"):
         return empty_ledger()
@@ -266,7 +269,7 @@ def shop_rows(inp: SilverInputs, base: pl.DataFrame) -> pl.DataFrame:
     j = j.join(where, on="order_id", how="left")
     missing = j.filter(pl.col("location_id").is_null())
     if missing.height:
-        guess = infer_order_locations(missing, inp, base)
+        guess = infer_order_locations(missing, inp, base, zones)
         j = j.join(guess, on="order_id", how="left", suffix="_g").with_columns(
             pl.col("location_id").is_null().alias("location_inferred"),
             pl.coalesce("location_id", "location_id_g").alias("location_id"),
@@ -302,8 +305,21 @@ def shop_rows(inp: SilverInputs, base: pl.DataFrame) -> pl.DataFrame:
     return _finish(pl.concat([reserve, cancel]))
 
 
+def zone_of_state(shipments: pl.DataFrame, orders: pl.DataFrame) -> pl.DataFrame:
+    """``ship_state, zone``: the shopper zone per state, learnt from the shipments the carrier
+    already reported (the most frequent zone per state)."""
+    if not _has(shipments, "order_id", "zone") or not _has(orders, "order_id", "ship_state"):
+        return pl.DataFrame(schema={"ship_state": pl.String, "zone": pl.String})
+    return (shipments.select("order_id", "zone")
+            .join(orders.select("order_id", "ship_state"), on="order_id")
+            .group_by("ship_state", "zone").agg(pl.len().alias("n"))
+            .sort("ship_state", "n", "zone", descending=[False, True, False])
+            .unique(subset=["ship_state"], keep="first").drop("n"))
+
+
 def infer_order_locations(missing: pl.DataFrame, inp: SilverInputs,
-                          base: pl.DataFrame) -> pl.DataFrame:
+                          base: pl.DataFrame, zones: pl.DataFrame | None = None
+                          ) -> pl.DataFrame:
     """Where an order that no system has picked yet holds its reservation: the cheapest
     warehouse to ship to the shopper's zone that had free stock of the order's first product
     at order time (the shop's own routing rule), else the cheapest."""
@@ -311,20 +327,14 @@ def infer_order_locations(missing: pl.DataFrame, inp: SilverInputs,
     if not _has(locs, "location_code", "type", "zone") or not _has(rates, "from_zone"):
         return pl.DataFrame(schema={"order_id": pl.String, "location_id": pl.String})
     # shopper zone by state, learnt from shipments the carrier already reported
-    zone_of_state = pl.DataFrame(schema={"ship_state": pl.String, "zone": pl.String})
-    if _has(inp.shipments, "order_id", "zone"):
-        zone_of_state = (inp.shipments.select("order_id", "zone")
-                         .join(inp.orders.select("order_id", "ship_state"), on="order_id")
-                         .group_by("ship_state", "zone").agg(pl.len().alias("n"))
-                         .sort("ship_state", "n", "zone", descending=[False, True, False])
-                         .unique(subset=["ship_state"], keep="first").drop("n"))
+    zones = zone_of_state(inp.shipments, inp.orders) if zones is None else zones
     wh = locs.filter(pl.col("type") == "warehouse").select(
         pl.col("location_code").alias("location_id"), pl.col("zone").alias("from_zone"))
     std = rates.filter(pl.col("service") == "standard").select(
         "from_zone", pl.col("to_zone").alias("zone"), "cost")
     first = (missing.sort("order_id", "line_id").unique(subset=["order_id"], keep="first")
              .select("order_id", "product_id", "created_at", "ship_state")
-             .join(zone_of_state, on="ship_state", how="left"))
+             .join(zones, on="ship_state", how="left"))
     cand = (first.join(wh, how="cross").join(std, on=["from_zone", "zone"], how="left")
             .with_columns(pl.col("cost").fill_null(float("inf")))
             .sort("order_id", "cost", "location_id"))

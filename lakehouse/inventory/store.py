@@ -9,9 +9,14 @@ needs), ``inventory_alerts`` (phantom negative stock past the watermark),
 may sell, by the allocation rule of ``channels.py``) and ``inventory_fulfilment_options`` (per
 product and shipping zone: which warehouses can ship it, cost, days, within capacity).
 
-A full rebuild per batch run. The micro-batch path is ``fold.apply_batch`` over the new ledger
-rows (cost grows with the batch; ``bench/bench_inventory.py``); it is not wired into the
-sensor's micro-batch job yet.
+A full rebuild per batch run (nightly). The micro-batch path is ``live.apply_micro_batch``: it
+merges one silver batch into the ledger and updates ``inventory_positions`` and
+``inventory_channel_availability`` incrementally (cost grows with the batch); the daily
+snapshots, alerts, discrepancies, days of cover and fulfilment options stay nightly.
+
+The ledger is partitioned by ``business_day`` so a micro-batch reads only the days it touches.
+``inventory_positions`` carries two columns for the micro-batch path: ``first_event_time``
+(the key's first event) and ``shrinkage_rate`` (its location's rate, from the last full build).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from lakehouse.inventory.daily import daily_positions, days_of_cover
 from lakehouse.inventory.evaluate import scores as truth_scores
 from lakehouse.inventory.fold import KEY, positions
 from lakehouse.inventory.ledger import build_ledger, read_silver
+from lakehouse.inventory.live import with_live_columns, write_ledger
 from lakehouse.inventory.reconcile import discrepancies
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
@@ -66,6 +72,7 @@ def gold_frames(inv: Inventory) -> dict[str, pl.DataFrame]:
     pos = pos.join(now.select(*KEY, *POSITION_EXTRAS), on=KEY, how="full", coalesce=True
                    ).with_columns(pl.col("on_hand", "reserved", "available_to_promise",
                                          "events", "shrinkage").fill_null(0))
+    pos = with_live_columns(pos, inv.ledger)
     out = {"inventory_positions": pos.sort(KEY),
            "inventory_channel_availability": pl.DataFrame(schema=CHANNEL_SCHEMA),
            "inventory_fulfilment_options": pl.DataFrame(schema=FULFILMENT_SCHEMA)}
@@ -96,7 +103,10 @@ def build_inventory(home: Home) -> InventoryRun:
     frames["inventory_alerts"] = ("gold", phantom_alerts(ledger))
     frames["inventory_discrepancies"] = ("gold", discrepancies(inputs, ledger, home=home.root))
     for name, (layer, frame) in frames.items():
-        run.versions[name] = replace_table(table_uri(home, layer, name), frame)
+        if name == "inventory_ledger":
+            run.versions[name] = write_ledger(table_uri(home, layer, name), frame)
+        else:
+            run.versions[name] = replace_table(table_uri(home, layer, name), frame)
         run.rows[name] = frame.height
     truth = home.truth / "stock_daily.parquet"
     if truth.exists() and "inventory_daily" in frames:
