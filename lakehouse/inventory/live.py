@@ -520,6 +520,8 @@ def _positions(old: pl.DataFrame, state: pl.DataFrame, added: pl.DataFrame,
         pos = pos.join(pl.concat(again), on=KEY, how="left").with_columns(
             pl.coalesce("_shrinkage", "shrinkage").alias("shrinkage"),
             pl.coalesce("_first", "first_event_time").alias("first_event_time"))
+    pos = _last_event_after_loss(pos, added, retract, ledger)
+    pos = _in_transit(pos, added, retract, ledger)
     # at risk: the location's rate (last full build) over days since the last count
     loc_rate = old.group_by("location_id").agg(pl.col("shrinkage_rate").drop_nulls().first()
                                                .alias("_rate"))
@@ -548,6 +550,72 @@ def _positions(old: pl.DataFrame, state: pl.DataFrame, added: pl.DataFrame,
                                   "shrinkage", "inbound", "in_transit_out").fill_null(0),
                            pl.col("at_risk").fill_null(0.0))
     return pos.select(cols).cast(old.schema).sort(KEY)
+
+
+def _last_event_after_loss(pos: pl.DataFrame, added: pl.DataFrame, retract: pl.DataFrame,
+                           ledger: LedgerTable) -> pl.DataFrame:
+    """``last_event_time`` of keys whose latest row was taken back (a reservation moved to the
+    warehouse that picked it): the latest row they still hold, from their recent history."""
+    if retract.is_empty():
+        return pos
+    lost = retract.group_by(KEY).agg(pl.col("event_time").max().alias("_rmax"))
+    kept = added.group_by(KEY).agg(pl.col("event_time").max().alias("_amax"))
+    todo = (pos.select(*KEY, "last_event_time").join(lost, on=KEY)
+            .join(kept, on=KEY, how="left")
+            .filter((pl.col("last_event_time") <= pl.col("_rmax"))
+                    & (pl.col("_amax").is_null() | (pl.col("_amax") < pl.col("_rmax")))))
+    if todo.is_empty():
+        return pos
+    found = []
+    for since in (todo["_rmax"].min().date() - timedelta(days=3), None):
+        hist = ledger.read(since=since, where=pl.col("product_id").is_in(
+            todo["product_id"].unique().implode()))
+        hist = (hist.join(todo.select(KEY), on=KEY, how="semi")
+                .join(retract.select("event_key", *KEY), on=["event_key", *KEY], how="anti"))
+        rows = pl.concat([hist.select(*KEY, "event_time"),
+                          added.join(todo.select(KEY), on=KEY, how="semi")
+                          .select(*KEY, "event_time")])
+        found.append(rows.group_by(KEY).agg(pl.col("event_time").max().alias("_last")))
+        todo = todo.join(found[-1], on=KEY, how="anti")
+        if todo.is_empty():
+            break
+    best = pl.concat(found).group_by(KEY).agg(pl.col("_last").max())
+    return pos.join(best, on=KEY, how="left").with_columns(
+        pl.coalesce("_last", "last_event_time").alias("last_event_time")).drop("_last")
+
+
+TRANSIT_LOOKBACK_DAYS = 30  # a transfer is booked in within this many days of leaving
+
+
+def _in_transit(pos: pl.DataFrame, added: pl.DataFrame, retract: pl.DataFrame,
+                ledger: LedgerTable) -> pl.DataFrame:
+    """``in_transit_out`` moved by the batch's transfer rows: a ``transfer_out`` adds its units
+    at the origin until a ``transfer_in`` with the same reference books them in anywhere. The
+    other leg of a reference is looked up in the partitions of the last
+    ``TRANSIT_LOOKBACK_DAYS``."""
+    kinds = ["transfer_out", "transfer_in"]
+    moved = pl.concat([added, retract]).filter(pl.col("kind").is_in(kinds)
+                                               & pl.col("reference").is_not_null())
+    if moved.is_empty():
+        return pos
+    refs = moved["reference"].unique().implode()
+    since = moved["event_time"].min().date() - timedelta(days=TRANSIT_LOOKBACK_DAYS)
+    before = ledger.read(since=since, where=pl.col("kind").is_in(kinds)
+                         & pl.col("reference").is_in(refs))
+    after = pl.concat([before.join(retract.select("event_key"), on="event_key", how="anti"),
+                       added.filter(pl.col("kind").is_in(kinds))]).unique(
+        subset=["event_key"], keep="last")
+
+    def open_units(rows: pl.DataFrame, sign: int) -> pl.DataFrame:
+        booked = rows.filter(pl.col("kind") == "transfer_in").select("reference").unique()
+        return (rows.filter(pl.col("kind") == "transfer_out")
+                .join(booked, on="reference", how="anti")
+                .group_by(KEY).agg((-pl.col("delta_on_hand") * sign).sum().alias("_u")))
+    change = pl.concat([open_units(after, 1), open_units(before, -1)]).group_by(KEY).agg(
+        pl.col("_u").sum().alias("_transit"))
+    return pos.join(change, on=KEY, how="left").with_columns(
+        (pl.col("in_transit_out").fill_null(0) + pl.col("_transit").fill_null(0))
+        .alias("in_transit_out")).drop("_transit")
 
 
 def _key_positions(keys: pl.DataFrame, added: pl.DataFrame, retract: pl.DataFrame,

@@ -2,10 +2,18 @@
 
 import dagster as dg
 
+from data_quality.suites import gold_suites
 from lakehouse.inventory.store import GOLD_TABLES, build_inventory
 from lakehouse.storage.paths import table_uri
-from orchestration.assets.silver import silver_key
-from orchestration.gates import gold_table_results, gold_table_specs
+from orchestration.assets.silver import _batch_of_this_run, silver_key
+from orchestration.gates import (
+    GateEngine,
+    gate_result,
+    gold_table_results,
+    gold_table_specs,
+    unchanged_gate,
+)
+from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
 
 SOURCES = ["inventory_movements", "pos_transaction_lines", "orders", "order_lines",
@@ -52,3 +60,56 @@ def inventory_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
     yield from gold_table_results(
         "inventory", {name: table_uri(home, _layer(name), name) for name in TABLES}, scores,
         run_id=context.run_id)
+
+
+# ------------------------------------------------------------------ the micro-batch path
+
+LIVE_KEY = dg.AssetKey(["inventory", "positions_live"])
+LIVE_GATES = {  # check name -> gold table it validates (both one row per key: small)
+    "gx_positions_gate": ("gold", "inventory_positions"),
+    "gx_channel_gate": ("gold", "inventory_channel_availability"),
+}
+
+
+class LiveConfig(dg.Config):
+    # micro-batches must not pay GX's import: the same suites as SQL in DuckDB
+    gate_engine: GateEngine = "duckdb"
+
+
+@dg.asset(
+    key=LIVE_KEY,
+    deps=[silver_key(s) for s in SOURCES] + [dg.AssetKey(["inventory", "inventory_positions"])],
+    group_name="inventory",
+    description="Inventory positions updated from this run's micro-batch: the batch's silver "
+    "rows merged into silver/inventory_ledger (keyed by event_key, once per batch) and folded "
+    "into gold inventory_positions and inventory_channel_availability incrementally (cost "
+    "grows with the batch). The nightly build_inventory rebuilds every inventory table.",
+    kinds={"delta", "polars"},
+    owners=["team:data-platform"],
+    tags={"layer": "gold"},
+    check_specs=[dg.AssetCheckSpec(name, asset=LIVE_KEY, blocking=True,
+                                   description=f"GX suite gold.{table} after the micro-batch")
+                 for name, (_, table) in LIVE_GATES.items()],
+)
+def inventory_live(context: dg.AssetExecutionContext, config: LiveConfig,
+                   lakehouse: LakehouseResource):
+    from lakehouse.inventory.live import apply_micro_batch
+
+    home = lakehouse.paths
+    batch_id = _batch_of_this_run(context)
+    if batch_id is None:  # no micro-batch in this run: the full build covers everything
+        yield dg.MaterializeResult(asset_key=LIVE_KEY, metadata={
+            "batch_id": "none (no batch ingested in this run)", "rows_applied": 0})
+        for name in LIVE_GATES:
+            yield unchanged_gate(LIVE_KEY, name)
+        return
+    report = apply_micro_batch(home, batch_id)
+    context.log.info(f"inventory micro-batch {batch_id}: {report.rows_applied} rows applied, "
+                     f"{report.keys_touched} keys, {report.seconds.get('total', 0):.3f} s")
+    uri = table_uri(home, "gold", "inventory_positions")
+    yield dg.MaterializeResult(asset_key=LIVE_KEY,
+                               metadata={**table_metadata(uri), **report.metadata()})
+    suites = gold_suites()
+    for name, (layer, table) in LIVE_GATES.items():
+        yield gate_result(table_uri(home, layer, table), suites[table], LIVE_KEY, name,
+                          run_id=context.run_id, engine=config.gate_engine)
