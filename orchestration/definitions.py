@@ -1,14 +1,10 @@
 """The one Dagster `Definitions` of the lakehouse."""
 
-import sys
-from pathlib import Path
-
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from lakehouse.home import Home
 from orchestration.assets.bronze import ingest_bronze
-from orchestration.assets.dbt import dbt_models, dbt_project
+from orchestration.assets.dbt import DbtResource, dbt_models
 from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.landing import landing_assets
@@ -48,10 +44,6 @@ defs = dg.Definitions(
     sensors=[build_landing_sensor(micro_batch_job)],
     resources={
         "lakehouse": LakehouseResource(home=str(Home.resolve().root)),
-        "dbt": DbtCliResource(
-            project_dir=dbt_project,
-            # The venv's dbt, whether or not the venv is on PATH.
-            dbt_executable=str(Path(sys.executable).with_name("dbt")),
-        ),
+        "dbt": DbtResource(),
     },
 )

@@ -24,11 +24,11 @@ from lakehouse.warehouse.publish import (
     record_audit,
     relations,
 )
-from orchestration.assets.dbt import dbt_project, model_relations
+from orchestration.assets.dbt import model_relations
 from orchestration.gates import check_result
 from orchestration.resources import LakehouseResource
 
-RELATIONS: dict[dg.AssetKey, str] = model_relations(dbt_project.manifest_path)
+RELATIONS: dict[dg.AssetKey, str] = model_relations()
 
 
 class WarehouseGateConfig(dg.Config):
