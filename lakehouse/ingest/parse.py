@@ -629,20 +629,25 @@ def _present(ent: Entity, parts: list[pl.DataFrame]) -> set[str]:
 
 # ---------------------------------------------------------------- CSV
 def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
-    frame, errors = decode_lines(data, where)
-    good = list(frame.iter_rows())
-    if not good or good[0][0] != 1:
-        for line, text in good:
-            errors.append((line, text, "unreadable_file", None,
-                           f"{where}: the header (line 1) is missing or not UTF-8, so no "
-                           "column can be identified"))
-        return Parsed([_empty_records(ent)], error_frame(errors), entity=ent)
-    header, body = good[0][1], good[1:]
-    columns = next(csv.reader([header]))
-    rows = _csv_fast(header, body, len(columns)) if '"' not in header else None
-    if rows is None:
-        rows, errs = _csv_slow(columns, body, where)
-        errors += errs
+    errors: list[tuple] = []
+    whole = _csv_whole(data, where)
+    if whole is not None:
+        columns, rows, errors = whole
+    else:
+        frame, errors = decode_lines(data, where)
+        good = list(frame.iter_rows())
+        if not good or good[0][0] != 1:
+            for line, text in good:
+                errors.append((line, text, "unreadable_file", None,
+                               f"{where}: the header (line 1) is missing or not UTF-8, so no "
+                               "column can be identified"))
+            return Parsed([_empty_records(ent)], error_frame(errors), entity=ent)
+        header, body = good[0][1], good[1:]
+        columns = next(csv.reader([header]))
+        rows = _csv_fast(header, body, len(columns)) if '"' not in header else None
+        if rows is None:
+            rows, errs = _csv_slow(columns, body, where)
+            errors += errs
     names = [f.name for f in ent.all_fields]
     extras = [c for c in columns if c not in set(names)]
     exprs = []
@@ -662,6 +667,75 @@ def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
         _empty_records(ent).columns)
     present = {n for n in names if n in columns}
     return Parsed([recs], error_frame(errors), present, entity=ent)
+
+
+def _csv_whole(data: bytes, where: str) -> tuple[list[str], pl.DataFrame, list[tuple]] | None:
+    """A CSV file without quotes read by polars from the bytes: (columns, rows, errors).
+
+    Without quotes a record is one line and its fields are its comma-separated pieces, so
+    undecodable lines (encoding_error) and lines with another field count than the header
+    (malformed_csv) are found vectorised, exactly as the line path words them, and the other
+    lines are read in one go. None when the file has quotes, CR or NUL bytes, or no usable
+    header: the line path decides then.
+    """
+    import numpy as np
+
+    if not data or b'"' in data or b"\r" in data or b"\x00" in data:
+        return None
+    nl = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    starts = np.concatenate([[0], nl + 1])
+    ends = np.append(nl, len(data))
+    if data.endswith(b"\n"):
+        starts, ends = starts[:-1], ends[:-1]
+    if ends[0] == starts[0]:
+        return None
+    errors, undecodable = _undecodable(data, starts, ends, 1, where)
+    skip = np.zeros(len(starts), dtype=bool)
+    skip[sorted(undecodable)] = True
+    skip |= ends == starts  # blank lines are no records
+    if skip[0]:
+        return None
+    numbers = np.flatnonzero(~skip) + 1
+    if skip.any():
+        pieces, previous = [], -1
+        for i in [*np.flatnonzero(skip).tolist(), len(starts)]:
+            if i > previous + 1:
+                pieces.append(data[int(starts[previous + 1]):int(ends[i - 1])])
+            previous = i
+        body = b"\n".join(pieces)
+    else:
+        body = data
+    try:
+        lines = pl.read_csv(io.BytesIO(body), has_header=False, separator="\x00",
+                            quote_char=None, schema={RAW: pl.String})[RAW]
+    except Exception:
+        return None
+    if lines.len() != len(numbers):
+        return None
+    header = lines[0]
+    columns = header.split(",")
+    if not header.strip() or len(set(columns)) != len(columns):
+        return None
+    rest = pl.DataFrame({LINE: pl.Series(numbers[1:], dtype=pl.Int64), RAW: lines.slice(1)})
+    fields = pl.col(RAW).str.count_matches(",", literal=True) + 1
+    rest = rest.with_columns(fields.alias("_n"), (pl.col(RAW).str.strip_chars() == "")
+                             .alias("_blank"))
+    wrong = rest.filter((pl.col("_n") != len(columns)) & ~pl.col("_blank"))
+    errors += [(line, raw, "malformed_csv", None, f"{where} line {line}: {n} fields, the "
+                f"header has {len(columns)}") for line, raw, n in
+               wrong.select(LINE, RAW, "_n").iter_rows()]
+    good = rest.filter((pl.col("_n") == len(columns)) & ~pl.col("_blank")).select(LINE, RAW)
+    if good.height == rest.height:
+        text = body
+    else:
+        text = (header + "\n" + "\n".join(good[RAW].to_list())).encode()
+    try:
+        frame = pl.read_csv(io.BytesIO(text), infer_schema=False)
+    except Exception:
+        return None
+    if frame.height != good.height or frame.columns != columns:
+        return None
+    return columns, pl.concat([good, frame], how="horizontal"), errors
 
 
 def _csv_fast(header: str, body: list[tuple[int, str]], ncols: int) -> pl.DataFrame | None:

@@ -21,13 +21,16 @@ SCHEMA = {
 }
 
 
-def quarantine_rows(errors: pl.DataFrame, *, channel: str, entity: str | None, source: str,
-                    batch_id: str, ingested_at: datetime) -> pl.DataFrame:
-    """Error rows (``_line``, ``_raw``, ``error_kind``, ``field``, ``reason``) with lineage."""
+def quarantine_rows(errors: pl.DataFrame, *, channel: str, entity: str | None,
+                    source: str | pl.Expr, batch_id: str, ingested_at: datetime) -> pl.DataFrame:
+    """Error rows (``_line``, ``_raw``, ``error_kind``, ``field``, ``reason``) with lineage.
+
+    ``source`` is the file name, or an expression giving it per row (a group of files)."""
     return errors.select(
         pl.lit(channel, pl.String).alias("_source_channel"),
         pl.lit(entity, pl.String).alias("_entity"),
-        pl.lit(source, pl.String).alias("_source_file"),
+        (source if isinstance(source, pl.Expr) else pl.lit(source, pl.String))
+        .cast(pl.String).alias("_source_file"),
         pl.col(LINE).cast(pl.Int64),
         pl.lit(batch_id, pl.String).alias("_batch_id"),
         pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("_ingested_at"),

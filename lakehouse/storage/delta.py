@@ -54,6 +54,8 @@ def normalise_timestamps(table: pa.Table) -> pa.Table:
     Arrow stores instants as UTC already, so relabelling the zone is exact; nanoseconds are
     truncated here, explicitly, rather than inside deltalake.
     """
+    if not any(pa.types.is_timestamp(f.type) and f.type != UTC_US for f in table.schema):
+        return table  # nothing to change (the common case: already UTC microseconds)
     columns, fields = [], []
     for field, column in zip(table.schema, table.columns, strict=True):
         if pa.types.is_timestamp(field.type):
@@ -165,7 +167,13 @@ def append_files_once(
         if not pending:
             break
         target = _table_schema(dt)
-        conformed = [conform(t, target, f"{table_uri}: ") for _, t in pending]
+        runs: list[list[pa.Table]] = []  # consecutive parts of one schema are conformed at once
+        for _, t in pending:
+            if runs and runs[-1][0].schema == t.schema:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+        conformed = [conform(pa.concat_tables(run), target, f"{table_uri}: ") for run in runs]
         evolves = any(e for _, e in conformed)
         data = pa.concat_tables([t for t, _ in conformed], promote_options="default")
         txns = [Transaction(a, version) for ids, _ in pending for a in ids]

@@ -331,3 +331,28 @@ def test_iso_fast_path_agrees_with_the_strict_reader():
                      "2026-03-01T10:15:30"])  # impossible date, space, no offset: all refused
     assert _iso_to_utc(odd).to_list() == [None, None, None]
     assert _iso_to_utc(pl.Series(["2026-02-30T10:15:30Z"])).to_list() == [None]
+
+
+@pytest.mark.parametrize("text", [
+    POS_HEADER + "\n",
+    POS_HEADER + "\nT1,1,S1,R1,2026-03-01 10:00:00,K1,7,9.99,,,,,cash",
+    POS_HEADER + "\nT1,1,S1,R1,2026-03-01 10:00:00,K1,7,9.99,,,,,cash\n\n   \n"
+    "T2,1,S1,R1,2026-03-01 10:00:00,K\xff1,7,9.99,,,,,cash\nT3,1,S1\n"
+    "T4,1,S1,R1,2026-03-01 10:00:00,K1,seven,9.99,,,,,cash,extra\n"
+    "T5,1,S1,R1,2026-03-01 10:00:00,K1,,9.99,,,,,cash\n",
+    POS_HEADER + ",new_col\nT1,1,S1,R1,2026-03-01 10:00:00,K1,7,9.99,,,,,cash,x\n",
+])
+def test_csv_whole_file_path_equals_the_line_path(text, monkeypatch):
+    """The vectorised read of a file without quotes gives the line path's records and errors
+    (undecodable lines, wrong field counts, blank lines, extra columns)."""
+    from lakehouse.ingest import parse
+
+    pos = entity("pos", "transactions")
+    data = text.encode().replace("\xff".encode(), b"\xff")
+    assert parse._csv_whole(data, "pos/t.csv") is not None  # the fast path takes it
+    fast = parse_csv(pos, data, "pos/t.csv")
+    monkeypatch.setattr(parse, "_csv_whole", lambda data, where: None)
+    slow = parse_csv(pos, data, "pos/t.csv")
+    assert fast.records.equals(slow.records)
+    assert fast.errors.sort("_line").equals(slow.errors.sort("_line"))
+    assert fast.present == slow.present and fast.rows == slow.rows
