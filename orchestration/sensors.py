@@ -13,7 +13,7 @@ import dagster as dg
 
 from lakehouse.channels.spec import entity_for_file
 from lakehouse.home import Home
-from lakehouse.silver.tables import tables_fed_by
+from lakehouse.silver.tables import IDENTITY_TABLES, tables_fed_by
 from orchestration.resources import LakehouseResource
 
 MAX_FILES_PER_RUN = 500
@@ -45,7 +45,8 @@ def plan_runs(current: dict[str, str], seen: dict[str, str],
 
 
 def assets_fed_by(files: list[str]) -> list[dg.AssetKey]:
-    """Bronze and silver tables (and quarantine) that a set of landing files can change."""
+    """Bronze and silver tables (and quarantine) that a set of landing files can change; the
+    identity inputs wait for the batch run (only identity resolution reads them)."""
     keys = {dg.AssetKey(["quarantine", "rows"])}
     for relpath in files:
         channel, name = relpath.split("/", 1)
@@ -56,7 +57,8 @@ def assets_fed_by(files: list[str]) -> list[dg.AssetKey]:
         entities = [ent.name, "shipping_rates"] if channel == "locations" else [ent.name]
         for entity in entities:
             keys.add(dg.AssetKey(["bronze", f"{channel}__{entity}"]))
-            keys |= {dg.AssetKey(["silver", t]) for t in tables_fed_by(channel, entity)}
+            keys |= {dg.AssetKey(["silver", t]) for t in tables_fed_by(channel, entity)
+                     if t not in IDENTITY_TABLES}
     return sorted(keys, key=lambda k: k.to_user_string())
 
 

@@ -23,12 +23,14 @@ from lakehouse.home import Home
 from lakehouse.ingest.quarantine import SCHEMA as QUARANTINE_SCHEMA
 from lakehouse.silver import commerce, identity_inputs, operations, reference
 from lakehouse.silver.delta_io import (
+    APP_VERSION,
     Layout,
     Tables,
     Written,
     app_id,
     batches_in,
     overwrite,
+    read_batches,
     read_bronze,
     read_existing,
     sync,
@@ -49,7 +51,7 @@ from lakehouse.silver.tables import (
     SilverTable,
     keep_best,
 )
-from lakehouse.storage.delta import append_files_once
+from lakehouse.storage.delta import append_files_once, committed
 from lakehouse.storage.paths import bronze_uri, quarantine_uri, table_uri
 
 
@@ -219,24 +221,69 @@ def _purchase_orders(run: _Run, events: pl.DataFrame) -> None:
                 operations.fold_purchase_orders(events), app_ids)
 
 
+# silver tables whose rows carry customer identifiers, and how each yields observations
+_IDENTITY_EXTRACT = {
+    "orders": identity_inputs.from_orders, "loyalty_members": identity_inputs.from_loyalty,
+    "clickstream_events": identity_inputs.from_clickstream,
+    "pos_transaction_lines": identity_inputs.from_pos,
+    "email_events": identity_inputs.from_email, "reviews": identity_inputs.from_reviews,
+}
+
+
+# the silver table each identity source lands in
+_IDENTITY_TABLE_OF = {("orders", "orders"): "orders", ("loyalty", "members"): "loyalty_members",
+                      ("web", "events"): "clickstream_events",
+                      ("app", "events"): "clickstream_events",
+                      ("pos", "transactions"): "pos_transaction_lines",
+                      ("email", "events"): "email_events", ("reviews", "reviews"): "reviews"}
+
+
+def _pending_identity_batches(run: _Run) -> list[str]:
+    """Batches that silver has absorbed but the identity tables have not: micro-batches leave
+    them to the next batch run (only identity resolution, a batch job, reads them). A batch
+    counts only once its silver table committed it, so a batch whose silver build has not run
+    yet is never marked done here without its rows."""
+    obs = run.tables.get(run.uri("identifier_observations"))
+    pending: set[str] = set()
+    for source, table in sorted(_IDENTITY_TABLE_OF.items()):
+        silver = run.tables.get(run.uri(table))
+        if silver is None:
+            continue
+        for b in batches_in(run.tables, bronze_uri(run.home, *source)):
+            if (b != run.batch_id and committed(silver, app_id(b), APP_VERSION)
+                    and (obs is None or not committed(obs, app_id(b), APP_VERSION))):
+                pending.add(b)
+    return sorted(pending)
+
+
 def _identity(run: _Run, good: dict[str, pl.DataFrame]) -> None:
-    """Identifier observations from this batch's records, then their customer records."""
-    ii = identity_inputs
-    extract = {"orders": ii.from_orders, "loyalty_members": ii.from_loyalty,
-               "clickstream_events": ii.from_clickstream, "pos_transaction_lines": ii.from_pos,
-               "email_events": ii.from_email, "reviews": ii.from_reviews}
-    parts = [fn(good[name]) for name, fn in extract.items() if not good[name].is_empty()]
+    """Identifier observations from this batch's records, and from earlier batches that
+    skipped them, then the customer records of every record they touch."""
+    app_ids = run.app_ids(sorted(IDENTITY_SOURCES))
+    if run.batch_id is not None:
+        pending = _pending_identity_batches(run)
+        if pending:
+            app_ids = [*app_ids, *(app_id(b) for b in pending)]
+            good = dict(good)
+            for name in _IDENTITY_EXTRACT:
+                frames = [f for f in (good[name],
+                                      read_batches(run.tables, run.uri(name), pending))
+                          if f is not None and not f.is_empty()]
+                if frames:
+                    good[name] = pl.concat(frames, how="diagonal_relaxed")
+    parts = [fn(good[name]) for name, fn in _IDENTITY_EXTRACT.items()
+             if not good[name].is_empty()]
     if not parts:
         return
-    obs = ii.observations(parts)
-    app_ids = run.app_ids(sorted(IDENTITY_SOURCES))
+    obs = identity_inputs.observations(parts)
     run.derived("identifier_observations", OBSERVATIONS, obs, app_ids,
-                lambda existing, new: ii.fold_observations(
+                lambda existing, new: identity_inputs.fold_observations(
                     pl.concat([existing, new], how="diagonal_relaxed")))
     if run.batch_id is not None:
         keys = obs.select("record_id", "source").unique()
         obs = run.stored("identifier_observations", OBSERVATIONS, keys)
-    run.derived("customer_records", CUSTOMER_RECORDS, ii.customer_records(obs), app_ids)
+    run.derived("customer_records", CUSTOMER_RECORDS, identity_inputs.customer_records(obs),
+                app_ids)
 
 
 def _write_quarantine(run: _Run) -> None:
@@ -250,16 +297,24 @@ def _write_quarantine(run: _Run) -> None:
     append_files_once(quarantine_uri(run.home), parts)
 
 
-def build_silver(home: Home | str | Path, batch_id: str | None = None) -> SilverResult:
+def build_silver(home: Home | str | Path, batch_id: str | None = None,
+                 identity: bool = True) -> SilverResult:
     """Merge the bronze rows of ``batch_id`` into silver (None: rebuild silver from all of
-    bronze). Safe to re-run: a batch already in a table leaves it untouched."""
+    bronze). Safe to re-run: a batch already in a table leaves it untouched.
+
+    ``identity=False`` (micro-batches) leaves the identity tables (identifier observations,
+    customer records) to the next run with ``identity=True``, which folds in every batch they
+    have not absorbed yet: their consumer, identity resolution, runs in the batch path, and
+    re-folding the observation history on every micro-batch would make its cost grow with
+    the history instead of the batch."""
     home = home if isinstance(home, Home) else Home.resolve(home)
     run = _Run(home, batch_id)
     crosswalk = _crosswalk(run)
     good = {spec.name: run.table(spec, crosswalk) for spec in EVENT_TABLES}
     good["orders"] = _orders(run, crosswalk)
     _purchase_orders(run, good["purchase_order_events"])
-    _identity(run, good)
+    if identity:
+        _identity(run, good)
     _write_quarantine(run)
     for res in run.result.tables.values():
         if not res.balanced:

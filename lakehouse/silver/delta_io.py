@@ -144,6 +144,18 @@ def batches_in(tables: Tables, uri: str) -> list[str]:
     return sorted(found)
 
 
+def read_batches(tables: Tables, uri: str, batch_ids: Sequence[str]) -> pl.DataFrame | None:
+    """Rows of several batches in one scan (None when the table does not exist)."""
+    dt = tables.get(uri)
+    if dt is None:
+        return None
+    schema = _polars_schema(_schema(dt))
+    files, _ = _files(uri, dt, None)
+    if not files or not batch_ids:
+        return pl.DataFrame(schema=schema)
+    return _scan(files, schema).filter(pl.col("_batch_id").is_in(list(batch_ids))).collect()
+
+
 @dataclass(frozen=True)
 class Layout:
     """How a silver table is keyed and partitioned."""

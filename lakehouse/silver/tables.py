@@ -114,6 +114,11 @@ IDENTITY_SOURCES = {("orders", "orders"), ("loyalty", "members"), ("web", "event
                     ("reviews", "reviews")}
 
 
+# Silver tables only identity resolution (a batch job) reads: micro-batches leave them to the
+# next batch run, which folds in every batch they missed (see build._identity).
+IDENTITY_TABLES = ("identifier_observations", "customer_records")
+
+
 def tables_fed_by(channel: str, entity: str) -> set[str]:
     """The silver tables a batch of this bronze entity can change: what a micro-batch run
     materializes, so its cost follows the files it carries, not the number of tables."""

@@ -10,6 +10,7 @@ import dagster as dg
 
 from data_quality.suites import silver_suite
 from lakehouse.silver import LAYOUTS, build_silver
+from lakehouse.silver.tables import IDENTITY_TABLES
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.bronze import ingest_bronze
 from orchestration.gates import GateEngine, gate_result, unchanged_gate
@@ -70,8 +71,11 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
                   lakehouse: LakehouseResource):
     home = lakehouse.paths
     batch_id = _batch_of_this_run(context)
-    context.log.info(f"silver from bronze batch {batch_id or '(all: full rebuild)'}")
-    result = build_silver(home, batch_id)
+    # micro-batches do not select the identity inputs: the next batch run folds them in
+    identity = {silver_key(t) for t in IDENTITY_TABLES} <= context.selected_asset_keys
+    context.log.info(f"silver from bronze batch {batch_id or '(all: full rebuild)'}"
+                     f"{'' if identity else ' (identity inputs left to the batch run)'}")
+    result = build_silver(home, batch_id, identity=identity)
     for name, layout in LAYOUTS.items():
         uri = table_uri(home, "silver", name)
         counts = vars(result.tables[name]) if name in result.tables else {}
