@@ -12,8 +12,10 @@ is the steadier figure) and the peak RSS of the process.
 days: history grows in days, not in the density of one day), stored identity tables in
 proportion (one identifier observation per 10 stored events: 500k observations next to 5M
 events, their customer records), and one bronze batch of 10k web events on the latest day
-whose cookies are already known; then times ``build_silver(home, batch_id)``. "checkpoint"
-runs ``create_checkpoint()`` on every stored table first, as nightly maintenance does.
+whose cookies are already known; then times ``build_silver(home, batch_id, identity=False)``,
+what a micro-batch run does ("checkpoint" runs ``create_checkpoint()`` on every stored table
+first, as nightly maintenance does), and prints the batch run's identity catch-up of that batch
+separately (it folds into the stored observations, so its cost follows the history).
 """
 
 from __future__ import annotations
@@ -184,16 +186,21 @@ def incremental(stored: int, batch: int, repeat: int) -> dict[bool, Clock]:
                 if checkpoint:
                     for table in home.silver.iterdir():
                         DeltaTable(str(table)).create_checkpoint()
+                # what a micro-batch run does: the identity inputs wait for the batch run
                 with Clock() as run:
-                    result = build_silver(home, BATCH_ID)
+                    result = build_silver(home, BATCH_ID, identity=False)
                 ev = result.tables["clickstream_events"]
                 assert ev.inserted == batch, ev
                 if checkpoint not in best or run.wall < best[checkpoint].wall:
                     best[checkpoint] = run
-            obs = result.tables["identifier_observations"]
-            print(f"{batch:,}-event batch into {stored:,} stored events "
-                  f"({stored // 10:,} observations){' checkpointed' if checkpoint else ''}: "
-                  f"{best[checkpoint]} (observations +{obs.inserted:,} ~{obs.updated:,})")
+            print(f"{batch:,}-event micro-batch into {stored:,} stored events"
+                  f"{' checkpointed' if checkpoint else ''}: {best[checkpoint]}")
+        # the batch run that follows folds the batch into the identity inputs
+        with Clock() as catch_up:
+            result = build_silver(home, BATCH_ID, identity=True)
+        obs = result.tables["identifier_observations"]
+        print(f"  then the batch run's identity catch-up ({stored // 10:,} observations stored): "
+              f"{catch_up} (observations +{obs.inserted:,} ~{obs.updated:,})")
     return best
 
 
