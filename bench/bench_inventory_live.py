@@ -6,6 +6,9 @@ fold positions, rewrite positions and channel availability).
 Usage: .venv/bin/python bench/bench_inventory_live.py [--sizes 1000000,10000000]
        [--batch 10000] [--runs 5] [--per-day 100000] [--keys 100000] [--root DIR]
 
+``--root DIR`` keeps the homes (the 10M setup takes minutes); a later run with the same root
+goes on applying batches to them.
+
 Each size is a home whose history is ``size`` WMS movements at the same daily volume
 (``--per-day``), so a larger ledger is a longer history, not a busier day: 1M rows = 10 days,
 10M = 100 days. The ledger (partitioned by business day), silver movements (with their
@@ -19,6 +22,7 @@ their own history). Not covered: shop orders (the warehouse inference for unpick
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
@@ -74,6 +78,11 @@ def movements(n: int, keys: int, rng: np.random.Generator, t_lo: float, t_hi: fl
 
 def setup(root: Path, size: int, per_day: int, keys: int, rng: np.random.Generator) -> dict:
     home = Home.resolve(root / f"ledger_{size}").ensure()
+    ready = home.root / ".bench_ready.json"
+    if ready.exists():  # set up by an earlier run with --root: go on from its last batch
+        ctx = json.loads(ready.read_text())
+        print(f"  {size:>11,} ledger rows: reusing {home.root} ({ctx['n']} batches applied)")
+        return {**ctx, "home": home}
     days = size / per_day
     t = time.perf_counter()
     hist = movements(size, keys, rng, 0.0, days * 86400.0, 0, "history")
@@ -92,13 +101,20 @@ def setup(root: Path, size: int, per_day: int, keys: int, rng: np.random.Generat
                         mode="overwrite")
     print(f"  {size:>11,} ledger rows ({days:.0f} days, {frames['inventory_positions'].height:,}"
           f" keys) set up in {time.perf_counter() - t:.1f}s")
-    return {"home": home, "end": days * 86400.0, "next_id": size, "n": 0}
+    ctx = {"home": home, "end": days * 86400.0, "next_id": size, "n": 0}
+    save(ctx)
+    return ctx
+
+
+def save(ctx: dict) -> None:
+    state = {k: v for k, v in ctx.items() if k != "home"}
+    (ctx["home"].root / ".bench_ready.json").write_text(json.dumps(state))
 
 
 def one_batch(ctx: dict, batch: int, keys: int, rng: np.random.Generator) -> dict:
     """Land one micro-batch in silver and apply it; returns the report's figures."""
     end, n_late, n_count = ctx["end"], int(batch * 0.05), int(batch * 0.01)
-    bid = f"bench-{ctx['n']:04d}"
+    bid = f"bench-{ctx['n']:05d}"
     now = movements(batch - n_late - n_count, keys, rng, end, end + 3600.0, ctx["next_id"],
                     bid, count_share=0.0)
     late = movements(n_late, keys, rng, end - 3 * 86400.0, end, ctx["next_id"] + batch, bid,
@@ -115,6 +131,7 @@ def one_batch(ctx: dict, batch: int, keys: int, rng: np.random.Generator) -> dic
     rep = apply_micro_batch(ctx["home"], bid)
     wall = time.perf_counter() - t
     assert not rep.full_rebuild and not rep.skipped
+    save(ctx)
     return {"wall": wall, "applied": rep.rows_applied, "keys": rep.keys_touched,
             "read": rep.history_rows_read, "files": rep.ledger_files_read,
             **{f"s_{k}": v for k, v in rep.seconds.items()}}
@@ -127,11 +144,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--per-day", type=int, default=100_000)
     ap.add_argument("--keys", type=int, default=100_000)
-    ap.add_argument("--root", default=None)
+    ap.add_argument("--root", default=None,
+                    help="keep the homes here; a later run reuses them (setup takes minutes)")
     a = ap.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
-    rng = np.random.default_rng(7)
     root = Path(a.root) if a.root else Path(tempfile.mkdtemp(prefix="bench_inv_live_"))
+    rng = np.random.default_rng(7 + sum(1 for _ in root.glob("*/.bench_ready.json")))
     print(f"setting up {len(sizes)} homes under {root} ({a.per_day:,} movements a day, "
           f"{a.keys:,} product x location keys)")
     ctx = {s: setup(root, s, a.per_day, a.keys, rng) for s in sizes}

@@ -173,9 +173,15 @@ def gold_suites() -> dict[str, Suite]:
                                    regex={"name_hash": _HASH, "address_hash": _HASH}),
         "person_id_history": _gold("person_id_history", ("person_id", "event", "at"),
                                    sets={"event": ("new", "merge", "split")}),
+        # one row per physical event: micro-batches MERGE on event_key, so a duplicate key
+        # would be a double-counted movement
         "inventory_ledger": _gold("inventory_ledger", ("product_id", "location_id",
-                                                       "event_time", "kind")),
-        "inventory_positions": _gold("inventory_positions", ("product_id", "location_id"),
+                                                       "event_time", "kind", "event_key"),
+                                  key=("event_key",)),
+        "inventory_positions": _gold("inventory_positions", ("product_id", "location_id",
+                                                             "on_hand", "reserved",
+                                                             "available_to_promise",
+                                                             "shrinkage_rate"),
                                      key=("product_id", "location_id")),
         "inventory_daily": _gold("inventory_daily", ("product_id", "location_id", "date"),
                                  key=("product_id", "location_id", "date")),

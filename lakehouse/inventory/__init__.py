@@ -7,6 +7,8 @@
   ``fulfilment(home_or_inventory, zone, ...)`` (api.py; the channel rule: channels.py)
 - ``daily_positions``, ``days_of_cover`` (daily.py); ``evaluate`` against truth (evaluate.py)
 - ``phantom_alerts`` (alerts.py), ``discrepancies`` (reconcile.py), ``inbound`` (inbound.py)
+- ``apply_micro_batch(home, batch_id)``: one silver micro-batch into the ledger, positions and
+  channel availability, incrementally (live.py); ``build_inventory(home)``: everything (store.py)
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from lakehouse.inventory.inbound import (
     transfers_in_transit,
 )
 from lakehouse.inventory.ledger import SilverInputs, build_ledger, canonical, read_silver
+from lakehouse.inventory.live import LiveReport, apply_micro_batch
 from lakehouse.inventory.reconcile import discrepancies
 
 __all__ = [
-    "Inventory", "SilverInputs", "apply_batch", "availability", "build_ledger", "canonical",
+    "Inventory", "LiveReport", "SilverInputs", "apply_batch", "apply_micro_batch",
+    "availability", "build_ledger", "canonical",
     "channel_availability", "daily_positions", "days_of_cover", "discrepancies", "evaluate",
     "fulfilment", "inbound", "ledger_changes", "open_purchase_orders", "phantom_alerts",
     "positions", "read_silver", "running", "shrinkage_rates", "state_of", "supersede",

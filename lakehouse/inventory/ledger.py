@@ -338,12 +338,13 @@ def infer_order_locations(missing: pl.DataFrame, inp: SilverInputs,
     cand = (first.join(wh, how="cross").join(std, on=["from_zone", "zone"], how="left")
             .with_columns(pl.col("cost").fill_null(float("inf")))
             .sort("order_id", "cost", "location_id"))
-    # free stock of the first product at each candidate just before the order
+    # stock of the first product at each candidate just before the order: on hand (``base``
+    # holds no reservations, only picks, so on hand less its "reserved" would add past picks
+    # back; on hand alone also needs only the key's rows since its last count)
     pos = running_positions(base)
     if pos.height:
         pos = pos.select("product_id", "location_id", "event_time",
-                         (pl.col("on_hand") - pl.col("reserved")).alias("free")
-                         ).sort("event_time")
+                         pl.col("on_hand").alias("free")).sort("event_time")
         cand = cand.sort("created_at").join_asof(
             pos, left_on="created_at", right_on="event_time", by=["product_id", "location_id"],
             strategy="backward", check_sortedness=False).sort("order_id", "cost", "location_id")

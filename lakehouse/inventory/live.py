@@ -66,6 +66,13 @@ from lakehouse.storage.delta import committed, to_arrow
 from lakehouse.storage.paths import table_uri
 
 PARTITION = "business_day"
+INFERRED = "location_inferred"
+# the ledger's partitions: the day (a micro-batch touches recent days) and whether the row's
+# warehouse is inferred (the few open reservations a micro-batch derives again)
+PARTITIONS = [PARTITION, INFERRED]
+OPEN_ORDER_DAYS = 30  # an order still unpicked this long after it was placed is left alone
+PICK_DAYS = 7  # an order that arrives after its pick: the pick is looked up this long after it
+INFER_LOOKBACK_DAYS = 14  # history read before an order to find its warehouses' last count
 APP = "lakehouse.inventory"
 APP_VERSION = 1
 FOLD_COLUMNS = ("event_key", "product_id", "location_id", "event_time", "kind",
@@ -85,7 +92,7 @@ def write_ledger(uri: str, ledger: pl.DataFrame) -> int:
     """Replace the ledger table whole, partitioned by ``business_day`` (the full build)."""
     Path(uri).parent.mkdir(parents=True, exist_ok=True)
     write_deltalake(uri, to_arrow(ledger), mode="overwrite", schema_mode="overwrite",
-                    partition_by=[PARTITION])
+                    partition_by=PARTITIONS)
     return DeltaTable(uri).version()
 
 
@@ -101,12 +108,12 @@ def with_live_columns(pos: pl.DataFrame, ledger: pl.DataFrame) -> pl.DataFrame:
 # ---------------------------------------------------------------- the ledger table
 
 
-_FILE_SCHEMA = {n: t for n, t in LEDGER_SCHEMA.items() if n != PARTITION}
+_FILE_SCHEMA = {n: t for n, t in LEDGER_SCHEMA.items() if n not in PARTITIONS}
 
 
 class LedgerTable:
-    """The stored ledger, read by ``business_day`` partitions (from the log's partition
-    values) and, for open inferred reservations, by the ``location_inferred`` statistics."""
+    """The stored ledger, read by ``business_day`` and ``location_inferred`` partitions (from
+    the log's partition values, no listing and no statistics)."""
 
     def __init__(self, uri: str) -> None:
         self.uri = uri
@@ -114,19 +121,19 @@ class LedgerTable:
         self.rows_read = 0
         self.files_read = 0
         self._actions: pl.DataFrame | None = None
-        self.partitioned = self.dt is not None and PARTITION in \
-            self.dt.metadata().partition_columns
+        self.partitioned = self.dt is not None and \
+            list(self.dt.metadata().partition_columns) == PARTITIONS
 
     def actions(self) -> pl.DataFrame:
         if self._actions is None:
             assert self.dt is not None
             raw = pl.from_arrow(pa.table(self.dt.get_add_actions(flatten=True)))
             assert isinstance(raw, pl.DataFrame)
-            part = f"partition.{PARTITION}"
+            day, inf = f"partition.{PARTITION}", f"partition.{INFERRED}"
             cols = [pl.col("path"),
-                    (pl.col(part).cast(pl.Date) if part in raw.columns
+                    (pl.col(day).cast(pl.Date) if day in raw.columns
                      else pl.lit(None, pl.Date)).alias("day"),
-                    (pl.col("max.location_inferred") if "max.location_inferred" in raw.columns
+                    (pl.col(inf).cast(pl.Boolean) if inf in raw.columns
                      else pl.lit(True)).fill_null(True).alias("inferred")]
             self._actions = raw.select(cols)
         return self._actions
@@ -146,14 +153,15 @@ class LedgerTable:
         if inferred:
             a = a.filter(pl.col("inferred"))
         frames = []
-        for (day,), g in a.group_by("day", maintain_order=True):
+        for (day, inf), g in a.group_by("day", "inferred", maintain_order=True):
             files = [str(Path(self.uri) / p) for p in g["path"]]
             self.files_read += len(files)
             schema = _FILE_SCHEMA if self.partitioned else LEDGER_SCHEMA
             lf = pl.scan_parquet(files, schema=pl.Schema(schema), missing_columns="insert",
                                  extra_columns="ignore", hive_partitioning=False, glob=False)
             if self.partitioned:
-                lf = lf.with_columns(pl.lit(day, pl.Date).alias(PARTITION))
+                lf = lf.with_columns(pl.lit(day, pl.Date).alias(PARTITION),
+                                     pl.lit(inf, pl.Boolean).alias(INFERRED))
             if not self.partitioned and days is not None:
                 lf = lf.filter(pl.col(PARTITION).is_in(sorted(days)))
             if not self.partitioned and since is not None:
@@ -270,18 +278,18 @@ def _winners(stored: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
     return canonical(pl.concat([rest.select(new.columns), new]))
 
 
-def _orders_to_derive(silver: _Silver, ledger: LedgerTable, b: dict[str, pl.DataFrame]
-                      ) -> pl.DataFrame:
+def _orders_to_derive(silver: _Silver, ledger: LedgerTable, b: dict[str, pl.DataFrame],
+                      today: date | None) -> pl.DataFrame:
     """``order_id, day``: orders whose shop rows this batch may change, with their order date:
-    orders (or lines) in the batch, open orders whose warehouse is still inferred, and orders
-    whose shop visit gained events in this batch (the business day follows the visit)."""
+    orders in the batch, open orders (placed in the last ``OPEN_ORDER_DAYS``) whose warehouse
+    is still inferred (a pick or shipment in this batch places them), and orders whose shop
+    visit gained events in this batch (the business day follows the visit)."""
     parts = []
-    # (a batch read carries no partition values: the order date is the day of created_at)
     if b["orders"].height:
         parts.append(b["orders"].select("order_id",
                                         pl.col("created_at").dt.date().alias("day")))
-    inferred = ledger.read(inferred=True, where=pl.col("location_inferred")
-                           & (pl.col("source") == "shop"))
+    since = None if today is None else today - timedelta(days=OPEN_ORDER_DAYS)
+    inferred = ledger.read(inferred=True, since=since, where=pl.col("source") == "shop")
     if inferred.height:
         open_ = (inferred.group_by("reference")
                  .agg((pl.col("kind") == "release").any().alias("_closed"),
@@ -306,19 +314,28 @@ def _orders_to_derive(silver: _Silver, ledger: LedgerTable, b: dict[str, pl.Data
 
 def _shop(silver: _Silver, ledger: LedgerTable, b: dict[str, pl.DataFrame],
           locations: pl.DataFrame, rates: pl.DataFrame, base_new: pl.DataFrame,
-          report: LiveReport) -> pl.DataFrame:
-    """Shop rows (reserve, release) of every order this batch may change, derived by
-    ``shop_rows`` from those orders' silver rows, exactly as the full build derives them."""
-    todo = _orders_to_derive(silver, ledger, b)
+          state: pl.DataFrame, report: LiveReport) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(shop rows, their stored rows)``: reserve and release rows of every order this batch
+    may change, derived by ``shop_rows`` from those orders' silver rows exactly as the full
+    build derives them, and the rows stored under the same event keys."""
+    empty = pl.DataFrame(schema=LEDGER_SCHEMA)
+    today = state["last_event_time"].max()
+    todo = _orders_to_derive(silver, ledger, b, today.date() if today else None)
     if todo.is_empty():
-        return pl.DataFrame(schema=LEDGER_SCHEMA)
+        return empty, empty
     keys = _spread(todo, "order_id", "day", "order_date")
     orders = silver.lookup("orders", Layout(("order_id",), "order_date"), keys)
     lines = silver.lookup("order_lines", Layout(("order_id",), "order_date"), keys)
     if orders.is_empty() or lines.is_empty():
-        return pl.DataFrame(schema=LEDGER_SCHEMA)
+        return empty, empty
     ids = orders["order_id"].unique()
     report.orders_rederived = ids.len()
+    # what is stored for these orders (where a pick or the carrier placed them before)
+    event_keys = pl.concat([("shop:" + lines["line_id"] + ":reserve"),
+                            ("shop:" + lines["line_id"] + ":release")]).implode()
+    when = pl.concat([orders["created_at"], orders["cancelled_at"]]).drop_nulls().dt.date()
+    days = {d + timedelta(days=k) for d in when.unique().to_list() for k in (-2, -1, 0, 1)}
+    stored = ledger.read(days=days, where=pl.col("event_key").is_in(event_keys))
     # the shop visit each order was placed in (its business day)
     dates = orders.select("order_id", pl.col("created_at").dt.date().alias("d"))
     buys = silver.lookup("clickstream_events", Layout(("order_id",), "event_date"),
@@ -334,41 +351,77 @@ def _shop(silver: _Silver, ledger: LedgerTable, b: dict[str, pl.DataFrame],
         if visit.height:
             sessions = order_sessions(visit.filter(
                 pl.col("order_id").is_null() | pl.col("order_id").is_in(ids.implode())))
-    # where each order was picked: the batch's picks, picks folded before, the carrier
-    since = todo["day"].min() - timedelta(days=1)
-    stored_picks = ledger.read(since=since, where=(pl.col("kind") == "pick")
-                               & pl.col("reference").is_in(ids.implode()))
-    picks = [stored_picks.select("reference", "location_id",
-                                 pl.lit("PICK").alias("movement_type"))]
+    # where each order was picked: this batch's picks, then where it was placed before (a
+    # pick or the carrier), then this batch's shipments
+    placed = stored.filter((pl.col("kind") == "reserve") & ~pl.col(INFERRED)).select(
+        "reference", "location_id", pl.lit("PICK").alias("movement_type"))
     mv = b["inventory_movements"]
+    picks = [placed]
     if mv.height:
         picks.append(mv.filter((pl.col("movement_type") == "PICK")
                                & pl.col("reference").is_in(ids.implode()))
                      .select("reference", "location_id", "movement_type"))
+    # an order arriving after its pick: the pick is stored (a few days after the order)
+    fresh = b["orders"]["order_id"].unique() if b["orders"].height else ids.clear()
+    unplaced = orders.filter(pl.col("order_id").is_in(fresh.implode())
+                             & ~pl.col("order_id").is_in(placed["reference"].implode()))
+    if unplaced.height:
+        when = unplaced["created_at"].dt.date().unique().to_list()
+        pick_days = {d + timedelta(days=k) for d in when for k in range(-1, PICK_DAYS + 1)}
+        picks.append(ledger.read(days=pick_days, where=(pl.col("kind") == "pick")
+                                 & pl.col("reference").is_in(unplaced["order_id"].implode()))
+                     .select("reference", "location_id", pl.lit("PICK").alias("movement_type")))
     movements = pl.concat(picks, how="vertical_relaxed")
-    ships_all = silver.whole("shipments", ["order_id", "location_id", "zone"])
-    ships = ships_all.filter(pl.col("order_id").is_in(ids.implode())) if ships_all.height \
-        else ships_all
+    ships = silver.whole("shipments", ["order_id", "location_id", "zone"])
+    ships_all = ships
+    ships = ships.filter(pl.col("order_id").is_in(ids.implode())) if ships.height else ships
     where = order_locations(movements, ships)
     missing = lines.filter(~pl.col("order_id").is_in(where["order_id"].implode()))
     zones, base = None, pl.DataFrame(schema=LEDGER_SCHEMA)
     if missing.height:
         report.orders_inferred = missing["order_id"].n_unique()
-        states = silver.whole("orders", ["order_id", "ship_state"])
-        zones = zone_of_state(ships_all, states)
-        products = missing["product_id"].unique().implode()
-        warehouses = locations.filter(pl.col("type") == "warehouse")["location_code"]
-        hist = ledger.read(where=pl.col("product_id").is_in(products)
-                           & pl.col("location_id").is_in(warehouses.implode())
-                           & (pl.col("source") != "shop"))
-        fresh = base_new.filter(pl.col("product_id").is_in(products))
-        base = sort_fold_order(pl.concat([
-            hist.join(fresh.select("event_key"), on="event_key", how="anti"), fresh]))
+        zones = zone_of_state(ships_all, silver.whole("orders", ["order_id", "ship_state"]))
+        first = missing.join(orders.select("order_id", "created_at"), on="order_id")
+        base = _infer_base(ledger, first, locations, base_new, state)
     inp = SilverInputs(movements=movements, pos_lines=pl.DataFrame(), orders=orders,
                        order_lines=lines, shipments=ships, returns=pl.DataFrame(),
                        purchase_orders=pl.DataFrame(), locations=locations,
                        shipping_rates=rates, order_sessions=sessions)
-    return shop_rows(inp, base, zones)
+    return shop_rows(inp, base, zones), stored
+
+
+def _infer_base(ledger: LedgerTable, orders: pl.DataFrame, locations: pl.DataFrame,
+                base_new: pl.DataFrame, state: pl.DataFrame) -> pl.DataFrame:
+    """The stock rows (no shop rows) the warehouse inference of ``orders`` (``product_id``,
+    ``created_at``) reads: each candidate warehouse's rows of the product since its last
+    count before the order (a count resets on hand), from the ``INFER_LOOKBACK_DAYS`` before
+    the oldest order; a key with no such count is read whole (rare: counts are regular)."""
+    warehouses = locations.filter(pl.col("type") == "warehouse")["location_code"].implode()
+    need = (orders.group_by("product_id").agg(pl.col("created_at").min().alias("_at"))
+            .join(locations.filter(pl.col("type") == "warehouse")
+                  .select(pl.col("location_code").alias("location_id")), how="cross"))
+    since = need["_at"].min().date() - timedelta(days=INFER_LOOKBACK_DAYS)
+    stock = (pl.col("source") != "shop") & pl.col("location_id").is_in(warehouses)
+    hist = ledger.read(since=since, where=stock & pl.col("product_id").is_in(
+        need["product_id"].unique().implode()))
+    # a key whose first event is inside the window, or with a count before the order in it,
+    # is complete; else read it whole
+    anchored = (hist.filter(pl.col("absolute_on_hand").is_not_null())
+                .join(need, on=KEY).filter(pl.col("event_time") <= pl.col("_at"))
+                .select(KEY).unique())
+    young = state.filter(pl.col("first_event_time") >= pl.lit(
+        datetime.combine(since, datetime.min.time(), tzinfo=UTC))).select(KEY)
+    known = state.select(KEY)
+    whole = (need.select(KEY).join(known, on=KEY, how="semi")
+             .join(anchored, on=KEY, how="anti").join(young, on=KEY, how="anti"))
+    if whole.height:
+        more = ledger.read(where=stock & pl.col("product_id").is_in(
+            whole["product_id"].unique().implode()))
+        hist = pl.concat([hist.join(whole, on=KEY, how="anti"),
+                          more.join(whole, on=KEY, how="semi")])
+    fresh = base_new.filter(pl.col("product_id").is_in(need["product_id"].unique().implode()))
+    return sort_fold_order(pl.concat([
+        hist.join(fresh.select("event_key"), on="event_key", how="anti"), fresh]))
 
 
 def apply_micro_batch(home: Home | str | Path, batch_id: str) -> LiveReport:
@@ -416,6 +469,8 @@ def apply_micro_batch(home: Home | str | Path, batch_id: str) -> LiveReport:
     report.silver_rows = {n: f.height for n, f in b.items()}
     locations, rates = silver.whole("locations"), silver.whole("shipping_rates")
     purchase_orders = silver.whole("purchase_orders")
+    old = pl.read_delta(puri)
+    state = old.filter(pl.col("events") > 0)
     lap("read_batch")
 
     po = b["purchase_order_events"]
@@ -431,8 +486,7 @@ def apply_micro_batch(home: Home | str | Path, batch_id: str) -> LiveReport:
     stored_base = ledger.lookup(base_rows)
     base_new = _winners(stored_base, base_rows)
     lap("derive_base")
-    shop = _shop(silver, ledger, b, locations, rates, base_new, report)
-    stored_shop = ledger.lookup(shop)
+    shop, stored_shop = _shop(silver, ledger, b, locations, rates, base_new, state, report)
     shop_new = _winners(stored_shop, shop)
     lap("derive_shop")
 
@@ -445,9 +499,8 @@ def apply_micro_batch(home: Home | str | Path, batch_id: str) -> LiveReport:
     retract = stored.join(added.select("event_key"), on="event_key", how="semi")
     report.rows_applied, report.rows_retracted = added.height, retract.height
 
-    old = pl.read_delta(puri)
-    state = old.filter(pl.col("events") > 0).select(list(STATE_SCHEMA)).cast(STATE_SCHEMA)
-    state_new = apply_batch(state, added, history=_history(ledger), retract=retract)
+    state_new = apply_batch(state.select(list(STATE_SCHEMA)).cast(STATE_SCHEMA), added,
+                            history=_history(ledger), retract=retract)
     lap("fold")
     pos = _positions(old, state_new, added, retract, purchase_orders, ledger)
     chan = channel_availability(pos, locations) if locations.height \
