@@ -87,13 +87,17 @@ def morning(w: World, eday: int) -> None:
             loyalty_signup(w, data, t0 + 9 * HOUR + d.u() * 13 * HOUR, None, store=-1)
         elif kind == "delivered":
             _delivered(w, data, eday)
-    # shipping: FIFO within each warehouse's daily parcel capacity
+    # shipping: FIFO within each warehouse's daily parcel capacity; an order placed after the
+    # wave starts (a late-evening session further west) waits for the next morning's wave
+    wave = t0 + 8 * HOUR
     for wh in range(w.n_wh):
         cap = w.locations[wh].capacity
         queue = w.ship_queue[wh]
-        todo, w.ship_queue[wh] = queue[:cap], queue[cap:]
+        todo = [order for order in queue if order["t"] < wave][:cap]
+        shipped = {id(order) for order in todo}
+        w.ship_queue[wh] = [order for order in queue if id(order) not in shipped]
         for k, order in enumerate(todo):
-            _ship(w, order, t0 + 8 * HOUR + k * 7, eday)
+            _ship(w, order, wave + k * 7, eday)
 
 
 def _ship(w: World, order: dict, t: float, eday: int) -> None:
