@@ -139,11 +139,13 @@ class LedgerTable:
         return self._actions
 
     def read(self, days: set[date] | None = None, since: date | None = None,
-             inferred: bool = False, where: pl.Expr | None = None) -> pl.DataFrame:
-        """Stored rows of the given days (or from ``since`` on), optionally only files that
-        hold inferred rows, filtered by ``where``."""
+             inferred: bool = False, where: pl.Expr | None = None,
+             columns: list[str] | None = None) -> pl.DataFrame:
+        """Stored rows of the given days (or from ``since`` on), optionally only the inferred
+        partitions, filtered by ``where``, only ``columns`` (default: all)."""
+        schema = LEDGER_SCHEMA if columns is None else {c: LEDGER_SCHEMA[c] for c in columns}
         if self.dt is None:
-            return pl.DataFrame(schema=LEDGER_SCHEMA)
+            return pl.DataFrame(schema=schema)
         a = self.actions()
         if self.partitioned:
             if days is not None:
@@ -156,8 +158,8 @@ class LedgerTable:
         for (day, inf), g in a.group_by("day", "inferred", maintain_order=True):
             files = [str(Path(self.uri) / p) for p in g["path"]]
             self.files_read += len(files)
-            schema = _FILE_SCHEMA if self.partitioned else LEDGER_SCHEMA
-            lf = pl.scan_parquet(files, schema=pl.Schema(schema), missing_columns="insert",
+            stored = _FILE_SCHEMA if self.partitioned else LEDGER_SCHEMA
+            lf = pl.scan_parquet(files, schema=pl.Schema(stored), missing_columns="insert",
                                  extra_columns="ignore", hive_partitioning=False, glob=False)
             if self.partitioned:
                 lf = lf.with_columns(pl.lit(day, pl.Date).alias(PARTITION),
@@ -168,10 +170,10 @@ class LedgerTable:
                 lf = lf.filter(pl.col(PARTITION) >= since)
             if where is not None:
                 lf = lf.filter(where)
-            frames.append(lf.select(list(LEDGER_SCHEMA)))
+            frames.append(lf.select(list(schema)))
         if not frames:
-            return pl.DataFrame(schema=LEDGER_SCHEMA)
-        out = pl.concat(pl.collect_all(frames)).cast(LEDGER_SCHEMA)
+            return pl.DataFrame(schema=schema)
+        out = pl.concat(pl.collect_all(frames)).cast(schema)
         self.rows_read += out.height
         return out
 
@@ -637,7 +639,7 @@ def _last_event_after_loss(pos: pl.DataFrame, added: pl.DataFrame, retract: pl.D
         pl.coalesce("_last", "last_event_time").alias("last_event_time")).drop("_last")
 
 
-TRANSIT_LOOKBACK_DAYS = 30  # a transfer is booked in within this many days of leaving
+TRANSIT_LOOKBACK_DAYS = 7  # a transfer is booked in within this many days of leaving
 
 
 def _in_transit(pos: pl.DataFrame, added: pl.DataFrame, retract: pl.DataFrame,
@@ -654,9 +656,10 @@ def _in_transit(pos: pl.DataFrame, added: pl.DataFrame, retract: pl.DataFrame,
     refs = moved["reference"].unique().implode()
     since = moved["event_time"].min().date() - timedelta(days=TRANSIT_LOOKBACK_DAYS)
     before = ledger.read(since=since, where=pl.col("kind").is_in(kinds)
-                         & pl.col("reference").is_in(refs))
+                         & pl.col("reference").is_in(refs),
+                         columns=["event_key", *KEY, "kind", "reference", "delta_on_hand"])
     after = pl.concat([before.join(retract.select("event_key"), on="event_key", how="anti"),
-                       added.filter(pl.col("kind").is_in(kinds))]).unique(
+                       added.filter(pl.col("kind").is_in(kinds)).select(before.columns)]).unique(
         subset=["event_key"], keep="last")
 
     def open_units(rows: pl.DataFrame, sign: int) -> pl.DataFrame:
