@@ -12,9 +12,10 @@ from data_quality.suites import Suite, gold_suites
 from lakehouse.storage.validations import record_validation, table_name
 from orchestration.metadata import table_metadata
 
-# "gx": Great Expectations on pandas chunks (batch runs); "duckdb": the same expectations as
-# one SQL scan, for micro-batches that must not pay GX's ~8 s import.
-GateEngine = Literal["gx", "duckdb"]
+# "gx": Great Expectations on pandas chunks; "duckdb": the same expectations as one SQL scan,
+# for micro-batches that must not pay GX's ~8 s import; "auto" (batch runs): GX up to
+# data_quality.gate.GX_MAX_ROWS rows to check, DuckDB above.
+GateEngine = Literal["gx", "duckdb", "auto"]
 
 
 def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
@@ -28,7 +29,7 @@ def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
         record_validation(uri, result.version, suite.name, result.rows, run_id)
     lake, _ = table_name(uri)
     docs = write_data_docs(lake.parent, result, run_id)
-    return check_result(result, asset_key, check_name, docs, kwargs.get("engine", "gx"), seconds)
+    return check_result(result, asset_key, check_name, docs, result.engine, seconds)
 
 
 def check_result(result: GateResult, asset_key: dg.AssetKey, check_name: str, docs: Path,
@@ -87,4 +88,4 @@ def gold_table_results(group: str, uris: dict[str, str], metadata: dict,
         yield dg.MaterializeResult(asset_key=[group, name],
                                    metadata={**table_metadata(uri), **metadata})
         yield gate_result(uri, suites[name], dg.AssetKey([group, name]), "gx_gold_gate",
-                          run_id=run_id)
+                          run_id=run_id, engine="auto")

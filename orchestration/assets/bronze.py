@@ -27,7 +27,7 @@ class IngestConfig(dg.Config):
     """Which landing files to ingest (paths relative to `landing/`); empty = every landed file."""
 
     files: list[str] = []  # noqa: RUF012 (pydantic copies defaults)
-    gate_engine: GateEngine = "gx"
+    gate_engine: GateEngine = "auto"
 
 
 @dg.multi_asset(

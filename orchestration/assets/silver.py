@@ -37,7 +37,7 @@ DESCRIPTIONS = {
 
 
 class SilverConfig(dg.Config):
-    gate_engine: GateEngine = "gx"
+    gate_engine: GateEngine = "auto"
 
 
 def silver_key(name: str) -> dg.AssetKey:

@@ -38,6 +38,7 @@ SUITE = Suite(
         Expect("ExpectColumnValuesToBeInSet", "event_type", (("value_set", ("page_view",)),)),
         Expect("ExpectColumnValuesToBeBetween", "quantity", (("min_value", 1),)),
         Expect("ExpectColumnValuesToMatchRegex", "email", (("regex", r"@example\.com$"),)),
+        Expect("ExpectColumnValuesToNotMatchRegex", "email", (("regex", r"^p1"),)),
     ),
     pii_columns=frozenset({"email"}),
     min_rows=1,
@@ -165,6 +166,17 @@ def test_gx_and_duckdb_engines_agree_expectation_by_expectation(tmp_path):
         assert summary(gx) == summary(db), batch
     with pytest.raises(ValueError, match="unknown gate engine"):
         validate_table(uri, SUITE, engine="spark")
+
+
+def test_auto_engine_uses_gx_for_small_increments_and_duckdb_above(tmp_path, monkeypatch):
+    import data_quality.gate as gate
+
+    uri = _table(tmp_path, _rows(6, "b1", quantity=0))
+    small = validate_table(uri, SUITE, now=NOW, engine="auto")
+    monkeypatch.setattr(gate, "GX_MAX_ROWS", 5)
+    large = validate_table(uri, SUITE, now=NOW, engine="auto")
+    assert (small.engine, large.engine) == ("gx", "duckdb")
+    assert not small.passed and [o.name for o in small.failed] == [o.name for o in large.failed]
 
 
 @pytest.mark.parametrize("engine", ["gx", "duckdb"])
