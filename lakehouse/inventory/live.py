@@ -276,7 +276,8 @@ def _winners(stored: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         return new
     stale = stored.join(new.select("event_key", "source", "source_event_id"),
                         on=["event_key", "source", "source_event_id"], how="semi")
-    rest = stored.join(stale.select("event_key"), on="event_key", how="anti")
+    rest = (stored.join(new.select("event_key"), on="event_key", how="semi")
+            .join(stale.select("event_key"), on="event_key", how="anti"))
     return canonical(pl.concat([rest.select(new.columns), new]))
 
 
