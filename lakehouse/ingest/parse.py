@@ -144,6 +144,10 @@ def decode_lines(data: bytes, where: str) -> tuple[pl.DataFrame, list[tuple]]:
 
 
 # ---------------------------------------------------------------- python (exact) path
+# json.dumps(v, ensure_ascii=False, separators=(",", ":")), without building an encoder per call
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _kind_text(value: object) -> tuple[str | None, str | None]:
     if value is None:
         return None, None
@@ -156,32 +160,44 @@ def _kind_text(value: object) -> tuple[str | None, str | None]:
     if isinstance(value, str):
         return "str", value
     kind = "object" if isinstance(value, dict) else "array"
-    return kind, json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return kind, _compact(value)
+
+
+
+
+def _column(values: list) -> tuple[list, list]:
+    """(texts, kinds) of one field's values, as ``_kind_text`` gives them one by one."""
+    types = set(map(type, values))
+    if types <= {str, type(None)}:
+        return values, [None if v is None else "str" for v in values]
+    if types <= {dict, list, type(None)}:
+        return ([None if v is None else _compact(v)
+                 for v in values],
+                [None if v is None else "object" if type(v) is dict else "array"
+                 for v in values])
+    pairs = [_kind_text(v) for v in values]
+    return [t for _, t in pairs], [k for k, _ in pairs]
 
 
 def records_from_objects(ent: Entity, objs: list[tuple[int, str, dict]],
                          doc_extra: dict | None = None) -> pl.DataFrame:
-    """Exact conversion of decoded JSON objects (slow path, and JSON documents)."""
-    names = [f.name for f in ent.all_fields]
-    known = set(names)
-    cols: dict[str, list] = {LINE: [], RAW: [], EXTRA: []}
-    for n in names:
-        cols[n] = []
-        cols[kind_col(n)] = []
-    for line, raw, obj in objs:
-        cols[LINE].append(line)
-        cols[RAW].append(raw)
-        extra = {k: v for k, v in obj.items() if k not in known}
-        if doc_extra:
-            extra["_document"] = doc_extra
-        cols[EXTRA].append(json.dumps(extra, ensure_ascii=False, separators=(",", ":"))
-                           if extra else None)
-        for n in names:
-            kind, text = _kind_text(obj.get(n))
-            cols[n].append(text)
-            cols[kind_col(n)].append(kind)
+    """Exact conversion of decoded JSON objects (slow path, and JSON documents), by column."""
     if not objs:
         return _empty_records(ent)
+    names = [f.name for f in ent.all_fields]
+    known = set(names)
+    cols: dict[str, list] = {LINE: [o[0] for o in objs], RAW: [o[1] for o in objs]}
+    extras = []
+    for _, _, obj in objs:
+        extra = None if obj.keys() <= known else {k: v for k, v in obj.items()
+                                                   if k not in known}
+        if doc_extra:
+            extra = {**(extra or {}), "_document": doc_extra}
+        extras.append(_compact(extra)
+                      if extra else None)
+    cols[EXTRA] = extras
+    for n in names:
+        cols[n], cols[kind_col(n)] = _column([o[2].get(n) for o in objs])
     return pl.DataFrame(cols, schema=_empty_records(ent).schema)
 
 
@@ -809,7 +825,7 @@ def parse_document(ents: list[Entity], data: bytes, where: str) -> dict[str, Par
     for e in ents:
         objs, errors = [], []
         for i, obj in enumerate(arrays[e.name], start=1):
-            raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+            raw = _compact(obj)
             if isinstance(obj, dict):
                 objs.append((i, raw, obj))
             else:

@@ -14,6 +14,8 @@ copy of an event that arrived later) and ``duplicates`` are rows that lost to an
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +55,8 @@ from lakehouse.silver.tables import (
 )
 from lakehouse.storage.delta import append_files_once, committed
 from lakehouse.storage.paths import bronze_uri, quarantine_uri, table_uri
+
+WORKERS = min(2, os.cpu_count() or 1)  # silver tables built at once
 
 
 @dataclass
@@ -98,7 +102,7 @@ class _Run:
         self.home = home
         self.batch_id = batch_id
         self.result = SilverResult(batch_id)
-        self.quarantine: list[pl.DataFrame] = []
+        self.quarantine: dict[str, list[pl.DataFrame]] = {}  # by table, written in fixed order
         self.tables = Tables()  # each table loaded once per run
         self._batches: dict[tuple[str, str], list[str]] = {}
 
@@ -137,7 +141,7 @@ class _Run:
             res.rows_in += bronze.height
             res.quarantined += bad.height
             goods.append(good)
-            self.quarantine.append(bad)
+            self.quarantine.setdefault(spec.name, []).append(bad)
         if not goods:
             return pl.DataFrame()
         good = pl.concat(goods, how="diagonal_relaxed")
@@ -190,7 +194,7 @@ def _orders(run: _Run, crosswalk: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame()
     orders, lines, bad = commerce.conform_orders(bronze, crosswalk)
     res.rows_in, res.quarantined = bronze.height, bad.height
-    run.quarantine.append(bad)
+    run.quarantine.setdefault("orders", []).append(bad)
     app_ids = run.app_ids([("orders", "orders")])
     combine = keep_best(ORDERS, LATEST_UPDATE)
     winners = combine(orders.clear(), orders)
@@ -287,11 +291,12 @@ def _identity(run: _Run, good: dict[str, pl.DataFrame]) -> None:
 
 
 def _write_quarantine(run: _Run) -> None:
-    bad = pl.concat([q for q in run.quarantine if not q.is_empty()] or
-                    [pl.DataFrame(schema=QUARANTINE_SCHEMA)])
+    order = [PRODUCTS.name, *(t.name for t in EVENT_TABLES), "orders"]
+    found = [q for name in order for q in run.quarantine.get(name, []) if not q.is_empty()]
+    bad = pl.concat(found or [pl.DataFrame(schema=QUARANTINE_SCHEMA)])
     if bad.is_empty():
         return
-    bad = bad.sort("_source_channel", "_entity", "_source_file", "_line")
+    bad = bad.sort("_source_channel", "_entity", "_source_file", "_line", maintain_order=True)
     parts = [([app_id(b)], bad.filter(pl.col("_batch_id") == b))
              for b in bad["_batch_id"].unique().sort()]
     append_files_once(quarantine_uri(run.home), parts)
@@ -310,8 +315,18 @@ def build_silver(home: Home | str | Path, batch_id: str | None = None,
     home = home if isinstance(home, Home) else Home.resolve(home)
     run = _Run(home, batch_id)
     crosswalk = _crosswalk(run)
-    good = {spec.name: run.table(spec, crosswalk) for spec in EVENT_TABLES}
-    good["orders"] = _orders(run, crosswalk)
+    # The event tables (and orders) are independent of each other: each reads its own bronze
+    # and writes its own silver table, so they run on a small thread pool (polars and Delta
+    # writes run outside the GIL); what depends on them follows once all are done.
+    if WORKERS > 1:
+        with ThreadPoolExecutor(WORKERS) as pool:
+            orders = pool.submit(_orders, run, crosswalk)
+            done = list(pool.map(lambda spec: run.table(spec, crosswalk), EVENT_TABLES))
+            good = {spec.name: g for spec, g in zip(EVENT_TABLES, done, strict=True)}
+            good["orders"] = orders.result()
+    else:
+        good = {spec.name: run.table(spec, crosswalk) for spec in EVENT_TABLES}
+        good["orders"] = _orders(run, crosswalk)
     _purchase_orders(run, good["purchase_order_events"])
     if identity:
         _identity(run, good)
