@@ -113,7 +113,7 @@ def test_dagster_asset_in_a_micro_batch_run(tmp_path) -> None:
     from orchestration.sensors import assets_fed_by
 
     home = Home.resolve(tmp_path).ensure()
-    simulate(home, SimConfig(persons=80, products=12, stores=1, warehouses=1, days=3))
+    simulate(home, SimConfig(persons=40, products=8, stores=1, warehouses=1, days=2))
     files = discover(home)
     days = sorted({_day(f) for f in files if "_" in f.path.name})
     resources = {"lakehouse": LakehouseResource(home=str(home.root))}
