@@ -22,6 +22,10 @@ run_coordinator:
   config:
     max_concurrent_runs: 2
     dequeue_interval_seconds: 1  # micro-batches: start a queued run within a second
+    tag_concurrency_limits:  # runs that write the lake (micro-batch, nightly) never overlap
+      - key: lakehouse/writes
+        value: lake
+        limit: 1
 """
 
 

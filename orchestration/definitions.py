@@ -6,7 +6,7 @@ from lakehouse.home import Home
 from orchestration.assets.bronze import ingest_bronze
 from orchestration.assets.dbt import DbtResource, dbt_models
 from orchestration.assets.identity import identity_tables
-from orchestration.assets.inventory import inventory_tables
+from orchestration.assets.inventory import inventory_live, inventory_tables
 from orchestration.assets.landing import landing_assets
 from orchestration.assets.maintenance import lake_maintenance
 from orchestration.assets.ml import ml_feature_marts
@@ -15,15 +15,22 @@ from orchestration.assets.warehouse import gx_warehouse_gate, warehouse
 from orchestration.resources import LakehouseResource
 from orchestration.sensors import build_landing_sensor
 
+# Runs that write the lake never overlap (the home's dagster.yaml limits this tag to one run):
+# a nightly rebuild must not overwrite what a micro-batch is committing.
+LAKE_WRITER = {"lakehouse/writes": "lake"}
+
 all_assets_job = dg.define_asset_job(
     "materialize_all",
     selection=dg.AssetSelection.all(),
     description="Everything, in dependency order: the daily batch path and `lakehouse run`.",
+    tags=LAKE_WRITER,
 )
 micro_batch_job = dg.define_asset_job(
     "micro_batch",
-    selection=dg.AssetSelection.assets(ingest_bronze, silver_tables),
-    description="New landing files to bronze and silver, gated at each layer.",
+    selection=dg.AssetSelection.assets(ingest_bronze, silver_tables, inventory_live),
+    description="New landing files to bronze and silver, gated at each layer, and the "
+    "inventory positions they move.",
+    tags=LAKE_WRITER,
     # One process per run: a micro-batch must not pay a process start and imports per step.
     executor_def=dg.in_process_executor,
 )
@@ -37,7 +44,7 @@ daily_batch = dg.ScheduleDefinition(
 
 defs = dg.Definitions(
     assets=[*landing_assets, ingest_bronze, silver_tables, identity_tables, inventory_tables,
-            lake_maintenance, dbt_models, warehouse, ml_feature_marts],
+            inventory_live, lake_maintenance, dbt_models, warehouse, ml_feature_marts],
     asset_checks=[gx_warehouse_gate],
     jobs=[all_assets_job, micro_batch_job],
     schedules=[daily_batch],

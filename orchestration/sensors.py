@@ -14,6 +14,8 @@ import dagster as dg
 from lakehouse.channels.spec import entity_for_file
 from lakehouse.home import Home
 from lakehouse.silver.tables import IDENTITY_TABLES, tables_fed_by
+from orchestration.assets.inventory import LIVE_KEY as INVENTORY_LIVE_KEY
+from orchestration.assets.inventory import SOURCES as INVENTORY_SOURCES
 from orchestration.resources import LakehouseResource
 
 MAX_FILES_PER_RUN = 500
@@ -59,6 +61,9 @@ def assets_fed_by(files: list[str]) -> list[dg.AssetKey]:
             keys.add(dg.AssetKey(["bronze", f"{channel}__{entity}"]))
             keys |= {dg.AssetKey(["silver", t]) for t in tables_fed_by(channel, entity)
                      if t not in IDENTITY_TABLES}
+    # positions move with every stock-relevant silver table a batch writes
+    if any(dg.AssetKey(["silver", s]) in keys for s in INVENTORY_SOURCES):
+        keys.add(INVENTORY_LIVE_KEY)
     return sorted(keys, key=lambda k: k.to_user_string())
 
 

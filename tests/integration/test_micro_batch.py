@@ -6,6 +6,7 @@ from deltalake import DeltaTable
 from lakehouse.home import Home
 from lakehouse.simulate import SimConfig, simulate
 from orchestration.assets.bronze import ingest_bronze
+from orchestration.assets.inventory import inventory_live
 from orchestration.assets.silver import silver_tables
 from orchestration.definitions import defs
 from orchestration.resources import LakehouseResource
@@ -25,12 +26,13 @@ def test_sensor_request_runs_bronze_and_silver_with_duckdb_gates(tmp_path):
         # identity inputs are left to the batch run (only identity resolution reads them)
         assert {k.to_user_string() for k in request.asset_selection} == {
             "quarantine/rows", "bronze/web__events", "silver/clickstream_events",
+            "inventory/positions_live",
         } | _fed_by_other_files(files)
         assert not {"silver/identifier_observations", "silver/customer_records"} & {
             k.to_user_string() for k in request.asset_selection}
         # the micro_batch job's assets, run as the sensor's request selects them
         result = dg.materialize(
-            [ingest_bronze, silver_tables], selection=request.asset_selection,
+            [ingest_bronze, silver_tables, inventory_live], selection=request.asset_selection,
             run_config=request.run_config, instance=instance,
             resources={"lakehouse": LakehouseResource(home=str(home.root))})
     assert result.success
@@ -43,7 +45,8 @@ def test_sensor_request_runs_bronze_and_silver_with_duckdb_gates(tmp_path):
     assert all("wrote no rows" in e.description and "engine" not in e.metadata
                for e in untouched)
     assert {e.check_name for e in evaluations} == {"gx_bronze_gate", "gx_silver_gate",
-                                                   "gx_quarantine_gate"}
+                                                   "gx_quarantine_gate", "gx_positions_gate",
+                                                   "gx_channel_gate"}
     events = DeltaTable(str(home.lake / "silver/clickstream_events")).to_pyarrow_table()
     bronze = DeltaTable(str(home.lake / "bronze/web__events")).to_pyarrow_table()
     assert 0 < events.num_rows <= bronze.num_rows + DeltaTable(
