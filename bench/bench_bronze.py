@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python bench/bench_bronze.py [--lines N] [--bad-every K]
        .venv/bin/python bench/bench_bronze.py --simulated HOME
-Prints events/s for parse + validate + Delta commit of one file, and peak RSS. With
+Prints events/s for parse + validate + Delta commit of one file, CPU seconds (all threads),
+peak RSS and the load average (the machine may be shared: CPU time is the steadier figure). With
 ``--simulated``, ingests every file of a simulated landing zone (``lakehouse simulate --home HOME
 --persons 52000 --products 500 --days 30`` gives ~1M rows in 387 files) as one batch; the
 home's lake/ is deleted first, so each run starts from empty tables.
@@ -11,6 +12,7 @@ home's lake/ is deleted first, so each run starts from empty tables.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import tempfile
@@ -53,6 +55,11 @@ def generate(path: Path, lines: int, bad_every: int) -> None:
         path.write_text("\n".join(text))
 
 
+def load() -> str:
+    """The machine's 1/5/15-minute load averages: on a shared machine, read figures with it."""
+    return "load=" + "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def simulated(root: Path) -> None:
     home = Home.resolve(root)
     shutil.rmtree(home.lake, ignore_errors=True)
@@ -68,7 +75,8 @@ def simulated(root: Path) -> None:
     print(f"files={len(files)} landing_mb={size:.0f} rows={result.rows_read} "
           f"bronze={result.rows_bronze} quarantined={result.rows_quarantined} "
           f"discover_s={found - start:.2f} seconds={elapsed:.2f} cpu_s={cpu:.2f} "
-          f"events_per_s={result.rows_read / elapsed:,.0f} peak_rss_mb={peak_mb:.0f}")
+          f"events_per_s={result.rows_read / elapsed:,.0f} peak_rss_mb={peak_mb:.0f} "
+          f"{load()}")
 
 
 def main() -> None:
@@ -97,7 +105,7 @@ def main() -> None:
         print(f"lines={args.lines} file_mb={path.stat().st_size / 1e6:.0f} "
               f"bronze={result.rows_bronze} quarantined={result.rows_quarantined} "
               f"seconds={elapsed:.2f} cpu_s={cpu:.2f} events_per_s={args.lines / elapsed:,.0f} "
-              f"peak_rss_mb={peak_mb:.0f}")
+              f"peak_rss_mb={peak_mb:.0f} {load()}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ separately (it folds into the stored observations, so its cost follows the histo
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import tempfile
@@ -82,7 +83,8 @@ def throughput(persons: int, days: int) -> None:
             both = getattr(bronze, attr) + getattr(silver, attr)
             print(f"  by {label} time: bronze+silver {rows / both:,.0f} events/s; "
                   f"silver alone {result.rows_in / getattr(silver, attr):,.0f} rows/s")
-        print(f"peak RSS after bronze+silver: {rss_mb():,.0f} MB")
+        print(f"peak RSS after bronze+silver: {rss_mb():,.0f} MB; load average "
+              + "/".join(f"{x:.2f}" for x in os.getloadavg()))
         shutil.rmtree(home.silver)
         with Clock() as full:
             build_silver(home)

@@ -312,7 +312,8 @@ def _reread(f: LandingFile):
     return raw_of
 
 
-WORKERS = min(2, os.cpu_count() or 1)  # groups parsed and validated at once
+# groups parsed and validated at once (LAKEHOUSE_THREADS=1: one at a time)
+WORKERS = int(os.environ.get("LAKEHOUSE_THREADS") or min(2, os.cpu_count() or 1))
 
 
 @dataclass

@@ -56,7 +56,8 @@ from lakehouse.silver.tables import (
 from lakehouse.storage.delta import append_files_once, committed
 from lakehouse.storage.paths import bronze_uri, quarantine_uri, table_uri
 
-WORKERS = min(2, os.cpu_count() or 1)  # silver tables built at once
+# silver tables built at once (LAKEHOUSE_THREADS=1: one at a time)
+WORKERS = int(os.environ.get("LAKEHOUSE_THREADS") or min(2, os.cpu_count() or 1))
 
 
 @dataclass
