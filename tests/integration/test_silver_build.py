@@ -199,10 +199,18 @@ def test_customer_records_match_simulator_truth(landed):
     # every record we built is a true record
     extra = ours.join(truth, on=["source", "record_id"], how="anti")
     assert extra.is_empty(), extra
-    # and every true record the landing delivered is built (records can still be in flight)
+    # and every true record that reached bronze is built: the ones missing are still in
+    # flight when the simulation ends (no bronze row carries their id)
     missing = truth.join(ours, on=["source", "record_id"], how="anti")
     assert set(truth["source"]) == set(ours["source"])
-    assert missing.height <= 0.02 * truth.height, missing.group_by("source").len()
+    landed_ids: set[str] = set()
+    for table in home.bronze.iterdir():
+        frame = bronze(home, table.name)
+        for column in (c for c, t in frame.schema.items() if t == pl.String):
+            landed_ids.update(frame[column].drop_nulls().unique().to_list())
+    reached = missing.filter(pl.col("record_id").is_in(list(landed_ids)))
+    assert reached.is_empty(), reached
+    assert missing.height <= 0.05 * truth.height, missing.group_by("source").len()
 
 
 def test_identifier_observations_are_normalised(landed):
