@@ -5,7 +5,7 @@ Prints wall time, peak memory (largest process: the run or a dbt subprocess), an
 spent in the quality gates with its share of the run. Target: 1M events in under 5 minutes,
 validation under 15% of it. Simulation is not part of the figure (see bench_simulate.py).
 
-    .venv/bin/python bench/bench_full.py [--persons 24000] [--days 60] [--keep DIR]
+    .venv/bin/python bench/bench_full.py [--persons 27000] [--days 60] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from lakehouse.simulate import SimConfig, simulate
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--persons", type=int, default=24_000)
+    ap.add_argument("--persons", type=int, default=27_000)  # ~1M events over 60 days
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--keep", help="simulate into this directory and keep it")
     args = ap.parse_args()

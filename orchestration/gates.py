@@ -1,5 +1,6 @@
 """GX gates as Dagster asset-check results: which expectation failed, observed values."""
 
+import functools
 import time
 from pathlib import Path
 from typing import Literal
@@ -9,13 +10,23 @@ import dagster as dg
 from data_quality.docs import write_data_docs
 from data_quality.gate import GateResult, validate_table
 from data_quality.suites import Suite, gold_suites
-from lakehouse.storage.validations import record_validation, table_name
+from lakehouse.storage.validations import batched, record_validation, table_name
 from orchestration.metadata import table_metadata
 
 # "gx": Great Expectations on pandas chunks; "duckdb": the same expectations as one SQL scan,
 # for micro-batches that must not pay GX's ~8 s import; "auto" (batch runs): GX up to
 # data_quality.gate.GX_MAX_ROWS rows to check, DuckDB above.
 GateEngine = Literal["gx", "duckdb", "auto"]
+
+
+def one_registry_commit(fn):
+    """An asset body whose passed gates are recorded in the validation registry in one commit
+    when the step ends, instead of one commit per table."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with batched():
+            yield from fn(*args, **kwargs)
+    return wrapper
 
 
 def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,

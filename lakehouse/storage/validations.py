@@ -9,6 +9,9 @@ micro-batch and a batch run commit independently.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,16 +39,45 @@ def table_name(uri: str | Path) -> tuple[Path, str]:
     return path.parents[1], f"{path.parent.name}/{path.name}"
 
 
+# set inside `batched()`: records wait there and are appended in one commit per lake
+_PENDING: ContextVar[list[tuple[Path, dict]] | None] = ContextVar("validations", default=None)
+
+
 def record_validation(uri: str | Path, version: int, suite: str, rows_validated: int,
                       run_id: str | None = None, at: datetime | None = None) -> None:
     """Record that version ``version`` of the table at ``uri`` passed ``suite``."""
     lake, name = table_name(uri)
-    row = pa.table({
-        "table": [name], "version": [int(version)], "suite": [suite],
-        "rows_validated": [int(rows_validated)], "run_id": [run_id],
-        "validated_at": [at or datetime.now(UTC)],
-    }, schema=SCHEMA)
-    write_deltalake(registry_uri(lake), row, mode="append")
+    row = {"table": name, "version": int(version), "suite": suite,
+           "rows_validated": int(rows_validated), "run_id": run_id,
+           "validated_at": at or datetime.now(UTC)}
+    pending = _PENDING.get()
+    if pending is None:
+        _append(lake, [row])
+    else:
+        pending.append((lake, row))
+
+
+def _append(lake: Path, rows: list[dict]) -> None:
+    write_deltalake(registry_uri(lake), pa.Table.from_pylist(rows, schema=SCHEMA),
+                    mode="append")
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Collect the validations recorded inside the block and append them in one commit when
+    it ends (one per step instead of one per table: fewer commits, fewer small files). If the
+    block fails, what passed before the failure is still recorded."""
+    pending: list[tuple[Path, dict]] = []
+    token = _PENDING.set(pending)
+    try:
+        yield
+    finally:
+        _PENDING.reset(token)
+        by_lake: dict[Path, list[dict]] = {}
+        for lake, row in pending:
+            by_lake.setdefault(lake, []).append(row)
+        for lake, rows in by_lake.items():
+            _append(lake, rows)
 
 
 def validated_versions(lake: Path, as_of: datetime | None = None) -> dict[str, int]:

@@ -11,7 +11,7 @@ import dagster as dg
 from data_quality.suites import bronze_entities, bronze_suite, quarantine_suite
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
-from orchestration.gates import GateEngine, gate_result, unchanged_gate
+from orchestration.gates import GateEngine, gate_result, one_registry_commit, unchanged_gate
 from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
 
@@ -74,6 +74,7 @@ class IngestConfig(dg.Config):
     # A micro-batch materializes only the tables its files feed (the sensor selects them).
     can_subset=True,
 )
+@one_registry_commit
 def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
                   lakehouse: LakehouseResource):
     home = lakehouse.paths

@@ -5,7 +5,7 @@ import dagster as dg
 from lakehouse.identity.store import TABLES, resolve_home
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.silver import silver_key
-from orchestration.gates import gold_table_results, gold_table_specs
+from orchestration.gates import gold_table_results, gold_table_specs, one_registry_commit
 from orchestration.resources import LakehouseResource
 
 DESCRIPTIONS = {
@@ -28,6 +28,7 @@ SPECS, CHECKS = gold_table_specs("identity", {n: DESCRIPTIONS[n] for n in TABLES
     name="resolve_identity",
     can_subset=False,
 )
+@one_registry_commit
 def identity_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     home = lakehouse.paths
     run = resolve_home(home)

@@ -11,6 +11,7 @@ from orchestration.gates import (
     gate_result,
     gold_table_results,
     gold_table_specs,
+    one_registry_commit,
     unchanged_gate,
 )
 from orchestration.metadata import table_metadata
@@ -52,6 +53,7 @@ SPECS, CHECKS = gold_table_specs("inventory", {n: DESCRIPTIONS[n] for n in TABLE
     name="build_inventory",
     can_subset=False,
 )
+@one_registry_commit
 def inventory_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     home = lakehouse.paths
     run = build_inventory(home)
@@ -91,6 +93,7 @@ class LiveConfig(dg.Config):
                                    description=f"GX suite gold.{table} after the micro-batch")
                  for name, (_, table) in LIVE_GATES.items()],
 )
+@one_registry_commit
 def inventory_live(context: dg.AssetExecutionContext, config: LiveConfig,
                    lakehouse: LakehouseResource):
     from lakehouse.inventory.live import apply_micro_batch

@@ -8,7 +8,7 @@ from lakehouse.ml.inputs import TABLES
 from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.silver import silver_key
-from orchestration.gates import gold_table_results, gold_table_specs
+from orchestration.gates import gold_table_results, gold_table_specs, one_registry_commit
 from orchestration.resources import LakehouseResource
 
 DESCRIPTIONS = {
@@ -35,6 +35,7 @@ SPECS, CHECKS = gold_table_specs("ml", DESCRIPTIONS, deps=_input_keys())
 
 
 @dg.multi_asset(specs=SPECS, check_specs=CHECKS, name="ml_feature_marts", can_subset=False)
+@one_registry_commit
 def ml_feature_marts(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     """Publishes both marts; each reads only the validated versions of its inputs."""
     home = lakehouse.paths

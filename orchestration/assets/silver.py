@@ -13,7 +13,7 @@ from lakehouse.silver import LAYOUTS, build_silver
 from lakehouse.silver.tables import IDENTITY_TABLES
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.bronze import ingest_bronze
-from orchestration.gates import GateEngine, gate_result, unchanged_gate
+from orchestration.gates import GateEngine, gate_result, one_registry_commit, unchanged_gate
 from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
 
@@ -67,6 +67,7 @@ def silver_key(name: str) -> dg.AssetKey:
     name="build_silver",
     can_subset=True,  # a micro-batch materializes the tables its files feed
 )
+@one_registry_commit
 def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
                   lakehouse: LakehouseResource):
     home = lakehouse.paths

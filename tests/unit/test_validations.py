@@ -23,3 +23,17 @@ def test_records_newest_passed_version_per_table(tmp_path):
     # version 1 was never validated: it is never what a reader gets
     assert validated_version(orders, as_of=datetime(2026, 1, 2, tzinfo=UTC)) == 0
     assert validated_versions(lake) == {"silver/orders": 2, "gold/identity_map": 5}
+
+
+def test_batched_records_commit_once_when_the_block_ends(tmp_path):
+    from deltalake import DeltaTable
+
+    from lakehouse.storage.validations import batched, registry_uri
+
+    lake = tmp_path / "lake"
+    with batched():
+        record_validation(lake / "silver" / "a", 1, "s.a", 3)
+        record_validation(lake / "silver" / "b", 4, "s.b", 5)
+        assert validated_versions(lake) == {}  # not yet committed
+    assert validated_versions(lake) == {"silver/a": 1, "silver/b": 4}
+    assert DeltaTable(registry_uri(lake)).version() == 0  # one commit for both
