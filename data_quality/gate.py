@@ -349,36 +349,60 @@ def _validate_view(con, suite: Suite, refs, names: set[str], present: tuple[Expe
     return rows, row_level + table_outcomes, engine
 
 
-def validate_warehouse_table(
-    database: str | Path,
-    relation: str,
-    suite: Suite,
-    *,
-    chunk_rows: int = 200_000,
-    now: datetime | None = None,
-    max_future_skew: timedelta = timedelta(days=1),
-    engine: str = "gx",
-) -> GateResult:
-    """Validate a table of a DuckDB warehouse file (``schema.table`` or ``table``), opened
-    read-only: the audit step of write-audit-publish, before the analysts' file is replaced.
-    References name other relations of the same warehouse."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown gate engine {engine!r}: use one of {', '.join(ENGINES)}")
-    con = duckdb.connect()
-    try:
-        con.execute(f"attach '{database}' as wh (read_only)")
-        qualified = "wh." + ".".join(f'"{p}"' for p in relation.split("."))
+class Warehouse:
+    """A DuckDB warehouse file attached read-only, for auditing its relations on one
+    connection (the audit step of write-audit-publish, before the analysts' file is
+    replaced). Use as a context manager."""
+
+    def __init__(self, database: str | Path) -> None:
+        self.con = duckdb.connect()
+        self.con.execute(f"attach '{database}' as wh (read_only)")
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.con.close()
+
+    @staticmethod
+    def _qualified(relation: str) -> str:
+        return "wh." + ".".join(f'"{p}"' for p in relation.split("."))
+
+    def relations(self) -> list[str]:
+        """``schema.table`` of every base table (dbt's temporary tables aside)."""
+        rows = self.con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = 'wh' and table_type = 'BASE TABLE' "
+            "and table_name not like '%__dbt_tmp%' order by 1, 2").fetchall()
+        return [f"{schema}.{table}" for schema, table in rows]
+
+    def columns(self, relation: str) -> dict[str, str]:
+        """Column name -> DuckDB type of one relation (empty when it does not exist)."""
+        schema, _, table = relation.rpartition(".")
+        return dict(self.con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_catalog = 'wh' and table_schema = ? and table_name = ? "
+            "order by ordinal_position", [schema or "main", table]).fetchall())
+
+    def validate(self, relation: str, suite: Suite, *, chunk_rows: int = 200_000,
+                 now: datetime | None = None,
+                 max_future_skew: timedelta = timedelta(days=1),
+                 engine: str = "gx") -> GateResult:
+        """Validate one relation (``schema.table``); references name other relations."""
+        if engine not in ENGINES:
+            raise ValueError(f"unknown gate engine {engine!r}: use one of {', '.join(ENGINES)}")
+        con = self.con
         try:
-            con.execute(f"create view t as select * from {qualified}")
+            con.execute(f"create or replace view t as select * from {self._qualified(relation)}")
         except duckdb.CatalogException:
             return GateResult(suite.name, relation, None, 0, [
                 Outcome(f"relation {relation} exists", None, False, observed="missing")])
         names = {r[0] for r in con.execute("describe t").fetchall()}
 
         def refs(con, table: str) -> bool:
-            ref = "wh." + ".".join(f'"{p}"' for p in table.split("."))
             try:
-                con.execute(f"create or replace view ref as select * from {ref}")
+                con.execute(f"create or replace view ref as select * from "
+                            f"{self._qualified(table)}")
             except duckdb.CatalogException:
                 return False
             return True
@@ -389,6 +413,11 @@ def validate_warehouse_table(
         rows, outcomes, used = _validate_view(con, suite, refs, names, present, "", [],
                                               now or datetime.now(UTC), max_future_skew,
                                               engine, chunk_rows)
-    finally:
-        con.close()
-    return GateResult(suite.name, relation, None, rows, outcomes + missing, used)
+        return GateResult(suite.name, relation, None, rows, outcomes + missing, used)
+
+
+def validate_warehouse_table(database: str | Path, relation: str, suite: Suite,
+                             **kwargs) -> GateResult:
+    """Validate one relation of a DuckDB warehouse file, opened read-only."""
+    with Warehouse(database) as warehouse:
+        return warehouse.validate(relation, suite, **kwargs)

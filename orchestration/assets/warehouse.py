@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from data_quality.docs import write_data_docs
-from data_quality.gate import validate_warehouse_table
+from data_quality.gate import Warehouse
 from data_quality.mart_rules import MART_RULES
 from data_quality.suites import mart_suite
 from lakehouse.warehouse.publish import (
@@ -22,7 +22,6 @@ from lakehouse.warehouse.publish import (
     publish,
     published_path,
     record_audit,
-    relations,
 )
 from orchestration.assets.dbt import model_relations
 from orchestration.gates import check_result
@@ -37,20 +36,6 @@ class WarehouseGateConfig(dg.Config):
     engine: str = "duckdb"
 
 
-def _columns(database, relation: str) -> dict[str, str]:
-    import duckdb
-
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        schema, table = relation.split(".")
-        rows = con.execute("select column_name, data_type from information_schema.columns "
-                           "where table_schema = ? and table_name = ? order by ordinal_position",
-                           [schema, table]).fetchall()
-    finally:
-        con.close()
-    return dict(rows)
-
-
 @dg.multi_asset_check(
     specs=[dg.AssetCheckSpec("gx_warehouse_gate", asset=key, blocking=True,
                              description=f"GX suite warehouse.{relation}: keys, ranges, "
@@ -63,25 +48,31 @@ def gx_warehouse_gate(context: dg.AssetCheckExecutionContext, config: WarehouseG
     """Audit of the build file: every dbt model's suite, recorded for the publish step."""
     home = lakehouse.paths
     database = build_path(home)
+    run_id = context.op_execution_context.run_id
+    started = time.perf_counter()
     checkpoint(database)  # the audit and the copy must see the same, complete file
     results: dict[str, bool] = {}
-    for check_key in context.selected_asset_check_keys:
-        relation = RELATIONS[check_key.asset_key]
-        suite = mart_suite(relation, _columns(database, relation), MART_RULES.get(relation))
-        started = time.perf_counter()
-        result = validate_warehouse_table(database, relation, suite, engine=config.engine)
-        seconds = time.perf_counter() - started
-        results[relation] = result.passed
-        docs = write_data_docs(home.root, result, context.op_execution_context.run_id)
-        yield check_result(result, check_key.asset_key, check_key.name, docs, config.engine,
-                           seconds)
-    # tables dbt writes that are not models (the plugin's record of the input versions it
-    # read) are published too: they pass the same generic suite (no PII, no future times)
-    for relation in sorted(set(relations(database)) - set(RELATIONS.values())):
-        suite = mart_suite(relation, _columns(database, relation))
-        result = validate_warehouse_table(database, relation, suite, engine=config.engine)
-        results[relation] = result.passed
-        context.log.info(f"non-model relation {relation}: {result.describe()}")
+    with Warehouse(database) as warehouse:
+        # each check's seconds include its share of opening the file, so the run's
+        # validation figure is the whole audit
+        for check_key in context.selected_asset_check_keys:
+            relation = RELATIONS[check_key.asset_key]
+            suite = mart_suite(relation, warehouse.columns(relation), MART_RULES.get(relation))
+            result = warehouse.validate(relation, suite, engine=config.engine)
+            results[relation] = result.passed
+            docs = write_data_docs(home.root, result, run_id)
+            seconds, started = time.perf_counter() - started, time.perf_counter()
+            yield check_result(result, check_key.asset_key, check_key.name, docs, result.engine,
+                               seconds)
+        # tables dbt writes that are not models (the plugin's record of the input versions
+        # it read) are published too: they pass the same generic suite (no PII, no future
+        # times)
+        for relation in sorted(set(warehouse.relations()) - set(RELATIONS.values())):
+            result = warehouse.validate(relation, mart_suite(relation,
+                                                             warehouse.columns(relation)),
+                                        engine=config.engine)
+            results[relation] = result.passed
+            context.log.info(f"non-model relation {relation}: {result.describe()}")
     record_audit(home, results)
 
 
