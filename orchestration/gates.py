@@ -13,10 +13,13 @@ from data_quality.suites import Suite, gold_suites
 from lakehouse.storage.validations import batched, record_validation, table_name
 from orchestration.metadata import table_metadata
 
-# "gx": Great Expectations on pandas chunks; "duckdb": the same expectations as one SQL scan,
-# for micro-batches that must not pay GX's ~8 s import; "auto" (batch runs): GX up to
-# data_quality.gate.GX_MAX_ROWS rows to check, DuckDB above.
+# "duckdb" (default): each GX expectation of the suite evaluated as SQL next to the data, one
+# scan per table (GX's own SQL datasource does not work with DuckDB); "gx": Great Expectations
+# itself on bounded pandas chunks; "auto": GX up to data_quality.gate.GX_MAX_ROWS rows to check,
+# DuckDB above. A test holds the engines to identical results. In a 1M-event rebuild GX's
+# import and pandas evaluation took validation from ~14% to ~20% of the run.
 GateEngine = Literal["gx", "duckdb", "auto"]
+DEFAULT_ENGINE: GateEngine = "duckdb"
 
 
 def one_registry_commit(fn):
@@ -92,11 +95,12 @@ def gold_table_specs(group: str, descriptions: dict[str, str], deps: list[dg.Ass
 
 
 def gold_table_results(group: str, uris: dict[str, str], metadata: dict,
-                       run_id: str | None = None, suites: dict[str, Suite] | None = None):
+                       run_id: str | None = None, suites: dict[str, Suite] | None = None,
+                       engine: GateEngine = DEFAULT_ENGINE):
     """Materialization and gate result of every table of a derived-table group."""
     suites = suites or gold_suites()
     for name, uri in uris.items():
         yield dg.MaterializeResult(asset_key=[group, name],
                                    metadata={**table_metadata(uri), **metadata})
         yield gate_result(uri, suites[name], dg.AssetKey([group, name]), "gx_gold_gate",
-                          run_id=run_id, engine="auto")
+                          run_id=run_id, engine=engine)

@@ -11,7 +11,13 @@ import dagster as dg
 from data_quality.suites import bronze_entities, bronze_suite, quarantine_suite
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
-from orchestration.gates import GateEngine, gate_result, one_registry_commit, unchanged_gate
+from orchestration.gates import (
+    DEFAULT_ENGINE,
+    GateEngine,
+    gate_result,
+    one_registry_commit,
+    unchanged_gate,
+)
 from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
 
@@ -27,7 +33,7 @@ class IngestConfig(dg.Config):
     """Which landing files to ingest (paths relative to `landing/`); empty = every landed file."""
 
     files: list[str] = []  # noqa: RUF012 (pydantic copies defaults)
-    gate_engine: GateEngine = "auto"
+    gate_engine: GateEngine = DEFAULT_ENGINE
 
 
 @dg.multi_asset(

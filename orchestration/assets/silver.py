@@ -13,7 +13,13 @@ from lakehouse.silver import LAYOUTS, build_silver
 from lakehouse.silver.tables import IDENTITY_TABLES
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.bronze import ingest_bronze
-from orchestration.gates import GateEngine, gate_result, one_registry_commit, unchanged_gate
+from orchestration.gates import (
+    DEFAULT_ENGINE,
+    GateEngine,
+    gate_result,
+    one_registry_commit,
+    unchanged_gate,
+)
 from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
 
@@ -37,7 +43,7 @@ DESCRIPTIONS = {
 
 
 class SilverConfig(dg.Config):
-    gate_engine: GateEngine = "auto"
+    gate_engine: GateEngine = DEFAULT_ENGINE
 
 
 def silver_key(name: str) -> dg.AssetKey:
