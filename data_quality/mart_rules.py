@@ -44,7 +44,7 @@ MART_RULES: dict[str, MartRules] = {
         references=(_CUSTOMER,), newest="started_at"),
     # reserved may dip below zero while a WMS pick is in before the shop order it ships (the
     # feeds lag each other, e.g. an order still in flight): a cross-system lag, not bad data,
-    # so it does not block publishing (reconciliation does not flag it yet: see the notes)
+    # so it does not block publishing; inventory_discrepancies reports it ("wms vs shop")
     "main.fct_inventory_positions": MartRules(
         key=("position_key",), not_null=("product_id", "location_id"), min_rows=1,
         references=(_PRODUCT, _LOCATION)),

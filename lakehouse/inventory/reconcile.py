@@ -85,6 +85,21 @@ def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None 
             pl.col("shipped_at").alias("since"),
             pl.lit("shipped per carrier, no WMS pick").alias("detail"),
         ).with_columns(_age_cause(now, lag).alias("cause")))
+    # WMS vs shop platform: a pick for an order the shop feed has not delivered; until it
+    # does, the pick releases a reservation the ledger never saw (reserved dips below zero)
+    if m.height:
+        picks = m.filter(pl.col("movement_type") == "PICK")
+        if "movement_id" in picks.columns:
+            picks = picks.unique(subset=["movement_id"], keep="first")
+        known = (inp.order_lines.select("order_id").unique()
+                 if "order_id" in inp.order_lines.columns
+                 else pl.DataFrame(schema={"order_id": pl.String}))
+        orphan = picks.join(known, left_on="reference", right_on="order_id", how="anti")
+        out.append(orphan.select(
+            pl.lit("wms vs shop").alias("systems"), "product_id", "location_id", "reference",
+            pl.col("qty").alias("units"), pl.col("event_time").alias("since"),
+            pl.lit("WMS picked for an order the shop platform has not delivered").alias("detail"),
+        ).with_columns(_age_cause(now, lag).alias("cause")))
     # returns desk vs WMS: accepted for restock, not back on the WMS books
     out.append(_unbooked(led, "return_restock", "returns", "returns vs wms",
                          "restock accepted at the desk, no WMS restock", now, lag))

@@ -52,6 +52,22 @@ def test_a_shipped_order_missing_the_pick_of_one_line() -> None:
         ("O1", "P2", 3, "missing event"), ("O2", "P1", 1, "missing event")]
 
 
+def test_a_pick_for_an_order_the_shop_has_not_delivered() -> None:
+    mv = pl.DataFrame({"movement_id": ["m1", "m2", "m2"], "movement_type": ["PICK"] * 3,
+                       "reference": ["O1", "O9", "O9"], "location_id": ["W", "W", "W"],
+                       "product_id": ["P1", "P2", "P2"], "qty": [1, 2, 2],
+                       "event_time": [T0, T0, T0]})
+    lines = pl.DataFrame({"order_id": ["O1"], "line_id": ["L1"], "product_id": ["P1"],
+                          "quantity": [1]})
+    for hours, cause in ((3, "lagging sync"), (72, "missing event")):
+        d = discrepancies(silver(movements=mv, order_lines=lines),
+                          frame([row(1, "receipt", 0, 1)]), now=T0 + timedelta(hours=hours))
+        orphan = d.filter(pl.col("systems") == "wms vs shop")
+        # the re-delivered movement counts once; the known order is not reported
+        assert orphan.select("reference", "product_id", "units", "cause").rows() == [
+            ("O9", "P2", 2, cause)]
+
+
 def test_unmapped_product_codes_from_stock_feeds_only(tmp_path) -> None:
     q = pl.DataFrame({"_source_channel": ["wms", "pos", "web"],
                       "_source_file": ["wms/a.csv", "pos/b.csv", "web/c.jsonl"],
