@@ -59,3 +59,20 @@ def _fed_by_other_files(files: list[str]) -> set[str]:
     from orchestration.sensors import assets_fed_by
     others = [f for f in files if not f.startswith("web/")]
     return {k.to_user_string() for k in assets_fed_by(others)}
+
+
+def test_batch_gates_can_run_great_expectations_itself(tmp_path):
+    """`gate_engine: gx` runs GX on pandas chunks in a real run, with the same outcome."""
+    home = Home.resolve(tmp_path).ensure()
+    simulate(home, SimConfig(persons=40, products=8, stores=1, warehouses=1, days=1))
+    config = {"config": {"gate_engine": "gx"}}
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [ingest_bronze, silver_tables],
+            run_config={"ops": {"ingest_bronze": config, "build_silver": config}},
+            instance=instance, resources={"lakehouse": LakehouseResource(home=str(home.root))})
+    assert result.success
+    validated = [e for e in result.get_asset_check_evaluations()
+                 if e.metadata["rows_validated"].value]
+    assert validated and all(e.passed for e in validated)
+    assert {e.metadata["engine"].value for e in validated} == {"gx"}
