@@ -235,12 +235,10 @@ _IDENTITY_EXTRACT = {
 }
 
 
-# the silver table each identity source lands in
-_IDENTITY_TABLE_OF = {("orders", "orders"): "orders", ("loyalty", "members"): "loyalty_members",
-                      ("web", "events"): "clickstream_events",
-                      ("app", "events"): "clickstream_events",
-                      ("pos", "transactions"): "pos_transaction_lines",
-                      ("email", "events"): "email_events", ("reviews", "reviews"): "reviews"}
+# the silver table each identity source lands in (orders: its own fold, not an event table)
+_IDENTITY_TABLE_OF = {**{(c, e): t.name for t in EVENT_TABLES for c, e, _ in t.sources
+                         if (c, e) in IDENTITY_SOURCES},
+                      ("orders", "orders"): "orders"}
 
 
 def _pending_identity_batches(run: _Run) -> list[str]:
