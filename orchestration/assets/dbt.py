@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
@@ -39,18 +40,26 @@ def _newest_source_mtime(project_dir: Path) -> float:
 
 def prepare_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """Parse the dbt project (offline) when its manifest is missing or older than its sources,
-    so `lakehouse run`, tests, CI and `dagster dev` all load the project as it is on disk."""
+    so `lakehouse run`, tests, CI and `dagster dev` all load the project as it is on disk.
+
+    Each process parses into its own target directory and renames the manifest into place, so
+    a process loading the code location at the same time (test workers, the UI and the
+    daemon) never reads a half-written manifest."""
     manifest = project_dir / "target" / "manifest.json"
     if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
         return manifest
     dbt = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    done = subprocess.run(
-        [str(dbt), "parse", "--quiet", "--profiles-dir", str(project_dir)],
-        cwd=project_dir, env=env, capture_output=True, text=True, check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"dbt parse failed in {project_dir}:\n{done.stdout}{done.stderr}")
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".parse-", dir=manifest.parent) as target:
+        done = subprocess.run(
+            [str(dbt), "parse", "--quiet", "--profiles-dir", str(project_dir),
+             "--target-path", target],
+            cwd=project_dir, env=env, capture_output=True, text=True, check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"dbt parse failed in {project_dir}:\n{done.stdout}{done.stderr}")
+        os.replace(Path(target) / "manifest.json", manifest)
     return manifest
 
 
