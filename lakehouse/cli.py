@@ -88,11 +88,12 @@ def _dev(args: argparse.Namespace) -> int:
     home = Home.resolve(args.home).ensure()
     env = home.environment()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
-    cmd = [dagster, "dev", "-w", os.path.join(root, "workspace.yaml"), "-p", str(args.port)]
+    # `dagster dev`, with the daemon's sensor loop at 1 s (orchestration/daemon.py)
+    cmd = [sys.executable, "-m", "orchestration.dev", "-w", os.path.join(root, "workspace.yaml"),
+           "-p", str(args.port)]
     print(f"Dagster UI on http://127.0.0.1:{args.port} (home {home.root})", flush=True)
     os.chdir(root)
-    os.execve(dagster, cmd, env)
+    os.execve(sys.executable, cmd, env)
     return 0  # not reached
 
 

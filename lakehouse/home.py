@@ -12,8 +12,12 @@ from pathlib import Path
 
 DEFAULT_HOME = ".lakehouse"
 
-# The Dagster instance of a home: runs, event logs and schedules stay inside the home.
-DAGSTER_INSTANCE_YAML = """\
+# The Dagster instance of a home: runs, event logs and schedules stay inside the home. A file
+# that still starts with the marker line is ours and follows the project's defaults; delete
+# that line to keep edits of your own.
+INSTANCE_YAML_MARKER = "# Written by lakehouse: rewritten when its defaults change."
+DAGSTER_INSTANCE_YAML = f"""\
+{INSTANCE_YAML_MARKER}
 telemetry:
   enabled: false
 run_coordinator:
@@ -26,6 +30,9 @@ run_coordinator:
       - key: lakehouse/writes
         value: lake
         limit: 1
+run_launcher:  # run workers forked from a process that imported the code already (~3 s saved)
+  module: orchestration.launcher
+  class: PreforkRunLauncher
 """
 
 
@@ -81,7 +88,9 @@ class Home:
         """The process environment for Dagster and dbt on this home, telemetry off."""
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         instance_yaml = self.dagster_home / "dagster.yaml"
-        if not instance_yaml.exists():
+        current = instance_yaml.read_text() if instance_yaml.exists() else None
+        if current is None or (current.startswith(INSTANCE_YAML_MARKER)
+                               and current != DAGSTER_INSTANCE_YAML):
             instance_yaml.write_text(DAGSTER_INSTANCE_YAML)
         return {
             **os.environ,

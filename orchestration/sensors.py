@@ -68,7 +68,7 @@ def assets_fed_by(files: list[str]) -> list[dg.AssetKey]:
 
 
 def build_landing_sensor(job) -> dg.SensorDefinition:
-    @dg.sensor(job=job, minimum_interval_seconds=2, default_status=dg.DefaultSensorStatus.RUNNING,
+    @dg.sensor(job=job, minimum_interval_seconds=1, default_status=dg.DefaultSensorStatus.RUNNING,
                description="One micro-batch run per new set of landing files.")
     def landing_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource):
         seen = json.loads(context.cursor) if context.cursor else {}

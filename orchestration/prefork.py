@@ -1,0 +1,102 @@
+"""The warm process behind `PreforkRunLauncher`: imports a code location once, then forks one
+run worker per request.
+
+Protocol, one JSON object per line: the launcher starts ``python -m orchestration.prefork
+<serialized code pointer>``; this process loads the code location (dagster, polars, deltalake,
+the asset graph) and answers ``{"ready": true, "sources": [...]}`` with the project files it
+loaded, so the launcher can tell when they change. Then each ``{"input_json": ...}`` line (the
+serialized `ExecuteRunArgs` that `dagster api execute_run` takes) forks a worker and is answered
+``{"pid": N}``. End of input ends this process; workers already running carry on.
+
+Forking is safe here because this process never runs a query or a polars expression, so no
+library thread pool exists yet; only allocator housekeeping threads do, and jemalloc is
+fork-aware. Each worker starts its own pools.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+# Loaded code whose change makes a warm process stale: the project's own modules and the files
+# it reads while building definitions (the dbt project).
+_WATCHED_SUFFIXES = (".py", ".sql", ".yml", ".yaml")
+_SKIPPED_DIRS = {"target", "dbt_packages", "logs", "__pycache__", "node_modules", "site-packages"}
+
+
+def project_sources(root: Path) -> list[str]:
+    """Files under `root` that the loaded definitions depend on: every imported module below it
+    and the dbt project's models, macros and YAML."""
+    files = {
+        str(Path(module.__file__).resolve())
+        for module in list(sys.modules.values())
+        if getattr(module, "__file__", None)
+    }
+    sources = {f for f in files if f.startswith(str(root) + os.sep) and not _skipped(root, f)}
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if not (d.startswith(".") or d in _SKIPPED_DIRS)]
+        sources |= {os.path.join(folder, n) for n in names if n.endswith(_WATCHED_SUFFIXES[1:])}
+    return sorted(s for s in sources if s.endswith(_WATCHED_SUFFIXES))
+
+
+def _skipped(root: Path, path: str) -> bool:
+    parts = Path(path).relative_to(root).parts[:-1]
+    return any(p.startswith(".") or p in _SKIPPED_DIRS for p in parts)
+
+
+def _run_worker(input_json: str) -> None:
+    """The forked child: exactly what `dagster api execute_run` does, then exit."""
+    from dagster._cli.api import execute_run_command
+
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker waits on its own subprocesses
+    random.seed()
+    os.dup2(2, 1)  # stdout is the reply pipe: worker output goes to the daemon's stderr
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)  # stdin is the request pipe: only the warm process reads it
+    os.close(devnull)
+    code = 0
+    try:
+        execute_run_command.callback(input_json, None)  # the body of `dagster api execute_run`
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def main(argv: list[str]) -> int:
+    from dagster._cli.api import execute_run_command  # noqa: F401  (imported before forking)
+    from dagster._core.code_pointer import CodePointer
+    from dagster._serdes import deserialize_value
+
+    pointer = deserialize_value(argv[0], CodePointer)
+    root = Path(getattr(pointer, "working_directory", None)
+                or os.path.dirname(getattr(pointer, "python_file", "") or ".")).resolve()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    pointer.load_target()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished workers are reaped by the kernel
+    reply = sys.stdout
+    reply.write(json.dumps({"ready": True, "sources": project_sources(root)}) + "\n")
+    reply.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _run_worker(request["input_json"])
+        reply.write(json.dumps({"pid": pid}) + "\n")
+        reply.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
