@@ -8,7 +8,11 @@ devices/cards (whose registered owner no data shows), and next to the resolvable
 score of an oracle that joins a true person's records only where the data links them (a shared
 identifier value, or both named: optimistic), i.e. what no resolver can beat.
 
+The probabilistic pass runs on ``--engine`` (``fellegi_sunter``, ours, or ``splink``); both
+engines see the same data, so two runs on one ``--home`` compare them.
+
     .venv/bin/python bench/bench_identity.py [--home /tmp/id_bench] [--records 1000000]
+        [--engine fellegi_sunter|splink]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import polars as pl
 
 from lakehouse.identity import evaluate, resolve_full
 from lakehouse.identity.graph import components
+from lakehouse.identity.resolve import DEFAULT_ENGINE, ENGINES
 from lakehouse.identity.schema import OBSERVATION_TYPES
 
 _IDS = ("record_id", "email", "phone", "loyalty_id", "payment_fingerprint", "device_id",
@@ -43,10 +48,10 @@ def _prepare(home: Path, persons: int) -> None:
     build_silver(home, batch)
 
 
-def _replicate(records: pl.DataFrame, obs: pl.DataFrame, n: int
-               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _replicate(records: pl.DataFrame, obs: pl.DataFrame, truth: pl.DataFrame, n: int
+               ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     k = -(-n // records.height)
-    parts, oparts = [], []
+    parts, oparts, tparts = [], [], []
     for r in range(k):
         tag = f"~{r}"
         parts.append(records.with_columns(
@@ -59,10 +64,11 @@ def _replicate(records: pl.DataFrame, obs: pl.DataFrame, n: int
             pl.when(pl.col("identifier_type") == "email")
             .then(pl.col("value").str.replace("@", tag + "@", literal=True))
             .otherwise(pl.col("value") + tag)))
+        tparts.append(truth.with_columns(pl.col("record_id") + tag, pl.col("person_id") + tag))
     big = pl.concat(parts).head(n)
-    big_obs = pl.concat(oparts).join(big.select("source", "record_id"),
-                                     on=["source", "record_id"], how="semi")
-    return big, big_obs
+    keys = big.select("source", "record_id")
+    big_obs = pl.concat(oparts).join(keys, on=["source", "record_id"], how="semi")
+    return big, big_obs, pl.concat(tparts).join(keys, on=["source", "record_id"], how="semi")
 
 
 def resolvable_ceiling(records: pl.DataFrame, obs: pl.DataFrame, truth: pl.DataFrame) -> dict:
@@ -89,6 +95,7 @@ def main() -> None:
     ap.add_argument("--home", default="/tmp/id_bench")
     ap.add_argument("--persons", type=int, default=2000)
     ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE)
     args = ap.parse_args()
     home = Path(args.home)
     _prepare(home, args.persons)
@@ -97,9 +104,10 @@ def main() -> None:
         "source", "record_id", "identifier_type", "value")
     truth = pl.read_parquet(home / "truth" / "identity.parquet")
     t0 = time.perf_counter()
-    res = resolve_full(records, observations=obs)
+    res = resolve_full(records, observations=obs, engine=args.engine)
     dt = time.perf_counter() - t0
-    print(f"default sim: {records.height:,} records resolved in {dt:.1f} s")
+    print(f"engine {args.engine}, default sim: {records.height:,} records resolved in {dt:.1f} s "
+          f"(load {os.getloadavg()[0]:.1f})")
     unshared = truth.filter(~pl.col("shared"))
     for name, frame in (("all records", truth),
                         ("without household-shared devices/cards", unshared)):
@@ -107,17 +115,22 @@ def main() -> None:
         print(f"    resolvable ceiling: {resolvable_ceiling(records, obs, frame)}")
     print(f"  report: {res.report}")
     obs = obs.filter(pl.col("identifier_type").is_in(OBSERVATION_TYPES))
-    big, big_obs = _replicate(records.drop("first_seen", "last_seen"), obs, args.records)
+    big, big_obs, big_truth = _replicate(records.drop("first_seen", "last_seen"), obs, truth,
+                                         args.records)
     del res, records, obs
     load = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
-    out = resolve_full(big, observations=big_obs)
+    out = resolve_full(big, observations=big_obs, engine=args.engine)
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"scale: {big.height:,} records ({big_obs.height:,} observations) -> "
           f"{out.records['person_id'].n_unique():,} persons in {dt:.1f} s wall, {cpu:.1f} s CPU "
           f"(load {load:.1f} before, {os.getloadavg()[0]:.1f} after), "
           f"peak RSS {peak:,.0f} MB")
+    print(f"  accuracy at scale (replicated truth): {evaluate(out.records, big_truth)}")
+    prob = out.report[args.engine]
+    print(f"  probabilistic pass: {prob.get('pairs_linked', 0):,} pairs linked"
+          + (f", seconds {prob['seconds']}" if "seconds" in prob else ""))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ from lakehouse.identity.schema import RESOLVED_SCHEMA, conform, identifier_long
 from lakehouse.identity.stability import HISTORY_SCHEMA, assign_ids
 
 THRESHOLD = 0.99  # match probability at or above which two records are the same person
+# probabilistic engines: our own Fellegi-Sunter (the default: see README's identity section for
+# the figures that decided it) and Splink's
+ENGINES = ("fellegi_sunter", "splink")
+DEFAULT_ENGINE = "fellegi_sunter"
+_NO_HITS = pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "match_probability": pl.Float64})
 
 
 @dataclass
@@ -32,12 +37,49 @@ def _fresh_id(first: str) -> str:
     return "P" + hashlib.sha256(first.encode()).hexdigest()[:16]
 
 
+def _fs_links(rec: pl.DataFrame, labels: np.ndarray, threshold: float
+              ) -> tuple[pl.DataFrame, dict, fs.Model | None]:
+    """Pairs our Fellegi-Sunter model links that the deterministic pass left apart."""
+    f = fs.features(rec)
+    if f.height < 2:
+        return _NO_HITS, {}, None
+    pairs, rule_counts = fs.candidate_pairs(f)
+    if not pairs.height:
+        return _NO_HITS, {}, None
+    g = fs.gammas(f, pairs)
+    same = labels[g["a"].to_numpy()] == labels[g["b"].to_numpy()]
+    model = fs.train(f, g, same, labels)
+    model.pairs_blocked, model.rules = pairs.height, rule_counts
+    scored = fs.score(g, model)
+    # only pairs the deterministic pass left apart can add a link
+    hits = scored.filter((pl.col("match_probability") >= threshold) & pl.Series(~same))
+    report = {"pairs_blocked": pairs.height, "pairs_linked": hits.height,
+              "prior": round(model.prior, 5), "weights": model.weights(), "rules": rule_counts}
+    return hits.select(pl.col("a", "b").cast(pl.Int64), "match_probability"), report, model
+
+
+def _splink_links(rec: pl.DataFrame, labels: np.ndarray, threshold: float
+                  ) -> tuple[pl.DataFrame, dict]:
+    """Pairs Splink links that the deterministic pass left apart (its blocking skips the rest)."""
+    from lakehouse.identity import splink_model
+
+    f = splink_model.features(rec, labels)
+    if f.height < 2:
+        return _NO_HITS, {}
+    run = splink_model.link(f, threshold)
+    hits = run.pairs.filter(pl.col("match_probability") >= threshold)
+    return (hits.select(pl.col("a", "b").cast(pl.Int64), "match_probability"),
+            {**run.report(), "pairs_linked": hits.height})
+
+
 def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
                  threshold: float = THRESHOLD, probabilistic: bool = True,
-                 at: datetime | None = None, observations: pl.DataFrame | None = None
-                 ) -> Resolution:
+                 at: datetime | None = None, observations: pl.DataFrame | None = None,
+                 engine: str = DEFAULT_ENGINE) -> Resolution:
     """Resolve ``records`` into persons; see ``resolve`` for the contract. Returns the identity
     map plus the ``person_id_history`` events of this run and a report (counts, guard, model)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown identity engine {engine!r}; one of {', '.join(ENGINES)}")
     at = at or datetime.now(UTC)
     rec = conform(records)
     n = rec.height
@@ -48,45 +90,30 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     labels = components(links.n_nodes, a, b)[:n]
 
     prob = pl.DataFrame(schema={"_i": pl.UInt32, "_p": pl.Float64})
-    model, fs_report = None, {}
+    model, prob_report = None, {}
     if probabilistic:
-        f = fs.features(rec)
-        if f.height > 1:
-            pairs, rule_counts = fs.candidate_pairs(f)
-            if pairs.height:
-                g = fs.gammas(f, pairs)
-                same = labels[g["a"].to_numpy()] == labels[g["b"].to_numpy()]
-                model = fs.train(f, g, same, labels)
-                model.pairs_blocked, model.rules = pairs.height, rule_counts
-                scored = fs.score(g, model).with_columns(
-                    pl.Series("la", labels[g["a"].to_numpy()]),
-                    pl.Series("lb", labels[g["b"].to_numpy()]))
-                # only pairs the deterministic pass left apart can add a link
-                hits = scored.filter((pl.col("match_probability") >= threshold)
-                                     & (pl.col("la") != pl.col("lb")))
-                if hits.height:
-                    a = np.concatenate([a, hits["a"].to_numpy()])
-                    b = np.concatenate([b, hits["b"].to_numpy()])
-                    labels = components(links.n_nodes, a, b)[:n]
-                    prob = pl.concat([hits.select(pl.col("a").alias("_i"),
-                                                  pl.col("match_probability").alias("_p")),
-                                      hits.select(pl.col("b").alias("_i"),
-                                                  pl.col("match_probability").alias("_p"))]
-                                     ).group_by("_i").agg(pl.col("_p").max()).cast(
-                                         {"_i": pl.UInt32})
-                fs_report = {"pairs_blocked": pairs.height, "pairs_linked": hits.height,
-                             "prior": round(model.prior, 5), "weights": model.weights(),
-                             "rules": rule_counts}
+        if engine == "splink":
+            hits, prob_report = _splink_links(rec, labels, threshold)
+        else:
+            hits, prob_report, model = _fs_links(rec, labels, threshold)
+        if hits.height:
+            a = np.concatenate([a, hits["a"].to_numpy()])
+            b = np.concatenate([b, hits["b"].to_numpy()])
+            labels = components(links.n_nodes, a, b)[:n]
+            prob = pl.concat([hits.select(pl.col("a").alias("_i"),
+                                          pl.col("match_probability").alias("_p")),
+                              hits.select(pl.col("b").alias("_i"),
+                                          pl.col("match_probability").alias("_p"))]
+                             ).group_by("_i").agg(pl.col("_p").max()).cast({"_i": pl.UInt32})
 
     out = rec.select("_i", "source", "record_id", pl.Series("_label", labels))
     out = (out.join(links.record_types, on="_i", how="left")
            .join(prob, on="_i", how="left"))
     out = out.with_columns(
-        pl.coalesce("matched_by",
-                    pl.when(pl.col("_p").is_not_null()).then(pl.lit("fellegi_sunter")))
+        pl.coalesce("matched_by", pl.when(pl.col("_p").is_not_null()).then(pl.lit(engine)))
         .alias("matched_by"),
     ).with_columns(
-        pl.when(pl.col("matched_by") == "fellegi_sunter").then(pl.col("_p"))
+        pl.when(pl.col("matched_by") == engine).then(pl.col("_p"))
         .when(pl.col("matched_by").is_not_null()).then(pl.lit(1.0))
         .alias("match_probability"),
         pl.col("matched_by").fill_null("none"),
@@ -109,7 +136,7 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
         "matched_by": dict(out.group_by("matched_by").len().iter_rows()),
         "super_nodes": dict(links.super_nodes.group_by("identifier_type").len().iter_rows()),
         "stitched": links.report["nameless_attached"],  # anonymous records joined a person
-        "deterministic": links.report, "fellegi_sunter": fs_report,
+        "deterministic": links.report, "engine": engine, engine: prob_report,
         "history": dict(history.group_by("event").len().iter_rows()),
     }
     return Resolution(out, history, report, model)
@@ -117,7 +144,8 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
 
 def resolve(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
             threshold: float = THRESHOLD, probabilistic: bool = True,
-            observations: pl.DataFrame | None = None) -> pl.DataFrame:
+            observations: pl.DataFrame | None = None, engine: str = DEFAULT_ENGINE
+            ) -> pl.DataFrame:
     """One row per source record: ``source, record_id, person_id, match_probability, matched_by``.
 
     ``records``: columns ``record_id, source`` and any of ``first_name, last_name, email, phone,
@@ -128,9 +156,10 @@ def resolve(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     ``identifier_observations``: ``source, record_id, identifier_type, value``) adds every
     value a record was ever seen with (all its e-mails, cards, devices, order ids), where the
     record columns hold only the latest. ``matched_by`` is the strongest
-    identifier type that joined the record to another one, ``device_stitch``, ``fellegi_sunter``
-    or ``none``; ``match_probability`` is 1 for deterministic links, the posterior for
-    probabilistic ones and null for a record alone.
+    identifier type that joined the record to another one, ``device_stitch``, the probabilistic
+    ``engine`` (``fellegi_sunter`` or ``splink``, see ``ENGINES``) or ``none``;
+    ``match_probability`` is 1 for deterministic links, the posterior for probabilistic ones
+    and null for a record alone.
     """
     return resolve_full(records, previous, threshold=threshold, probabilistic=probabilistic,
-                        observations=observations).records
+                        observations=observations, engine=engine).records

@@ -24,7 +24,7 @@ from lakehouse.home import Home
 from lakehouse.identity.evaluate import evaluate
 from lakehouse.identity.pii import load_key, pseudonymise_expr
 from lakehouse.identity.profiles import customer_profiles, identity_map
-from lakehouse.identity.resolve import resolve_full
+from lakehouse.identity.resolve import DEFAULT_ENGINE, resolve_full
 from lakehouse.storage.delta import read_table, to_arrow
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
@@ -56,8 +56,10 @@ def previous_assignments(home: Home, records: pl.DataFrame, key: bytes) -> pl.Da
         "source", "record_id", "person_id")
 
 
-def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = None
-                 ) -> IdentityRun:
+def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = None,
+                 engine: str = DEFAULT_ENGINE) -> IdentityRun:
+    """Resolve silver's customer records into the gold identity tables; ``engine`` is the
+    probabilistic pass (``resolve.ENGINES``)."""
     records = read_table(table_uri(home, "silver", "customer_records"))
     obs_uri = table_uri(home, "silver", "identifier_observations")
     observations = (read_table(obs_uri).select("source", "record_id", "identifier_type", "value")
@@ -65,7 +67,8 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
     key = key or load_key(home.root)
     records, observations = _without_erased(home, records, observations, key)
     result = resolve_full(records, previous_assignments(home, records, key),
-                          at=at or datetime.now(UTC), observations=observations)
+                          at=at or datetime.now(UTC), observations=observations,
+                          engine=engine)
     versions = {
         "identity_map": replace_table(table_uri(home, "gold", "identity_map"),
                                       identity_map(result.records, records, key)),

@@ -1,7 +1,10 @@
 """Identity resolution: one stable, pseudonymised person behind every source record."""
 
+from typing import Literal
+
 import dagster as dg
 
+from lakehouse.identity.resolve import DEFAULT_ENGINE
 from lakehouse.identity.store import TABLES, resolve_home
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.silver import silver_key
@@ -22,6 +25,12 @@ SPECS, CHECKS = gold_table_specs("identity", {n: DESCRIPTIONS[n] for n in TABLES
                                        silver_key("identifier_observations")])
 
 
+class IdentityConfig(dg.Config):
+    """The probabilistic matching engine: our own Fellegi-Sunter model or Splink's (DuckDB)."""
+
+    engine: Literal["fellegi_sunter", "splink"] = DEFAULT_ENGINE
+
+
 @dg.multi_asset(
     specs=SPECS,
     check_specs=CHECKS,
@@ -29,14 +38,16 @@ SPECS, CHECKS = gold_table_specs("identity", {n: DESCRIPTIONS[n] for n in TABLES
     can_subset=False,
 )
 @one_registry_commit
-def identity_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+def identity_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource,
+                    config: IdentityConfig):
     home = lakehouse.paths
-    run = resolve_home(home)
-    context.log.info(f"{run.records} records -> {run.persons} persons")
+    run = resolve_home(home, engine=config.engine)
+    context.log.info(f"{run.records} records -> {run.persons} persons ({config.engine})")
     report = {
         "records": run.records,
         "persons": run.persons,
         "history_events": run.history_events,
+        "engine": config.engine,
         **{f"truth_{k}": v for k, v in (run.scores or {}).items()},
         "resolution_report": dg.MetadataValue.json(_jsonable(run.report)),
     }

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -11,6 +15,7 @@ from lakehouse.identity.evaluate import evaluate
 from lakehouse.identity.graph import components
 from lakehouse.identity.pii import MissingKeyError, load_key, pseudonymise
 from lakehouse.identity.profiles import customer_profiles, identity_map
+from lakehouse.identity.resolve import DEFAULT_ENGINE, ENGINES
 
 KEY = b"test-key"
 
@@ -116,7 +121,8 @@ def _population(extra: list[dict]) -> pl.DataFrame:
     return _frame(rows + extra)
 
 
-def test_probabilistic_matches_typo_reformatted_and_transposed() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_probabilistic_matches_typo_reformatted_and_transposed(engine: str) -> None:
     records = _population([
         _person(1, source="shop"),
         _person(2, first_name="Olivai", email=None, phone=None),  # typo
@@ -127,24 +133,42 @@ def test_probabilistic_matches_typo_reformatted_and_transposed() -> None:
         _person(5, first_name="Sarah", email=None, phone=None,     # same surname and city
                 date_of_birth="1999-01-01"),
     ])
-    res = resolve_full(records)
+    res = resolve_full(records, engine=engine)
     out = res.records
     p1 = _pid(out, "r1")
     assert _pid(out, "r2") == p1 and _pid(out, "r3") == p1 and _pid(out, "r4") == p1
     assert _pid(out, "r5") != p1
-    assert out.filter(pl.col("record_id") == "r2")["matched_by"].item() == "fellegi_sunter"
+    assert out.filter(pl.col("record_id") == "r2")["matched_by"].item() == engine
     assert out.filter(pl.col("record_id") == "r2")["match_probability"].item() >= 0.99
-    assert res.report["fellegi_sunter"]["pairs_blocked"] > 0
+    assert res.report["engine"] == engine and res.report[engine]["pairs_linked"] > 0
 
 
-def test_no_match_between_people_sharing_surname_and_city() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_no_match_between_people_sharing_surname_and_city(engine: str) -> None:
     out = resolve(_population([
         _person(1, first_name="Mark", email="m@a.com", phone="+13035550001",
                 date_of_birth="1970-01-01", address_line1="1 OAK ST"),
         _person(2, first_name="Julia", email="j@b.com", phone="+13035550002",
                 date_of_birth="1990-02-02", address_line1="9 PINE RD"),
-    ]))
+    ]), engine=engine)
     assert _pid(out, "r1") != _pid(out, "r2")
+
+
+def test_engine_choice_is_honoured() -> None:
+    records = _population([_person(1), _person(2, first_name="Olivai", email=None, phone=None)])
+    for engine in ENGINES:
+        assert set(resolve(records, engine=engine)["matched_by"]) & set(ENGINES) == {engine}
+    assert set(resolve(records)["matched_by"]) & set(ENGINES) == {DEFAULT_ENGINE}
+    with pytest.raises(ValueError, match="unknown identity engine"):
+        resolve(records, engine="dedupe")
+
+
+def test_default_engine_never_imports_splink() -> None:
+    code = ("import sys, polars as pl; from lakehouse.identity import resolve; "
+            "resolve(pl.DataFrame({'record_id': ['a', 'b'], 'source': ['s', 's'], "
+            "'first_name': ['Ann', 'Ann'], 'last_name': ['Lee', 'Lee']})); "
+            "assert 'splink' not in sys.modules, 'splink imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
 def test_ids_stay_stable_and_merges_and_splits_are_recorded() -> None:
