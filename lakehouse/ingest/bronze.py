@@ -27,6 +27,7 @@ from deltalake import DeltaTable
 from lakehouse.channels.spec import Entity, entity
 from lakehouse.home import Home
 from lakehouse.ingest import quarantine
+from lakehouse.ingest.group import Group, from_parsed, parse_csv_group, parse_jsonl_group
 from lakehouse.ingest.landing import LandingFile, location_timezones
 from lakehouse.ingest.parse import (
     EXTRA,
@@ -35,7 +36,6 @@ from lakehouse.ingest.parse import (
     Parsed,
     error_frame,
     fast_ok,
-    is_native,
     parse_csv,
     parse_document,
     parse_jsonl,
@@ -170,7 +170,7 @@ def _groups(files: list[LandingFile]) -> list[list[LandingFile]]:
     return out
 
 
-def _check_group(ent: Entity, parsed: list[Parsed], sources: tuple[str, ...], now: datetime,
+def _check_group(ent: Entity, group: Group, sources: tuple[str, ...], now: datetime,
                  max_skew: timedelta, zones: dict[str, str] | None):
     """Validate one entity's records of several files in one pass per record form.
 
@@ -179,18 +179,8 @@ def _check_group(ent: Entity, parsed: list[Parsed], sources: tuple[str, ...], no
     """
     ctx = Context(sources[0], now, max_skew, zones,
                   "record" if ent.format == "json" else "line", sources)
-    native: list[pl.DataFrame] = []
-    text: list[pl.DataFrame] = []
-    errors: list[pl.DataFrame] = []
-    for i, p in enumerate(parsed):
-        for part in p.parts:
-            if part.height:
-                tagged = part.with_columns(pl.lit(i, pl.Int32).alias(FILE))
-                (native if is_native(part) else text).append(tagged)
-        if p.errors.height:
-            errors.append(p.errors.with_columns(pl.lit(i, pl.Int32).alias(FILE)))
     goods, bads = [], []
-    for frames in (native, text):
+    for frames in (group.native, group.text):
         if not frames:
             continue
         good, bad = validate(ent, pl.concat(frames, how="vertical_relaxed"), ctx)
@@ -204,6 +194,7 @@ def _check_group(ent: Entity, parsed: list[Parsed], sources: tuple[str, ...], no
         good = goods[0]  # one record form: rows are in (file, line) order already
     else:
         good = pl.concat(goods, how="diagonal_relaxed").sort(FILE, LINE)
+    errors = group.errors
     bad = pl.concat([b.select(LINE, RAW, "error_kind", "field", "reason", FILE)
                      for b in errors + bads], how="vertical_relaxed") if errors or bads else (
         error_frame([]).with_columns(pl.lit(None, pl.Int32).alias(FILE)))
@@ -212,7 +203,7 @@ def _check_group(ent: Entity, parsed: list[Parsed], sources: tuple[str, ...], no
         fills = []
         for (i,), rows in missing.partition_by(FILE, as_dict=True, maintain_order=True).items():
             lines = rows[LINE].to_list()
-            raw_of = parsed[i].raw_of
+            raw_of = group.raw_of[i]
             fills.append(pl.DataFrame({FILE: pl.Series([i] * len(lines), dtype=pl.Int32),
                                        LINE: pl.Series(lines, dtype=pl.Int64),
                                        "_fill": pl.Series(raw_of(lines) if raw_of else
@@ -243,7 +234,7 @@ def _slices(frame, sizes: list[int]) -> list:
 def _validate_group(ent: Entity, parsed: list[Parsed], sources: tuple[str, ...], now: datetime,
                     max_skew: timedelta, zones: dict[str, str] | None):
     """Per-file (good, bad) frames of ``_check_group``, in the order of ``parsed``."""
-    good, bad = _check_group(ent, parsed, sources, now, max_skew, zones)
+    good, bad = _check_group(ent, from_parsed(parsed), sources, now, max_skew, zones)
     goods = _slices(good, _file_sizes(good, len(parsed)))
     bads = _slices(bad, _file_sizes(bad, len(parsed)))
     return [(g.drop(FILE) if g.height else None, b.drop(FILE))
@@ -336,13 +327,38 @@ class _GroupOut:
             c[2] += bad
 
 
+def _read_checked(f: LandingFile) -> bytes:
+    data = f.path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != f.sha256:
+        raise RuntimeError(f"landing/{f.relpath} changed after discovery; discover again")
+    return data
+
+
+def _parse_group(ents: list[Entity], files: list[LandingFile]) -> dict[str, Group]:
+    """entity name -> records of every file of the group (JSON lines: all lines at once)."""
+    if len(ents) == 1 and (ents[0].format == "csv" or (ents[0].format == "jsonl"
+                           and fast_ok(ents[0]))):
+        parse = parse_csv_group if ents[0].format == "csv" else parse_jsonl_group
+        datas = [_read_checked(f) for f in files]
+        return {ents[0].name: parse(ents[0], datas, [f.relpath for f in files])}
+    parsed = []
+    optimistic = True
+    for f in files:
+        p = parse_file(f, _read_checked(f), optimistic=optimistic)
+        optimistic = not any(q.refused for q in p.values())  # the next file alike
+        for q in p.values():  # keep no file bytes: raw text of a bad row is re-read
+            if q.raw_of is not None:
+                q.raw_of = _reread(f)
+        parsed.append(p)
+    return {e.name: from_parsed([p[e.name] for p in parsed]) for e in ents}
+
+
 def _group_work(ents: list[Entity], todo: list[LandingFile], *, home: Home, now: datetime,
                 max_skew: timedelta, zones: dict[str, str] | None, batch_id: str,
                 ingested_at: datetime) -> _GroupOut:
     """Parse, validate and type one group of files of one entity (or one unknown file)."""
     out = _GroupOut()
-    parsed_files: list[tuple[LandingFile, dict[str, Parsed]]] = []
-    optimistic = True
+    files: list[LandingFile] = []
     for f in todo:
         if len(ents) == 1 and ents[0].format == "jsonl" and fast_ok(ents[0]) and (
                 f.size > STREAM_BYTES):
@@ -357,10 +373,8 @@ def _group_work(ents: list[Entity], todo: list[LandingFile], *, home: Home, now:
             out.count(f.identity, Path(uri).name, counts.rows_read, counts.rows_bronze,
                       counts.rows_quarantined)
             continue
-        data = f.path.read_bytes()
-        if hashlib.sha256(data).hexdigest() != f.sha256:
-            raise RuntimeError(f"landing/{f.relpath} changed after discovery; discover again")
         if not ents:
+            data = _read_checked(f)
             errors = error_frame([(1, data[:65536].decode("utf-8", errors="replace"),
                                    "unknown_file", None,
                                    f"landing/{f.relpath}: file name matches no entity of "
@@ -371,50 +385,45 @@ def _group_work(ents: list[Entity], todo: list[LandingFile], *, home: Home, now:
                 batch_id=batch_id, ingested_at=ingested_at)))
             out.count(f.identity, None, 1, 0, 1)
             continue
-        parsed = parse_file(f, data, optimistic=optimistic)
-        optimistic = not any(p.refused for p in parsed.values())  # the next file alike
-        del data
-        for p in parsed.values():  # keep no file bytes: raw text of a bad row is re-read
-            if p.raw_of is not None:
-                p.raw_of = _reread(f)
-        parsed_files.append((f, parsed))
-    if not parsed_files:
+        files.append(f)
+    if not files:
         return out
-    sources = tuple(f.relpath for f, _ in parsed_files)
+    groups = _parse_group(ents, files)
+    sources = tuple(f.relpath for f in files)
     source_names = pl.Series("_sources", sources, dtype=pl.String)
     source = pl.lit(source_names).gather(pl.col(FILE))
     q_frames = []
     for k, ent in enumerate(ents):
-        parsed = [p[ent.name] for _, p in parsed_files]
-        good, bad = _check_group(ent, parsed, sources, now, max_skew, zones)
+        group = groups.pop(ent.name)
+        good, bad = _check_group(ent, group, sources, now, max_skew, zones)
         uri = bronze_uri(home, ent.channel, ent.name)
         name = bronze_table_name(ent.channel, ent.name)
-        n_good, n_bad = _file_sizes(good, len(parsed)), _file_sizes(bad, len(parsed))
-        present = set().union(*(p.present for p in parsed))
+        n_good, n_bad = _file_sizes(good, len(files)), _file_sizes(bad, len(files))
+        present = set().union(*group.present)
         frame = to_arrow(bronze_frame(ent, good, present, source=source,
                                       batch_id=batch_id, ingested_at=ingested_at))
         del good  # Arrow is more compact than polars string views: hold only Arrow
         out.held += frame.nbytes
         added = [g.name for g in ent.added_fields if g.name in present]
         parts = []
-        for (f, _), p, part in zip(parsed_files, parsed, _slices(frame, n_good), strict=True):
-            absent = [n for n in added if n not in p.present]  # as the file had it
+        for f, has, part in zip(files, group.present, _slices(frame, n_good), strict=True):
+            absent = [n for n in added if n not in has]  # as the file had it
             parts.append(([f.app_id], part.drop_columns(absent) if absent else part))
         out.bronze.append((uri, parts))
         q_frames.append(quarantine.quarantine_rows(
             bad, channel=ent.channel, entity=ent.name, source=source, batch_id=batch_id,
             ingested_at=ingested_at).with_columns(bad[FILE], pl.lit(k).alias("_k")))
-        for (f, _), p, g, b in zip(parsed_files, parsed, n_good, n_bad, strict=True):
-            if p.rows != g + b:
-                raise AssertionError(f"{f.relpath}: {p.rows} read != {g} + {b}")
-            out.count(f.identity, name, p.rows, g, b)
-            p.parts.clear()
+        for f, rows, g, b in zip(files, group.rows, n_good, n_bad, strict=True):
+            if rows != g + b:
+                raise AssertionError(f"{f.relpath}: {rows} read != {g} + {b}")
+            out.count(f.identity, name, rows, g, b)
+        del group
     bad = pl.concat(q_frames)
     if len(q_frames) > 1:
         bad = bad.sort(FILE, "_k", maintain_order=True)
-    sizes = _file_sizes(bad, len(parsed_files))
-    out.quarantine += [([f.app_id], part) for (f, _), part in
-                       zip(parsed_files, _slices(bad.drop(FILE, "_k"), sizes), strict=True)]
+    sizes = _file_sizes(bad, len(files))
+    out.quarantine += [([f.app_id], part) for f, part in
+                       zip(files, _slices(bad.drop(FILE, "_k"), sizes), strict=True)]
     return out
 
 

@@ -201,21 +201,26 @@ def records_from_objects(ent: Entity, objs: list[tuple[int, str, dict]],
     return pl.DataFrame(cols, schema=_empty_records(ent).schema)
 
 
+def load_line(line: int, text: str, where: str) -> dict | tuple:
+    """One JSON line decoded: its object, or an error row naming file and line."""
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        return (line, text, "broken_json", None, f"{where} line {line}: not valid JSON ({exc})")
+    if not isinstance(obj, dict):
+        return (line, text, "broken_json", None,
+                f"{where} line {line}: expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
 def _loads_lines(ent: Entity, lines: list[tuple[int, str]], where: str):
     objs, errors = [], []
     for line, text in lines:
-        try:
-            obj = json.loads(text)
-        except ValueError as exc:
-            errors.append((line, text, "broken_json", None,
-                           f"{where} line {line}: not valid JSON ({exc})"))
-            continue
-        if not isinstance(obj, dict):
-            errors.append((line, text, "broken_json", None,
-                           f"{where} line {line}: expected a JSON object, got "
-                           f"{type(obj).__name__}"))
-            continue
-        objs.append((line, text, obj))
+        obj = load_line(line, text, where)
+        if isinstance(obj, dict):
+            objs.append((line, text, obj))
+        else:
+            errors.append(obj)
     return records_from_objects(ent, objs), errors
 
 
@@ -664,6 +669,14 @@ def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
         if rows is None:
             rows, errs = _csv_slow(columns, body, where)
             errors += errs
+    recs = csv_records(ent, columns, rows)
+    present = {f.name for f in ent.all_fields if f.name in columns}
+    return Parsed([recs], error_frame(errors), present, entity=ent)
+
+
+def csv_records(ent: Entity, columns: list[str], rows: pl.DataFrame) -> pl.DataFrame:
+    """CSV rows (``_line``, ``_raw``, one text column per header column, any others kept) as
+    (text, kind) records; columns the spec does not know go to ``_extra``."""
     names = [f.name for f in ent.all_fields]
     extras = [c for c in columns if c not in set(names)]
     exprs = []
@@ -679,10 +692,9 @@ def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
                  .then(pl.struct(extras).struct.json_encode()))
     else:
         extra = pl.lit(None, pl.String)
-    recs = rows.select(pl.col(LINE), pl.col(RAW), extra.alias(EXTRA), *exprs).select(
-        _empty_records(ent).columns)
-    present = {n for n in names if n in columns}
-    return Parsed([recs], error_frame(errors), present, entity=ent)
+    keep = [c for c in rows.columns if c not in (LINE, RAW, *columns)]
+    return rows.select(pl.col(LINE), pl.col(RAW), extra.alias(EXTRA), *exprs, *keep).select(
+        *_empty_records(ent).columns, *keep)
 
 
 def _csv_whole(data: bytes, where: str) -> tuple[list[str], pl.DataFrame, list[tuple]] | None:
