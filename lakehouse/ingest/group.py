@@ -158,18 +158,21 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | Non
     native = frame.with_columns(pl.Series(LINE, number[keep]),
                                 pl.lit(None, pl.String).alias(EXTRA),
                                 pl.Series(FILE, file_of[keep]))
-    group = Group([native] if native.height else [], [], [], counts.tolist(),
-                  [set() for _ in datas], [])
     slow = np.flatnonzero(suspect & ~undecodable)
     objs, files = [], []
     for g, text in zip(slow.tolist(), lines.gather(slow).to_list(), strict=True):
         i, no = int(file_of[g]), int(number[g])
+        if not text.strip():  # a blank line is no record
+            counts[i] -= 1
+            continue
         obj = load_line(no, text, wheres[i])
         if isinstance(obj, dict):
             objs.append((no, text, obj))
             files.append(i)
         else:
             errors.append((i, *obj))
+    group = Group([native] if native.height else [], [], [], counts.tolist(),
+                  [set() for _ in datas], [])
     if objs:
         group.text.append(records_from_objects(ent, objs).with_columns(
             pl.Series(FILE, files, dtype=pl.Int32)))
@@ -275,7 +278,9 @@ def _csv_lines(ent: Entity, header: bytes, datas: list[bytes], wheres: list[str]
         return None
     rows = pl.concat([good.select(LINE, RAW, FILE), frame], how="horizontal")
     present = {f.name for f in ent.all_fields if f.name in columns}
-    out = Group([], [], [], counts.tolist(), [set(present) for _ in datas], [None] * len(datas))
+    read = np.bincount(np.concatenate([rows[FILE].to_numpy(), [e[0] for e in errors]])
+                       .astype(np.int64), minlength=len(datas))
+    out = Group([], [], [], read.tolist(), [set(present) for _ in datas], [None] * len(datas))
     if rows.height:
         out.text.append(csv_records(ent, columns, rows))
     if errors:

@@ -1,0 +1,111 @@
+"""Files of one entity parsed together give exactly what parsing them one by one gives."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from lakehouse.channels.spec import entity
+from lakehouse.ingest.bronze import _check_group
+from lakehouse.ingest.group import from_parsed, parse_csv_group, parse_jsonl_group
+from lakehouse.ingest.parse import parse_csv, parse_jsonl
+
+NOW = datetime(2026, 3, 2, tzinfo=UTC)
+WEB = entity("web", "events")
+POS = entity("pos", "transactions")
+
+
+def web(n: int, **kw) -> dict:
+    row = {"event_id": f"e{n}", "event_type": "add_to_cart", "ts": "2026-03-01T10:15:30.1+01:00",
+           "cookie_id": f"c{n}", "session_id": "s1", "page_url": "/p", "user_agent": "ua",
+           "quantity": 1 + n % 2}
+    row.update(kw)
+    return row
+
+
+def compact(row: dict) -> str:
+    return json.dumps(row, separators=(",", ":"))
+
+
+def jsonl(rows: list, end: str = "\n") -> bytes:
+    return "\n".join(r if isinstance(r, str) else compact(r) for r in rows).encode() + \
+        end.encode()
+
+
+JSONL_FILES = {
+    "clean": jsonl([web(i) for i in range(5)]),
+    "faults": jsonl([web(10), web(11, quantity="7"), "{broken", web(12, quantity=-1),
+                     web(13, event_id=7), web(14, promo="x"), web(15, consent="granted"),
+                     web(16, ts="2026-02-30T25:61:00Z"), web(17, cookie_id=None),
+                     web(18, page_url={"a": "b"}), "[1, 2]", "   ", web(19, quantity=2.5)]),
+    "no final newline": jsonl([web(20), web(21)], end=""),
+    "spaced": "\n".join(json.dumps(web(i)) for i in range(30, 33)).encode(),
+    "escaped key text": jsonl([web(40, page_url='/p?q=a":1'), web(41)]),
+    "undecodable": jsonl([web(50)]) + b'{"event_id":"e51","page_url":"caf\xe9"}\n'
+    + jsonl([web(52)]),
+    "blank lines": jsonl([web(60)]) + b"\n" + jsonl([web(61)]),
+    "crlf": jsonl([web(70), web(71)]).replace(b"\n", b"\r\n"),
+    "empty": b"",
+}
+
+CSV_HEADER = ("transaction_id,line_no,store_code,register_id,txn_time,pos_sku,qty,unit_price,"
+              "discount,promo_id,loyalty_card,card_token,payment_type")
+
+
+def pos(n: int, qty: str = "1") -> str:
+    return f"T{n},1,S1,R1,2026-03-01 10:00:00,SKU{n},{qty},9.99,,,,,card"
+
+
+CSV_FILES = {
+    "clean": "\n".join([CSV_HEADER, pos(1), pos(2)]).encode() + b"\n",
+    "faults": "\n".join([CSV_HEADER, pos(3, qty="x"), "T4,1,S1", "", "   ", pos(5, qty="-2")])
+    .encode() + b"\n",
+    "undecodable": (CSV_HEADER + "\n").encode() + b"T6,1,S1,R1,2026-03-01 10:00:00,caf\xe9,1,"
+    b"9.99,,,,,card\n" + pos(7).encode(),
+    "extra column": "\n".join([CSV_HEADER + ",note", pos(8) + ",hi", pos(9) + ","]).encode(),
+    "quoted": "\n".join([CSV_HEADER, pos(10).replace("card", '"card"')]).encode(),
+    "header only": CSV_HEADER.encode(),
+    "empty": b"",
+}
+
+
+def checked(ent, group, sources):
+    return _check_group(ent, group, sources, NOW, timedelta(days=1), {"S1": "Europe/Berlin"})
+
+
+@pytest.mark.parametrize(("ent", "files", "together", "alone"), [
+    (WEB, JSONL_FILES, parse_jsonl_group, parse_jsonl),
+    (POS, CSV_FILES, parse_csv_group, parse_csv),
+], ids=["jsonl", "csv"])
+def test_group_equals_file_by_file(ent, files, together, alone):
+    sources = tuple(f"{ent.channel}/{name}" for name in files)
+    datas = list(files.values())
+    group = together(ent, datas, list(sources))
+    single = from_parsed([alone(ent, d, s) for d, s in zip(datas, sources, strict=True)])
+    assert group.rows == single.rows
+    for i, name in enumerate(files):  # added fields decide bronze columns per file
+        added = {f.name for f in ent.added_fields}
+        assert group.present[i] & added == single.present[i] & added, name
+    (good, bad), (good1, bad1) = checked(ent, group, sources), checked(ent, single, sources)
+    assert good.height + bad.height == sum(group.rows)
+    assert good.equals(good1.select(good.columns))
+    assert bad.equals(bad1)
+    assert set(bad["error_kind"]) >= {"wrong_type", "encoding_error"}
+
+
+def test_group_survives_what_the_screen_misses(monkeypatch):
+    """A line the screen lets through but the typed reader refuses: file by file decides."""
+    from lakehouse.ingest import group as grp
+
+    monkeypatch.setattr(grp, "_suspect_pattern", lambda ent: None)
+    datas = [jsonl([web(1), web(2, quantity="7")]), jsonl([web(3)])]
+    sources = ("web/a", "web/b")
+    got = checked(WEB, grp.parse_jsonl_group(WEB, datas, list(sources)), sources)
+    want = checked(WEB, from_parsed([parse_jsonl(WEB, d, s) for d, s in
+                                     zip(datas, sources, strict=True)]), sources)
+    assert got[0].equals(want[0]) and got[1].equals(want[1])
+    assert got[1]["error_kind"].to_list() == ["wrong_type"]
+    assert isinstance(got[0], pl.DataFrame)
