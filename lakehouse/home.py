@@ -33,6 +33,8 @@ run_coordinator:
 run_launcher:  # run workers forked from a process that imported the code already (~3 s saved)
   module: orchestration.launcher
   class: PreforkRunLauncher
+  config:
+    preload_modules: [pandas, pyarrow.dataset]  # what micro-batch steps import lazily
 """
 
 

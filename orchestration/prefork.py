@@ -2,11 +2,13 @@
 run worker per request.
 
 Protocol, one JSON object per line: the launcher starts ``python -m orchestration.prefork
-<serialized code pointer>``; this process loads the code location (dagster, polars, deltalake,
-the asset graph) and answers ``{"ready": true, "sources": [...]}`` with the project files it
-loaded, so the launcher can tell when they change. Then each ``{"input_json": ...}`` line (the
-serialized `ExecuteRunArgs` that `dagster api execute_run` takes) forks a worker and is answered
-``{"pid": N}``. End of input ends this process; workers already running carry on.
+<code pointer> <instance ref> [module ...]`` (serialized by dagster's serdes); this process
+loads the code location (dagster, polars, deltalake, the asset graph) and the instance's
+storage stack, imports the named modules, and answers ``{"ready": true, "sources": [...]}``
+with the project files it loaded, so the launcher can tell when they change. Then each
+``{"input_json": ...}`` line (the serialized `ExecuteRunArgs` that `dagster api execute_run`
+takes) forks a worker and is answered ``{"pid": N}``. End of input ends this process; workers
+already running carry on.
 
 Forking is safe here because this process never runs a query or a polars expression, so no
 library thread pool exists yet; only allocator housekeeping threads do, and jemalloc is
@@ -15,11 +17,13 @@ fork-aware. Each worker starts its own pools.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import random
 import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -73,9 +77,23 @@ def _run_worker(input_json: str) -> None:
         os._exit(code)
 
 
+def warm_up(pointer, instance_ref, modules: list[str]) -> None:
+    """Import what every run worker needs before its first step: the code location, the
+    instance's storage stack (SQLAlchemy, Alembic: opened once on the real instance, then
+    closed) and any modules the launcher's config names."""
+    from dagster._cli.api import execute_run_command  # noqa: F401
+    from dagster._core.instance import DagsterInstance
+
+    pointer.load_target()
+    with DagsterInstance.from_ref(instance_ref) as instance:
+        instance.get_run_records(limit=1)
+    for name in modules:
+        importlib.import_module(name)
+
+
 def main(argv: list[str]) -> int:
-    from dagster._cli.api import execute_run_command  # noqa: F401  (imported before forking)
     from dagster._core.code_pointer import CodePointer
+    from dagster._core.instance.ref import InstanceRef
     from dagster._serdes import deserialize_value
 
     pointer = deserialize_value(argv[0], CodePointer)
@@ -83,7 +101,9 @@ def main(argv: list[str]) -> int:
                 or os.path.dirname(getattr(pointer, "python_file", "") or ".")).resolve()
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    pointer.load_target()
+    warm_up(pointer, deserialize_value(argv[1], InstanceRef), argv[2:])
+    if threading.active_count() > 1:  # a Python thread would not survive the fork consistently
+        raise RuntimeError(f"threads running after warm-up: {threading.enumerate()}")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished workers are reaped by the kernel
     reply = sys.stdout
     reply.write(json.dumps({"ready": True, "sources": project_sources(root)}) + "\n")
