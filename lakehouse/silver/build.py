@@ -106,6 +106,7 @@ class _Run:
         self.quarantine: dict[str, list[pl.DataFrame]] = {}  # by table, written in fixed order
         self.tables = Tables()  # each table loaded once per run
         self._batches: dict[tuple[str, str], list[str]] = {}
+        self._created: dict[str, pl.DataFrame] = {}  # tables this run created: their rows
 
     def uri(self, name: str) -> str:
         return table_uri(self.home, "silver", name)
@@ -128,7 +129,10 @@ class _Run:
               combine=None) -> Written:
         if self.batch_id is None:
             return overwrite(self.tables, self.uri(name), layout, rows, app_ids)
-        return sync(self.tables, self.uri(name), layout, rows, app_ids, combine)
+        w = sync(self.tables, self.uri(name), layout, rows, app_ids, combine)
+        if w.created:
+            self._created[name] = rows
+        return w
 
     def table(self, spec: SilverTable, crosswalk: pl.DataFrame) -> pl.DataFrame:
         """Conform, dedupe and write one table; return the batch's conformed good rows."""
@@ -166,7 +170,13 @@ class _Run:
                                                skipped=w.skipped, derived=True)
 
     def stored(self, name: str, layout: Layout, keys: pl.DataFrame) -> pl.DataFrame:
-        """Stored rows of a silver table for the given keys (after this run's writes)."""
+        """Stored rows of a silver table for the given keys (after this run's writes): what
+        this run wrote when it created the table (no need to read back what was just written),
+        else read from the table."""
+        if name in self._created:
+            on = [k for k in layout.key if k in keys.columns]
+            return self._created[name].join(keys.select(on).unique(), on=on, how="semi",
+                                            nulls_equal=True)
         dt = self.tables.get(self.uri(name))
         return keys.clear() if dt is None else read_existing(self.uri(name), dt, layout, keys)
 

@@ -19,15 +19,13 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 from deltalake import (
-    ColumnProperties,
     CommitProperties,
     DeltaTable,
     Transaction,
-    WriterProperties,
     write_deltalake,
 )
 
-from lakehouse.storage.delta import committed, to_arrow
+from lakehouse.storage.delta import committed, to_arrow, writer_properties
 
 APP_VERSION = 1
 _STATS_TRUNCATE = 32  # deltalake's default statistics_truncate_length
@@ -213,30 +211,12 @@ def _conformed(dt: DeltaTable, data: pl.DataFrame) -> pl.DataFrame:
                         for n, t in target.items()])
 
 
-_SAMPLE = 4096
-
-
-def _writer_properties(rows: pl.DataFrame) -> WriterProperties | None:
-    """Parquet settings for ``rows``: no dictionary for columns whose values are (nearly) all
-    distinct (event ids, timestamps). A dictionary there only costs time: the writer builds it,
-    finds it too large and falls back to plain encoding. Judged on a sample of the rows."""
-    if rows.height < 1000:
-        return None
-    sample = rows.head(_SAMPLE)
-    unique = sample.select(pl.all().n_unique()).row(0)
-    plain = [n for n, u in zip(sample.columns, unique, strict=True)
-             if u > 0.9 * sample.height]
-    if not plain:
-        return None
-    return WriterProperties(
-        column_properties={n: ColumnProperties(dictionary_enabled=False) for n in plain})
-
-
 @dataclass
 class Written:
     inserted: int = 0
     updated: int = 0
     skipped: bool = False  # the batch was already committed to this table
+    created: bool = False  # this write created the table: it holds exactly the rows given
 
 
 def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
@@ -258,9 +238,9 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
         write_deltalake(uri, to_arrow(desired), mode="append", commit_properties=props,
                         partition_by=[layout.partition] if layout.partition else None,
-                        writer_properties=_writer_properties(desired))
+                        writer_properties=writer_properties(desired))
         tables.forget(uri)
-        return Written(inserted=desired.height)
+        return Written(inserted=desired.height, created=True)
     if app_ids and all(committed(dt, a, APP_VERSION) for a in app_ids):
         return Written(skipped=True)
     existing = read_existing(uri, dt, layout, desired)
@@ -281,7 +261,7 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
     data = to_arrow(changed)
     if updates == 0:
         write_deltalake(dt, data, mode="append", commit_properties=props,
-                        writer_properties=_writer_properties(changed))
+                        writer_properties=writer_properties(changed))
         return Written(inserted=changed.height)
     key = list(layout.key)
     on = [f"t.{k} = s.{k}" for k in key]
@@ -308,6 +288,6 @@ def overwrite(tables: Tables, uri: str, layout: Layout, rows: pl.DataFrame,
     write_deltalake(dt if dt is not None else uri, to_arrow(rows), mode="overwrite",
                     schema_mode="overwrite", commit_properties=props,
                     partition_by=[layout.partition] if layout.partition else None,
-                    writer_properties=_writer_properties(rows))
+                    writer_properties=writer_properties(rows))
     tables.forget(uri)
     return Written(inserted=rows.height)

@@ -17,7 +17,14 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import (
+    ColumnProperties,
+    CommitProperties,
+    DeltaTable,
+    Transaction,
+    WriterProperties,
+    write_deltalake,
+)
 
 from lakehouse.storage.faults import fault
 
@@ -117,6 +124,26 @@ def conform(table: pa.Table, target: pa.Schema, where: str = "") -> tuple[pa.Tab
     return pa.Table.from_arrays(columns, schema=pa.schema(fields)), evolves
 
 
+_SAMPLE = 4096
+
+
+def writer_properties(rows: pa.Table | pl.DataFrame) -> WriterProperties | None:
+    """Parquet settings for ``rows``: no dictionary for columns whose values are (nearly) all
+    distinct (event ids, timestamps). A dictionary there only costs time: the writer builds it,
+    finds it too large and falls back to plain encoding. Judged on a sample of the rows."""
+    if len(rows) < 1000:
+        return None
+    sample = rows.slice(0, _SAMPLE)
+    frame = sample if isinstance(sample, pl.DataFrame) else pl.from_arrow(sample)
+    assert isinstance(frame, pl.DataFrame)
+    unique = frame.select(pl.all().n_unique()).row(0)
+    plain = [n for n, u in zip(frame.columns, unique, strict=True) if u > 0.9 * frame.height]
+    if not plain:
+        return None
+    return WriterProperties(
+        column_properties={n: ColumnProperties(dictionary_enabled=False) for n in plain})
+
+
 def committed(dt: DeltaTable, app_id: str, version: int) -> bool:
     """Whether ``Transaction(app_id, version)`` (or a later version) is in this snapshot."""
     current = dt.transaction_version(app_id)
@@ -185,6 +212,7 @@ def append_files_once(
                 mode="append",
                 schema_mode="merge" if evolves else None,
                 commit_properties=CommitProperties(app_transactions=txns),
+                writer_properties=writer_properties(data),
             )
             fault("after_commit", table_uri)
             break
