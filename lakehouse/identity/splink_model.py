@@ -7,7 +7,8 @@ does here: comparison levels as SQL (the nickname-resolved first name key comes 
 ``names.compatible_sql`` has it), term-frequency adjustments on exact first and last names
 (two "Maria Smith"s are weaker evidence than two "Xanthe Okonkwo"s), ``u`` by random sampling,
 ``m`` from the pairs the deterministic pass joined (its component label as Splink's label
-column), the match prior from those labels, and prediction over blocking rules that skip the
+column; a level those pairs never show, such as first and last name swapped, keeps Splink's
+default ``m``), the match prior from those labels, and prediction over blocking rules that skip the
 pairs the deterministic pass already joined.
 
 One parameter Splink cannot learn by itself: the e-mail local part is built from the name
@@ -125,8 +126,7 @@ class SplinkRun:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> dict:
-        return {"pairs_above_threshold": self.pairs.height, "prior": round(self.prior, 6),
-                "weights": self.weights, "seconds": self.seconds}
+        return {"prior": round(self.prior, 6), "weights": self.weights, "seconds": self.seconds}
 
 
 def features(rec: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
@@ -232,7 +232,10 @@ def link(f: pl.DataFrame, threshold: float, *, seed: int = 7, u_pairs: float = U
     db = DuckDBAPI(con)
     linker = Linker(db.register(f.to_arrow(), table_name="named_records"),
                     settings(f, prior), log_level=logging.WARNING)
-    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
+    # chunks let Splink stop sampling early; when the sample is every pair, they only cost time
+    every_pair = f.height * (f.height - 1) / 2 <= u_pairs
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed,
+                                                     num_chunks=1 if every_pair else 10)
     linker.training.estimate_m_from_label_column("_det")
     t1 = time.perf_counter()
     scored = linker.inference.predict(threshold_match_probability=threshold,

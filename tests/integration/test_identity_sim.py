@@ -8,6 +8,7 @@ from deltalake import write_deltalake
 
 from lakehouse.home import Home
 from lakehouse.identity import evaluate, resolve_full
+from lakehouse.identity.resolve import ENGINES
 from lakehouse.identity.store import resolve_home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.silver import build_silver
@@ -32,9 +33,10 @@ def sim(tmp_path_factory) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     return records, pl.read_parquet(home / "truth" / "identity.parquet"), obs
 
 
-def test_accuracy_on_a_small_simulation(sim) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_accuracy_on_a_small_simulation(sim, engine: str) -> None:
     records, truth, obs = sim
-    res = resolve_full(records, observations=obs)
+    res = resolve_full(records, observations=obs, engine=engine)
     assert res.records.height == records.height
     m = evaluate(res.records, truth)
     assert m["f1"] >= F1_FLOOR, m
@@ -42,7 +44,7 @@ def test_accuracy_on_a_small_simulation(sim) -> None:
     unshared = evaluate(res.records, truth.filter(~pl.col("shared")))
     assert unshared["overmerged_id_share"] <= OVERMERGE_UNSHARED_CEILING, unshared
     # every observed identifier counts: resolving the latest value per record only is worse
-    assert evaluate(resolve_full(records).records, truth)["recall"] < m["recall"]
+    assert evaluate(resolve_full(records, engine=engine).records, truth)["recall"] < m["recall"]
 
 
 def test_anonymous_activity_is_stitched_back_in_time(sim) -> None:

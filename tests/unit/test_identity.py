@@ -163,10 +163,12 @@ def test_engine_choice_is_honoured() -> None:
         resolve(records, engine="dedupe")
 
 
-def test_default_engine_never_imports_splink() -> None:
+def test_splink_is_imported_only_when_its_engine_runs() -> None:
     code = ("import sys, polars as pl; from lakehouse.identity import resolve; "
+            "import orchestration.assets.identity; "
             "resolve(pl.DataFrame({'record_id': ['a', 'b'], 'source': ['s', 's'], "
-            "'first_name': ['Ann', 'Ann'], 'last_name': ['Lee', 'Lee']})); "
+            "'first_name': ['Ann', 'Ann'], 'last_name': ['Lee', 'Lee']}), "
+            "engine='fellegi_sunter'); "
             "assert 'splink' not in sys.modules, 'splink imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
