@@ -3,10 +3,11 @@
 Exactly once per file and table: every file's rows (possibly none) are committed to each table
 it feeds together with ``Transaction(file.app_id, 1)``; ``append_files_once`` checks those ids
 on the snapshot it writes through, so a re-run, a re-delivery or a retry after a crash writes
-only what is missing. Each table is one commit per batch, unless the frames held pass
-``FLUSH_BYTES``: then what is pending is committed early, so memory stays bounded. Files of one
-entity are parsed one by one but validated in one pass (per ``GROUP_BYTES`` group), which keeps
-the per-file cost of a micro-batch of many small files low. There are no side files.
+only what is missing. Each table is one commit per batch, made as soon as its last group is
+parsed (while later groups are), unless the frames held pass ``FLUSH_BYTES``: then what is
+pending is committed early, so memory stays bounded. Files of one
+entity are parsed and validated together (per ``GROUP_BYTES`` group, see ``group``), which
+keeps the per-file cost of a batch of many small files low. There are no side files.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import defaultdict, deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -336,8 +337,7 @@ def _read_checked(f: LandingFile) -> bytes:
 
 def _parse_group(ents: list[Entity], files: list[LandingFile]) -> dict[str, Group]:
     """entity name -> records of every file of the group (JSON lines: all lines at once)."""
-    if len(ents) == 1 and (ents[0].format == "csv" or (ents[0].format == "jsonl"
-                           and fast_ok(ents[0]))):
+    if len(ents) == 1 and ents[0].format in ("csv", "jsonl"):
         parse = parse_csv_group if ents[0].format == "csv" else parse_jsonl_group
         datas = [_read_checked(f) for f in files]
         return {ents[0].name: parse(ents[0], datas, [f.relpath for f in files])}
@@ -454,15 +454,28 @@ def ingest_files(
             tables[uri] = _open(uri)
         return tables[uri]
 
-    def flush() -> None:
-        nonlocal held
-        for uri in sorted(bronze_parts):
-            parts = bronze_parts.pop(uri)
-            sizes = {ids[0]: len(frame) for ids, frame in parts}
-            written = append_files_once(uri, parts, APP_VERSION)
+    writer = ThreadPoolExecutor(1)  # commits while later groups are parsed
+    commits: deque[tuple[str, dict[str, int], Future]] = deque()
+
+    def commit(uri: str) -> None:
+        """Commit what is pending for one bronze table, on the writer thread."""
+        parts = bronze_parts.pop(uri)
+        sizes = {ids[0]: len(frame) for ids, frame in parts}
+        commits.append((uri, sizes, writer.submit(append_files_once, uri, parts, APP_VERSION)))
+
+    def settle() -> None:
+        while commits:
+            uri, sizes, done = commits.popleft()
+            written = done.result()
             tc = result.tables[Path(uri).name]
             tc.rows_appended += sum(sizes[a] for a in written)
             tc.files_committed += len(written)
+
+    def flush() -> None:
+        nonlocal held
+        for uri in sorted(bronze_parts):
+            commit(uri)
+        settle()
         if q_parts:
             sizes = {ids[0]: len(frame) for ids, frame in q_parts}
             written = append_files_once(q_uri, q_parts, APP_VERSION)
@@ -494,19 +507,24 @@ def ingest_files(
     work = partial(_group_work, home=home, now=now, max_skew=max_skew, zones=zones,
                    batch_id=batch_id, ingested_at=ingested_at)
     # Groups are parsed and validated on a small thread pool (polars, Arrow and hashing run
-    # outside the GIL); results are taken in plan order and every commit happens here, so
-    # tables and commits are the same as one thread would make them.
+    # outside the GIL); results are taken in plan order. A bronze table is committed (on the
+    # writer thread) as soon as its last group is in, the quarantine once all are: tables and
+    # commits are the same as one thread would make them.
+    left: dict[str, int] = defaultdict(int)  # groups still to come per bronze table
+    for ents, _ in plan:
+        for e in ents:
+            left[bronze_uri(home, e.channel, e.name)] += 1
     pool = ThreadPoolExecutor(max(1, WORKERS)) if WORKERS > 1 and len(plan) > 1 else None
     pending: deque = deque()
     steps = iter(plan)
     try:
         while True:
             while len(pending) < max(1, WORKERS) and (step := next(steps, None)) is not None:
-                pending.append(pool.submit(work, *step) if pool else step)
+                pending.append((step, pool.submit(work, *step) if pool else None))
             if not pending:
                 break
-            head = pending.popleft()
-            out = head.result() if pool else work(*head)
+            step, head = pending.popleft()
+            out = head.result() if head is not None else work(*step)
             for uri, parts in out.bronze:
                 bronze_parts[uri] += parts
             q_parts.extend(out.quarantine)
@@ -523,11 +541,17 @@ def ingest_files(
                 tc.rows_bronze += good
                 tc.rows_quarantined += bad
             del out
+            for e in step[0]:
+                uri = bronze_uri(home, e.channel, e.name)
+                left[uri] -= 1
+                if not left[uri] and uri in bronze_parts:
+                    commit(uri)
             if held > FLUSH_BYTES:
                 flush()
+        flush()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    flush()
+        writer.shutdown(wait=True, cancel_futures=True)
     assert result.rows_read == result.rows_bronze + result.rows_quarantined
     return result

@@ -5,9 +5,10 @@ them one by one pays per-file overhead and a second attempt for nearly every fil
 line of every JSON-lines file of the group is screened at once: lines that fit the typed reader
 exactly (spec keys only, every value of its column's JSON type, checked line by line) are read
 by one ``read_ndjson`` call; only the others take the exact path (``parse._loads_lines``), per
-file, so every reason still names its own file and line. A file the screen cannot take (CR,
-NUL or blank lines) is parsed on its own by ``parse.parse_jsonl``, as is the whole group when
-the typed reader refuses what the screen let through.
+file, so every reason still names its own file and line. Entities with nested values have
+no typed frame: all their lines take the exact path, still in one go. A file the screen cannot
+take (CR, NUL or blank lines) is parsed on its own by ``parse.parse_jsonl``, as is the whole
+group when the typed reader refuses what the screen let through.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from lakehouse.ingest.parse import (
     _suspect_pattern,
     csv_records,
     error_frame,
+    fast_ok,
     is_native,
     kind_col,
     load_line,
@@ -126,10 +128,13 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | Non
                         schema={RAW: pl.String}, encoding="utf8-lossy")[RAW]
     if lines.len() != total:
         return None
-    suspect = ~lines.str.starts_with("{") | ~lines.str.ends_with("}")
-    if (pattern := _suspect_pattern(ent)) is not None:
-        suspect = suspect | lines.str.contains(pattern)
-    suspect = suspect.to_numpy().copy()
+    if fast_ok(ent):
+        suspect = ~lines.str.starts_with("{") | ~lines.str.ends_with("}")
+        if (pattern := _suspect_pattern(ent)) is not None:
+            suspect = suspect | lines.str.contains(pattern)
+        suspect = suspect.to_numpy().copy()
+    else:  # nested values have no typed frame: every line takes the exact path
+        suspect = np.ones(total, dtype=bool)
     errors: list[tuple] = []
     if not body.isascii():  # lossy decoding marks every undecodable line with U+FFFD
         for g in np.flatnonzero(lines.str.contains("\ufffd", literal=True).to_numpy()):
@@ -301,7 +306,7 @@ def _read_lines(ent: Entity, body: bytes, starts, ends, skip, expect: int):
             previous = i
         body = b"".join(pieces)
     try:
-        frame = pl.read_ndjson(io.BytesIO(body), schema=_polars_schema(ent))
+        frame = pl.scan_ndjson(io.BytesIO(body), schema=_polars_schema(ent)).collect()
     except Exception:  # something the screen missed: the file-by-file path decides
         return None
     return (frame, body) if frame.height == expect else None

@@ -96,6 +96,26 @@ def test_group_equals_file_by_file(ent, files, together, alone):
     assert set(bad["error_kind"]) >= {"wrong_type", "encoding_error"}
 
 
+def test_nested_entity_group_equals_file_by_file():
+    orders = entity("orders", "orders")
+    order = {"id": "o1", "order_number": 1, "created_at": "2026-03-01T10:00:00Z",
+             "updated_at": "2026-03-01T10:00:00Z", "source_name": "web",
+             "financial_status": "paid", "email": "a@b.c", "currency": "EUR",
+             "total_price": "9.99", "customer": {"id": "c1"},
+             "line_items": [{"id": "l1", "variant_id": "v1", "price": "9.99", "quantity": 1}]}
+    datas = [jsonl([order, {**order, "id": "o2", "order_number": "2"}, "{broken", "  "]),
+             jsonl([{**order, "line_items": [{"id": "l1", "quantity": 0}]}], end=""),
+             jsonl([order]).replace(b"\n", b"\r\n")]
+    sources = ("orders/a", "orders/b", "orders/c")
+    group = parse_jsonl_group(orders, datas, list(sources))
+    single = from_parsed([parse_jsonl(orders, d, s) for d, s in
+                          zip(datas, sources, strict=True)])
+    assert group.rows == single.rows == [3, 1, 1]
+    (good, bad), (good1, bad1) = checked(orders, group, sources), checked(orders, single, sources)
+    assert good.equals(good1.select(good.columns)) and bad.equals(bad1)
+    assert bad["error_kind"].to_list() == ["wrong_type", "broken_json", "missing_required"]
+
+
 def test_group_survives_what_the_screen_misses(monkeypatch):
     """A line the screen lets through but the typed reader refuses: file by file decides."""
     from lakehouse.ingest import group as grp
