@@ -131,6 +131,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _a_landed_file_reaches_silver_through_the_daemon(home: Path) -> None:
+    """The micro-batch path as deployed: the daemon's sensor sees a new file, the queue starts
+    the run, the prefork launcher forks its worker, and the events reach silver."""
+    from orchestration.launcher import PID_TAG
+
+    source = sorted((home / "landing" / "web").glob("events_*.jsonl"))[0]
+    lines = source.read_text().splitlines()[:5]
+    events = [{**json.loads(line), "event_id": f"e2e-{i}"} for i, line in enumerate(lines)]
+    target = home / "landing" / "web" / "events_29990101_000000_000.jsonl"
+    target.with_name(".part").write_text("".join(json.dumps(e) + "\n" for e in events))
+    target.with_name(".part").rename(target)
+    silver = str(home / "lake" / "silver" / "clickstream_events")
+    quarantine = str(home / "lake" / "quarantine" / "rows")
+    deadline, found, rejected = time.monotonic() + 240, set(), set()
+    while time.monotonic() < deadline and len(found | rejected) < len(events):
+        if DeltaTable.is_deltatable(silver):  # absent until the first run if run alone
+            table = DeltaTable(silver).to_pyarrow_table(columns=["event_id"])
+            found = {i for i in table.column(0).to_pylist() if i.startswith("e2e-")}
+            rows = DeltaTable(quarantine).to_pyarrow_table(columns=["_source_file", "_line"])
+            rejected = {f"e2e-{line - 1}" for file, line in zip(
+                *rows.to_pydict().values(), strict=True) if file == f"web/{target.name}"}
+        time.sleep(1)
+    # every event reached silver, or quarantine when the simulator made its line malformed
+    assert found and found | rejected == {e["event_id"] for e in events}, (found, rejected)
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        runs = [r.dagster_run for r in instance.get_run_records()
+                if r.dagster_run.job_name == "micro_batch"
+                and r.dagster_run.status == dg.DagsterRunStatus.SUCCESS]
+    assert runs and all(PID_TAG in r.tags for r in runs)  # forked by PreforkRunLauncher
+
+
 def _graphql(port: int, query: str) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
@@ -139,7 +170,7 @@ def _graphql(port: int, query: str) -> dict:
         return json.load(response)
 
 
-def test_dev_serves_the_asset_graph_with_sensor_and_schedule(home):
+def test_dev_serves_the_asset_graph_and_runs_micro_batches(home):
     port = _free_port()
     env = {**os.environ, "LAKEHOUSE_HOME": str(home)}
     proc = subprocess.Popen([str(BIN / "lakehouse"), "dev", "--home", str(home), "--port",
@@ -166,6 +197,7 @@ def test_dev_serves_the_asset_graph_with_sensor_and_schedule(home):
         repo = repos["data"]["repositoriesOrError"]["nodes"][0]
         assert {"landing_sensor"} <= {s["name"] for s in repo["sensors"]}
         assert {"daily_batch"} <= {s["name"] for s in repo["schedules"]}
+        _a_landed_file_reaches_silver_through_the_daemon(home)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
