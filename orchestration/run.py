@@ -111,6 +111,26 @@ def summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> 
     return "\n".join(lines), ok
 
 
+def wait_for_lake_writers(instance: dg.DagsterInstance, tags: dict[str, str],
+                          poll_seconds: float = 2.0) -> int:
+    """Block while a launched run that writes the lake is going; returns how many polls it took.
+
+    `lakehouse run` executes in this process, outside the run queue, so the queue's limit of
+    one lake-writing run cannot stop it starting beside a micro-batch the daemon launched. Once
+    it runs, its own run (same tag, status STARTED) holds the queue's next runs back."""
+    from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
+
+    polls = 0
+    while runs := instance.get_runs(
+            filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES, tags=tags)):
+        if polls == 0:
+            print(f"waiting for run {runs[0].run_id} ({runs[0].job_name}), which writes the "
+                  "lake, to finish ...", flush=True)
+        polls += 1
+        time.sleep(poll_seconds)
+    return polls
+
+
 def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> int:
     """Run the `materialize_all` job of `definitions` (default: the code location)."""
     if definitions is None:
@@ -121,6 +141,8 @@ def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> in
         {"progress": progress_logger, "console": dg.colored_console_logger}
     )
     instance = dg.DagsterInstance.get()
+    if job.tags.get("lakehouse/writes"):
+        wait_for_lake_writers(instance, {"lakehouse/writes": job.tags["lakehouse/writes"]})
     print(f"Materializing every asset on {home.root} ...", flush=True)
     result = job.execute_in_process(
         instance=instance,

@@ -1,9 +1,12 @@
 """`lakehouse run` names failed assets and blocking checks, exits non-zero (orchestration/run)."""
 
+import threading
+import time
+
 import dagster as dg
 
 from lakehouse.home import Home
-from orchestration.run import materialize_all
+from orchestration.run import materialize_all, wait_for_lake_writers
 
 
 def _definitions(fail_asset: bool, fail_check: bool) -> dg.Definitions:
@@ -55,3 +58,19 @@ def test_failed_blocking_check_fails_the_run_and_stops_downstream(tmp_path, caps
     assert code == 1
     assert "FAILED [ERROR] upstream:upstream_gate row count 0 < 1" in out
     assert "done  downstream" not in out
+
+
+def test_run_waits_for_a_launched_lake_writing_run_to_finish(capsys):
+    tags = {"lakehouse/writes": "lake"}
+    with dg.instance_for_test() as instance:
+        running = instance.add_run(dg.DagsterRun(job_name="micro_batch", run_id="mb-1",
+                                                 status=dg.DagsterRunStatus.STARTED, tags=tags))
+        instance.add_run(dg.DagsterRun(job_name="other", run_id="other-1",
+                                       status=dg.DagsterRunStatus.STARTED))  # not a lake writer
+        threading.Timer(1.0, instance.report_run_failed, args=[running]).start()
+        started = time.monotonic()
+        polls = wait_for_lake_writers(instance, tags, poll_seconds=0.2)
+        assert polls >= 3 and time.monotonic() - started >= 1.0
+        assert instance.get_run_by_id("mb-1").status == dg.DagsterRunStatus.FAILURE
+        assert wait_for_lake_writers(instance, tags) == 0  # nothing left to wait for
+    assert "waiting for run mb-1 (micro_batch)" in capsys.readouterr().out
