@@ -184,7 +184,8 @@ def _check_group(ent: Entity, group: Group, sources: tuple[str, ...], now: datet
     for frames in (group.native, group.text):
         if not frames:
             continue
-        good, bad = validate(ent, pl.concat(frames, how="vertical_relaxed"), ctx)
+        # one chunk: the many small chunks of a parse cost polars more than the copy
+        good, bad = validate(ent, pl.concat(frames, how="vertical_relaxed").rechunk(), ctx)
         goods.append(good)
         if bad.height:
             bads.append(bad.with_columns(pl.col(FILE).cast(pl.Int32)))
@@ -502,6 +503,8 @@ def ingest_files(
                 todo.append(f)
         if todo:
             plan.append((ents, todo))
+    plan.sort(key=lambda step: -sum(f.size for f in step[1]))  # biggest first: both workers
+    # stay busy to the end instead of one finishing a big group alone
     if any(ents and ents[0].channel == "pos" for ents, _ in plan):
         zones = location_timezones(home)
     work = partial(_group_work, home=home, now=now, max_skew=max_skew, zones=zones,
