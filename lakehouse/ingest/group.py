@@ -92,9 +92,8 @@ def _merge(into: Group, other: Group, index: list[int]) -> None:
 
 
 def _screenable(data: bytes) -> bool:
-    """Whether every line of a file is one non-empty line of text the screen can judge."""
-    return (bool(data) and not data.startswith(b"\n") and b"\n\n" not in data
-            and b"\r" not in data and b"\x00" not in data)
+    """Whether the screen can judge a file's lines (no CR or NUL; blank lines: ``_screened``)."""
+    return bool(data) and b"\r" not in data and b"\x00" not in data
 
 
 def parse_jsonl_group(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group:
@@ -104,17 +103,23 @@ def parse_jsonl_group(ent: Entity, datas: list[bytes], wheres: list[str]) -> Gro
     clean = [i for i, d in enumerate(datas) if _screenable(d)]
     fast = _screened(ent, [datas[i] for i in clean], [wheres[i] for i in clean]) if clean \
         else None
-    if fast is not None:
+    if isinstance(fast, set):  # files with empty lines: screen the others
+        clean = [i for k, i in enumerate(clean) if k not in fast]
+        fast = _screened(ent, [datas[i] for i in clean], [wheres[i] for i in clean]) if clean \
+            else None
+    if isinstance(fast, Group):
         _merge(group, fast, clean)
-    rest = [i for i in range(n) if fast is None or i not in set(clean)]
+    screened = set(clean) if isinstance(fast, Group) else set()
+    rest = [i for i in range(n) if i not in screened]
     if rest:
         _merge(group, from_parsed([parse_jsonl(ent, datas[i], wheres[i]) for i in rest]), rest)
     return group
 
 
-def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | None:
-    """Every line of files the screen can judge; None when the typed reader disagrees with it
-    (the caller then parses file by file)."""
+def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | set[int] | None:
+    """Every line of files the screen can judge; the files with empty lines when there are
+    any (the screen reads one record per line), None when the typed reader disagrees with the
+    screen (the caller then parses those files file by file)."""
     body = b"".join(d if d.endswith(b"\n") else d + b"\n" for d in datas)
     ends = np.flatnonzero(np.frombuffer(body, np.uint8) == 10)
     total = len(ends)
@@ -124,6 +129,8 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | Non
     counts = np.diff(np.append(first, total))
     file_of = np.repeat(np.arange(len(datas), dtype=np.int32), counts)
     number = np.arange(total, dtype=np.int64) - first[file_of] + 1
+    if (empty := ends == starts).any():
+        return set(np.unique(file_of[empty]).tolist())
     lines = pl.read_csv(io.BytesIO(body), has_header=False, separator="\x00", quote_char=None,
                         schema={RAW: pl.String}, encoding="utf8-lossy")[RAW]
     if lines.len() != total:
