@@ -148,7 +148,7 @@ def _open(uri: str) -> DeltaTable | None:
     return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
 
 
-GROUP_BYTES = 256 << 20  # files of one entity are parsed and validated together up to this
+GROUP_BYTES = 64 << 20  # files of one entity are parsed and validated together up to this
 FLUSH_BYTES = 1 << 30  # commit what is pending once the frames held reach about this
 
 
