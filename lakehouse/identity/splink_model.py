@@ -122,7 +122,7 @@ class SplinkRun:
 
     pairs: pl.DataFrame  # a, b (record keys ``_i``), match_probability, match_weight
     prior: float
-    weights: dict[str, list[float]] = field(default_factory=dict)
+    weights: dict[str, list[float | None]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> dict:
@@ -193,7 +193,7 @@ def same_name_u(f: pl.DataFrame, name: str, n_pairs: int = SAME_NAME_PAIRS
     return (raw / raw.sum()).tolist()
 
 
-def settings(f: pl.DataFrame, labels_prior: float | None) -> dict:
+def settings(f: pl.DataFrame, prior: float) -> dict:
     """Splink settings: the comparisons (with ``u`` fixed where measured among same-name
     pairs), blocking rules that never re-score a pair the deterministic pass joined, prior."""
     comparisons = []
@@ -210,15 +210,21 @@ def settings(f: pl.DataFrame, labels_prior: float | None) -> dict:
         "unique_id_column_name": "_i",
         "comparisons": comparisons,
         "blocking_rules_to_generate_predictions": rules,
-        "probability_two_random_records_match": labels_prior or DEFAULT_PRIOR,
+        "probability_two_random_records_match": prior,
         "retain_matching_columns": False,
         "retain_intermediate_calculation_columns": False,
     }
 
 
-def _weight(level) -> float | None:
-    m, u = level.m_probability, level.u_probability
-    return round(float(np.log2(m / u)), 2) if m and u else None
+def weights(model: dict) -> dict[str, list[float | None]]:
+    """log2 Bayes factor of each non-null level, from a saved Splink model: what a report or a
+    reviewer reads (None where Splink has no m or u for the level)."""
+    def w(lv: dict) -> float | None:
+        m, u = lv.get("m_probability"), lv.get("u_probability")
+        return round(float(np.log2(m / u)), 2) if m and u else None
+    return {c["output_column_name"]: [w(lv) for lv in c["comparison_levels"]
+                                      if not lv.get("is_null_level")]
+            for c in model["comparisons"]}
 
 
 def link(f: pl.DataFrame, threshold: float, *, seed: int = 7, u_pairs: float = U_PAIRS
@@ -244,8 +250,7 @@ def link(f: pl.DataFrame, threshold: float, *, seed: int = 7, u_pairs: float = U
         "_i_l as a, _i_r as b, match_probability, match_weight")
         .to_arrow_table())
     t2 = time.perf_counter()
-    weights = {c.output_column_name: [_weight(lv) for lv in c._comparison_levels_excluding_null]
-               for c in linker._settings_obj.comparisons}
+    model = linker.misc.save_model_to_json()
     con.close()
-    return SplinkRun(pairs=pairs, prior=prior, weights=weights,  # type: ignore[arg-type]
+    return SplinkRun(pairs=pairs, prior=prior, weights=weights(model),  # type: ignore[arg-type]
                      seconds={"train": round(t1 - t0, 2), "predict": round(t2 - t1, 2)})
