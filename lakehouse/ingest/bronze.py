@@ -37,10 +37,8 @@ from lakehouse.ingest.parse import (
     Parsed,
     error_frame,
     fast_ok,
-    parse_csv,
     parse_document,
     parse_jsonl,
-    raw_lookup,
 )
 from lakehouse.ingest.parse import (
     _empty_records as parse_empty,
@@ -114,17 +112,6 @@ def entities_of(f: LandingFile) -> list[Entity]:
     if (f.channel, f.entity) == ("locations", "locations"):
         return [entity("locations", "locations"), entity("locations", "shipping_rates")]
     return [entity(f.channel, f.entity)]
-
-
-def parse_file(f: LandingFile, data: bytes, *, optimistic: bool = True) -> dict[str, Parsed]:
-    """entity name -> parsed records of one file, by the entity's format."""
-    ents = entities_of(f)
-    fmt = ents[0].format
-    if fmt == "jsonl":
-        return {ents[0].name: parse_jsonl(ents[0], data, f.relpath, optimistic=optimistic)}
-    if fmt == "csv":
-        return {ents[0].name: parse_csv(ents[0], data, f.relpath)}
-    return parse_document(ents, data, f.relpath)
 
 
 def bronze_frame(ent: Entity, good: pl.DataFrame, present: set[str], *,
@@ -298,13 +285,6 @@ def _stream(f: LandingFile, ent: Entity, counts: FileCounts, result: IngestResul
     return frame, bad
 
 
-def _reread(f: LandingFile):
-    def raw_of(numbers: list[int]) -> list[str]:
-        return raw_lookup(f.path.read_bytes())(numbers)
-
-    return raw_of
-
-
 # groups parsed and validated at once (LAKEHOUSE_THREADS=1: one at a time)
 WORKERS = int(os.environ.get("LAKEHOUSE_THREADS") or min(2, os.cpu_count() or 1))
 
@@ -337,20 +317,13 @@ def _read_checked(f: LandingFile) -> bytes:
 
 
 def _parse_group(ents: list[Entity], files: list[LandingFile]) -> dict[str, Group]:
-    """entity name -> records of every file of the group (JSON lines: all lines at once)."""
+    """entity name -> records of every file of the group (JSON lines and CSV: all lines at
+    once; JSON documents one by one, a document can feed two entities)."""
     if len(ents) == 1 and ents[0].format in ("csv", "jsonl"):
         parse = parse_csv_group if ents[0].format == "csv" else parse_jsonl_group
         datas = [_read_checked(f) for f in files]
         return {ents[0].name: parse(ents[0], datas, [f.relpath for f in files])}
-    parsed = []
-    optimistic = True
-    for f in files:
-        p = parse_file(f, _read_checked(f), optimistic=optimistic)
-        optimistic = not any(q.refused for q in p.values())  # the next file alike
-        for q in p.values():  # keep no file bytes: raw text of a bad row is re-read
-            if q.raw_of is not None:
-                q.raw_of = _reread(f)
-        parsed.append(p)
+    parsed = [parse_document(ents, _read_checked(f), f.relpath) for f in files]
     return {e.name: from_parsed([p[e.name] for p in parsed]) for e in ents}
 
 
