@@ -145,14 +145,9 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | set
     errors: list[tuple] = []
     if not body.isascii():  # lossy decoding marks every undecodable line with U+FFFD
         for g in np.flatnonzero(lines.str.contains("\ufffd", literal=True).to_numpy()):
-            raw = body[int(starts[g]):int(ends[g])]
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                i, no = int(file_of[g]), int(number[g])
-                errors.append((i, no, raw.decode("utf-8", errors="backslashreplace"),
-                               "encoding_error", None, f"{wheres[i]} line {no}: bytes are not "
-                               f"valid UTF-8 ({exc.reason} at byte {exc.start})"))
+            i, no = int(file_of[g]), int(number[g])
+            if error := _undecodable(body[int(starts[g]):int(ends[g])], i, no, wheres[i]):
+                errors.append(error)
                 suspect[g] = True
     undecodable = np.zeros(total, dtype=bool)
     for e in errors:
@@ -222,6 +217,17 @@ def parse_csv_group(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group
     return group
 
 
+def _undecodable(raw: bytes, file: int, no: int, where: str) -> tuple | None:
+    """The quarantine row of a line that is not UTF-8 (the bytes kept, escaped), else None."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (file, no, raw.decode("utf-8", errors="backslashreplace"), "encoding_error", None,
+                f"{where} line {no}: bytes are not valid UTF-8 ({exc.reason} at byte "
+                f"{exc.start})")
+    return None
+
+
 def _csv_lines(ent: Entity, header: bytes, datas: list[bytes], wheres: list[str]
                ) -> Group | None:
     """Files with one header and no quotes, CR or NUL as one read; None when the header is not
@@ -250,13 +256,9 @@ def _csv_lines(ent: Entity, header: bytes, datas: list[bytes], wheres: list[str]
             raw = body[int(starts[g]):int(ends[g])]
             if raw.isascii():
                 continue
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                i, no = int(file_of[g]), int(number[g])
-                errors.append((i, no, raw.decode("utf-8", errors="backslashreplace"),
-                               "encoding_error", None, f"{wheres[i]} line {no}: bytes are not "
-                               f"valid UTF-8 ({exc.reason} at byte {exc.start})"))
+            i, no = int(file_of[g]), int(number[g])
+            if error := _undecodable(raw, i, no, wheres[i]):
+                errors.append(error)
                 blank[g] = True  # not a record
     keep = np.flatnonzero(~blank)
     if blank.any():
