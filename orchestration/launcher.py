@@ -100,6 +100,25 @@ def _read_reply(process: subprocess.Popen, timeout: float) -> dict[str, Any]:
     return json.loads(result[0])
 
 
+def worker_pid(run) -> int | None:
+    """The pid of the run's worker if this launcher forked it on this machine."""
+    pid = run.tags.get(PID_TAG)
+    return int(pid) if pid and run.tags.get(HOST_TAG) == socket.gethostname() else None
+
+
+def worker_alive(run) -> bool:
+    """Whether the run's forked worker still exists (a STARTED run whose worker was killed
+    holds nothing)."""
+    pid = worker_pid(run)
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 class PreforkRunLauncher(RunLauncher, ConfigurableClass):
     """Launches each run in a worker forked from a process that imported the code already."""
 
@@ -161,20 +180,13 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
             f"{time.monotonic() - started:.2f} s.", run, cls=self.__class__)
         self._run_ids.add(run.run_id)
 
-    def _worker_pid(self, run_id: str) -> int | None:
-        run = self._instance.get_run_by_id(run_id)
-        if run is None or run.tags.get(HOST_TAG) != socket.gethostname():
-            return None
-        pid = run.tags.get(PID_TAG)
-        return int(pid) if pid else None
-
     def terminate(self, run_id: str) -> bool:
         """Interrupt the worker as Ctrl-C would: Dagster stops at the next step boundary and
         marks the run canceled."""
         run = self._instance.get_run_by_id(run_id)
         if run is None or run.is_finished:
             return False
-        pid = self._worker_pid(run_id)
+        pid = worker_pid(run)
         if pid is None:
             return False
         self._instance.report_run_canceling(run)
@@ -189,12 +201,10 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
         return True
 
     def check_run_worker_health(self, run) -> CheckRunHealthResult:
-        pid = self._worker_pid(run.run_id)
+        pid = worker_pid(run)
         if pid is None:
             return CheckRunHealthResult(WorkerStatus.UNKNOWN, "no worker pid on this host")
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not worker_alive(run):
             return CheckRunHealthResult(WorkerStatus.NOT_FOUND, f"worker pid {pid} is gone")
         return CheckRunHealthResult(WorkerStatus.RUNNING)
 

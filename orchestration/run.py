@@ -117,12 +117,15 @@ def wait_for_lake_writers(instance: dg.DagsterInstance, tags: dict[str, str],
 
     `lakehouse run` executes in this process, outside the run queue, so the queue's limit of
     one lake-writing run cannot stop it starting beside a micro-batch the daemon launched. Once
-    it runs, its own run (same tag, status STARTED) holds the queue's next runs back."""
+    it runs, its own run (same tag, status STARTED) holds the queue's next runs back. Only runs
+    whose worker is alive count: one left STARTED by a killed process is not waited for."""
     from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
 
+    from orchestration.launcher import worker_alive
+
     polls = 0
-    while runs := instance.get_runs(
-            filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES, tags=tags)):
+    while runs := [r for r in instance.get_runs(
+            filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES, tags=tags)) if worker_alive(r)]:
         if polls == 0:
             print(f"waiting for run {runs[0].run_id} ({runs[0].job_name}), which writes the "
                   "lake, to finish ...", flush=True)

@@ -1,11 +1,14 @@
 """`lakehouse run` names failed assets and blocking checks, exits non-zero (orchestration/run)."""
 
+import socket
+import subprocess
 import threading
 import time
 
 import dagster as dg
 
 from lakehouse.home import Home
+from orchestration.launcher import HOST_TAG, PID_TAG
 from orchestration.run import materialize_all, wait_for_lake_writers
 
 
@@ -62,15 +65,25 @@ def test_failed_blocking_check_fails_the_run_and_stops_downstream(tmp_path, caps
 
 def test_run_waits_for_a_launched_lake_writing_run_to_finish(capsys):
     tags = {"lakehouse/writes": "lake"}
-    with dg.instance_for_test() as instance:
-        running = instance.add_run(dg.DagsterRun(job_name="micro_batch", run_id="mb-1",
-                                                 status=dg.DagsterRunStatus.STARTED, tags=tags))
-        instance.add_run(dg.DagsterRun(job_name="other", run_id="other-1",
-                                       status=dg.DagsterRunStatus.STARTED))  # not a lake writer
-        threading.Timer(1.0, instance.report_run_failed, args=[running]).start()
-        started = time.monotonic()
-        polls = wait_for_lake_writers(instance, tags, poll_seconds=0.2)
-        assert polls >= 3 and time.monotonic() - started >= 1.0
-        assert instance.get_run_by_id("mb-1").status == dg.DagsterRunStatus.FAILURE
-        assert wait_for_lake_writers(instance, tags) == 0  # nothing left to wait for
+    worker = subprocess.Popen(["sleep", "60"])  # stands in for a forked run worker
+    try:
+        with dg.instance_for_test() as instance:
+            running = instance.add_run(dg.DagsterRun(
+                job_name="micro_batch", run_id="mb-1", status=dg.DagsterRunStatus.STARTED,
+                tags={**tags, PID_TAG: str(worker.pid), HOST_TAG: socket.gethostname()}))
+            instance.add_run(dg.DagsterRun(  # not a lake writer
+                job_name="other", run_id="other-1", status=dg.DagsterRunStatus.STARTED,
+                tags={PID_TAG: str(worker.pid), HOST_TAG: socket.gethostname()}))
+            instance.add_run(dg.DagsterRun(  # left STARTED by a killed `lakehouse run`
+                job_name="materialize_all", run_id="dead-1", status=dg.DagsterRunStatus.STARTED,
+                tags=tags))
+            threading.Timer(1.0, instance.report_run_failed, args=[running]).start()
+            started = time.monotonic()
+            polls = wait_for_lake_writers(instance, tags, poll_seconds=0.2)
+            assert polls >= 3 and time.monotonic() - started >= 1.0
+            assert instance.get_run_by_id("mb-1").status == dg.DagsterRunStatus.FAILURE
+            assert wait_for_lake_writers(instance, tags) == 0  # the dead run holds nothing
+    finally:
+        worker.kill()
+        worker.wait()
     assert "waiting for run mb-1 (micro_batch)" in capsys.readouterr().out
