@@ -35,6 +35,9 @@ run_launcher:  # run workers forked from a process that imported the code alread
   class: PreforkRunLauncher
   config:
     preload_modules: [pandas, pyarrow.dataset]  # what micro-batch steps import lazily
+run_monitoring:  # a killed run worker fails its run instead of holding the lake tag for ever
+  enabled: true
+  poll_interval_seconds: 30
 """
 
 

@@ -201,9 +201,13 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
         return True
 
     def check_run_worker_health(self, run) -> CheckRunHealthResult:
+        """What run monitoring asks: a worker that died (killed, out of memory) fails its run,
+        so a lake-writing run left STARTED cannot hold the queue's next runs back for ever.
+        A run with no worker pid here (not forked by this launcher) is not judged."""
         pid = worker_pid(run)
         if pid is None:
-            return CheckRunHealthResult(WorkerStatus.UNKNOWN, "no worker pid on this host")
+            return CheckRunHealthResult(WorkerStatus.RUNNING,
+                                        "no worker pid on this host: not monitored")
         if not worker_alive(run):
             return CheckRunHealthResult(WorkerStatus.NOT_FOUND, f"worker pid {pid} is gone")
         return CheckRunHealthResult(WorkerStatus.RUNNING)

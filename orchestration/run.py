@@ -7,12 +7,15 @@ error, when a step or a blocking check fails.
 
 import argparse
 import logging
+import os
+import socket
 import sys
 import time
 
 import dagster as dg
 
 from lakehouse.home import Home
+from orchestration.launcher import HOST_TAG, PID_TAG, worker_alive
 
 _PROGRESS_EVENTS = {
     "STEP_START": "start",
@@ -121,8 +124,6 @@ def wait_for_lake_writers(instance: dg.DagsterInstance, tags: dict[str, str],
     whose worker is alive count: one left STARTED by a killed process is not waited for."""
     from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
 
-    from orchestration.launcher import worker_alive
-
     polls = 0
     while runs := [r for r in instance.get_runs(
             filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES, tags=tags)) if worker_alive(r)]:
@@ -150,6 +151,8 @@ def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> in
     result = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
+        # this process is the run's worker: run monitoring fails the run if it is killed
+        tags={PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
         run_config={"loggers": {"progress": {}, "console": {"config": {"log_level": "WARNING"}}}},
     )
     text, ok = summarize(result, home, time.monotonic() - started)

@@ -106,3 +106,36 @@ def test_terminate_cancels_the_run(instance, tmp_path):
     run = _wait(instance, run_id, timeout=90)
     assert run.status == dg.DagsterRunStatus.CANCELED
     assert not (tmp_path / "slow.txt").exists()
+
+
+def test_run_monitoring_fails_a_run_whose_worker_died(instance):
+    """Dagster's run monitoring (enabled in the home's dagster.yaml) asks the launcher about
+    every STARTED run: a dead worker fails its run, a live one or a run we did not fork is left
+    alone."""
+    import logging
+    import socket
+    import subprocess
+
+    from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+    from orchestration.launcher import HOST_TAG
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    live = subprocess.Popen(["sleep", "60"])
+    host = socket.gethostname()
+    try:
+        for run_id, tags in [("dead", {PID_TAG: str(dead.pid), HOST_TAG: host}),
+                             ("live", {PID_TAG: str(live.pid), HOST_TAG: host}),
+                             ("foreign", {})]:
+            instance.add_run(dg.DagsterRun(job_name="micro_batch", run_id=run_id,
+                                           status=dg.DagsterRunStatus.STARTED, tags=tags))
+        for record in instance.get_run_records():
+            monitor_started_run(instance, None, record, logging.getLogger("test"))
+        status = {r: instance.get_run_by_id(r).status for r in ("dead", "live", "foreign")}
+    finally:
+        live.kill()
+        live.wait()
+    assert status == {"dead": dg.DagsterRunStatus.FAILURE, "live": dg.DagsterRunStatus.STARTED,
+                      "foreign": dg.DagsterRunStatus.STARTED}
+    assert any("is gone" in (e.message or "") for e in instance.all_logs("dead"))

@@ -1,5 +1,7 @@
 """The home's Dagster instance file: written with the project's defaults, kept when edited."""
 
+import dagster as dg
+
 from lakehouse.home import DAGSTER_INSTANCE_YAML, INSTANCE_YAML_MARKER, Home
 
 
@@ -9,6 +11,9 @@ def test_instance_yaml_uses_the_prefork_launcher_and_the_queue(tmp_path):
     text = (home.dagster_home / "dagster.yaml").read_text()
     assert env["DAGSTER_HOME"] == str(home.dagster_home)
     assert "class: PreforkRunLauncher" in text and "class: QueuedRunCoordinator" in text
+    instance = dg.DagsterInstance.from_config(str(home.dagster_home))  # a valid instance file
+    assert instance.run_monitoring_enabled
+    assert type(instance.run_launcher).__name__ == "PreforkRunLauncher"
 
 
 def test_an_older_default_is_replaced_but_an_edited_file_is_kept(tmp_path):
