@@ -31,7 +31,7 @@ import polars as pl
 
 from lakehouse.identity.names import _typo_sql
 
-U_PAIRS = 2_000_000  # random pairs for u (Splink's estimate_u_using_random_sampling)
+U_PAIRS = 500_000  # random pairs for u (Splink's estimate_u_using_random_sampling)
 SAME_NAME_PAIRS = 100_000  # same-name pairs for the e-mail local part's u
 RECALL = 0.9  # share of true matches the deterministic pass is assumed to find (for the prior)
 MIN_LABELLED = 50  # labelled match pairs needed to estimate the prior from them
