@@ -60,25 +60,27 @@ def _null(*cols: str) -> dict:
 _SWAPPED = "fn_l = ln_r and ln_l = fn_r"
 _ELSE = _lvl("else", "else")
 
+
+def _name_levels(c: str, other: str) -> list[dict]:
+    """First and last name compare alike: exact (term-frequency adjusted), swapped with the
+    other name, a typo, an initial."""
+    left, right = f"{c}_l", f"{c}_r"
+    return [
+        _null(c),
+        _lvl("exact", f"{left} = {right}", tf_adjustment_column=c),
+        _lvl(f"swapped with {other}", _SWAPPED),
+        _lvl("typo", _typo_sql(left, right)),
+        _lvl("initial", f"(length({left}) = 1 or length({right}) = 1) "
+                          f"and left({left}, 1) = left({right}, 1)"),
+        _ELSE,
+    ]
+
+
 # comparison -> levels, most specific first (Splink's order); the SQL reads columns of the
 # frame ``features`` builds, suffixed _l/_r
 COMPARISONS: dict[str, list[dict]] = {
-    "first_name": [
-        _null("fn"),
-        _lvl("exact", "fn_l = fn_r", tf_adjustment_column="fn"),
-        _lvl("swapped with last", _SWAPPED),
-        _lvl("typo", _typo_sql("fn_l", "fn_r")),
-        _lvl("initial", "(length(fn_l) = 1 or length(fn_r) = 1) and left(fn_l, 1) = left(fn_r, 1)"),
-        _ELSE,
-    ],
-    "last_name": [
-        _null("ln"),
-        _lvl("exact", "ln_l = ln_r", tf_adjustment_column="ln"),
-        _lvl("swapped with first", _SWAPPED),
-        _lvl("typo", _typo_sql("ln_l", "ln_r")),
-        _lvl("initial", "(length(ln_l) = 1 or length(ln_r) = 1) and left(ln_l, 1) = left(ln_r, 1)"),
-        _ELSE,
-    ],
+    "first_name": _name_levels("fn", "last"),
+    "last_name": _name_levels("ln", "first"),
     "date_of_birth": [
         _null("dob"),
         _lvl("exact", "dob_l = dob_r"),
