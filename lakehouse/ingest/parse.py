@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 
 import polars as pl
 import pyarrow as pa
@@ -144,8 +145,15 @@ def decode_lines(data: bytes, where: str) -> tuple[pl.DataFrame, list[tuple]]:
 
 
 # ---------------------------------------------------------------- python (exact) path
-# json.dumps(v, ensure_ascii=False, separators=(",", ":")), without building an encoder per call
-_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# JSONEncoder.encode builds a C encoder per call; decoded JSON has no cycles, so one serves all
+_encode = c_make_encoder(None, _COMPACT.default, encode_basestring, None, ":", ",", False,
+                         False, True)
+
+
+def _compact(value: object) -> str:
+    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` of decoded JSON."""
+    return "".join(_encode(value, 0))
 
 
 def _kind_text(value: object) -> tuple[str | None, str | None]:
@@ -163,16 +171,16 @@ def _kind_text(value: object) -> tuple[str | None, str | None]:
     return kind, _compact(value)
 
 
-
-
 def _column(values: list) -> tuple[list, list]:
     """(texts, kinds) of one field's values, as ``_kind_text`` gives them one by one."""
     types = set(map(type, values))
     if types <= {str, type(None)}:
         return values, [None if v is None else "str" for v in values]
+    if types <= {int, type(None)}:  # bool is not in it: a set of exact types
+        return ([None if v is None else str(v) for v in values],
+                [None if v is None else "int" for v in values])
     if types <= {dict, list, type(None)}:
-        return ([None if v is None else _compact(v)
-                 for v in values],
+        return ([None if v is None else _compact(v) for v in values],
                 [None if v is None else "object" if type(v) is dict else "array"
                  for v in values])
     pairs = [_kind_text(v) for v in values]
@@ -193,11 +201,11 @@ def records_from_objects(ent: Entity, objs: list[tuple[int, str, dict]],
                                                    if k not in known}
         if doc_extra:
             extra = {**(extra or {}), "_document": doc_extra}
-        extras.append(_compact(extra)
-                      if extra else None)
+        extras.append(_compact(extra) if extra else None)
     cols[EXTRA] = extras
+    dicts = [o[2] for o in objs]
     for n in names:
-        cols[n], cols[kind_col(n)] = _column([o[2].get(n) for o in objs])
+        cols[n], cols[kind_col(n)] = _column(list(map(dict.get, dicts, itertools.repeat(n))))
     return pl.DataFrame(cols, schema=_empty_records(ent).schema)
 
 

@@ -229,6 +229,24 @@ def test_orders_nested_fields_are_json_text_and_line_item_quantity_checked():
     assert (err["error_kind"], err["field"]) == ("negative_quantity", "line_items[1].quantity")
 
 
+
+def test_orders_nested_field_of_another_json_type_is_wrong_type_not_a_crash():
+    orders = entity("orders", "orders")
+    order = {"id": "o1", "order_number": 1, "created_at": "2026-03-01T10:00:00Z",
+             "updated_at": "2026-03-01T10:00:00Z", "source_name": "web",
+             "financial_status": "paid", "currency": "EUR", "total_price": "2.00",
+             "line_items": [{"id": "l1", "variant_id": "v1", "quantity": 1, "price": "1.00"}]}
+    src = "orders/orders_20260103_000.jsonl"
+    good, bad = run_jsonl(orders, [order, {**order, "line_items": "abc"},
+                                   {**order, "customer": [1]}, {**order, "customer": {}}],
+                          source=src)
+    assert good.height == 1
+    assert bad["_line"].to_list() == [2, 3, 4]
+    assert bad["field"].to_list() == ["line_items", "customer", "customer.id"]
+    assert bad["reason"][0] == (f'{src} line 2: field `line_items` is the string "abc", '
+                                "expected a JSON array")
+
+
 def test_json_document_records_and_unreadable_document():
     cat = entity("catalog", "products")
     product = {"product_id": "P1", "title": "t", "brand": "b", "category": "c",
