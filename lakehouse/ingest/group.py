@@ -156,8 +156,8 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | set
     read = _read_lines(ent, body, starts, ends, suspect, len(keep))
     if read is None:
         return None
-    frame, good = read
-    misfit = keep[~_fits(ent, frame, good, lambda: lines.gather(keep))]
+    frame = read
+    misfit = keep[~_fits(ent, frame, _key_counts(lines)[keep])] if len(keep) else keep
     if len(misfit):
         suspect[misfit] = True
         frame = frame.filter(pl.Series(~np.isin(keep, misfit)))
@@ -304,9 +304,9 @@ def _csv_lines(ent: Entity, header: bytes, datas: list[bytes], wheres: list[str]
 
 
 def _read_lines(ent: Entity, body: bytes, starts, ends, skip, expect: int):
-    """(typed frame, bytes read) of the lines not in ``skip``; None when polars refuses them."""
+    """Typed frame of the lines not in ``skip``; None when polars refuses them."""
     if expect == 0:
-        return pl.DataFrame(schema=_polars_schema(ent)), b""
+        return pl.DataFrame(schema=_polars_schema(ent))
     if skip.any():
         pieces, previous = [], -1
         for i in [*np.flatnonzero(skip).tolist(), len(starts)]:
@@ -318,36 +318,41 @@ def _read_lines(ent: Entity, body: bytes, starts, ends, skip, expect: int):
         frame = pl.scan_ndjson(io.BytesIO(body), schema=_polars_schema(ent)).collect()
     except Exception:  # something the screen missed: the file-by-file path decides
         return None
-    return (frame, body) if frame.height == expect else None
+    return frame if frame.height == expect else None
 
 
-def _fits(ent: Entity, frame: pl.DataFrame, body: bytes,
-          lines: Callable[[], pl.Series]) -> np.ndarray:
-    """Per line read: every key is a spec field holding null or a value of its type.
+def _key_counts(lines: pl.Series) -> pl.DataFrame:
+    """Per line: key separators ``":`` (``k``), those followed by a string (``s``) or by null
+    (``n``), and whether a ``\\":`` (an escaped quote before a colon) is there (``e``).
+
+    Counted by polars on the lines (one pass per count, faster than scanning the bytes);
+    the optional space after the colon is only looked for when some line has one."""
+    raw = pl.col(RAW)
+    if lines.str.contains('": ', literal=True).any():
+        strings, nulls = raw.str.count_matches(r'": ?"'), raw.str.count_matches(r'": ?null')
+    else:
+        strings = raw.str.count_matches('":"', literal=True)
+        nulls = raw.str.count_matches('":null', literal=True)
+    return pl.DataFrame({RAW: lines}).select(
+        raw.str.count_matches('":', literal=True).alias("k"), strings.alias("s"),
+        nulls.alias("n"), raw.str.contains('\\":', literal=True).alias("e"))
+
+
+def _fits(ent: Entity, frame: pl.DataFrame, counts: pl.DataFrame) -> np.ndarray:
+    """Per line read (``counts``: its ``_key_counts``): every key is a spec field holding null
+    or a value of its type.
 
     polars refused a wrong type in number and bool fields already (the screen keeps those
     lines away); it would turn a number into text in a string field and drop unknown keys.
     Without ``\\":`` in a line every ``":`` ends a key, so: keys = non-null values + nulls,
-    and keys followed by a string = non-null string-field values. Per line, keys can only
-    exceed (and strings only fall short of) those counts, so equal totals over all lines
-    (counted in the bytes) mean every line fits; only otherwise are lines counted one by one.
-    Anything else (spacing, escapes) only sends a line to the exact path.
+    and keys followed by a string = non-null string-field values. Anything else (escapes)
+    only sends a line to the exact path.
     """
     strings = _string_fields(ent)
     nonnull = frame.select(
         pl.sum_horizontal([pl.col(c).is_not_null() for c in frame.columns]).alias("all"),
         pl.sum_horizontal([pl.col(c).is_not_null() for c in strings] or [pl.lit(0)])
         .alias("str"))
-    if body.find(b'\\":') < 0 and body.find(b'": ') < 0:
-        totals = nonnull.sum()
-        if (body.count(b'":') == totals["all"].item() + body.count(b'":null')
-                and body.count(b'":"') == totals["str"].item()):
-            return np.ones(frame.height, dtype=bool)
-    counts = pl.DataFrame({RAW: lines()}).select(
-        pl.col(RAW).str.count_matches('":', literal=True).alias("k"),
-        pl.col(RAW).str.count_matches(r'": ?"').alias("s"),
-        pl.col(RAW).str.count_matches(r'": ?null').alias("n"),
-        pl.col(RAW).str.contains('\\":', literal=True).alias("e"))
     return ((counts["k"] == nonnull["all"] + counts["n"]) & (counts["s"] == nonnull["str"])
             & ~counts["e"]).to_numpy()
 
