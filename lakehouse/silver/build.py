@@ -184,11 +184,10 @@ class _Run:
 def _crosswalk(run: _Run) -> pl.DataFrame:
     """Catalog first: every later table maps product codes through the current crosswalk."""
     run.table(PRODUCTS, pl.DataFrame(schema=CROSSWALK_SCHEMA))
-    dt = run.tables.get(run.uri("products"))
-    if dt is None:
+    # every row (batch None), read by polars: deltalake's to_pyarrow_table imports pandas
+    products = read_bronze(run.tables, run.uri("products"), None)
+    if products is None:
         return pl.DataFrame(schema=CROSSWALK_SCHEMA)
-    products = pl.from_arrow(dt.to_pyarrow_table())
-    assert isinstance(products, pl.DataFrame)
     crosswalk = reference.product_crosswalk(products)
     res = run.result.tables["products"]
     if res.rows_in:
