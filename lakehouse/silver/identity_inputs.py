@@ -199,28 +199,41 @@ def observations(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 def customer_records(obs: pl.DataFrame) -> pl.DataFrame:
     """One row per source record: each identifier type's most recently seen value (ties: the
-    smallest value). One sort puts each record's types in that preference order; the first
-    row of every (record, type) run wins, and records are numbered by run, so the remaining
-    grouping and pivot work on one integer column instead of strings."""
+    smallest value; a null time counts as latest, as it sorts first descending).
+
+    Sorted by key (cheap: :func:`observations` already gives key order), each record and each
+    (record, type) is a run of rows numbered by a running count, so every later step groups
+    sorted integers instead of hashing strings: the winner is the first row of its run at the
+    run's latest time, and each type's winners are scattered into one column by record."""
     key = ["record_id", "source"]
-    s = obs.sort([*key, "identifier_type", "last_observed_at", "value"],
-                 descending=[False, False, False, True, False])
+    s = obs.select(*OBSERVATION_KEY, "observed_at", "last_observed_at").sort(
+        list(OBSERVATION_KEY))
 
     def changed(c: str) -> pl.Expr:
         return (pl.col(c) != pl.col(c).shift(1)).fill_null(True)
 
-    s = s.with_columns((changed("record_id") | changed("source")).alias("_new"))
-    s = s.with_columns(pl.col("_new").cum_sum().alias("_rid"),
-                       (pl.col("_new") | changed("identifier_type")).alias("_first"))
-    latest = s.filter("_first")
-    wide = latest.pivot("identifier_type", index="_rid", values="value",
-                        aggregate_function=None)
-    seen = s.group_by("_rid").agg(pl.col("record_id").first(), pl.col("source").first(),
-                                  pl.col("observed_at").min().alias("first_seen"),
-                                  pl.col("last_observed_at").max().alias("last_seen"))
-    for kind in IDENTIFIER_TYPES:
-        if kind not in wide.columns:
-            wide = wide.with_columns(pl.lit(None, pl.String).alias(kind))
-    return seen.join(wide, on="_rid").with_columns(
-        pl.col("date_of_birth").str.to_date("%Y-%m-%d", strict=False)
-    ).select(RECORD_COLUMNS).sort(key)
+    new = changed("record_id") | changed("source")
+    s = s.with_columns(new.alias("_new"),
+                       (new.cum_sum() - 1).cast(pl.UInt32).set_sorted().alias("_rid"),
+                       (new | changed("identifier_type")).cum_sum().cast(pl.UInt32)
+                       .set_sorted().alias("_run"),
+                       pl.col("identifier_type").cast(pl.Enum(IDENTIFIER_TYPES), strict=False)
+                       .to_physical().alias("_type"))  # null: types records do not keep
+    seen = s.group_by("_rid", maintain_order=True).agg(
+        pl.col("observed_at").min().alias("first_seen"),
+        pl.col("last_observed_at").max().alias("last_seen"))
+    at = pl.col("last_observed_at").dt.epoch("us").fill_null(2**63 - 1)
+    latest = (s.select("_rid", "_run", "_type", "value", at.alias("_at"))
+              .filter(pl.col("_at") == pl.col("_at").max().over("_run"))
+              .filter(pl.col("_run").is_first_distinct()))
+    n = seen.height
+    columns = []
+    for i, kind in enumerate(IDENTIFIER_TYPES):
+        rows = latest.filter(pl.col("_type") == i)
+        at_rid = pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(
+            rows["_rid"], pl.int_range(rows.height, dtype=pl.UInt32, eager=True))
+        columns.append(rows["value"].gather(at_rid).alias(kind))
+    wide = pl.DataFrame(columns).with_columns(
+        pl.col("date_of_birth").str.to_date("%Y-%m-%d", strict=False))
+    return pl.concat([s.select(*key, "_new").filter("_new").drop("_new"), wide,
+                      seen.drop("_rid")], how="horizontal").select(RECORD_COLUMNS)
