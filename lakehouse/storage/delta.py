@@ -125,23 +125,26 @@ def conform(table: pa.Table, target: pa.Schema, where: str = "") -> tuple[pa.Tab
 
 
 _SAMPLE = 4096
+# One codec on every file we write. LZ4_RAW: files as small as snappy's, cheaper to write and to
+# read (1M events' bronze: ~47 MB, write ~1.0 CPU s vs snappy 1.0-1.2, read 0.57 vs 0.64);
+# uncompressed would save ~0.1 s and cost 45% more bytes. Before, a table got snappy or no
+# compression depending on whether it had a column of distinct values.
+CODEC = "LZ4_RAW"
 
 
-def writer_properties(rows: pa.Table | pl.DataFrame) -> WriterProperties | None:
-    """Parquet settings for ``rows``: no dictionary for columns whose values are (nearly) all
-    distinct (event ids, timestamps). A dictionary there only costs time: the writer builds it,
-    finds it too large and falls back to plain encoding. Judged on a sample of the rows."""
+def writer_properties(rows: pa.Table | pl.DataFrame) -> WriterProperties:
+    """Parquet settings for ``rows``: ``CODEC``, and no dictionary for columns whose values are
+    (nearly) all distinct (event ids, timestamps). A dictionary there only costs time: the writer
+    builds it, finds it too large and falls back to plain encoding. Judged on a sample."""
     if len(rows) < 1000:
-        return None
+        return WriterProperties(compression=CODEC)
     sample = rows.slice(0, _SAMPLE)
     frame = sample if isinstance(sample, pl.DataFrame) else pl.from_arrow(sample)
     assert isinstance(frame, pl.DataFrame)
     unique = frame.select(pl.all().n_unique()).row(0)
     plain = [n for n, u in zip(frame.columns, unique, strict=True) if u > 0.9 * frame.height]
-    if not plain:
-        return None
-    return WriterProperties(
-        column_properties={n: ColumnProperties(dictionary_enabled=False) for n in plain})
+    return WriterProperties(compression=CODEC, column_properties={
+        n: ColumnProperties(dictionary_enabled=False) for n in plain} or None)
 
 
 def committed(dt: DeltaTable, app_id: str, version: int) -> bool:
