@@ -14,6 +14,7 @@ group when the typed reader refuses what the screen let through.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -238,34 +239,34 @@ def _csv_lines(ent: Entity, header: bytes, datas: list[bytes], wheres: list[str]
         return None
     if not header.strip() or len(set(columns)) != len(columns):
         return None
-    skip = len(header) + 1
-    rests = [d[skip:] for d in datas]
-    body = b"".join(r if not r or r.endswith(b"\n") else r + b"\n" for r in rests)
-    ends = np.flatnonzero(np.frombuffer(body, np.uint8) == 10)
+    rests = [memoryview(d)[len(header) + 1:] for d in datas]  # views: the join is the copy
+    ended = [not r or d.endswith(b"\n") for d, r in zip(datas, rests, strict=True)]
+    body = b"".join(itertools.chain.from_iterable(
+        (r,) if done else (r, b"\n") for r, done in zip(rests, ended, strict=True)))
+    array = np.frombuffer(body, np.uint8)
+    ends = np.flatnonzero(array == 10)
     total = len(ends)
     starts = np.concatenate([[0], ends[:-1] + 1])
-    sizes = np.cumsum([len(r) + (bool(r) and not r.endswith(b"\n")) for r in rests])
+    sizes = np.cumsum([len(r) + (not done) for r, done in zip(rests, ended, strict=True)])
     first = np.searchsorted(ends, np.concatenate([[0], sizes[:-1]]))
     counts = np.diff(np.append(first, total))
     file_of = np.repeat(np.arange(len(datas), dtype=np.int32), counts)
     number = np.arange(total, dtype=np.int64) - first[file_of] + 2  # line 1 is the header
     blank = ends == starts
     errors: list[tuple] = []
-    if not body.isascii():
-        for g in np.flatnonzero(~blank):
+    if not body.isascii():  # only lines with a byte above 127 can be undecodable
+        for g in np.unique(np.searchsorted(ends, np.flatnonzero(array >= 128))).tolist():
             raw = body[int(starts[g]):int(ends[g])]
-            if raw.isascii():
-                continue
             i, no = int(file_of[g]), int(number[g])
             if error := _undecodable(raw, i, no, wheres[i]):
                 errors.append(error)
                 blank[g] = True  # not a record
     keep = np.flatnonzero(~blank)
     if blank.any():
-        pieces, previous = [], -1
+        view, pieces, previous = memoryview(body), [], -1
         for g in [*np.flatnonzero(blank).tolist(), total]:
             if g > previous + 1:
-                pieces.append(body[int(starts[previous + 1]):int(ends[g - 1]) + 1])
+                pieces.append(view[int(starts[previous + 1]):int(ends[g - 1]) + 1])
             previous = g
         body = b"".join(pieces)
     lines = pl.read_csv(io.BytesIO(body), has_header=False, separator="\x00", quote_char=None,
@@ -308,10 +309,10 @@ def _read_lines(ent: Entity, body: bytes, starts, ends, skip, expect: int):
     if expect == 0:
         return pl.DataFrame(schema=_polars_schema(ent))
     if skip.any():
-        pieces, previous = [], -1
+        view, pieces, previous = memoryview(body), [], -1  # views: one copy (the join), not two
         for i in [*np.flatnonzero(skip).tolist(), len(starts)]:
             if i > previous + 1:
-                pieces.append(body[int(starts[previous + 1]):int(ends[i - 1]) + 1])
+                pieces.append(view[int(starts[previous + 1]):int(ends[i - 1]) + 1])
             previous = i
         body = b"".join(pieces)
     try:
