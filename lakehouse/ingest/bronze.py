@@ -179,9 +179,9 @@ def _check_group(ent: Entity, group: Group, sources: tuple[str, ...], now: datet
     if not goods:
         good = validate(ent, parse_empty(ent), ctx)[0].with_columns(
             pl.lit(None, pl.Int32).alias(FILE))
-    elif len(goods) == 1:
-        good = goods[0]  # one record form: rows are in (file, line) order already
-    else:
+    elif len(goods) == 1 and goods[0][FILE].is_sorted():
+        good = goods[0]  # one record form, and its frames came in file order
+    else:  # (files read one by one or under another CSV header come after the others)
         good = pl.concat(goods, how="diagonal_relaxed").sort(FILE, LINE)
     errors = group.errors
     bad = pl.concat([b.select(LINE, RAW, "error_kind", "field", "reason", FILE)

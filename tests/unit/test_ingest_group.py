@@ -67,6 +67,9 @@ CSV_FILES = {
     b"9.99,,,,,card\n" + pos(7).encode(),
     "extra column": "\n".join([CSV_HEADER + ",note", pos(8) + ",hi", pos(9) + ","]).encode(),
     "quoted": "\n".join([CSV_HEADER, pos(10).replace("card", '"card"')]).encode(),
+    "utf-8 among undecodable": "\n".join([CSV_HEADER, pos(11).replace("SKU", "SKÜ"), pos(12)])
+    .encode() + b"\nT13,1,S1,R1,2026-03-01 10:00:00,\xff,1,9.99,,,,,card\n"
+    + pos(14).replace("card", "carté").encode() + b"\n",
     "header only": CSV_HEADER.encode(),
     "empty": b"",
 }
@@ -94,6 +97,16 @@ def test_group_equals_file_by_file(ent, files, together, alone):
     assert good.equals(good1.select(good.columns))
     assert bad.equals(bad1)
     assert set(bad["error_kind"]) >= {"wrong_type", "encoding_error"}
+
+
+def test_rows_stay_in_file_order_when_an_earlier_file_is_read_alone():
+    """A file the screen cannot take (CR) is parsed on its own and joins the group after the
+    others; bronze slices the rows per file, so they must still come in file order."""
+    sources = ("web/crlf", "web/clean")
+    datas = [JSONL_FILES["crlf"], JSONL_FILES["clean"]]
+    good, bad = checked(WEB, parse_jsonl_group(WEB, datas, list(sources)), sources)
+    assert bad.height == 0
+    assert good.select("_file", "_line").rows() == [(0, 1), (0, 2), *[(1, i) for i in range(1, 6)]]
 
 
 def test_nested_entity_group_equals_file_by_file():
