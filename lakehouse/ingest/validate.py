@@ -389,9 +389,12 @@ def validate(ent: Entity, records: pl.DataFrame, ctx: Context) -> tuple[pl.DataF
     frame = frame.with_columns(bad_mask.alias("_bad"))
     keep = [c for c in (FILE,) if c in frame.columns]
     any_bad = bool(frame["_bad"].any())
-    good = (frame.filter(~pl.col("_bad")) if any_bad else frame).select(
+    good = frame.select(  # then filtered: only the columns kept are copied
         LINE, EXTRA, *keep,
-        *[pl.col(value_col(f.name)).cast(bronze_dtype(f)).alias(f.name) for f in ent.all_fields])
+        *[pl.col(value_col(f.name)).cast(bronze_dtype(f)).alias(f.name) for f in ent.all_fields],
+        *(["_bad"] if any_bad else []))
+    if any_bad:
+        good = good.filter(~pl.col("_bad")).drop("_bad")
     bad = frame.filter(pl.col("_bad"))
     bad = bad.with_columns(pl.Series(SRC, _sources(bad, ctx), dtype=pl.String))
     errors = [pl.when(cond.fill_null(False)).then(msg) for cond, msg in checks]
