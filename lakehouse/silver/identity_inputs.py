@@ -46,6 +46,7 @@ _NORMALISE = {
     "device_id": nz.identifier, "login_id": nz.identifier, "order_id": nz.identifier,
     "email_click": nz.identifier,
 }
+_CHEAP = (nz.identifier, nz.code)  # cheaper to apply to every value than to find distinct ones
 CLICK_WINDOW_S = 5  # a newsletter landing this many seconds after a click is that click's
 
 
@@ -55,10 +56,9 @@ def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str
     value), as :func:`fold_observations` would give from one row per (row, identifier).
 
     Built without sorting or grouping the long frame on its four string columns: each source
-    row gets its rank in the fold order (observed_at, file, line) once; raw values are folded
-    per (record, raw value) to (min rank, max time) before normalising (so each distinct value
-    is normalised once), again per normalised value, and the winning row's observed_at and
-    lineage are gathered by rank.
+    row gets its rank in the fold order (observed_at, file, line) once; each type is folded
+    on its own (:func:`_fold_type`), and the winning row's observed_at and lineage are
+    gathered by rank.
     """
     if frame.is_empty() or not pairs:
         return pl.DataFrame(schema=_schema())
@@ -69,26 +69,50 @@ def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str
         *[v.cast(pl.String).alias(f"_v{i}") for i, (_, v) in enumerate(pairs)],
     ).filter(pl.col("record_id").is_not_null())
     perm = src.select(pl.arg_sort_by(order, nulls_last=True).alias("_row"))["_row"]
-    src = src.with_columns(pl.Series("_rank", perm).arg_sort())  # row -> position in order
-    parts = []
-    for i, (kind, _) in enumerate(pairs):
-        raw = (src.lazy().select("record_id", pl.col(f"_v{i}").alias("raw"), "_rank",
-                                 "observed_at")
-               .filter(pl.col("raw").is_not_null())
-               .group_by("record_id", "raw")
-               .agg(pl.col("_rank").min(), pl.col("observed_at").max().alias("last_observed_at")))
-        norm = (pl.col("raw") if kind == "date_of_birth" else _NORMALISE[kind](pl.col("raw")))
-        parts.append(raw.select("record_id", pl.lit(kind).alias("identifier_type"),
-                                norm.alias("value"), "_rank", "last_observed_at")
-                     .filter(pl.col("value").is_not_null()))
-    folded = (pl.concat(parts).group_by("record_id", "identifier_type", "value")
-              .agg(pl.col("_rank").min(), pl.col("last_observed_at").max())).collect()
+    rank = pl.zeros(src.height, pl.UInt32, eager=True).scatter(  # row -> position in order
+        perm, pl.int_range(src.height, dtype=pl.UInt32, eager=True))
+    src = src.with_columns(rank.alias("_rank"))
+    columns: dict[str, list[tuple[str, bool]]] = {}
+    for i, (kind, value) in enumerate(pairs):
+        columns.setdefault(kind, []).append((f"_v{i}", value.meta.eq(record_id)))
+    folded = pl.concat([_fold_type(src, kind, cols) for kind, cols in columns.items()])
     first = src.select("observed_at", *_LINEAGE)[perm.gather(folded["_rank"])]
     out = pl.concat([folded.select("record_id", pl.lit(source).alias("source"),
                                    "identifier_type", "value"),
                      first.select("observed_at"), folded.select("last_observed_at"),
                      first.select(_LINEAGE)], how="horizontal")
     return out.select(OBSERVATION_COLUMNS).cast(_schema())  # type: ignore[arg-type]
+
+
+def _fold_type(src: pl.DataFrame, kind: str, columns: list[tuple[str, bool]]) -> pl.DataFrame:
+    """(record, kind, value, min rank, max time) from the source columns holding ``kind``
+    (each flagged when it is the record id itself).
+
+    Raw values fold per (record, raw value) first, on the record alone when the value is the
+    record id; each distinct raw value is normalised once; the fold per normalised value is
+    skipped when one column feeds the type and normalising changed nothing (the raw fold
+    already gave one row per value)."""
+    raws = []
+    for col, is_record in columns:
+        keys = ["record_id"] if is_record else ["record_id", col]
+        raws.append(src.lazy().filter(pl.col(col).is_not_null()).group_by(keys)
+                    .agg(pl.col("_rank").min(),
+                         pl.col("observed_at").max().alias("last_observed_at"))
+                    .select("record_id", pl.col("record_id" if is_record else col).alias("raw"),
+                            "_rank", "last_observed_at"))
+    raw = pl.concat(raws).collect()
+    norm = _NORMALISE.get(kind)
+    if norm is None or norm in _CHEAP:
+        values = raw.with_columns((raw["raw"] if norm is None else norm(raw["raw"])).alias("value"))
+    else:  # each distinct spelling once (phones, addresses, e-mails repeat across columns)
+        distinct = raw.select("raw").unique()
+        values = raw.join(distinct.with_columns(norm(distinct["raw"]).alias("value")), on="raw")
+    rows = values.filter(pl.col("value").is_not_null())
+    if len(columns) > 1 or not (rows["value"] == rows["raw"]).all():
+        rows = rows.group_by("record_id", "value").agg(pl.col("_rank").min(),
+                                                       pl.col("last_observed_at").max())
+    return rows.select("record_id", pl.lit(kind).alias("identifier_type"), "value", "_rank",
+                       "last_observed_at")
 
 
 def _schema() -> dict[str, pl.DataType]:
@@ -139,17 +163,23 @@ def _click_key(campaign: pl.Expr, at: pl.Expr, back_s: int = 0) -> pl.Expr:
 def from_clickstream(events: pl.DataFrame) -> pl.DataFrame:
     """Web cookies and app devices, with the login ids and the order ids (purchase events)
     seen on them, and for a web landing from a newsletter the click keys it may answer
-    (``email_click``: campaign and second, for each second of the click window before it)."""
+    (``email_click``: campaign and second, for each second of the click window before it).
+    Click keys are built on the landings alone (each type folds on its own, so the two parts
+    of a cookie's observations never share a key)."""
     landing = ((pl.col("event_type") == "page_view") & (pl.col("utm_source") == "newsletter")
                & pl.col("utm_campaign").is_not_null())
-    clicks = [("email_click", pl.when(landing).then(
-        _click_key(pl.col("utm_campaign"), pl.col("event_time"), k)))
-        for k in range(CLICK_WINDOW_S + 1)]
+    clicks = [("email_click", _click_key(pl.col("utm_campaign"), pl.col("event_time"), k))
+              for k in range(CLICK_WINDOW_S + 1)]
+    cookie = pl.col("anonymous_id")
+    events = events.select("channel", "anonymous_id", "login_id", "order_id", "event_time",
+                           *_LINEAGE, landing.alias("_landing"), "utm_campaign")
     return pl.concat([
-        _long(events.filter(pl.col("channel") == ch), ch, pl.col("anonymous_id"), "event_time",
-              [("device_id", pl.col("anonymous_id")), ("login_id", pl.col("login_id")),
-               ("order_id", pl.col("order_id")), *(clicks if ch == "web" else [])])
-        for ch in ("web", "app")
+        *(_long(events.filter(pl.col("channel") == ch), ch, cookie, "event_time",
+                [("device_id", cookie), ("login_id", pl.col("login_id")),
+                 ("order_id", pl.col("order_id"))])
+          for ch in ("web", "app")),
+        _long(events.filter((pl.col("channel") == "web") & pl.col("_landing")), "web", cookie,
+              "event_time", clicks),
     ])
 
 

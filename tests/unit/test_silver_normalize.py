@@ -15,8 +15,7 @@ from lakehouse.silver.products import map_product
 
 
 def run(fn, values):
-    frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
-    return frame.select(fn(pl.col("v")).alias("v"))["v"].to_list()
+    return fn(pl.Series("v", values, dtype=pl.String)).to_list()
 
 
 @pytest.mark.parametrize("raw", ["(415) 555-0123", "415.555.0123", "+1 415 555 0123",
