@@ -209,10 +209,30 @@ def records_from_objects(ent: Entity, objs: list[tuple[int, str, dict]],
     return pl.DataFrame(cols, schema=_empty_records(ent).schema)
 
 
+class DuplicateKey(Exception):
+    """A JSON object names a key twice: readers disagree on which value holds (json keeps the
+    last, polars the first), so the line is refused rather than read either way."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        raise DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+    return obj
+
+
+_decode = json.JSONDecoder(object_pairs_hook=_unique_keys).decode  # json.loads, refusing repeats
+
+
 def load_line(line: int, text: str, where: str) -> dict | tuple:
     """One JSON line decoded: its object, or an error row naming file and line."""
     try:
-        obj = json.loads(text)
+        obj = _decode(text)
+    except DuplicateKey as exc:
+        return (line, text, "duplicate_key", exc.args[0],
+                f"{where} line {line}: key `{exc.args[0]}` appears twice in one object, so "
+                "which of its values holds is unclear")
     except ValueError as exc:
         return (line, text, "broken_json", None, f"{where} line {line}: not valid JSON ({exc})")
     if not isinstance(obj, dict):
@@ -267,8 +287,18 @@ def _counts_fit(chunk: bytes, frame: pl.DataFrame, ent: Entity) -> bool:
     strings = chunk.count(b'": "' if spaced else b'":"')
     nulls = chunk.count(b'": null' if spaced else b'":null')
     nonnull = {c: frame.height - frame[c].null_count() for c in frame.columns}
+    if nulls and repeats_key(pl.Series(chunk.decode("utf-8").split("\n"))).any():
+        return False  # the counts balance for a repeated key whose later value is null
     return (keys == sum(nonnull.values()) + nulls
             and strings == sum(nonnull[c] for c in _string_fields(ent)))
+
+
+def repeats_key(lines: pl.Series) -> pl.Series:
+    """Per JSON line: whether it may name a key twice. Judged on the text, so a line with a
+    backslash or with a key the pattern does not see counts too (the exact path decides)."""
+    keys = lines.str.extract_all(r'"[^"\\]*":')
+    return ((keys.list.n_unique() < keys.list.len()) | lines.str.contains("\\", literal=True)
+            | (keys.list.len() != lines.str.count_matches('":', literal=True)))
 
 
 def _fits(ent_types: dict[str, str], obj: dict) -> bool:
@@ -538,8 +568,8 @@ def _check_lines(ent: Entity, cands: list[tuple[int, bytes]]):
     for no, line in cands:
         text = line.decode("utf-8")
         try:
-            obj = json.loads(text)
-        except ValueError:
+            obj = _decode(text)
+        except (ValueError, DuplicateKey):
             slow.append((no, text))
             continue
         if type(obj) is dict and _fits(types, obj):

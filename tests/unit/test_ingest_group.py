@@ -142,3 +142,25 @@ def test_group_survives_what_the_screen_misses(monkeypatch):
     assert got[0].equals(want[0]) and got[1].equals(want[1])
     assert got[1]["error_kind"].to_list() == ["wrong_type"]
     assert isinstance(got[0], pl.DataFrame)
+
+
+@pytest.mark.parametrize("repeat", ['"cookie_id":null', '"cookie_id":"c9"', '"promo":1,"promo":2'])
+def test_a_repeated_key_is_quarantined_by_the_group_and_the_file_paths(repeat):
+    """polars keeps a repeated key's first value, json its last: neither may decide silently."""
+    line = compact(web(1))[:-1] + "," + repeat + "}"
+    data = jsonl([web(0), line, web(2)])
+    sources = ("web/repeat",)
+    for group in (parse_jsonl_group(WEB, [data], list(sources)),
+                  from_parsed([parse_jsonl(WEB, data, sources[0])])):
+        good, bad = checked(WEB, group, sources)
+        assert good["_line"].to_list() == [1, 3]
+        key = repeat.split('"')[1]
+        assert one(bad) == {"_line": 2, "_raw": line, "error_kind": "duplicate_key",
+                            "field": key, "_file": 0,
+                            "reason": f"web/repeat line 2: key `{key}` appears twice in one "
+                                      "object, so which of its values holds is unclear"}
+
+
+def one(frame: pl.DataFrame) -> dict:
+    assert frame.height == 1, frame
+    return frame.row(0, named=True)

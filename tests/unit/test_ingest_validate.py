@@ -374,3 +374,17 @@ def test_csv_whole_file_path_equals_the_line_path(text, monkeypatch):
     assert fast.records.equals(slow.records)
     assert fast.errors.sort("_line").equals(slow.errors.sort("_line"))
     assert fast.present == slow.present and fast.rows == slow.rows
+
+
+def test_orders_repeated_nested_key_is_duplicate_key():
+    orders = entity("orders", "orders")
+    item = '{"id":"l1","variant_id":"v1","quantity":1,"quantity":5,"price":"1.00"}'
+    line = ('{"id":"o1","order_number":1,"created_at":"2026-03-01T10:00:00Z",'
+            '"updated_at":"2026-03-01T10:00:00Z","source_name":"web","financial_status":"paid",'
+            f'"currency":"EUR","total_price":"2.00","line_items":[{item}]}}')
+    src = "orders/orders_20260103_000.jsonl"
+    good, bad = run_jsonl(orders, [line], source=src)
+    assert good.height == 0
+    err = one_error(bad)
+    assert (err["error_kind"], err["field"], err["_raw"]) == ("duplicate_key", "quantity", line)
+    assert err["reason"].startswith(f"{src} line 1: key `quantity` appears twice")
