@@ -15,8 +15,10 @@ copy of an event that arrived later) and ``duplicates`` are rows that lost to an
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -268,23 +270,30 @@ def _pending_identity_batches(run: _Run) -> list[str]:
     return sorted(pending)
 
 
-def _identity(run: _Run, good: dict[str, pl.DataFrame]) -> None:
-    """Identifier observations from this batch's records, and from earlier batches that
-    skipped them, then the customer records of every record they touch."""
+def _observed(name: str, good: pl.DataFrame) -> pl.DataFrame | None:
+    """Folded identifier observations of one silver table's rows (None: it carries none)."""
+    extract = _IDENTITY_EXTRACT.get(name)
+    return extract(good) if extract is not None and not good.is_empty() else None
+
+
+def _identity(run: _Run, good: dict[str, pl.DataFrame],
+              observed: dict[str, pl.DataFrame | None] | None, pending: list[str]) -> None:
+    """Identifier observations from this batch's records (``observed``: already extracted),
+    and from the ``pending`` earlier batches that skipped them, then the customer records of
+    every record they touch."""
     app_ids = run.app_ids(sorted(IDENTITY_SOURCES))
-    if run.batch_id is not None:
-        pending = _pending_identity_batches(run)
-        if pending:
-            app_ids = [*app_ids, *(app_id(b) for b in pending)]
-            good = dict(good)
-            for name in _IDENTITY_EXTRACT:
-                frames = [f for f in (good[name],
-                                      read_batches(run.tables, run.uri(name), pending))
-                          if f is not None and not f.is_empty()]
-                if frames:
-                    good[name] = pl.concat(frames, how="diagonal_relaxed")
-    parts = [fn(good[name]) for name, fn in _IDENTITY_EXTRACT.items()
-             if not good[name].is_empty()]
+    if pending:
+        app_ids = [*app_ids, *(app_id(b) for b in pending)]
+        good = dict(good)
+        for name in _IDENTITY_EXTRACT:
+            frames = [f for f in (good[name], read_batches(run.tables, run.uri(name), pending))
+                      if f is not None and not f.is_empty()]
+            if frames:
+                good[name] = pl.concat(frames, how="diagonal_relaxed")
+        observed = None
+    if observed is None:
+        observed = {name: _observed(name, good[name]) for name in _IDENTITY_EXTRACT}
+    parts = [p for p in observed.values() if p is not None]
     if not parts:
         return
     obs = identity_inputs.observations(parts)
@@ -323,21 +332,32 @@ def build_silver(home: Home | str | Path, batch_id: str | None = None,
     home = home if isinstance(home, Home) else Home.resolve(home)
     run = _Run(home, batch_id)
     crosswalk = _crosswalk(run)
+    pending = _pending_identity_batches(run) if identity and batch_id is not None else []
+    # a table's identity inputs are extracted by the worker that built it, while the other
+    # still writes; when earlier batches' rows must join them, only afterwards (_identity)
+    early = identity and not pending
+
+    def build(name: str, make: Callable[[], pl.DataFrame],
+              ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        good = make()
+        return good, (_observed(name, good) if early else None)
+
+    jobs = [("orders", lambda: _orders(run, crosswalk)),
+            *((spec.name, partial(run.table, spec, crosswalk)) for spec in EVENT_TABLES)]
     # The event tables (and orders) are independent of each other: each reads its own bronze
     # and writes its own silver table, so they run on a small thread pool (polars and Delta
     # writes run outside the GIL); what depends on them follows once all are done.
     if WORKERS > 1:
         with ThreadPoolExecutor(WORKERS) as pool:
-            orders = pool.submit(_orders, run, crosswalk)
-            done = list(pool.map(lambda spec: run.table(spec, crosswalk), EVENT_TABLES))
-            good = {spec.name: g for spec, g in zip(EVENT_TABLES, done, strict=True)}
-            good["orders"] = orders.result()
+            done = list(pool.map(lambda job: build(*job), jobs))
     else:
-        good = {spec.name: run.table(spec, crosswalk) for spec in EVENT_TABLES}
-        good["orders"] = _orders(run, crosswalk)
+        done = [build(*job) for job in jobs]
+    good = {name: g for (name, _), (g, _) in zip(jobs, done, strict=True)}
+    observed = {name: o for (name, _), (_, o) in zip(jobs, done, strict=True)
+                if name in _IDENTITY_EXTRACT}
     _purchase_orders(run, good["purchase_order_events"])
     if identity:
-        _identity(run, good)
+        _identity(run, good, observed if early else None, pending)
     _write_quarantine(run)
     for res in run.result.tables.values():
         if not res.balanced:
