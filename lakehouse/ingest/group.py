@@ -375,11 +375,11 @@ def _presence(ent: Entity, group: Group) -> None:
         return
     for frames, native in ((group.native, True), (group.text, False)):
         for frame in frames:
-            cols = {n: n if native else kind_col(n) for n in added}
-            seen = frame.group_by(FILE).agg(
-                [pl.col(c).is_not_null().any().alias(n) for n, c in cols.items()])
-            for row in seen.iter_rows(named=True):
-                group.present[row[FILE]] |= {n for n in cols if row[n]}
+            for n in added:  # the files of the rows that hold it (cheaper than a group_by)
+                c = n if native else kind_col(n)
+                files = frame.select(pl.col(FILE).filter(pl.col(c).is_not_null()).unique())
+                for i in files[FILE].to_list():
+                    group.present[i].add(n)
 
 
 def _raw_of(lines: pl.Series, first: int) -> RawOf:
