@@ -43,10 +43,14 @@ def map_product(frame: pl.DataFrame, crosswalk: pl.DataFrame, *, system: str, co
     Returns (rows whose code is null or mapped, quarantine rows for unmapped codes). ``field``
     names the code in the reason when it differs from the column (nested order lines).
     """
-    xw = crosswalk.filter(pl.col("system") == system).select(
+    xw = crosswalk.filter((pl.col("system") == system) & pl.col("code").is_not_null()).select(
         pl.col("code").alias(code), "product_id").unique(subset=[code], keep="first")
-    joined = frame.join(xw, on=code, how="left", maintain_order="left")
-    unmapped = pl.col(code).is_not_null() & pl.col("product_id").is_null()
+    # a lookup adds one column (a left join would copy every column of the frame)
+    joined = frame.with_columns(pl.col(code).replace_strict(
+        xw[code], xw["product_id"], default=None, return_dtype=pl.String).alias("product_id"))
+    unmapped = joined[code].is_not_null() & joined["product_id"].is_null()
+    if not unmapped.any():
+        return joined, pl.DataFrame(schema=QUARANTINE_SCHEMA)
     name = field or code
     bad = quarantine_rows(
         joined.filter(unmapped).drop("product_id"), channel=channel, entity=entity,

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
+from lakehouse.ingest.quarantine import SCHEMA as QUARANTINE_SCHEMA
 from lakehouse.silver import normalize as nz
 from lakehouse.silver.clickstream import app_event_time
 from lakehouse.silver.identity_inputs import customer_records, fold_observations
@@ -81,6 +82,22 @@ def test_unmapped_code_is_quarantined_with_file_line_and_code():
         "catalog crosswalk"]
     assert bad.row(0, named=True)["error_kind"] == "unknown_product"
     assert '"P-99999"' in bad["raw"][0]
+
+
+def test_product_codes_map_by_exact_code_only():
+    """A product without a code in a system (null) maps nothing; the first product of a
+    duplicated code wins; rows keep their order; all mapped: nothing quarantined."""
+    xw = pl.DataFrame({"system": ["pos", "pos", "pos", "web"],
+                       "code": [None, "K1", "K1", "K2"],
+                       "product_id": ["PRD-0", "PRD-1", "PRD-2", "PRD-3"]})
+    rows = pl.DataFrame({"pos_sku": [None, "K1", "K1"], "_source_file": ["f"] * 3,
+                         "_line": [1, 2, 3], "_batch_id": ["b"] * 3,
+                         "_ingested_at": [_ts(0)] * 3}, schema_overrides={"pos_sku": pl.String})
+    good, bad = map_product(rows, xw, system="pos", code="pos_sku", channel="pos",
+                            entity="transactions")
+    assert good["product_id"].to_list() == [None, "PRD-1", "PRD-1"]
+    assert good["_line"].to_list() == [1, 2, 3]
+    assert bad.is_empty() and bad.columns == list(QUARANTINE_SCHEMA)
 
 
 def test_purchase_order_fold():
