@@ -171,14 +171,14 @@ def _kind_text(value: object) -> tuple[str | None, str | None]:
     return kind, _compact(value)
 
 
-def _column(values: list) -> tuple[list, list]:
-    """(texts, kinds) of one field's values, as ``_kind_text`` gives them one by one."""
+def _column(values: list) -> tuple[list, list | str]:
+    """(texts, kinds) of one field's values, as ``_kind_text`` gives them one by one; kinds is
+    one kind when every non-null value has it (polars then fills the column)."""
     types = set(map(type, values))
     if types <= {str, type(None)}:
-        return values, [None if v is None else "str" for v in values]
+        return values, "str"
     if types <= {int, type(None)}:  # bool is not in it: a set of exact types
-        return ([None if v is None else str(v) for v in values],
-                [None if v is None else "int" for v in values])
+        return [None if v is None else str(v) for v in values], "int"
     if types <= {dict, list, type(None)}:
         return ([None if v is None else _compact(v) for v in values],
                 [None if v is None else "object" if type(v) is dict else "array"
@@ -204,9 +204,16 @@ def records_from_objects(ent: Entity, objs: list[tuple[int, str, dict]],
         extras.append(_compact(extra) if extra else None)
     cols[EXTRA] = extras
     dicts = [o[2] for o in objs]
+    uniform: dict[str, pl.Expr] = {}
     for n in names:
-        cols[n], cols[kind_col(n)] = _column(list(map(dict.get, dicts, itertools.repeat(n))))
-    return pl.DataFrame(cols, schema=_empty_records(ent).schema)
+        cols[n], kinds = _column(list(map(dict.get, dicts, itertools.repeat(n))))
+        if isinstance(kinds, str):
+            uniform[kind_col(n)] = pl.when(pl.col(n).is_not_null()).then(pl.lit(kinds))
+        else:
+            cols[kind_col(n)] = kinds
+    schema = _empty_records(ent).schema
+    frame = pl.DataFrame(cols, schema={c: schema[c] for c in cols})
+    return frame.with_columns(**uniform).select(schema.names())
 
 
 class DuplicateKey(Exception):
