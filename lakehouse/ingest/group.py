@@ -33,6 +33,7 @@ from lakehouse.ingest.parse import (
     csv_records,
     error_frame,
     fast_ok,
+    gc_paused,
     is_native,
     kind_col,
     load_line,
@@ -168,23 +169,24 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | set
                                 pl.lit(None, pl.String).alias(EXTRA),
                                 pl.Series(FILE, file_of[keep]))
     slow = np.flatnonzero(suspect & ~undecodable)
-    objs, files = [], []
-    for g, text in zip(slow.tolist(), lines.gather(slow).to_list(), strict=True):
-        i, no = int(file_of[g]), int(number[g])
-        if not text.strip():  # a blank line is no record
-            counts[i] -= 1
-            continue
-        obj = load_line(no, text, wheres[i])
-        if isinstance(obj, dict):
-            objs.append((no, text, obj))
-            files.append(i)
-        else:
-            errors.append((i, *obj))
     group = Group([native] if native.height else [], [], [], counts.tolist(),
                   [set() for _ in datas], [])
-    if objs:
-        group.text.append(records_from_objects(ent, objs).with_columns(
-            pl.Series(FILE, files, dtype=pl.Int32)))
+    objs, files = [], []
+    with gc_paused():
+        for g, text in zip(slow.tolist(), lines.gather(slow).to_list(), strict=True):
+            i, no = int(file_of[g]), int(number[g])
+            if not text.strip():  # a blank line is no record
+                group.rows[i] -= 1
+                continue
+            obj = load_line(no, text, wheres[i])
+            if isinstance(obj, dict):
+                objs.append((no, text, obj))
+                files.append(i)
+            else:
+                errors.append((i, *obj))
+        if objs:
+            group.text.append(records_from_objects(ent, objs).with_columns(
+                pl.Series(FILE, files, dtype=pl.Int32)))
     if errors:
         frame = error_frame([e[1:] for e in errors]).with_columns(
             pl.Series(FILE, [e[0] for e in errors], dtype=pl.Int32))

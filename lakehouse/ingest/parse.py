@@ -17,11 +17,14 @@ value has the JSON type of its column.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import itertools
 import json
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
@@ -230,6 +233,29 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
 
 
 _decode = json.JSONDecoder(object_pairs_hook=_unique_keys).decode  # json.loads, refusing repeats
+
+
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = [0, False]  # pauses in progress, whether the collector ran before the first
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while many JSON values are decoded and converted:
+    they form no cycles (reference counts free them), yet each collection would walk all of
+    them again. The collector is process-wide, so the pauses of several threads nest."""
+    with _GC_LOCK:
+        if not _GC_PAUSES[0]:
+            _GC_PAUSES[1] = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES[0] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_PAUSES[0] -= 1
+            if not _GC_PAUSES[0] and _GC_PAUSES[1]:
+                gc.enable()
 
 
 def load_line(line: int, text: str, where: str) -> dict | tuple:

@@ -19,7 +19,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.channels.spec import Entity, Field
-from lakehouse.ingest.parse import EXTRA, LINE, RAW, is_native, kind_col, native_kind
+from lakehouse.ingest.parse import (
+    EXTRA,
+    LINE,
+    RAW,
+    gc_paused,
+    is_native,
+    kind_col,
+    native_kind,
+)
 
 UTC = "UTC"
 SRC = "_src"  # source file named in a reason (a column, so one frame can hold many files)
@@ -379,10 +387,11 @@ def validate(ent: Entity, records: pl.DataFrame, ctx: Context) -> tuple[pl.DataF
     conds = [cond.fill_null(False) for cond, _ in checks]
     nested = None
     if ent.channel == "orders" and ent.name == "orders" and frame.height and not native:
-        nested = pl.Series(_nested_order_errors(
-            _sources(frame, ctx), ctx.unit, frame[LINE].to_list(),
-            _decoded(frame, "line_items", "array"), _decoded(frame, "customer", "object")),
-            dtype=pl.String)
+        with gc_paused():
+            nested = pl.Series(_nested_order_errors(
+                _sources(frame, ctx), ctx.unit, frame[LINE].to_list(),
+                _decoded(frame, "line_items", "array"), _decoded(frame, "customer", "object")),
+                dtype=pl.String)
         frame = frame.with_columns(nested.alias("_nested"))
         conds.append(pl.col("_nested").is_not_null())
     bad_mask = pl.any_horizontal(conds) if conds else pl.lit(False)
