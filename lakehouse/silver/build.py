@@ -166,10 +166,11 @@ class _Run:
         res.duplicates = 0 if w.skipped else good - w.inserted - w.updated
 
     def derived(self, name: str, layout: Layout, rows: pl.DataFrame, app_ids: list[str],
-                combine=None) -> None:
+                combine=None) -> Written:
         w = self.write(name, layout, rows, app_ids, combine)
         self.result.tables[name] = TableResult(name, inserted=w.inserted, updated=w.updated,
                                                skipped=w.skipped, derived=True)
+        return w
 
     def stored(self, name: str, layout: Layout, keys: pl.DataFrame) -> pl.DataFrame:
         """Stored rows of a silver table for the given keys (after this run's writes): what
@@ -297,10 +298,10 @@ def _identity(run: _Run, good: dict[str, pl.DataFrame],
     if not parts:
         return
     obs = identity_inputs.observations(parts)
-    run.derived("identifier_observations", OBSERVATIONS, obs, app_ids,
-                lambda existing, new: identity_inputs.fold_observations(
-                    pl.concat([existing, new], how="diagonal_relaxed")))
-    if run.batch_id is not None:
+    w = run.derived("identifier_observations", OBSERVATIONS, obs, app_ids,
+                    lambda existing, new: identity_inputs.fold_observations(
+                        pl.concat([existing, new], how="diagonal_relaxed")))
+    if run.batch_id is not None and not w.created:  # created: it holds exactly these rows
         keys = obs.select("record_id", "source").unique()
         obs = run.stored("identifier_observations", OBSERVATIONS, keys)
     run.derived("customer_records", CUSTOMER_RECORDS, identity_inputs.customer_records(obs),
