@@ -40,7 +40,7 @@ from lakehouse.ingest.parse import (
     parse_csv,
     parse_jsonl,
     records_from_objects,
-    repeats_key,
+    unvouched,
 )
 from lakehouse.ingest.validate import FILE
 
@@ -160,7 +160,7 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | set
     if read is None:
         return None
     frame = read
-    misfit = keep[~_fits(ent, frame, _key_counts(lines)[keep])] if len(keep) else keep
+    misfit = keep[~_fits(ent, frame, _key_counts(ent, lines)[keep])] if len(keep) else keep
     if len(misfit):
         suspect[misfit] = True
         frame = frame.filter(pl.Series(~np.isin(keep, misfit)))
@@ -325,10 +325,10 @@ def _read_lines(ent: Entity, body: bytes, starts, ends, skip, expect: int):
     return frame if frame.height == expect else None
 
 
-def _key_counts(lines: pl.Series) -> pl.DataFrame:
+def _key_counts(ent: Entity, lines: pl.Series) -> pl.DataFrame:
     """Per line: key separators ``":`` (``k``), those followed by a string (``s``) or by null
     (``n``), and whether the counts cannot vouch for the line (``e``): a ``\\":`` (an escaped
-    quote before a colon) is there, or a key may repeat (see ``_fits``).
+    quote before a colon) is there, or a key may repeat or be unknown (``parse.unvouched``).
 
     Counted by polars on the lines (one pass per count, faster than scanning the bytes);
     the optional space after the colon is only looked for when some line has one."""
@@ -341,11 +341,7 @@ def _key_counts(lines: pl.Series) -> pl.DataFrame:
     counts = pl.DataFrame({RAW: lines}).select(
         raw.str.count_matches('":', literal=True).alias("k"), strings.alias("s"),
         nulls.alias("n"), raw.str.contains('\\":', literal=True).alias("e"))
-    nulled = (counts["n"] > 0).arg_true()  # only there can a repeated key balance the counts
-    if nulled.len():
-        repeats = repeats_key(lines.gather(nulled)) | counts["e"].gather(nulled)
-        counts = counts.with_columns(counts["e"].scatter(nulled, repeats))
-    return counts
+    return counts.with_columns(counts["e"] | unvouched(lines, ent))
 
 
 def _fits(ent: Entity, frame: pl.DataFrame, counts: pl.DataFrame) -> np.ndarray:
@@ -355,10 +351,9 @@ def _fits(ent: Entity, frame: pl.DataFrame, counts: pl.DataFrame) -> np.ndarray:
     polars refused a wrong type in number and bool fields already (the screen keeps those
     lines away); it would turn a number into text in a string field and drop unknown keys.
     Without ``\\":`` in a line every ``":`` ends a key, so: keys = non-null values + nulls,
-    and keys followed by a string = non-null string-field values. polars keeps the first
-    value of a repeated key, so a repeat whose later values are null balances the counts:
-    where a key may repeat, ``e`` is set as for escapes. Such a line only takes the exact
-    path, which decides (and refuses a repeated key).
+    and keys followed by a string = non-null string-field values. A null under an unknown or
+    repeated key balances the counts too: ``e`` marks such lines as it marks escapes. Such a
+    line only takes the exact path, which decides (and refuses a repeated key).
     """
     strings = _string_fields(ent)
     nonnull = frame.select(

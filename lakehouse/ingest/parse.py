@@ -320,18 +320,30 @@ def _counts_fit(chunk: bytes, frame: pl.DataFrame, ent: Entity) -> bool:
     strings = chunk.count(b'": "' if spaced else b'":"')
     nulls = chunk.count(b'": null' if spaced else b'":null')
     nonnull = {c: frame.height - frame[c].null_count() for c in frame.columns}
-    if nulls and repeats_key(pl.Series(chunk.decode("utf-8").split("\n"))).any():
-        return False  # the counts balance for a repeated key whose later value is null
+    if chunk.find(b"null") >= 0 and unvouched(pl.Series(chunk.decode("utf-8").split("\n")),
+                                              ent).any():
+        return False
     return (keys == sum(nonnull.values()) + nulls
             and strings == sum(nonnull[c] for c in _string_fields(ent)))
 
 
-def repeats_key(lines: pl.Series) -> pl.Series:
-    """Per JSON line: whether it may name a key twice. Judged on the text, so a line with a
-    backslash or with a key the pattern does not see counts too (the exact path decides)."""
-    keys = lines.str.extract_all(r'"[^"\\]*":')
-    return ((keys.list.n_unique() < keys.list.len()) | lines.str.contains("\\", literal=True)
-            | (keys.list.len() != lines.str.count_matches('":', literal=True)))
+def unvouched(lines: pl.Series, ent: Entity) -> pl.Series:
+    """Per JSON line: whether it may fool the key counts of the fast path. They balance for a
+    null under a key the spec does not know (polars drops it, json keeps it for ``_extra``) or
+    under a repeated key (polars keeps the first value, json the last), so only a line with a
+    null can. Judged on the text: a backslash, space before a colon or a key the pattern does
+    not see counts too (the exact path decides)."""
+    nulled = lines.str.contains("null", literal=True)
+    some = lines.filter(nulled)
+    if not some.len():
+        return nulled
+    keys = some.str.extract_all(r'"[^"\\]*":')
+    known = pl.Series([f'"{f.name}":' for f in ent.all_fields])
+    unsure = ((keys.list.n_unique() < keys.list.len())
+              | ~keys.list.eval(pl.element().is_in(known.implode())).list.all()
+              | some.str.contains(r'(?:\\|"\s+:)')
+              | (keys.list.len() != some.str.count_matches('":', literal=True)))
+    return nulled.scatter(nulled.arg_true(), unsure)
 
 
 def _fits(ent_types: dict[str, str], obj: dict) -> bool:
@@ -488,7 +500,7 @@ def _chunk_located(ent: Entity, chunk: bytes, first: int, where: str):
     if lines.len() != len(starts):
         return None
     pattern = _suspect_pattern(ent)
-    suspect = ~lines.str.starts_with("{") | ~lines.str.ends_with("}")
+    suspect = ~lines.str.starts_with("{") | ~lines.str.ends_with("}") | unvouched(lines, ent)
     if pattern:
         suspect = suspect | lines.str.contains(pattern)
     bad = set(np.flatnonzero(suspect.to_numpy()).tolist()) - undecodable

@@ -164,3 +164,14 @@ def test_a_repeated_key_is_quarantined_by_the_group_and_the_file_paths(repeat):
 def one(frame: pl.DataFrame) -> dict:
     assert frame.height == 1, frame
     return frame.row(0, named=True)
+
+
+@pytest.mark.parametrize("unknown", ['"zzz":null', '"zzz" : null'])
+def test_an_unknown_key_holding_null_is_kept_in_extra_by_every_path(unknown):
+    """The key counts balance for it, but polars drops it: the exact path keeps it."""
+    data = jsonl([web(0), compact(web(1))[:-1] + "," + unknown + "}", web(2)])
+    for group in (parse_jsonl_group(WEB, [data], ["web/x"]),
+                  from_parsed([parse_jsonl(WEB, data, "web/x")])):
+        good, bad = checked(WEB, group, ("web/x",))
+        assert bad.height == 0
+        assert good["_extra"].to_list() == [None, '{"zzz":null}', None]
