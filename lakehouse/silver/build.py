@@ -271,6 +271,19 @@ def _pending_identity_batches(run: _Run) -> list[str]:
     return sorted(pending)
 
 
+def _alongside(work: Callable[[], pl.DataFrame], other: Callable[[], None]) -> pl.DataFrame:
+    """``work()``, with ``other()`` run meanwhile on a second thread (one after the other when
+    LAKEHOUSE_THREADS=1)."""
+    if WORKERS < 2:
+        other()
+        return work()
+    with ThreadPoolExecutor(1) as pool:
+        done = pool.submit(other)
+        result = work()
+        done.result()
+    return result
+
+
 def _observed(name: str, good: pl.DataFrame) -> pl.DataFrame | None:
     """Folded identifier observations of one silver table's rows (None: it carries none)."""
     extract = _IDENTITY_EXTRACT.get(name)
@@ -298,14 +311,23 @@ def _identity(run: _Run, good: dict[str, pl.DataFrame],
     if not parts:
         return
     obs = identity_inputs.observations(parts)
-    w = run.derived("identifier_observations", OBSERVATIONS, obs, app_ids,
+
+    def write_observations() -> None:
+        run.derived("identifier_observations", OBSERVATIONS, obs, app_ids,
                     lambda existing, new: identity_inputs.fold_observations(
                         pl.concat([existing, new], how="diagonal_relaxed")))
-    if run.batch_id is not None and not w.created:  # created: it holds exactly these rows
+
+    # A rebuild, or a first batch (the table is created with exactly these rows), builds the
+    # records from these observations: while they are written. Else from the stored history
+    # of the records touched, once the batch's observations are folded into it.
+    if run.batch_id is None or run.tables.get(run.uri("identifier_observations")) is None:
+        records = _alongside(partial(identity_inputs.customer_records, obs), write_observations)
+    else:
+        write_observations()
         keys = obs.select("record_id", "source").unique()
-        obs = run.stored("identifier_observations", OBSERVATIONS, keys)
-    run.derived("customer_records", CUSTOMER_RECORDS, identity_inputs.customer_records(obs),
-                app_ids)
+        records = identity_inputs.customer_records(
+            run.stored("identifier_observations", OBSERVATIONS, keys))
+    run.derived("customer_records", CUSTOMER_RECORDS, records, app_ids)
 
 
 def _write_quarantine(run: _Run) -> None:
