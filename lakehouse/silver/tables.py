@@ -62,7 +62,16 @@ def _t(name, key, partition, rank, *sources) -> SilverTable:
 
 PRODUCTS = _t("products", ["product_id"], None, LATEST_EXPORT,
               ("catalog", "products", reference.conform_products))
+# Biggest first: build_silver runs these in this order on its thread pool, so a big table
+# never starts last and leaves one worker alone at the end.
 EVENT_TABLES: tuple[SilverTable, ...] = (
+    _t("clickstream_events", ["event_id", "channel"], "event_date", FIRST_ARRIVAL,
+       ("web", "events", clickstream.conform_web_events),
+       ("app", "events", clickstream.conform_app_events)),
+    _t("email_events", ["event_id"], "event_date", FIRST_ARRIVAL,
+       ("email", "events", marketing.conform_email_events)),
+    _t("inventory_movements", ["movement_id"], "event_date", FIRST_ARRIVAL,
+       ("wms", "movements", operations.conform_wms_movements)),
     _t("suppliers", ["supplier_id"], None, LATEST_EXPORT,
        ("suppliers", "suppliers", reference.conform_suppliers)),
     _t("promotions", ["promo_id"], None, LATEST_EXPORT,
@@ -73,17 +82,10 @@ EVENT_TABLES: tuple[SilverTable, ...] = (
        ("locations", "shipping_rates", reference.conform_shipping_rates)),
     _t("loyalty_members", ["member_id"], None, FIRST_ARRIVAL,
        ("loyalty", "members", reference.conform_loyalty_members)),
-    _t("clickstream_events", ["event_id", "channel"], "event_date", FIRST_ARRIVAL,
-       ("web", "events", clickstream.conform_web_events),
-       ("app", "events", clickstream.conform_app_events)),
     _t("pos_transaction_lines", ["transaction_id", "line_no"], "event_date", FIRST_ARRIVAL,
        ("pos", "transactions", commerce.conform_pos_transactions)),
-    _t("inventory_movements", ["movement_id"], "event_date", FIRST_ARRIVAL,
-       ("wms", "movements", operations.conform_wms_movements)),
     _t("purchase_order_events", ["event_id"], None, FIRST_ARRIVAL,
        ("suppliers", "purchase_orders", operations.conform_purchase_orders)),
-    _t("email_events", ["event_id"], "event_date", FIRST_ARRIVAL,
-       ("email", "events", marketing.conform_email_events)),
     _t("ad_clicks", ["click_id"], "event_date", FIRST_ARRIVAL,
        ("ads", "clicks", marketing.conform_ad_clicks)),
     _t("ad_spend", ["spend_id"], None, FIRST_ARRIVAL,
