@@ -225,10 +225,14 @@ class DuplicateKey(Exception):
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """``object_pairs_hook``: the object, or ``DuplicateKey`` naming the first key named twice."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        raise DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
     return obj
 
 
@@ -320,19 +324,19 @@ def _counts_fit(chunk: bytes, frame: pl.DataFrame, ent: Entity) -> bool:
     strings = chunk.count(b'": "' if spaced else b'":"')
     nulls = chunk.count(b'": null' if spaced else b'":null')
     nonnull = {c: frame.height - frame[c].null_count() for c in frame.columns}
-    if chunk.find(b"null") >= 0 and unvouched(pl.Series(chunk.decode("utf-8").split("\n")),
-                                              ent).any():
+    if (keys != sum(nonnull.values()) + nulls
+            or strings != sum(nonnull[c] for c in _string_fields(ent))):
         return False
-    return (keys == sum(nonnull.values()) + nulls
-            and strings == sum(nonnull[c] for c in _string_fields(ent)))
+    return chunk.find(b"null") < 0 or not unvouched(
+        pl.Series(chunk.decode("utf-8").split("\n")), ent).any()
 
 
 def unvouched(lines: pl.Series, ent: Entity) -> pl.Series:
     """Per JSON line: whether it may fool the key counts of the fast path. They balance for a
     null under a key the spec does not know (polars drops it, json keeps it for ``_extra``) or
     under a repeated key (polars keeps the first value, json the last), so only a line with a
-    null can. Judged on the text: a backslash, space before a colon or a key the pattern does
-    not see counts too (the exact path decides)."""
+    null can. Judged on the text: a backslash, a blank after a quote (as before a colon) or a
+    key the pattern does not see counts too (the exact path decides)."""
     nulled = lines.str.contains("null", literal=True)
     some = lines.filter(nulled)
     if not some.len():
@@ -341,7 +345,8 @@ def unvouched(lines: pl.Series, ent: Entity) -> pl.Series:
     known = pl.Series([f'"{f.name}":' for f in ent.all_fields])
     unsure = ((keys.list.n_unique() < keys.list.len())
               | ~keys.list.eval(pl.element().is_in(known.implode())).list.all()
-              | some.str.contains(r'(?:\\|"\s+:)')
+              | some.str.contains("\\", literal=True) | some.str.contains('" ', literal=True)
+              | some.str.contains('"\t', literal=True)
               | (keys.list.len() != some.str.count_matches('":', literal=True)))
     return nulled.scatter(nulled.arg_true(), unsure)
 
