@@ -166,11 +166,10 @@ class _Run:
         res.duplicates = 0 if w.skipped else good - w.inserted - w.updated
 
     def derived(self, name: str, layout: Layout, rows: pl.DataFrame, app_ids: list[str],
-                combine=None) -> Written:
+                combine=None) -> None:
         w = self.write(name, layout, rows, app_ids, combine)
         self.result.tables[name] = TableResult(name, inserted=w.inserted, updated=w.updated,
                                                skipped=w.skipped, derived=True)
-        return w
 
     def stored(self, name: str, layout: Layout, keys: pl.DataFrame) -> pl.DataFrame:
         """Stored rows of a silver table for the given keys (after this run's writes): what
