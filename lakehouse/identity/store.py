@@ -25,7 +25,7 @@ from lakehouse.identity.evaluate import evaluate
 from lakehouse.identity.pii import load_key, pseudonymise_expr
 from lakehouse.identity.profiles import customer_profiles, identity_map
 from lakehouse.identity.resolve import DEFAULT_ENGINE, resolve_full
-from lakehouse.storage.delta import read_table, to_arrow
+from lakehouse.storage.delta import read_table, to_arrow, writer_properties
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
 
@@ -78,7 +78,8 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
     }
     history_uri = table_uri(home, "gold", "person_id_history")
     if result.history.height or not DeltaTable.is_deltatable(history_uri):
-        write_deltalake(history_uri, to_arrow(result.history), mode="append")
+        write_deltalake(history_uri, to_arrow(result.history), mode="append",
+                        writer_properties=writer_properties(result.history))
     versions["person_id_history"] = DeltaTable(history_uri).version()
     truth = home.truth / "identity.parquet"
     scores = evaluate(result.records, pl.read_parquet(truth)) if truth.exists() else None
@@ -122,7 +123,8 @@ def erase(home: Home, person_ids: list[str], at: datetime | None = None) -> dict
         pl.col("person_id").is_in(ids) & (pl.col("identifier_type") == "record")).select(
         "source", "identifier_hash", pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("erased_at"))
     if records.height:
-        write_deltalake(table_uri(home, "gold", ERASURES), to_arrow(records), mode="append")
+        write_deltalake(table_uri(home, "gold", ERASURES), to_arrow(records), mode="append",
+                        writer_properties=writer_properties(records))
     removed = {}
     listed = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
     for name in TABLES:

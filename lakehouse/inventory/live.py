@@ -62,7 +62,7 @@ from lakehouse.inventory.ledger import (
     zone_of_state,
 )
 from lakehouse.silver.delta_io import Layout, Tables, read_bronze, read_existing
-from lakehouse.storage.delta import committed, to_arrow
+from lakehouse.storage.delta import committed, to_arrow, writer_properties
 from lakehouse.storage.paths import table_uri
 
 PARTITION = "business_day"
@@ -92,7 +92,7 @@ def write_ledger(uri: str, ledger: pl.DataFrame) -> int:
     """Replace the ledger table whole, partitioned by ``business_day`` (the full build)."""
     Path(uri).parent.mkdir(parents=True, exist_ok=True)
     write_deltalake(uri, to_arrow(ledger), mode="overwrite", schema_mode="overwrite",
-                    partition_by=PARTITIONS)
+                    partition_by=PARTITIONS, writer_properties=writer_properties(ledger))
     return DeltaTable(uri).version()
 
 
@@ -715,7 +715,8 @@ def _merge(ledger: LedgerTable, changed: pl.DataFrame, stored: pl.DataFrame,
     replaced = stored.join(changed.select("event_key"), on="event_key", how="semi")
     data = to_arrow(changed)
     if replaced.is_empty():
-        write_deltalake(dt, data, mode="append", commit_properties=_props(aid))
+        write_deltalake(dt, data, mode="append", commit_properties=_props(aid),
+                        writer_properties=writer_properties(changed))
         return changed.height, 0
     days = sorted(set(changed[PARTITION].drop_nulls().to_list())
                   | set(replaced[PARTITION].drop_nulls().to_list()))
@@ -723,7 +724,7 @@ def _merge(ledger: LedgerTable, changed: pl.DataFrame, stored: pl.DataFrame,
     if days and not (changed[PARTITION].null_count() or replaced[PARTITION].null_count()):
         pred += f" AND t.{PARTITION} IN ({', '.join(repr(d.isoformat()) for d in days)})"
     (dt.merge(data, predicate=pred, source_alias="s", target_alias="t",
-              commit_properties=_props(aid))
+              commit_properties=_props(aid), writer_properties=writer_properties(changed))
      .when_matched_update_all().when_not_matched_insert_all().execute())
     return changed.height - replaced.height, replaced.height
 
@@ -731,5 +732,5 @@ def _merge(ledger: LedgerTable, changed: pl.DataFrame, stored: pl.DataFrame,
 def _replace(uri: str, frame: pl.DataFrame, aid: str) -> int:
     Path(uri).parent.mkdir(parents=True, exist_ok=True)
     write_deltalake(uri, to_arrow(frame), mode="overwrite", schema_mode="overwrite",
-                    commit_properties=_props(aid))
+                    commit_properties=_props(aid), writer_properties=writer_properties(frame))
     return DeltaTable(uri).version()

@@ -273,7 +273,7 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
         on += [f"t.{layout.partition} = s.{layout.partition}",
                f"t.{layout.partition} IN ({values})"]
     (dt.merge(data, predicate=" AND ".join(on), source_alias="s", target_alias="t",
-              commit_properties=props)
+              commit_properties=props, writer_properties=writer_properties(changed))
      .when_matched_update_all().when_not_matched_insert_all().execute())
     return Written(inserted=changed.height - updates, updated=updates)
 

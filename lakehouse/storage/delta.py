@@ -132,11 +132,11 @@ _SAMPLE = 4096
 CODEC = "LZ4_RAW"
 
 
-def writer_properties(rows: pa.Table | pl.DataFrame) -> WriterProperties:
+def writer_properties(rows: pa.Table | pl.DataFrame | None) -> WriterProperties:
     """Parquet settings for ``rows``: ``CODEC``, and no dictionary for columns whose values are
     (nearly) all distinct (event ids, timestamps). A dictionary there only costs time: the writer
     builds it, finds it too large and falls back to plain encoding. Judged on a sample."""
-    if len(rows) < 1000:
+    if rows is None or len(rows) < 1000:  # None: rows not known (compaction)
         return WriterProperties(compression=CODEC)
     sample = rows.slice(0, _SAMPLE)
     frame = sample if isinstance(sample, pl.DataFrame) else pl.from_arrow(sample)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from deltalake import DeltaTable
 
+from lakehouse.storage.delta import writer_properties
+
 DEFAULT_RETENTION_HOURS = 7 * 24
 
 
@@ -40,7 +42,7 @@ def maintain(
     files_before = len(table.file_uris())
     added = removed = 0
     if files_before >= min_files_to_compact:
-        metrics = table.optimize.compact()
+        metrics = table.optimize.compact(writer_properties=writer_properties(None))
         added, removed = int(metrics["numFilesAdded"]), int(metrics["numFilesRemoved"])
         table.update_incremental()
     table.create_checkpoint()

@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from lakehouse.storage.delta import to_arrow
+from lakehouse.storage.delta import to_arrow, writer_properties
 
 
 @dataclass(frozen=True)
@@ -46,5 +46,6 @@ def replace_table(uri: str, frame: pl.DataFrame) -> int:
     versions stay readable by time travel within the maintenance retention window.
     """
     Path(uri).parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(uri, to_arrow(frame), mode="overwrite", schema_mode="overwrite")
+    write_deltalake(uri, to_arrow(frame), mode="overwrite", schema_mode="overwrite",
+                    writer_properties=writer_properties(frame))
     return DeltaTable(uri).version()

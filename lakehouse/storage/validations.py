@@ -19,6 +19,8 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from lakehouse.storage.delta import writer_properties
+
 SCHEMA = pa.schema([
     ("table", pa.string()),  # "<layer>/<name>" under H/lake, e.g. "silver/orders"
     ("version", pa.int64()),
@@ -59,7 +61,7 @@ def record_validation(uri: str | Path, version: int, suite: str, rows_validated:
 
 def _append(lake: Path, rows: list[dict]) -> None:
     write_deltalake(registry_uri(lake), pa.Table.from_pylist(rows, schema=SCHEMA),
-                    mode="append")
+                    mode="append", writer_properties=writer_properties(None))
 
 
 @contextmanager
