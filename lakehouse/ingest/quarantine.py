@@ -11,7 +11,7 @@ from lakehouse.ingest.parse import LINE, RAW
 ERROR_KINDS = (
     "broken_json", "missing_required", "wrong_type", "negative_quantity", "bad_timestamp",
     "future_timestamp", "encoding_error", "unreadable_file", "unknown_file", "malformed_csv",
-    "unresolved_timezone", "unknown_field_type", "out_of_range",
+    "unresolved_timezone", "unknown_field_type", "out_of_range", "duplicate_key",
     "unknown_product",  # silver: a product code the catalog crosswalk does not know
 )
 SCHEMA = {

@@ -10,6 +10,8 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
+from data_quality import validate_table
+from data_quality.suites import quarantine_suite
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.storage import bronze_uri, quarantine_uri, read_table
@@ -161,6 +163,18 @@ def test_unknown_file_and_extra_fields_are_not_lost(home):
     assert (q["error_kind"], q["raw"], q["_source_file"]) == ("unknown_file", "hello",
                                                               "web/notes.txt")
 
+
+
+def test_a_duplicated_key_is_quarantined_and_passes_the_quarantine_gate(home):
+    """Every kind the ingest can write is one the quarantine suite accepts."""
+    dup = json.dumps(web_event(2))[:-1] + ', "quantity": 5}'
+    write_landing(home, {"web/events_20260301_000.jsonl": jsonl([web_event(1), dup])})
+    result = ingest(home)
+    assert (result.rows_bronze, result.rows_quarantined) == (1, 1)
+    q = read_table(quarantine_uri(home)).row(0, named=True)
+    assert (q["error_kind"], q["field"], q["raw"]) == ("duplicate_key", "quantity", dup)
+    gate = validate_table(quarantine_uri(home), quarantine_suite(), now=NOW)
+    assert gate.passed, gate.describe()
 
 def test_big_file_read_in_pieces_lands_the_same_rows(tmp_path, monkeypatch):
     from lakehouse.ingest import bronze
