@@ -18,25 +18,16 @@ import argparse
 import io
 import os
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
 import polars as pl
+from bench_silver import Clock  # run as a script: bench/ is on the path
 from deltalake import write_deltalake
 
 from lakehouse.home import Home
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.delta import to_arrow, writer_properties
-
-
-class Clock:
-    def __enter__(self) -> Clock:
-        self.w, self.c = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.w, time.process_time() - self.c
 
 
 def _clean_json_lines(paths: list[Path]) -> bytes:
