@@ -55,6 +55,8 @@ class GateResult:
     rows: int
     outcomes: list[Outcome] = field(default_factory=list)
     engine: str = "gx"  # the engine that evaluated the row-level expectations
+    # the increment checked is the commits after this version; None: the whole table
+    since_version: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -162,56 +164,94 @@ def _validate_chunks(suite: Suite, expectations: tuple[Expect, ...], batches) ->
     return list(outcomes.values())
 
 
-def _register(con, name: str, table: DeltaTable) -> bool:
-    """A view over the snapshot's Parquet files (partition values from the paths, missing
-    columns of older files as nulls); False when the snapshot has no file."""
-    files = [u.removeprefix("file://") for u in table.file_uris()]
+def _listed(files: list[str]) -> str:
+    return ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+
+
+def _files(table: DeltaTable) -> list[str]:
+    return [u.removeprefix("file://") for u in table.file_uris()]
+
+
+def _register_files(con, name: str, files: list[str]) -> bool:
+    """A view over Parquet files of a snapshot (partition values from the paths, missing
+    columns of older files as nulls); False when there is no file."""
     if not files:
         return False
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    con.execute(f"create or replace view {name} as select * from read_parquet([{listed}], "
+    con.execute(f"create or replace view {name} as select * from read_parquet([{_listed(files)}], "
                 "union_by_name = true, hive_partitioning = true)")
     return True
 
 
-def _delta_refs(uri: str):
-    """Resolve a suite's referenced table as a sibling Delta table of the validated one."""
+def _register(con, name: str, table: DeltaTable) -> bool:
+    return _register_files(con, name, _files(table))
+
+
+def _delta_refs(uri: str, ref_versions: dict[str, int] | None):
+    """Resolve a suite's referenced table as a sibling Delta table of the validated one, read
+    at its validated pin (or the version a sibling gate of the same step just passed): rows
+    are checked against what validated readers will see, not against unchecked rows."""
+    from lakehouse.storage.validations import pending_versions, table_name, validated_versions
+
     def register(con, table: str) -> bool:
         other_uri = str(Path(uri).parent / table)
         if not DeltaTable.is_deltatable(other_uri):
             return False
-        if not _register(con, "ref", DeltaTable(other_uri)):
+        lake, name = table_name(other_uri)
+        versions = ref_versions if ref_versions is not None else {
+            **validated_versions(lake), **pending_versions(lake)}
+        if name not in versions:
+            return False
+        if not _register(con, "ref", DeltaTable(other_uri, version=versions[name])):
             con.execute("create or replace view ref as select null as v where false")
         return True
     return register
 
 
 def _table_metrics(con, suite: Suite, refs, names: set[str], where: str, params: list,
-                   now: datetime, max_future_skew: timedelta) -> tuple[int, list[Outcome]]:
+                   now: datetime, max_future_skew: timedelta,
+                   whole: str = "t") -> tuple[int, list[Outcome]]:
     """Row count, key uniqueness, orphans and newest timestamp of view ``t``; ``refs(con,
-    table)`` registers a referenced table as view ``ref`` (False when it does not exist)."""
+    table)`` registers a referenced table as view ``ref`` at its validated version (False when
+    it does not exist or has none). ``whole`` is the view of the whole table when ``t`` is an
+    increment of it: the row count and key uniqueness are the table's, not the increment's."""
     rows = con.execute(f"select count(*) from t {where}", params).fetchall()[0][0]
-    outcomes = [Outcome(f"row_count >= {suite.min_rows}", None, rows >= suite.min_rows,
-                        observed=rows)]
+    total = rows if whole == "t" else con.execute(f"select count(*) from {whole}").fetchall()[0][0]
+    outcomes = [Outcome(f"row_count >= {suite.min_rows}", None, total >= suite.min_rows,
+                        observed=total)]
     if suite.unique_key:
         key = ", ".join(f'"{c}"' for c in suite.unique_key)
-        dupes = con.execute(
-            f"select count(*) from (select {key} from t {where} "
-            f"group by {key} having count(*) > 1)",
-            params).fetchall()[0][0]
-        outcomes.append(Outcome(f"unique({', '.join(suite.unique_key)})", None, dupes == 0,
-                                observed=f"{dupes} duplicated keys"))
+        absent = [c for c in suite.unique_key if c not in names]
+        if absent:
+            outcomes.append(Outcome(f"unique({', '.join(suite.unique_key)})", None, False,
+                                    observed=f"key column {', '.join(absent)} missing"))
+        else:
+            # keys of the increment that occur more than once in the whole table
+            source = f"(select {key} from t {where})" if whole == "t" else (
+                f"(select {key} from {whole} semi join (select distinct {key} from t {where}) "
+                f"using ({key}))")
+            dupes = con.execute(f"select count(*) from (select {key} from {source} "
+                                f"group by {key} having count(*) > 1)", params).fetchall()[0][0]
+            outcomes.append(Outcome(f"unique({', '.join(suite.unique_key)})", None, dupes == 0,
+                                    observed=f"{dupes} duplicated keys"))
     for column, table, other in suite.references:
         name = f"{column} references {table}.{other}"
-        if column not in names or not refs(con, table):
-            outcomes.append(Outcome(name, column, False, observed=f"{table} or {column} missing"))
+        if column not in names:
+            outcomes.append(Outcome(name, column, False, observed=f"column {column} missing"))
+            continue
+        if not refs(con, table):
+            outcomes.append(Outcome(name, column, False,
+                                    observed=f"{table} missing or has no validated version"))
             continue
         clause = f"{where} and" if where else "where"
+        # not exists, not `not in`: one null in the referenced column must not hide orphans
         orphans = con.execute(
-            f'select count(*) from t {clause} "{column}" is not null and "{column}" not in '
-            f'(select "{other}" from ref)', params).fetchall()[0][0]
+            f'select count(*) from t {clause} "{column}" is not null and not exists '
+            f'(select 1 from ref where ref."{other}" = t."{column}")', params).fetchall()[0][0]
         outcomes.append(Outcome(name, column, orphans == 0, observed=f"{orphans} orphan rows"))
-    if suite.newest_column and suite.newest_column in names:
+    if suite.newest_column and suite.newest_column not in names:
+        outcomes.append(Outcome(f"max({suite.newest_column}) <= now + {max_future_skew}",
+                                suite.newest_column, False, observed="column missing"))
+    elif suite.newest_column:
         newest = con.execute(f'select max("{suite.newest_column}") from t {where}',
                              params).fetchall()[0][0]
         limit = now + max_future_skew
@@ -276,18 +316,46 @@ def _validate_in_duckdb(con, suite: Suite, expectations: tuple[Expect, ...], whe
     return outcomes
 
 
+def _absent(suite: Suite, names: set[str]) -> list[Outcome]:
+    """Expectations on columns the table does not have: failed, unless the column is optional
+    (a contract field not delivered yet), which is shown as passed with nothing to check."""
+    return [Outcome(e.name, e.column, e.column in suite.optional_columns
+                    and e.type != "ExpectColumnValuesToNotBeNull",
+                    observed="column absent (optional: nothing to check)"
+                    if e.column in suite.optional_columns else "column missing")
+            for e in suite.expectations if e.column not in names]
+
+
+def increment_files(table: DeltaTable, since_version: int | None) -> list[str] | None:
+    """Parquet files of ``table``'s snapshot that version ``since_version`` did not have: the
+    rows of every commit after it (appends, merges' rewritten files, compactions). None when
+    everything must be checked (no earlier version, or it can no longer be read)."""
+    if since_version is None or since_version < 0:
+        return None
+    try:
+        before = set(_files(DeltaTable(table.table_uri, version=since_version)))
+    except Exception:  # log cleaned up beyond retention: check the whole table instead
+        return None
+    return [f for f in _files(table) if f not in before]
+
+
 def validate_table(
     uri: str,
     suite: Suite,
     *,
     version: int | None = None,
-    batch_id: str | None = None,
+    since_version: int | None = None,
+    ref_versions: dict[str, int] | None = None,
     chunk_rows: int = 200_000,
     now: datetime | None = None,
     max_future_skew: timedelta = timedelta(days=1),
     engine: str = "gx",
 ) -> GateResult:
-    """Validate a table version, or only the rows one batch added (`batch_id`).
+    """Validate a table version (the latest by default), or only the increment since the
+    version ``since_version`` (the table's validated pin): every row in a file added after it,
+    whichever batch, retry or maintenance commit added it. Row count and key uniqueness are
+    then still those of the whole table; references are checked against the validated
+    version of the referenced table (or ``ref_versions``, ``{"silver/products": 3}``).
 
     `engine="gx"` runs the row-level expectations through Great Expectations on pandas chunks;
     `engine="duckdb"` evaluates the same expectations as SQL in one scan, for micro-batches
@@ -304,36 +372,43 @@ def validate_table(
     table = DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
     names = set(pa.schema(table.schema().to_arrow()).names)
     present = tuple(e for e in suite.expectations if e.column in names)
-    # A required column that is not in the table at all fails; optional added fields that
-    # have not appeared yet are simply not checked.
-    missing = [Outcome(e.name, e.column, False, observed="column missing")
-               for e in suite.expectations
-               if e.column not in names and e.type == "ExpectColumnValuesToNotBeNull"]
-    # A derived table without lineage is validated whole (it is small: one row per record).
-    batch_id = batch_id if "_batch_id" in names else None
-    where, params = ("where _batch_id = ?", [batch_id]) if batch_id else ("", [])
+    absent = _absent(suite, names)
+    increment = increment_files(table, since_version)
+    checked_from = since_version if increment is not None else None
     con = duckdb.connect()
-    if not _register(con, "t", table):
-        con.close()
-        return GateResult(suite.name, uri, table.version(), 0, [
-            Outcome(f"row_count >= {suite.min_rows}", None, suite.min_rows == 0, observed=0),
-            *(Outcome(e.name, e.column, True) for e in present), *missing])
     try:
-        rows, outcomes, used = _validate_view(con, suite, _delta_refs(uri), names, present,
-                                              where, params, now or datetime.now(UTC),
-                                              max_future_skew, engine, chunk_rows)
+        whole = "whole" if increment is not None else "t"
+        if increment is not None:
+            if not _register(con, "whole", table):
+                con.execute("create or replace view whole as select null as v where false")
+            has_rows = _register_files(con, "t", increment)
+        else:
+            has_rows = _register(con, "t", table)
+        if not has_rows:  # nothing new since the pin (or an empty table)
+            total = 0 if increment is None else con.execute(
+                "select count(*) from whole").fetchall()[0][0]
+            return GateResult(suite.name, uri, table.version(), 0, [
+                Outcome(f"row_count >= {suite.min_rows}", None, total >= suite.min_rows,
+                        observed=total),
+                *(Outcome(e.name, e.column, True) for e in present), *absent],
+                since_version=checked_from)
+        rows, outcomes, used = _validate_view(con, suite, _delta_refs(uri, ref_versions), names,
+                                              present, "", [], now or datetime.now(UTC),
+                                              max_future_skew, engine, chunk_rows, whole)
     finally:
         con.close()
-    return GateResult(suite.name, uri, table.version(), rows, outcomes + missing, used)
+    return GateResult(suite.name, uri, table.version(), rows, outcomes + absent, used,
+                      since_version=checked_from)
 
 
 def _validate_view(con, suite: Suite, refs, names: set[str], present: tuple[Expect, ...],
                    where: str, params: list, now: datetime, max_future_skew: timedelta,
-                   engine: str, chunk_rows: int) -> tuple[int, list[Outcome], str]:
+                   engine: str, chunk_rows: int,
+                   whole: str = "t") -> tuple[int, list[Outcome], str]:
     """Every expectation of ``suite`` on view ``t`` (optionally restricted by ``where``), and
     the engine that evaluated the row-level ones."""
     rows, table_outcomes = _table_metrics(con, suite, refs, names, where, params, now,
-                                          max_future_skew)
+                                          max_future_skew, whole)
     if engine == "auto":
         engine = "duckdb" if rows > GX_MAX_ROWS else "gx"
     # No rows in the increment: row-level expectations hold vacuously, and GX is not loaded.

@@ -40,6 +40,9 @@ class Suite:
     newest_column: str | None = None  # no value later than now + max_future_skew
     # (column, table in the same layer, its column): every non-null value must exist there
     references: tuple[tuple[str, str, str], ...] = ()
+    # columns that may not exist yet (optional contract fields, fields added mid-stream): an
+    # expectation on one that is absent passes, visibly; on any other absent column it fails
+    optional_columns: frozenset[str] = frozenset()
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -69,9 +72,11 @@ def bronze_suite(ent: Entity) -> Suite:
         name=f"bronze.{ent.channel}__{ent.name}",
         expectations=tuple(expectations),
         pii_columns=frozenset(f.name for f in ent.all_fields if f.pii),
-        # Bronze keeps every delivery, re-deliveries included: a key repeats only across lines.
-        unique_key=("_source_file", "_line"),
+        # Bronze keeps every delivery, a changed file re-delivered under its old name included:
+        # a line is unique within the batch that brought it.
+        unique_key=("_batch_id", "_source_file", "_line"),
         newest_column=newest,
+        optional_columns=frozenset(f.name for f in ent.all_fields if not f.required),
         tags={"layer": "bronze", "channel": ent.channel},
     )
 
@@ -105,9 +110,14 @@ _SILVER_SETS = {
                                     "pos", "email", "reviews")},
     "product_crosswalk": {"system": ("web", "pos", "wms")},
 }
+# the timestamp that must not lie in the future; None for reference data, which has none (a
+# promotion's start date may legitimately lie ahead)
 _SILVER_NEWEST = {"orders": "created_at", "shipments": "shipped_at", "purchase_orders":
                   "ordered_at", "customer_records": "last_seen",
-                  "identifier_observations": "last_observed_at"}
+                  "identifier_observations": "last_observed_at", "order_lines": "updated_at",
+                  "ad_spend": "date", "products": None, "product_crosswalk": None,
+                  "suppliers": None, "promotions": None, "locations": None,
+                  "shipping_rates": None}
 _NO_LINEAGE = {"customer_records"}
 
 

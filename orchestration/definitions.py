@@ -11,7 +11,19 @@ from orchestration.assets.landing import landing_assets
 from orchestration.assets.maintenance import lake_maintenance
 from orchestration.assets.ml import ml_feature_marts
 from orchestration.assets.silver import silver_tables
-from orchestration.assets.warehouse import gx_warehouse_gate, warehouse
+from orchestration.assets.warehouse import (
+    gx_warehouse_gate,
+    published_bytes_match_audit,
+    warehouse,
+)
+from orchestration.checks.drift import ml_feature_drift
+from orchestration.checks.freshness import (
+    landing_arrivals,
+    landing_freshness_checks,
+    landing_freshness_sensor,
+)
+from orchestration.checks.landing import landing_files_gate
+from orchestration.checks.volume import bronze_batch_volume
 from orchestration.resources import LakehouseResource
 from orchestration.sensors import build_landing_sensor
 
@@ -21,8 +33,10 @@ LAKE_WRITER = {"lakehouse/writes": "lake"}
 
 all_assets_job = dg.define_asset_job(
     "materialize_all",
-    # the live positions path is for micro-batches: the batch rebuilds positions in full
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(inventory_live),
+    # the live positions path is for micro-batches: the batch rebuilds positions in full;
+    # landing freshness is a monitor of the feeds, evaluated by its sensors, not a batch outcome
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(inventory_live)
+    - dg.AssetSelection.checks(*landing_freshness_checks),
     description="Everything, in dependency order: the daily batch path and `lakehouse run`.",
     tags=LAKE_WRITER,
 )
@@ -46,10 +60,14 @@ daily_batch = dg.ScheduleDefinition(
 defs = dg.Definitions(
     assets=[*landing_assets, ingest_bronze, silver_tables, identity_tables, inventory_tables,
             inventory_live, lake_maintenance, dbt_models, warehouse, ml_feature_marts],
-    asset_checks=[gx_warehouse_gate],
+    # checks beyond the contracts: the landing file gate (blocking), landing freshness, bronze
+    # increment volume and ML feature drift (warnings), the byte-for-byte warehouse publish
+    asset_checks=[gx_warehouse_gate, published_bytes_match_audit, landing_files_gate,
+                  *landing_freshness_checks,
+                  bronze_batch_volume, ml_feature_drift],
     jobs=[all_assets_job, micro_batch_job],
     schedules=[daily_batch],
-    sensors=[build_landing_sensor(micro_batch_job)],
+    sensors=[build_landing_sensor(micro_batch_job), landing_arrivals, landing_freshness_sensor],
     resources={
         "lakehouse": LakehouseResource(home=str(Home.resolve().root)),
         "dbt": DbtResource(),

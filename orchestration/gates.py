@@ -6,11 +6,17 @@ from pathlib import Path
 from typing import Literal
 
 import dagster as dg
+from deltalake import DeltaTable
 
 from data_quality.docs import write_data_docs
 from data_quality.gate import GateResult, validate_table
 from data_quality.suites import Suite, gold_suites
-from lakehouse.storage.validations import batched, record_validation, table_name
+from lakehouse.storage.validations import (
+    batched,
+    record_validation,
+    table_name,
+    validated_version,
+)
 from orchestration.metadata import table_metadata
 
 # "duckdb" (default): each GX expectation of the suite evaluated as SQL next to the data, one
@@ -23,8 +29,9 @@ DEFAULT_ENGINE: GateEngine = "duckdb"
 
 
 def one_registry_commit(fn):
-    """An asset body whose passed gates are recorded in the validation registry in one commit
-    when the step ends, instead of one commit per table."""
+    """An asset body whose gates are recorded in the validation registry in one commit when
+    the step ends, all or nothing: one failed gate (or an error) and no table of the step
+    gets a new validated pin."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         with batched():
@@ -34,13 +41,19 @@ def one_registry_commit(fn):
 
 def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
                 run_id: str | None = None, **kwargs) -> dg.AssetCheckResult:
-    """Validate, and record the version as validated when the gate passes (what readers of
-    validated data, the warehouse and training sets, then read)."""
+    """Validate every commit since the table's validated pin and record the outcome: a pass
+    moves the pin to the checked version (with the step's other gates, all or nothing), a
+    failure leaves it where it was. A table whose latest version is already the pin has
+    nothing unchecked: that is said, not re-validated."""
+    pin = validated_version(uri)
+    if pin is not None and DeltaTable.is_deltatable(uri) and DeltaTable(uri).version() == pin:
+        return pinned_gate(asset_key, check_name, pin)
     started = time.perf_counter()
-    result = validate_table(uri, suite, **kwargs)
+    result = validate_table(uri, suite, since_version=pin, **kwargs)
     seconds = time.perf_counter() - started
-    if result.passed and result.version is not None:
-        record_validation(uri, result.version, suite.name, result.rows, run_id)
+    if result.version is not None:
+        record_validation(uri, result.version, suite.name, result.rows, run_id,
+                          passed=result.passed, from_version=pin)
     lake, _ = table_name(uri)
     docs = write_data_docs(lake.parent, result, run_id)
     return check_result(result, asset_key, check_name, docs, result.engine, seconds)
@@ -60,6 +73,9 @@ def check_result(result: GateResult, asset_key: dg.AssetKey, check_name: str, do
             "engine": engine,
             "rows_validated": result.rows,
             "delta_version": result.version if result.version is not None else -1,
+            # the commits checked: every one after the previous pin (-1: the whole table)
+            "checked_since_version": -1 if result.since_version is None
+            else result.since_version,
             "expectations": len(result.outcomes),
             "failed": len(result.failed),
             "failed_expectations": [o.name for o in result.failed],
@@ -70,13 +86,13 @@ def check_result(result: GateResult, asset_key: dg.AssetKey, check_name: str, do
     )
 
 
-def unchanged_gate(asset_key: dg.AssetKey, check_name: str) -> dg.AssetCheckResult:
-    """The gate of a table this batch did not write to: its validated rows are unchanged."""
+def pinned_gate(asset_key: dg.AssetKey, check_name: str, version: int) -> dg.AssetCheckResult:
+    """The gate of a table whose latest version is its validated pin: nothing to check."""
     return dg.AssetCheckResult(
         asset_key=asset_key, check_name=check_name, passed=True,
         severity=dg.AssetCheckSeverity.ERROR,
-        description="this batch wrote no rows here; rows validated earlier are unchanged",
-        metadata={"rows_validated": 0},
+        description=f"version {version} is the validated pin: no commit since it to check",
+        metadata={"rows_validated": 0, "delta_version": version, "validated_pin": version},
     )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 _ENUM = re.compile(r"^[A-Za-z_]+(?: \| [A-Za-z_]+)+$")
 
@@ -87,6 +88,22 @@ class Channel:
     system: str
     description: str
     entities: tuple[Entity, ...] = field(default=())
+    # How often the source is expected to deliver at least one file: the landing freshness
+    # check warns when the newest file of the channel is older than this. None: no expectation.
+    cadence: timedelta | None = None
+
+
+# Expected delivery cadences (part of each source's contract, not of any simulator):
+# - event streams that feed micro-batches (clickstream, orders, tills, stock movements, e-mail
+#   webhooks) deliver within minutes; an hour without a file means a feed is down;
+# - operational exports (ads clicks and spend, shipments, returns, reviews, CRM, buying) and
+#   the product master arrive at least once a day;
+# - reference data that is re-exported only when it changes (promotions calendar: weekly
+#   planning; stores, warehouses and shipping rates: monthly at most).
+HOURLY = timedelta(hours=1)
+DAILY = timedelta(days=1)
+WEEKLY = timedelta(days=7)
+MONTHLY = timedelta(days=31)
 
 
 F = Field
@@ -475,24 +492,28 @@ SHIPPING_RATES = _e(
 
 
 CHANNELS: tuple[Channel, ...] = (
-    Channel("web", "site tag", "Web clickstream", (WEB_EVENTS,)),
-    Channel("app", "mobile analytics SDK", "App events", (APP_EVENTS,)),
+    Channel("web", "site tag", "Web clickstream", (WEB_EVENTS,), cadence=HOURLY),
+    Channel("app", "mobile analytics SDK", "App events", (APP_EVENTS,), cadence=HOURLY),
     Channel("orders", "shop platform", "Web and app orders",
-            (ORDERS, ORDER_CUSTOMER, ORDER_ADDRESS, ORDER_LINE_ITEM)),
-    Channel("pos", "store tills", "Point-of-sale transactions", (POS,)),
-    Channel("loyalty", "CRM", "Loyalty members", (LOYALTY,)),
-    Channel("wms", "warehouse management", "Stock movements and cycle counts", (WMS,)),
-    Channel("catalog", "product information management", "Product master", (CATALOG,)),
+            (ORDERS, ORDER_CUSTOMER, ORDER_ADDRESS, ORDER_LINE_ITEM), cadence=HOURLY),
+    Channel("pos", "store tills", "Point-of-sale transactions", (POS,), cadence=HOURLY),
+    Channel("loyalty", "CRM", "Loyalty members", (LOYALTY,), cadence=DAILY),
+    Channel("wms", "warehouse management", "Stock movements and cycle counts", (WMS,),
+            cadence=HOURLY),
+    Channel("catalog", "product information management", "Product master", (CATALOG,),
+            cadence=DAILY),
     Channel("suppliers", "buying system", "Suppliers and purchase orders",
-            (SUPPLIERS, PURCHASE_ORDERS)),
-    Channel("email", "e-mail service", "E-mail events", (EMAIL,)),
-    Channel("ads", "ad platform", "Ad clicks and daily spend", (AD_CLICKS, AD_SPEND)),
-    Channel("shipments", "carrier", "Shipments", (SHIPMENTS,)),
-    Channel("returns", "returns desk", "Returns", (RETURNS,)),
-    Channel("reviews", "review platform", "Reviews", (REVIEWS,)),
-    Channel("promotions", "merchandising", "Promotions calendar", (PROMOTIONS,)),
+            (SUPPLIERS, PURCHASE_ORDERS), cadence=DAILY),
+    Channel("email", "e-mail service", "E-mail events", (EMAIL,), cadence=HOURLY),
+    Channel("ads", "ad platform", "Ad clicks and daily spend", (AD_CLICKS, AD_SPEND),
+            cadence=DAILY),
+    Channel("shipments", "carrier", "Shipments", (SHIPMENTS,), cadence=DAILY),
+    Channel("returns", "returns desk", "Returns", (RETURNS,), cadence=DAILY),
+    Channel("reviews", "review platform", "Reviews", (REVIEWS,), cadence=DAILY),
+    Channel("promotions", "merchandising", "Promotions calendar", (PROMOTIONS,),
+            cadence=WEEKLY),
     Channel("locations", "store operations", "Stores, warehouses, shipping rates",
-            (LOCATIONS, SHIPPING_RATES)),
+            (LOCATIONS, SHIPPING_RATES), cadence=MONTHLY),
 )
 
 # Entities nested inside another record, not landed as files of their own.

@@ -28,6 +28,7 @@ from lakehouse.identity.resolve import DEFAULT_ENGINE, resolve_full
 from lakehouse.storage.delta import read_table, to_arrow, writer_properties
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
+from lakehouse.storage.validations import read_validated
 
 TABLES = ("identity_map", "customer_profiles", "person_id_history")
 ERASURES = "identity_erasures"  # source, identifier_hash (HMAC of record_id), erased_at
@@ -60,10 +61,13 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
                  engine: str = DEFAULT_ENGINE) -> IdentityRun:
     """Resolve silver's customer records into the gold identity tables; ``engine`` is the
     probabilistic pass (``resolve.ENGINES``)."""
-    records = read_table(table_uri(home, "silver", "customer_records"))
-    obs_uri = table_uri(home, "silver", "identifier_observations")
-    observations = (read_table(obs_uri).select("source", "record_id", "identifier_type", "value")
-                    if DeltaTable.is_deltatable(obs_uri) else None)
+    # the validated pins of the inputs, never rows that have not passed their gate
+    records = read_validated(table_uri(home, "silver", "customer_records"))
+    if records is None:
+        raise FileNotFoundError(f"{table_uri(home, 'silver', 'customer_records')} does not "
+                                "exist: build silver first")
+    observations = read_validated(table_uri(home, "silver", "identifier_observations"),
+                                  columns=["source", "record_id", "identifier_type", "value"])
     key = key or load_key(home.root)
     records, observations = _without_erased(home, records, observations, key)
     result = resolve_full(records, previous_assignments(home, records, key),

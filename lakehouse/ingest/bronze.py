@@ -29,7 +29,7 @@ from lakehouse.channels.spec import Entity, entity
 from lakehouse.home import Home
 from lakehouse.ingest import quarantine
 from lakehouse.ingest.group import Group, from_parsed, parse_csv_group, parse_jsonl_group
-from lakehouse.ingest.landing import LandingFile, location_timezones
+from lakehouse.ingest.landing import LandingFile, delivered_at, location_timezones
 from lakehouse.ingest.parse import (
     EXTRA,
     LINE,
@@ -49,7 +49,9 @@ from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_ur
 
 QUARANTINE_TABLE = "quarantine/rows"
 APP_VERSION = 1
-LINEAGE = ("_source_file", "_line", "_batch_id", "_ingested_at", "_extra")
+# ``_ingested_at``: when this run ingested the row (wall clock); ``_delivered_at``: its knowledge
+# time, the delivery (modification) time of the landing file that brought it (DESIGN.md rule 8)
+LINEAGE = ("_source_file", "_line", "_batch_id", "_ingested_at", "_delivered_at", "_extra")
 
 
 @dataclass
@@ -114,11 +116,17 @@ def entities_of(f: LandingFile) -> list[Entity]:
     return [entity(f.channel, f.entity)]
 
 
+def _instant(value: datetime | pl.Expr) -> pl.Expr:
+    return (value if isinstance(value, pl.Expr) else pl.lit(value)).cast(pl.Datetime("us", "UTC"))
+
+
 def bronze_frame(ent: Entity, good: pl.DataFrame, present: set[str], *,
-                 source: str | pl.Expr, batch_id: str, ingested_at: datetime) -> pl.DataFrame:
+                 source: str | pl.Expr, batch_id: str, ingested_at: datetime,
+                 delivered_at: datetime | pl.Expr) -> pl.DataFrame:
     """Typed spec columns (added fields only once they appear) + lineage columns.
 
-    ``source`` is the file name, or an expression giving it per row (a group of files)."""
+    ``source`` is the file name, or an expression giving it per row (a group of files);
+    ``delivered_at`` likewise the file's delivery time."""
     cols = [f for f in ent.fields] + [f for f in ent.added_fields if f.name in present]
     return good.select(
         *[pl.col(f.name).cast(bronze_dtype(f)) for f in cols],
@@ -127,6 +135,7 @@ def bronze_frame(ent: Entity, good: pl.DataFrame, present: set[str], *,
         pl.col(LINE).cast(pl.Int64).alias("_line"),
         pl.lit(batch_id, pl.String).alias("_batch_id"),
         pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("_ingested_at"),
+        _instant(delivered_at).alias("_delivered_at"),
         pl.col(EXTRA).cast(pl.String).alias("_extra"),
     )
 
@@ -245,6 +254,7 @@ def _stream(f: LandingFile, ent: Entity, counts: FileCounts, result: IngestResul
     name = bronze_table_name(ent.channel, ent.name)
     tc = result.tables.setdefault(name, TableCounts(name))
     carry, first, optimistic = b"", 1, True
+    delivered = delivered_at(f)
     with f.path.open("rb") as fh:
         while True:
             block = fh.read(STREAM_BYTES)
@@ -265,7 +275,8 @@ def _stream(f: LandingFile, ent: Entity, counts: FileCounts, result: IngestResul
                     good = validate(ent, parse_empty(ent), Context(f.relpath, now))[0]
                 present |= p.present
                 frames.append(to_arrow(bronze_frame(ent, good, p.present, source=f.relpath,
-                                                    batch_id=batch_id, ingested_at=ingested_at)))
+                                                    batch_id=batch_id, ingested_at=ingested_at,
+                                                    delivered_at=delivered)))
                 bads.append(bad)
                 for c in (counts, tc):
                     c.rows_read += p.rows
@@ -281,7 +292,8 @@ def _stream(f: LandingFile, ent: Entity, counts: FileCounts, result: IngestResul
                                             if g.name in present] + list(LINEAGE)
     frame = pa.concat_tables(frames, promote_options="default").select(order)
     bad = quarantine.quarantine_rows(pl.concat(bads), channel=ent.channel, entity=ent.name,
-                                     source=f.relpath, batch_id=batch_id, ingested_at=ingested_at)
+                                     source=f.relpath, batch_id=batch_id, ingested_at=ingested_at,
+                                     delivered_at=delivered)
     return frame, bad
 
 
@@ -356,7 +368,7 @@ def _group_work(ents: list[Entity], todo: list[LandingFile], *, home: Home, now:
                                    "loaded")])
             out.quarantine.append(([f.app_id], quarantine.quarantine_rows(
                 errors, channel=f.channel, entity=None, source=f.relpath,
-                batch_id=batch_id, ingested_at=ingested_at)))
+                batch_id=batch_id, ingested_at=ingested_at, delivered_at=delivered_at(f))))
             out.count(f.identity, None, 1, 0, 1)
             continue
         files.append(f)
@@ -366,6 +378,8 @@ def _group_work(ents: list[Entity], todo: list[LandingFile], *, home: Home, now:
     sources = tuple(f.relpath for f in files)
     source_names = pl.Series("_sources", sources, dtype=pl.String)
     source = pl.lit(source_names).gather(pl.col(FILE))
+    delivered = pl.lit(pl.Series("_deliveries", [delivered_at(f) for f in files],
+                                 dtype=pl.Datetime("us", "UTC"))).gather(pl.col(FILE))
     q_frames = []
     for k, ent in enumerate(ents):
         group = groups.pop(ent.name)
@@ -374,8 +388,8 @@ def _group_work(ents: list[Entity], todo: list[LandingFile], *, home: Home, now:
         name = bronze_table_name(ent.channel, ent.name)
         n_good, n_bad = _file_sizes(good, len(files)), _file_sizes(bad, len(files))
         present = set().union(*group.present)
-        frame = to_arrow(bronze_frame(ent, good, present, source=source,
-                                      batch_id=batch_id, ingested_at=ingested_at))
+        frame = to_arrow(bronze_frame(ent, good, present, source=source, batch_id=batch_id,
+                                      ingested_at=ingested_at, delivered_at=delivered))
         del good  # Arrow is more compact than polars string views: hold only Arrow
         out.held += frame.nbytes
         added = [g.name for g in ent.added_fields if g.name in present]
@@ -386,7 +400,8 @@ def _group_work(ents: list[Entity], todo: list[LandingFile], *, home: Home, now:
         out.bronze.append((uri, parts))
         q_frames.append(quarantine.quarantine_rows(
             bad, channel=ent.channel, entity=ent.name, source=source, batch_id=batch_id,
-            ingested_at=ingested_at).with_columns(bad[FILE], pl.lit(k).alias("_k")))
+            ingested_at=ingested_at, delivered_at=delivered,
+        ).with_columns(bad[FILE], pl.lit(k).alias("_k")))
         for f, rows, g, b in zip(files, group.rows, n_good, n_bad, strict=True):
             if rows != g + b:
                 raise AssertionError(f"{f.relpath}: {rows} read != {g} + {b}")

@@ -4,13 +4,18 @@ A file's identity is its path relative to ``landing/`` plus the SHA-256 of its c
 changed file re-delivered under an old name is new work, and the same content is never
 ingested twice. Batch ids derive from the sorted identities, so the same set of files is the
 same batch whatever order it arrived in.
+
+A file's delivery time (its modification time, UTC microseconds) is the knowledge time of every
+record it brings (bronze ``_delivered_at``, DESIGN.md rule 8). It is not part of the identity:
+touching a file changes neither its identity nor its batch, and never makes it new work.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lakehouse.channels.spec import Entity, entity_for_file
@@ -29,6 +34,8 @@ class LandingFile:
     channel: str
     entity: str | None
     path: Path
+    # knowledge time of its records: the file's mtime (UTC, us); not part of the identity
+    delivered_at: datetime | None = field(default=None, compare=False)
 
     @property
     def identity(self) -> str:
@@ -48,6 +55,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def mtime_utc(path: Path) -> datetime:
+    """A file's modification time as a UTC datetime truncated to microseconds: its delivery
+    time (what the simulator sets with ``os.utime``, and what a copy with ``cp -p`` keeps)."""
+    return _from_ns(path.stat().st_mtime_ns)
+
+
+def _from_ns(ns: int) -> datetime:
+    us = ns // 1000
+    return datetime.fromtimestamp(us // 1_000_000, UTC).replace(microsecond=us % 1_000_000)
+
+
 def landing_file(home: Home, path: Path) -> LandingFile:
     rel = path.relative_to(home.landing).as_posix()
     channel = rel.split("/", 1)[0]
@@ -55,8 +73,14 @@ def landing_file(home: Home, path: Path) -> LandingFile:
         ent: Entity | None = entity_for_file(channel, path.name)
     except ValueError:
         ent = None
-    return LandingFile(rel, sha256_file(path), path.stat().st_size, channel,
-                       ent.name if ent else None, path)
+    st = path.stat()
+    return LandingFile(rel, sha256_file(path), st.st_size, channel,
+                       ent.name if ent else None, path, _from_ns(st.st_mtime_ns))
+
+
+def delivered_at(f: LandingFile) -> datetime:
+    """The file's delivery time: as discovered, else its current modification time."""
+    return f.delivered_at if f.delivered_at is not None else mtime_utc(f.path)
 
 
 def discover(home: Home | str | Path) -> list[LandingFile]:

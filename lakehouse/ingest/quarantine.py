@@ -17,15 +17,19 @@ ERROR_KINDS = (
 SCHEMA = {
     "_source_channel": pl.String, "_entity": pl.String, "_source_file": pl.String,
     "_line": pl.Int64, "_batch_id": pl.String, "_ingested_at": pl.Datetime("us", "UTC"),
-    "raw": pl.String, "error_kind": pl.String, "field": pl.String, "reason": pl.String,
+    "_delivered_at": pl.Datetime("us", "UTC"), "raw": pl.String, "error_kind": pl.String,
+    "field": pl.String, "reason": pl.String,
 }
 
 
 def quarantine_rows(errors: pl.DataFrame, *, channel: str, entity: str | None,
-                    source: str | pl.Expr, batch_id: str, ingested_at: datetime) -> pl.DataFrame:
+                    source: str | pl.Expr, batch_id: str, ingested_at: datetime,
+                    delivered_at: datetime | pl.Expr) -> pl.DataFrame:
     """Error rows (``_line``, ``_raw``, ``error_kind``, ``field``, ``reason``) with lineage.
 
-    ``source`` is the file name, or an expression giving it per row (a group of files)."""
+    ``source`` is the file name, or an expression giving it per row (a group of files);
+    ``delivered_at`` likewise the file's delivery (modification) time: the rows' knowledge
+    time."""
     return errors.select(
         pl.lit(channel, pl.String).alias("_source_channel"),
         pl.lit(entity, pl.String).alias("_entity"),
@@ -34,6 +38,8 @@ def quarantine_rows(errors: pl.DataFrame, *, channel: str, entity: str | None,
         pl.col(LINE).cast(pl.Int64),
         pl.lit(batch_id, pl.String).alias("_batch_id"),
         pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("_ingested_at"),
+        (delivered_at if isinstance(delivered_at, pl.Expr) else pl.lit(delivered_at))
+        .cast(pl.Datetime("us", "UTC")).alias("_delivered_at"),
         pl.col(RAW).alias("raw"),
         pl.col("error_kind"), pl.col("field"), pl.col("reason"),
     ).cast(SCHEMA)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from lakehouse.inventory.fold import KEY, positions
 from lakehouse.inventory.inbound import inbound as inbound_of
 from lakehouse.inventory.inbound import transfers_in_transit
 from lakehouse.inventory.ledger import SilverInputs, build_ledger, read_silver
+from lakehouse.storage.validations import read_validated
 
 ONLINE = (*ONLINE_CHANNELS, "online")
 
@@ -48,12 +49,10 @@ class Inventory:
     @classmethod
     def load(cls, home: str | Path) -> Inventory:
         """From the ledger table if one was written (``H/lake/silver/inventory_ledger``),
-        else built from silver."""
+        else built from silver; every table at its validated pin."""
         inp = read_silver(home)
-        path = Path(home) / "lake" / "silver" / "inventory_ledger"
-        if (path / "_delta_log").exists():
-            return cls.from_silver(inp, pl.read_delta(str(path)))
-        return cls.from_silver(inp)
+        ledger = read_validated(Path(home) / "lake" / "silver" / "inventory_ledger")
+        return cls.from_silver(inp, ledger)
 
 
 def _inventory(source: str | Path | Inventory | pl.DataFrame) -> Inventory:

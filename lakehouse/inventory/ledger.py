@@ -34,6 +34,8 @@ from pathlib import Path
 
 import polars as pl
 
+from lakehouse.storage.validations import read_validated, scan_validated
+
 DAY_START_UTC_HOUR = 7
 
 LEDGER_SCHEMA: dict[str, pl.DataType] = {
@@ -103,16 +105,16 @@ SILVER_TABLES = {
 
 
 def read_silver(home: str | Path) -> SilverInputs:
-    """Read the ledger's inputs from ``H/lake/silver`` (a missing table reads as empty)."""
+    """Read the ledger's inputs from ``H/lake/silver`` at their validated pins (a missing
+    table reads as empty; one with no validated version raises ``NotValidatedError``)."""
     root = Path(home) / "lake" / "silver"
     frames = {}
     for name, table in SILVER_TABLES.items():
-        path = root / table
-        frames[name] = pl.read_delta(str(path)) if (path / "_delta_log").exists() \
-            else pl.DataFrame()
-    clicks = root / "clickstream_events"
-    if (clicks / "_delta_log").exists():
-        frames["order_sessions"] = order_sessions(pl.scan_delta(str(clicks)))
+        frame = read_validated(root / table)
+        frames[name] = pl.DataFrame() if frame is None else frame
+    clicks = scan_validated(root / "clickstream_events")
+    if clicks is not None:
+        frames["order_sessions"] = order_sessions(clicks)
     return SilverInputs(**frames)
 
 

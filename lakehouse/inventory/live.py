@@ -61,7 +61,7 @@ from lakehouse.inventory.ledger import (
     wms_rows,
     zone_of_state,
 )
-from lakehouse.silver.delta_io import Layout, Tables, read_bronze, read_existing
+from lakehouse.silver.delta_io import Layout, PinnedTables, read_bronze, read_existing
 from lakehouse.storage.delta import committed, to_arrow, writer_properties
 from lakehouse.storage.paths import table_uri
 
@@ -198,7 +198,7 @@ def _days_around(rows: pl.DataFrame) -> set[date]:
 
 class _Silver:
     def __init__(self, home: Home, batch_id: str) -> None:
-        self.home, self.batch_id, self.tables = home, batch_id, Tables()
+        self.home, self.batch_id, self.tables = home, batch_id, PinnedTables()
 
     def uri(self, name: str) -> str:
         return table_uri(self.home, "silver", name)

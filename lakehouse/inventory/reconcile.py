@@ -20,6 +20,7 @@ import polars as pl
 
 from lakehouse.inventory.fold import running
 from lakehouse.inventory.ledger import SilverInputs, canonical
+from lakehouse.storage.validations import read_validated
 
 # source systems whose rows move stock: an unmapped code elsewhere (clickstream) is not a stock
 # discrepancy
@@ -148,10 +149,9 @@ def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None 
 
 def _unmapped(home: Path) -> pl.DataFrame:
     """Quarantined rows whose product code is unknown, per source system."""
-    path = home / "lake" / "quarantine" / "rows"
-    if not (path / "_delta_log").exists():
+    q = read_validated(home / "lake" / "quarantine" / "rows")
+    if q is None:
         return pl.DataFrame()
-    q = pl.read_delta(str(path))
     kind = next((c for c in ("kind", "error_kind") if c in q.columns), None)
     if kind is None:
         return pl.DataFrame()

@@ -7,7 +7,7 @@ from lakehouse.ml import training_set
 
 labels = pl.DataFrame({"person_id": ["P0002239153c422d2"],
                        "label_time": [datetime(2026, 2, 1, tzinfo=UTC)], "churned": [True]})
-ts = training_set("customer", labels=labels)   # features from events before each label_time
+ts = training_set("customer", labels=labels)   # as known at each label_time (delivered by then)
 ts.frame, ts.versions                          # {"silver/orders": 3, ...}: validated versions
 ts.rebuild().frame.equals(ts.frame)            # same versions (Delta time travel), same frame
 ```
@@ -16,11 +16,12 @@ ts.rebuild().frame.equals(ts.frame)            # same versions (Delta time trave
 from lakehouse.ml.features import column_docs, customer_features, product_features
 from lakehouse.ml.inputs import NotValidatedError
 from lakehouse.ml.marts import MARTS, publish_feature_marts
-from lakehouse.ml.training import FEATURE_SETS, TrainingSet, training_set
+from lakehouse.ml.training import FEATURE_SETS, HistoryError, TrainingSet, training_set
 
 __all__ = [
     "FEATURE_SETS",
     "MARTS",
+    "HistoryError",
     "NotValidatedError",
     "TrainingSet",
     "column_docs",

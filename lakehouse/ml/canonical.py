@@ -20,6 +20,12 @@ Relations (DuckDB views):
   event_time, rating)``, ``catalog(product_id, category, price)``, ``promos(category,
   discount_pct, start_date, end_date)`` (null category: sitewide), ``stock_daily(product_id,
   date, on_hand, available)`` (summed over locations).
+
+Every relation built from event or versioned tables also carries the knowledge interval
+``[known_at, superseded_at)`` of its row (see ``lakehouse.ml.inputs``): a row joined from
+several inputs (an order line, its order version and the catalog version of its product) is
+known while all of them are, so it gets the latest ``known_at`` and the earliest
+``superseded_at`` (DuckDB's ``greatest``/``least`` skip nulls: null = unbounded).
 """
 
 from __future__ import annotations
@@ -67,42 +73,56 @@ def register_person_records(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
 
 CUSTOMER_VIEWS = """
 create or replace view order_person as
-    select o.order_id, o.channel, o.created_at as event_time, o.cancelled_at, r.person_id
+    select o.order_id, o._source_file, o._line, o.channel, o.created_at as event_time,
+           o.cancelled_at, r.person_id, o.known_at, o.superseded_at
     from orders o
     join person_records r
       on r.source = case when o.customer_id is null then 'shop_guest' else 'shop_customer' end
      and r.record_id = coalesce(o.customer_id, o.order_id);
 
 create or replace view purchase_lines as
-    select op.person_id, op.order_id as order_key, op.channel, op.event_time, op.cancelled_at,
-           p.category, l.quantity,
-           (l.quantity * l.unit_price - coalesce(l.discount, 0))::decimal(18, 2) as amount
-    from order_lines l
-    join order_person op on op.order_id = l.order_id
-    left join products p on p.product_id = l.product_id
-    union all
-    select r.person_id, t.transaction_id, 'store', t.event_time, null::timestamptz,
-           p.category, t.quantity,
-           (t.quantity * t.unit_price - coalesce(t.discount, 0))::decimal(18, 2)
-    from pos_lines t
-    join person_records r on r.source = 'pos' and r.record_id = t.transaction_id
-    left join products p on p.product_id = t.product_id;
+    select * from (
+        select op.person_id, op.order_id as order_key, op.channel, op.event_time,
+               op.cancelled_at, p.category, l.quantity,
+               (l.quantity * l.unit_price - coalesce(l.discount, 0))::decimal(18, 2) as amount,
+               greatest(op.known_at, p.known_at) as known_at,
+               least(op.superseded_at, p.superseded_at) as superseded_at
+        from order_lines l
+        join order_person op on op.order_id = l.order_id and op._source_file = l._source_file
+                            and op._line = l._line
+        left join products p on p.product_id = l.product_id
+        union all
+        select r.person_id, t.transaction_id, 'store', t.event_time, null::timestamptz,
+               p.category, t.quantity,
+               (t.quantity * t.unit_price - coalesce(t.discount, 0))::decimal(18, 2),
+               greatest(t.known_at, p.known_at), least(t.superseded_at, p.superseded_at)
+        from pos_lines t
+        join person_records r on r.source = 'pos' and r.record_id = t.transaction_id
+        left join products p on p.product_id = t.product_id)
+    where known_at is null or superseded_at is null or known_at < superseded_at;
 
 create or replace view customer_returns as
-    select k.person_id, x.event_time, x.quantity, x.refund_amount::decimal(18, 2) as refund
-    from returns x
-    join (select order_id as order_key, person_id from order_person
-          union
-          select record_id, person_id from person_records where source = 'pos') k
-      on k.order_key = x.order_id;
+    select * from (
+        select k.person_id, x.event_time, x.quantity,
+               x.refund_amount::decimal(18, 2) as refund,
+               greatest(x.known_at, k.known_at) as known_at,
+               least(x.superseded_at, k.superseded_at) as superseded_at
+        from returns x
+        join (select order_id as order_key, person_id, known_at, superseded_at
+              from order_person
+              union
+              select record_id, person_id, null::timestamptz, null::timestamptz
+              from person_records where source = 'pos') k
+          on k.order_key = x.order_id)
+    where known_at is null or superseded_at is null or known_at < superseded_at;
 
 create or replace view interactions as
-    select r.person_id, e.event_time, e.session_id
+    select r.person_id, e.event_time, e.session_id, e.known_at, e.superseded_at
     from clicks e
     join person_records r on r.source = e.channel and r.record_id = e.anonymous_id;
 
 create or replace view email_activity as
-    select r.person_id, e.event_time, e.event_type, e.campaign_id
+    select r.person_id, e.event_time, e.event_type, e.campaign_id, e.known_at, e.superseded_at
     from email_events e
     join person_records r on r.source = 'email' and r.record_id = e.email;
 
@@ -114,24 +134,27 @@ PRODUCT_VIEWS = """
 create or replace view sales as
     select l.product_id, o.created_at as event_time, o.cancelled_at, o.channel, l.quantity,
            (l.quantity * l.unit_price - coalesce(l.discount, 0))::decimal(18, 2) as amount,
-           (l.quantity * l.unit_price)::decimal(18, 2) as list_amount
+           (l.quantity * l.unit_price)::decimal(18, 2) as list_amount,
+           o.known_at, o.superseded_at
     from order_lines l
-    join orders o on o.order_id = l.order_id
+    join orders o on o.order_id = l.order_id and o._source_file = l._source_file
+                 and o._line = l._line
     union all
     select product_id, event_time, null::timestamptz, 'store', quantity,
            (quantity * unit_price - coalesce(discount, 0))::decimal(18, 2),
-           (quantity * unit_price)::decimal(18, 2)
+           (quantity * unit_price)::decimal(18, 2), known_at, superseded_at
     from pos_lines;
 
 create or replace view product_returns as
-    select product_id, event_time, quantity from returns;
+    select product_id, event_time, quantity, known_at, superseded_at from returns;
 
 create or replace view product_reviews as
-    select product_id, event_time, rating from reviews;
+    select product_id, event_time, rating, known_at, superseded_at from reviews;
 
 create or replace view catalog as
-    select product_id, min(category) as category, min(price) as price
-    from products group by product_id;
+    select product_id, min(category) as category, min(price) as price, known_at,
+           superseded_at
+    from products group by product_id, known_at, superseded_at;
 
 create or replace view promos as
     select category, discount_pct, start_date, end_date from promotions;

@@ -9,10 +9,14 @@ Windows (``_7d``, ``_28d``, ``_30d``, ``_90d``) are ``[cutoff - n days, cutoff)`
 when nothing happened; ratios and "days since" are null when undefined (no orders, no stock
 velocity, ...). Money is summed exactly (DECIMAL) so rebuilding a frame gives identical values.
 
-Reference data is read as of the table version, not as of the cutoff: catalog price and
-category, the promotion calendar (known ahead), and the identity map (which person a record
-belongs to). Stock comes from the last daily close certainly before the cutoff in any time zone
-(close of day D <= D + 38 h UTC).
+Knowledge time: every relation row has a knowledge interval ``[known_at, superseded_at)``
+(null: unbounded) and is used only when the cutoff falls in it (:func:`known`). In event-time
+mode both are null (every row as the lake knows it now); in knowledge mode (the default of
+``lakehouse.ml.training_set``) events count only once delivered, and orders and catalog
+products in the version known at the cutoff. Still read as of the table version, not as of the
+cutoff: the promotion calendar (known ahead), the identity map (which person a record belongs
+to) and the daily stock closes. Stock comes from the last daily close certainly before the
+cutoff in any time zone (close of day D <= D + 38 h UTC).
 
 The functions :func:`customer_features` and :func:`product_features` run the same SQL on
 polars frames of the canonical relations (see ``lakehouse.ml.canonical``), for tests and
@@ -33,16 +37,25 @@ TOP_CATEGORIES = 12
 CUTOFF = "cutoff"  # spine column: features use only events strictly before it
 
 
+def known(alias: str, cutoff: str = "s.cutoff") -> str:
+    """SQL: row ``alias`` was known at ``cutoff`` (delivered by then, not yet superseded)."""
+    return (f"({alias}.known_at is null or {alias}.known_at <= {cutoff}) and "
+            f"({alias}.superseded_at is null or {cutoff} < {alias}.superseded_at)")
+
+
 def category_column(category: str) -> str:
     """``"Home & Garden"`` -> ``affinity_home_garden``."""
     return "affinity_" + (re.sub(r"[^0-9a-z]+", "_", category.lower()).strip("_") or "blank")
 
 
-def top_categories(con: duckdb.DuckDBPyConnection, n: int = TOP_CATEGORIES) -> list[str]:
+def top_categories(con: duckdb.DuckDBPyConnection, n: int = TOP_CATEGORIES,
+                   at: str | None = None) -> list[str]:
     """The catalog's ``n`` largest categories (by product count, then name), sorted by name:
-    reference data, so the affinity columns never depend on events."""
-    rows = con.sql("select category from products where category is not null group by 1 "
-                   f"order by count(*) desc, category limit {int(n)}").fetchall()
+    reference data, so the affinity columns never depend on events. ``at``: a SQL instant,
+    the catalog as known then (else every product row read)."""
+    when = f" and {known('p', at)}" if at else ""
+    rows = con.sql(f"select category from products p where category is not null{when} "
+                   f"group by 1 order by count(*) desc, category limit {int(n)}").fetchall()
     return sorted(r[0] for r in rows)
 
 
@@ -67,7 +80,7 @@ with lines as materialized (
     from spine s
     join purchase_lines l
       on l.person_id = s.person_id and l.event_time < s.cutoff
-     and (l.cancelled_at is null or l.cancelled_at >= s.cutoff)
+     and (l.cancelled_at is null or l.cancelled_at >= s.cutoff) and {known("l")}
 ),
 orders_ as (
     select person_id, cutoff, order_key, min(channel) as channel,
@@ -96,6 +109,7 @@ returned as (
            sum(r.refund) as refund
     from spine s
     join customer_returns r on r.person_id = s.person_id and r.event_time < s.cutoff
+     and {known("r")}
     group by s.person_id, s.cutoff
 ),
 activity as (
@@ -108,6 +122,7 @@ activity as (
             as sessions_30d
     from spine s
     join interactions i on i.person_id = s.person_id and i.event_time < s.cutoff
+     and {known("i")}
     group by s.person_id, s.cutoff
 ),
 email as (
@@ -122,6 +137,7 @@ email as (
         bool_or(e.event_type = 'unsubscribe') as unsubscribed
     from spine s
     join email_activity e on e.person_id = s.person_id and e.event_time < s.cutoff
+     and {known("e")}
     group by s.person_id, s.cutoff
 )
 select
@@ -182,7 +198,7 @@ with sold as (
     from spine s
     join sales x
       on x.product_id = s.product_id and x.event_time < s.cutoff
-     and (x.cancelled_at is null or x.cancelled_at >= s.cutoff)
+     and (x.cancelled_at is null or x.cancelled_at >= s.cutoff) and {known("x")}
     group by s.product_id, s.cutoff
 ),
 returned as (
@@ -190,6 +206,7 @@ returned as (
         sum(r.quantity) filter (where r.event_time >= s.cutoff - interval 28 day) as units_28d
     from spine s
     join product_returns r on r.product_id = s.product_id and r.event_time < s.cutoff
+     and {known("r")}
     group by s.product_id, s.cutoff
 ),
 reviewed as (
@@ -197,6 +214,7 @@ reviewed as (
         count(*) filter (where r.event_time >= s.cutoff - interval 28 day) as n_28d
     from spine s
     join product_reviews r on r.product_id = s.product_id and r.event_time < s.cutoff
+     and {known("r")}
     group by s.product_id, s.cutoff
 ),
 closes as (
@@ -212,7 +230,7 @@ stock as (
 promo as (
     select s.product_id, s.cutoff, max(m.discount_pct) as discount_pct
     from spine s
-    join catalog c on c.product_id = s.product_id
+    join catalog c on c.product_id = s.product_id and {known("c")}
     join promos m
       on (m.category = c.category or m.category is null)
      and (s.cutoff - interval 1 microsecond)::date between m.start_date and m.end_date
@@ -246,7 +264,7 @@ select
     m.discount_pct is not null as promo_active,
     coalesce(m.discount_pct, 0.0) as promo_discount_pct
 from spine s
-left join catalog c on c.product_id = s.product_id
+left join catalog c on c.product_id = s.product_id and {known("c")}
 left join sold x on x.product_id = s.product_id and x.cutoff = s.cutoff
 left join returned r on r.product_id = s.product_id and r.cutoff = s.cutoff
 left join reviewed v on v.product_id = s.product_id and v.cutoff = s.cutoff
@@ -293,6 +311,10 @@ PRODUCT_RELATIONS = {
     "stock_daily": {"product_id": pl.String, "date": pl.Date, "on_hand": pl.Int64,
                     "available": pl.Int64},
 }
+_KNOWLEDGE = {"known_at": pl.Datetime("us", "UTC"), "superseded_at": pl.Datetime("us", "UTC")}
+for _schema in (*CUSTOMER_RELATIONS.values(), *PRODUCT_RELATIONS.values()):
+    if "event_time" in _schema or "price" in _schema:  # relations of events and versions
+        _schema.update(_KNOWLEDGE)
 _MONEY = {"amount", "list_amount", "refund"}
 
 

@@ -5,6 +5,13 @@ appends to when it passes; it is never inferred from the latest commit. Pinned v
 rebuild a training set) must also be in the registry. Each table is read at its version through
 Delta time travel as a DuckDB view over that snapshot's Parquet files, so nothing is loaded
 whole: DuckDB streams the scans and spills large joins to disk.
+
+Every view of an event or versioned table also has ``known_at`` and ``superseded_at``: the
+knowledge interval of the row, ``[known_at, superseded_at)`` (null: unbounded). With
+``knowledge=True`` a row is known from its knowledge time (``_delivered_at``; ``_ingested_at``
+for rows written before lineage carried it) and is never superseded (silver keeps the latest
+version; ``lakehouse.ml.history`` adds the earlier versions of orders and products); with
+``knowledge=False`` (event-time mode) both are null: every row is known at every cutoff.
 """
 
 from __future__ import annotations
@@ -20,7 +27,12 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
-from lakehouse.storage.validations import registry_uri, validated_versions
+from lakehouse.storage.validations import (
+    NotValidatedError,
+    passed_versions,
+    registry_uri,
+    validated_versions,
+)
 
 # view name in the feature SQL -> table under H/lake
 TABLES = {
@@ -36,11 +48,22 @@ TABLES = {
     "identity_map": "gold/identity_map",
     "inventory_daily": "gold/inventory_daily",
 }
+# bronze tables that keep every version of a versioned silver table (knowledge mode only)
+HISTORY = {
+    "orders": "bronze/orders__orders",
+    "products": "bronze/catalog__products",
+}
+# views with a knowledge time (rows of silver tables with lineage)
+KNOWN = ("orders", "order_lines", "pos_lines", "clicks", "email_events", "returns", "reviews",
+         "products")
+# lineage read where a table has it (tables written before ``_delivered_at`` existed lack it)
+LINEAGE = ("_ingested_at", "_delivered_at", "_source_file", "_line")
+OPTIONAL = {"_delivered_at"}
 
 # the columns each view needs (projection; also the schema of an empty snapshot)
 COLUMNS = {
-    "orders": ("order_id", "channel", "created_at", "cancelled_at", "customer_id"),
-    "order_lines": ("order_id", "product_id", "quantity", "unit_price", "discount"),
+    "orders": ("order_id", "channel", "created_at", "updated_at", "cancelled_at", "customer_id"),
+    "order_lines": ("order_id", "line_id", "product_id", "quantity", "unit_price", "discount"),
     "pos_lines": ("transaction_id", "event_time", "product_id", "quantity", "unit_price",
                   "discount", "loyalty_card", "card_token"),
     "clicks": ("channel", "event_time", "anonymous_id", "session_id"),
@@ -59,26 +82,17 @@ _TYPES = {
     **dict.fromkeys(("order_id", "channel", "customer_id", "transaction_id", "product_id",
                      "loyalty_card", "card_token", "anonymous_id", "session_id", "event_type",
                      "email", "campaign_id", "category", "promo_id", "source", "person_id",
-                     "identifier_type", "identifier_hash", "location_id"), "varchar"),
-    **dict.fromkeys(("created_at", "cancelled_at", "event_time"), "timestamptz"),
-    **dict.fromkeys(("quantity", "rating", "on_hand", "available_to_promise"), "bigint"),
+                     "identifier_type", "identifier_hash", "location_id", "line_id",
+                     "_source_file"), "varchar"),
+    **dict.fromkeys(("created_at", "updated_at", "cancelled_at", "event_time", "_ingested_at",
+                     "_delivered_at"), "timestamptz"),
+    **dict.fromkeys(("quantity", "rating", "on_hand", "available_to_promise", "_line"),
+                    "bigint"),
     **dict.fromkeys(("unit_price", "discount", "refund_amount", "price", "discount_pct"),
                     "double"),
     **dict.fromkeys(("start_date", "end_date", "date"), "date"),
 }
 ABSENT = -1  # the version recorded for a table that did not exist: read as empty
-
-
-class NotValidatedError(RuntimeError):
-    """An input table has no version that passed its quality gate (or a pinned version did
-    not pass)."""
-
-
-def _registry(lake: Path) -> pl.DataFrame:
-    uri = registry_uri(lake)
-    if not DeltaTable.is_deltatable(uri):
-        return pl.DataFrame(schema={"table": pl.String, "version": pl.Int64})
-    return pl.from_arrow(DeltaTable(uri).to_pyarrow_table(columns=["table", "version"]))
 
 
 def resolve_versions(lake: Path, tables: Iterable[str],
@@ -100,8 +114,8 @@ def resolve_versions(lake: Path, tables: Iterable[str],
     missing = [t for t in tables if t not in versions]
     if missing:
         raise NotValidatedError(f"versions= pins no version of {', '.join(missing)}")
-    reg = _registry(lake)
-    passed = set(zip(reg["table"].to_list(), reg["version"].to_list(), strict=True))
+    # a version whose gate failed is recorded too: only passes count
+    passed = passed_versions(lake)
     unvalidated = [f"{t}@{versions[t]}" for t in tables
                    if int(versions[t]) != ABSENT and (t, int(versions[t])) not in passed]
     if unvalidated:
@@ -128,8 +142,9 @@ def _quote(name: str) -> str:
 
 
 def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, version: int,
-                      columns: Iterable[str]) -> None:
-    """View ``view`` over version ``version`` of the Delta table at ``uri`` (only ``columns``).
+                      columns: Iterable[str], optional: Iterable[str] = ()) -> None:
+    """View ``view`` over version ``version`` of the Delta table at ``uri`` (only ``columns``;
+    those in ``optional`` read as null when the snapshot has no such column).
 
     Reads the snapshot's Parquet files with DuckDB (partition values from the paths, columns
     that older files lack as nulls), not through pyarrow: files written by MERGE and by appends
@@ -146,13 +161,15 @@ def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, versi
             "beyond the retention window?") from exc
     schema = pa.schema(table.schema().to_arrow())
     wanted = list(columns)
-    absent = [c for c in wanted if c not in schema.names]
+    optional = set(optional)
+    absent = [c for c in wanted if c not in schema.names and c not in optional]
     if absent:
         raise ValueError(f"{uri}@{version} has no column {', '.join(absent)}")
-    cols = ", ".join(_quote(c) for c in wanted)
+    cols = ", ".join(_quote(c) if c in schema.names else f"null::{_TYPES[c]} as {_quote(c)}"
+                     for c in wanted)
     files = [u.removeprefix("file://") for u in table.file_uris()]
     if not files:
-        empty = pa.schema([schema.field(c) for c in wanted]).empty_table()
+        empty = pa.schema([schema.field(c) for c in wanted if c in schema.names]).empty_table()
         con.register(f"_{view}_empty", empty)
         con.execute(f"create or replace view {view} as select {cols} from _{view}_empty")
         return
@@ -162,8 +179,46 @@ def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, versi
 
 
 def register_inputs(con: duckdb.DuckDBPyConnection, lake: Path,
-                    versions: Mapping[str, int]) -> None:
-    """Register every view of :data:`TABLES` whose table is in ``versions``."""
+                    versions: Mapping[str, int], knowledge: bool = False) -> None:
+    """Register every view of :data:`TABLES` whose table is in ``versions``; views of tables
+    with a knowledge time (:data:`KNOWN`) get ``known_at`` and ``superseded_at`` (see above)."""
     for view, table in TABLES.items():
-        if table in versions:
+        if table not in versions:
+            continue
+        if view not in KNOWN:
             register_snapshot(con, view, str(lake / table), versions[table], COLUMNS[view])
+            continue
+        raw = f"_{view}_snapshot"
+        register_snapshot(con, raw, str(lake / table), versions[table],
+                          (*COLUMNS[view], *LINEAGE), OPTIONAL)
+        known = ("coalesce(_delivered_at, _ingested_at)" if knowledge
+                 else "null::timestamptz")
+        con.execute(f"create or replace view {view} as select *, {known} as known_at, "
+                    f"null::timestamptz as superseded_at from {raw}")
+
+
+def snapshot_frame(con: duckdb.DuckDBPyConnection, uri: str, version: int,
+                   columns: Iterable[str] | None = None, where: str | None = None,
+                   ) -> pl.DataFrame | None:
+    """Rows of version ``version`` of a Delta table as a polars frame (``columns``: only
+    those; ``where``: a DuckDB filter); None when the table did not exist (``ABSENT``)."""
+    if version == ABSENT:
+        return None
+    try:
+        table = DeltaTable(uri, version=version)
+    except Exception as exc:
+        raise NotValidatedError(
+            f"cannot read validated version {version} of {uri} ({exc}); was it vacuumed "
+            "beyond the retention window?") from exc
+    schema = pa.schema(table.schema().to_arrow())
+    names = [c for c in (columns or schema.names) if c in schema.names]
+    files = [u.removeprefix("file://") for u in table.file_uris()]
+    if not files:
+        frame = pl.from_arrow(pa.schema([schema.field(c) for c in names]).empty_table())
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    cols = ", ".join(_quote(c) for c in names)
+    sql = (f"select {cols} from read_parquet([{listed}], union_by_name = true, "
+           "hive_partitioning = true)" + (f" where {where}" if where else ""))
+    return con.sql(sql).pl()

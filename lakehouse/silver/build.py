@@ -29,6 +29,7 @@ from lakehouse.silver import commerce, identity_inputs, operations, reference
 from lakehouse.silver.delta_io import (
     APP_VERSION,
     Layout,
+    PinnedTables,
     Tables,
     Written,
     app_id,
@@ -107,6 +108,7 @@ class _Run:
         self.result = SilverResult(batch_id)
         self.quarantine: dict[str, list[pl.DataFrame]] = {}  # by table, written in fixed order
         self.tables = Tables()  # each table loaded once per run
+        self.inputs = PinnedTables()  # bronze at its validated pins: checked rows only
         self._batches: dict[tuple[str, str], list[str]] = {}
         self._created: dict[str, pl.DataFrame] = {}  # tables this run created: their rows
 
@@ -114,7 +116,7 @@ class _Run:
         return table_uri(self.home, "silver", name)
 
     def bronze(self, channel: str, entity: str) -> pl.DataFrame | None:
-        return read_bronze(self.tables, bronze_uri(self.home, channel, entity), self.batch_id)
+        return read_bronze(self.inputs, bronze_uri(self.home, channel, entity), self.batch_id)
 
     def app_ids(self, sources: list[tuple[str, str]]) -> list[str]:
         """The batch's id, or on a full rebuild every batch found in the source tables."""
@@ -123,7 +125,7 @@ class _Run:
         found: set[str] = set()
         for source in sources:
             if source not in self._batches:
-                self._batches[source] = batches_in(self.tables, bronze_uri(self.home, *source))
+                self._batches[source] = batches_in(self.inputs, bronze_uri(self.home, *source))
             found.update(self._batches[source])
         return [app_id(b) for b in sorted(found)]
 
@@ -263,7 +265,7 @@ def _pending_identity_batches(run: _Run) -> list[str]:
         silver = run.tables.get(run.uri(table))
         if silver is None:
             continue
-        for b in batches_in(run.tables, bronze_uri(run.home, *source)):
+        for b in batches_in(run.inputs, bronze_uri(run.home, *source)):
             if (b != run.batch_id and committed(silver, app_id(b), APP_VERSION)
                     and (obs is None or not committed(obs, app_id(b), APP_VERSION))):
                 pending.add(b)

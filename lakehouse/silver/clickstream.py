@@ -26,6 +26,7 @@ COLUMNS = (
     "quantity", "search_query", "order_id", "page", "referrer", "utm_source", "utm_medium",
     "utm_campaign", "click_id", "campaign_id", "consent", "push_opt_in", "platform",
     "app_version", "user_agent", "_source_file", "_line", "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 
 

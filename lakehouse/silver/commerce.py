@@ -64,11 +64,13 @@ ORDER_COLUMNS = (
     "ship_address1", "ship_address2", "ship_city", "ship_postcode", "ship_state",
     "ship_country", "ship_phone", "payment_fingerprint", "browser_id", "landing_site",
     "discount_codes", "order_date", "_source_file", "_line", "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 LINE_COLUMNS = (
     "order_id", "line_id", "product_id", "variant_id", "sku", "title", "quantity",
     "unit_price", "discount", "order_date", "updated_at", "_source_file", "_line", "_batch_id",
     "_ingested_at",
+    "_delivered_at",
 )
 
 
@@ -119,6 +121,7 @@ POS_COLUMNS = (
     "transaction_id", "line_no", "location_id", "register_id", "event_time", "event_date",
     "product_id", "pos_sku", "quantity", "unit_price", "discount", "promo_id", "loyalty_card",
     "card_token", "payment_type", "_source_file", "_line", "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 
 
@@ -136,6 +139,7 @@ SHIPMENT_COLUMNS = (
     "shipment_id", "order_id", "location_id", "carrier", "service", "zone", "shipped_at",
     "promised_delivery", "delivered_at", "cost", "units", "_source_file", "_line", "_batch_id",
     "_ingested_at",
+    "_delivered_at",
 )
 
 
@@ -149,6 +153,7 @@ RETURN_COLUMNS = (
     "return_id", "order_id", "channel", "product_id", "variant_id", "quantity", "reason",
     "disposition", "location_id", "event_time", "refund_amount", "_source_file", "_line",
     "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 
 
@@ -166,6 +171,7 @@ REVIEW_COLUMNS = (
     "review_id", "product_id", "variant_id", "rating", "title", "body", "reviewer_email",
     "reviewer_name", "order_id", "event_time", "_source_file", "_line", "_batch_id",
     "_ingested_at",
+    "_delivered_at",
 )
 
 

@@ -21,11 +21,15 @@ import pyarrow as pa
 from deltalake import (
     CommitProperties,
     DeltaTable,
+    Field,
     Transaction,
     write_deltalake,
 )
+from deltalake.schema import PrimitiveType
 
+from lakehouse.silver.frames import KNOWLEDGE, with_knowledge
 from lakehouse.storage.delta import committed, to_arrow, writer_properties
+from lakehouse.storage.validations import pinned
 
 APP_VERSION = 1
 _STATS_TRUNCATE = 32  # deltalake's default statistics_truncate_length
@@ -54,6 +58,16 @@ class Tables:
 
     def forget(self, uri: str) -> None:
         self._open.pop(uri, None)
+
+
+class PinnedTables(Tables):
+    """Tables read at their validated pins (for inputs: only checked rows are read); a table
+    that exists with no validated version raises ``NotValidatedError``."""
+
+    def get(self, uri: str) -> DeltaTable | None:
+        if uri not in self._open or self._open[uri] is None:
+            self._open[uri] = pinned(uri)
+        return self._open[uri]
 
 
 def _schema(dt: DeltaTable) -> pa.Schema:
@@ -120,7 +134,7 @@ def read_bronze(tables: Tables, uri: str, batch_id: str | None) -> pl.DataFrame 
     scan = _scan(files, schema)
     if batch_id is not None and not pure:
         scan = scan.filter(pl.col("_batch_id") == batch_id)
-    return scan.collect()
+    return with_knowledge(scan.collect())
 
 
 def batches_in(tables: Tables, uri: str) -> list[str]:
@@ -153,8 +167,9 @@ def read_batches(tables: Tables, uri: str, batch_ids: Sequence[str]) -> pl.DataF
     schema = _polars_schema(_schema(dt))
     files, _ = _files(uri, dt, None)
     if not files or not batch_ids:
-        return pl.DataFrame(schema=schema)
-    return _scan(files, schema).filter(pl.col("_batch_id").is_in(list(batch_ids))).collect()
+        return with_knowledge(pl.DataFrame(schema=schema))
+    return with_knowledge(
+        _scan(files, schema).filter(pl.col("_batch_id").is_in(list(batch_ids))).collect())
 
 
 @dataclass(frozen=True)
@@ -204,8 +219,24 @@ def read_existing(uri: str, dt: DeltaTable, layout: Layout,
     return pl.concat(pl.collect_all(frames))
 
 
+# lineage columns added after tables were first written: added to such a table (nullable; its
+# older rows read as null, which readers take as ``_ingested_at``) instead of refused
+_EVOLVING = {KNOWLEDGE: PrimitiveType("timestamp")}  # Delta "timestamp": UTC microseconds
+
+
+def _evolve(dt: DeltaTable, data: pl.DataFrame) -> None:
+    """Add the :data:`_EVOLVING` columns ``data`` has and the table lacks (one metadata commit;
+    timezone-aware, so the protocol stays as it is: no timestamp_ntz)."""
+    have = set(_schema(dt).names)
+    new = [Field(n, t, nullable=True) for n, t in _EVOLVING.items()
+           if n in data.columns and n not in have]
+    if new:
+        dt.alter.add_columns(new)
+
+
 def _conformed(dt: DeltaTable, data: pl.DataFrame) -> pl.DataFrame:
     """Cast ``data`` to the table's column order and types (a column's type never changes)."""
+    _evolve(dt, data)
     target = _polars_schema(_schema(dt))
     extra = [n for n in data.columns if n not in target]
     if extra:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import polars as pl
 
 from lakehouse.silver import normalize as nz
-from lakehouse.silver.frames import UTC_US
+from lakehouse.silver.frames import UTC_US, with_knowledge
 
 IDENTIFIER_TYPES = (
     "first_name", "last_name", "email", "phone", "address_line1", "address_line2", "city",
@@ -34,8 +34,8 @@ IDENTIFIER_TYPES = (
 RECORD_COLUMNS = ("record_id", "source", *IDENTIFIER_TYPES, "first_seen", "last_seen")
 OBSERVATION_KEY = ("record_id", "source", "identifier_type", "value")
 OBSERVATION_COLUMNS = (*OBSERVATION_KEY, "observed_at", "last_observed_at", "_source_file",
-                       "_line", "_batch_id", "_ingested_at")
-_LINEAGE = ("_source_file", "_line", "_batch_id", "_ingested_at")
+                       "_line", "_batch_id", "_ingested_at", "_delivered_at")
+_LINEAGE = ("_source_file", "_line", "_batch_id", "_ingested_at", "_delivered_at")
 
 # how each identifier type is normalised
 _NORMALISE = {
@@ -62,6 +62,7 @@ def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str
     """
     if frame.is_empty() or not pairs:
         return pl.DataFrame(schema=_schema())
+    frame = with_knowledge(frame)
     order = ["observed_at", "_source_file", "_line"]
     src = frame.select(
         record_id.cast(pl.String).alias("record_id"), pl.col(observed_at).alias("observed_at"),
@@ -119,7 +120,8 @@ def _schema() -> dict[str, pl.DataType]:
     s = pl.String()
     return {"record_id": s, "source": s, "identifier_type": s, "value": s,
             "observed_at": UTC_US, "last_observed_at": UTC_US, "_source_file": s,
-            "_line": pl.Int64(), "_batch_id": s, "_ingested_at": UTC_US}
+            "_line": pl.Int64(), "_batch_id": s, "_ingested_at": UTC_US,
+            "_delivered_at": UTC_US}
 
 
 def _address(prefix: str = "ship_") -> list[tuple[str, pl.Expr]]:
@@ -171,8 +173,9 @@ def from_clickstream(events: pl.DataFrame) -> pl.DataFrame:
     clicks = [("email_click", _click_key(pl.col("utm_campaign"), pl.col("event_time"), k))
               for k in range(CLICK_WINDOW_S + 1)]
     cookie = pl.col("anonymous_id")
-    events = events.select("channel", "anonymous_id", "login_id", "order_id", "event_time",
-                           *_LINEAGE, landing.alias("_landing"), "utm_campaign")
+    events = with_knowledge(events).select(
+        "channel", "anonymous_id", "login_id", "order_id", "event_time", *_LINEAGE,
+        landing.alias("_landing"), "utm_campaign")
     return pl.concat([
         *(_long(events.filter(pl.col("channel") == ch), ch, cookie, "event_time",
                 [("device_id", cookie), ("login_id", pl.col("login_id")),
@@ -213,7 +216,7 @@ def from_reviews(reviews: pl.DataFrame) -> pl.DataFrame:
 
 def fold_observations(obs: pl.DataFrame) -> pl.DataFrame:
     """Distinct (record, type, value): first seen (with that row's lineage) and last seen."""
-    ordered = obs.sort("observed_at", "_source_file", "_line", nulls_last=True)
+    ordered = with_knowledge(obs).sort("observed_at", "_source_file", "_line", nulls_last=True)
     return ordered.group_by(list(OBSERVATION_KEY), maintain_order=True).agg(
         pl.col("observed_at").first(), pl.col("last_observed_at").max(),
         *[pl.col(c).first() for c in _LINEAGE],

@@ -9,6 +9,7 @@ from lakehouse.silver.frames import event_date, lineage
 EMAIL_COLUMNS = (
     "event_id", "event_type", "email", "event_time", "event_date", "campaign_id", "url",
     "user_agent", "_source_file", "_line", "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 
 
@@ -24,6 +25,7 @@ def conform_email_events(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 CLICK_COLUMNS = (
     "click_id", "campaign_id", "ad_group", "network", "event_time", "event_date",
     "landing_page", "device_type", "cost", "_source_file", "_line", "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 
 
@@ -37,6 +39,7 @@ def conform_ad_clicks(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 SPEND_COLUMNS = (
     "spend_id", "date", "campaign_id", "network", "impressions", "clicks", "spend",
     "_source_file", "_line", "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from lakehouse.silver.frames import event_date, lineage
+from lakehouse.silver.frames import event_date, known_at, lineage, with_knowledge
 from lakehouse.silver.products import map_product
 
 MOVEMENT_COLUMNS = (
     "movement_id", "seq_no", "location_id", "product_id", "item_code", "movement_type", "qty",
     "counted_qty", "reference", "event_time", "event_date", "_source_file", "_line",
     "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 
 
@@ -32,6 +33,7 @@ PO_EVENT_COLUMNS = (
     "event_id", "po_number", "event", "supplier_id", "product_id", "wms_item_code",
     "location_id", "qty", "promised_date", "event_time", "_source_file", "_line", "_batch_id",
     "_ingested_at",
+    "_delivered_at",
 )
 
 
@@ -46,7 +48,9 @@ def conform_purchase_orders(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 def fold_purchase_orders(events: pl.DataFrame) -> pl.DataFrame:
     """One row per PO from its (deduplicated) events: ordered and delivered quantities, the
     promised date, first delivery time and delay in days (late > 0); lineage of its latest
-    event."""
+    event, and as knowledge time (``_delivered_at``) the latest of its events': when the folded
+    state became known."""
+    events = with_knowledge(events)
     created = pl.col("event") == "created"
     delivered = pl.col("event") == "delivered"
     ordered = events.sort("event_time", "_source_file", "_line")
@@ -62,6 +66,8 @@ def fold_purchase_orders(events: pl.DataFrame) -> pl.DataFrame:
         pl.col("qty").filter(delivered).sum().alias("delivered_qty"),
         pl.col("event_id").count().cast(pl.Int64).alias("events"),
         *[pl.col(c).last() for c in ("_source_file", "_line", "_batch_id", "_ingested_at")],
+        # the folded state became known when its last-known event did
+        known_at().max().alias("_delivered_at"),
     )
     return folded.with_columns(
         (pl.col("delivered_at").dt.date() - pl.col("promised_date")).dt.total_days()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from lakehouse.ingest.quarantine import SCHEMA as QUARANTINE_SCHEMA
+from lakehouse.silver.frames import with_knowledge
 
 CROSSWALK_SCHEMA = {"system": pl.String, "code": pl.String, "product_id": pl.String}
 
@@ -25,9 +26,11 @@ def quarantine_rows(bad: pl.DataFrame, *, channel: str, entity: str, kind: str, 
     """Bronze rows that silver refuses, in the quarantine table's schema."""
     if bad.is_empty():
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    bad = with_knowledge(bad)
     return bad.select(
         pl.lit(channel).alias("_source_channel"), pl.lit(entity).alias("_entity"),
         pl.col("_source_file"), pl.col("_line"), pl.col("_batch_id"), pl.col("_ingested_at"),
+        pl.col("_delivered_at"),
         raw_json(bad).alias("raw"), pl.lit(kind).alias("error_kind"),
         pl.lit(field).alias("field"),
         (pl.col("_source_file") + pl.format(" line {}: ", pl.col("_line")) + reason)

@@ -15,6 +15,7 @@ PRODUCT_COLUMNS = (
     "product_id", "title", "brand", "category", "subcategory", "price", "cost", "supplier_id",
     "web_variant_id", "pos_sku", "wms_item_code", "launched_on", "status", "_source_file",
     "_line", "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 
 
@@ -49,6 +50,7 @@ LOYALTY_COLUMNS = (
     "member_id", "loyalty_id", "first_name", "last_name", "email", "phone", "address_line1",
     "address_line2", "city", "postcode", "state", "country", "date_of_birth", "signup_store",
     "event_time", "_source_file", "_line", "_batch_id", "_ingested_at",
+    "_delivered_at",
 )
 
 

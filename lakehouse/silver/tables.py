@@ -5,6 +5,11 @@ Winner rules (deterministic, so the arrival order of the same files never change
 events keep the smallest ``(_source_file, _line)``; versioned records keep the latest version
 (orders: ``updated_at``; shipments: the delivered state) and then the smallest lineage;
 reference exports keep the latest export file (file names carry the export date).
+
+Knowledge time (``_delivered_at``): a versioned or reference row carries the knowledge time of
+the version that won; an event (first arrival wins) carries the earliest knowledge time of all
+its copies, since an event is known once any copy of it has been delivered (and the min keeps
+the result independent of arrival order).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import polars as pl
 
 from lakehouse.silver import clickstream, commerce, marketing, operations, reference
 from lakehouse.silver.delta_io import Layout
+from lakehouse.silver.frames import KNOWLEDGE, known_at
 
 Conform = Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]
 Rank = tuple[tuple[str, bool], ...]  # (column, descending), nulls last
@@ -38,6 +44,7 @@ def keep_best(layout: Layout, rank: Rank):
     """combine(existing, new) -> the winning row per key (stored rows first on exact ties)."""
     cols = [c for c, _ in rank]
     desc = [d for _, d in rank]
+    earliest = rank == FIRST_ARRIVAL
 
     key = list(layout.key)
 
@@ -51,8 +58,13 @@ def keep_best(layout: Layout, rank: Rank):
             return both
         contested = both.filter(dup).sort(cols, descending=desc, nulls_last=True,
                                           maintain_order=True)
-        return pl.concat([both.filter(~dup),
-                          contested.unique(subset=key, keep="first", maintain_order=True)])
+        winners = contested.unique(subset=key, keep="first", maintain_order=True)
+        if earliest and KNOWLEDGE in both.columns:  # known once any copy was delivered
+            first = contested.group_by(key).agg(known_at().min().alias("_known"))
+            winners = winners.join(first, on=key, how="left", nulls_equal=True,
+                                   maintain_order="left").with_columns(
+                pl.col("_known").alias(KNOWLEDGE)).drop("_known")
+        return pl.concat([both.filter(~dup), winners])
     return combine
 
 

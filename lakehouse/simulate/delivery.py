@@ -5,11 +5,17 @@ decides lateness, duplicate re-sends and corrupted extra copies (each a knob tha
 buffers records until their arrival slice closes, then writes that slice's file per entity and
 records in the truth where every fault, late and duplicate line landed (file + physical line).
 Delivery has its own random stream, so switching faults off leaves the world unchanged.
+
+Every file's modification time is its simulated delivery instant (the end of its arrival slice;
+a reference document's export time): ingestion takes a record's knowledge time from it, so a
+simulated history ingested today keeps realistic knowledge times. A file is written under a
+hidden ``.tmp`` name, stamped, then renamed: a watcher never sees it with another mtime.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,6 +116,16 @@ def _future_value(spec: FaultSpec, t: float) -> object:
     return {"ts_iso": lambda: timefmt.iso(f), "ts_local": lambda: timefmt.local(f, 0),
             "date": lambda: timefmt.date_of(f), "epoch_ms": lambda: int(f * 1000),
             "epoch_s": lambda: int(f)}[spec.time_type]()
+
+
+def deliver(path: Path, payload: bytes, at: float) -> None:
+    """Write ``payload`` to ``path`` as delivered at epoch second ``at`` (its mtime): written
+    under a name discovery skips, stamped, then renamed into place (rename keeps the mtime)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(payload)
+    ns = round(at * 1_000_000) * 1000  # microseconds: what Delta timestamps keep
+    os.utime(tmp, ns=(ns, ns))
+    os.replace(tmp, path)
 
 
 class Landing:
@@ -284,7 +300,7 @@ class Landing:
                     self.truth.add("faults", (tgt.channel, tgt.entity, name, line, tag, fld,
                                               key))
                     n_fault += 1
-            (folder / name).write_bytes(b"\n".join(parts) + b"\n")
+            deliver(folder / name, b"\n".join(parts) + b"\n", start + self.slice)
             self.truth.add("records", (tgt.channel, tgt.entity, name, len(entries), n_fault,
                                        n_late, n_dup))
             self.files += 1
@@ -300,7 +316,7 @@ class Landing:
             return
         folder = self.dir / channel
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(payload)
+        deliver(folder / name, payload, t)
         self.files += 1
         self.rows[channel] += rows
         self.events += rows

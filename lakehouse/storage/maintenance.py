@@ -3,11 +3,14 @@
 Compaction rewrites small files into large ones; a checkpoint spares readers from replaying
 the whole log; vacuum removes files no version inside the retention window needs. Retention
 is never below deltalake's safe default (7 days) unless asked: training sets pin table
-versions and time travel must keep working for them.
+versions and time travel must keep working for them. It is longer when a table's validated pin
+is older than the window: vacuum never removes a file the pinned version needs.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 from deltalake import DeltaTable
@@ -15,6 +18,25 @@ from deltalake import DeltaTable
 from lakehouse.storage.delta import writer_properties
 
 DEFAULT_RETENTION_HOURS = 7 * 24
+# commits that rewrite files without changing rows (the Delta protocol marks their actions
+# dataChange=false): a version reached from a validated one through these alone holds the
+# same rows
+NO_DATA_CHANGE = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
+
+
+def data_unchanged(table: DeltaTable, since_version: int) -> bool:
+    """True when every commit after ``since_version`` only rewrote files (compaction, vacuum)
+    or there is none: the latest version holds exactly the rows of ``since_version``."""
+    after = [h for h in table.history() if int(h["version"]) > since_version]
+    return all(h.get("operation") in NO_DATA_CHANGE for h in after)
+
+
+def _hours_since(table: DeltaTable, version: int) -> float:
+    """Hours since ``version`` was committed (0 when the log no longer tells)."""
+    for h in table.history():
+        if int(h["version"]) == version:
+            return max(0.0, time.time() - int(h["timestamp"]) / 1000) / 3600
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -35,9 +57,15 @@ def maintain(
     retention_hours: int = DEFAULT_RETENTION_HOURS,
     min_files_to_compact: int = 2,
     allow_short_retention: bool = False,
+    keep_version: int | None = None,
 ) -> MaintenanceReport:
-    """Compact, checkpoint and vacuum one table within the retention window."""
+    """Compact, checkpoint and vacuum one table within the retention window, widened so that
+    every file of ``keep_version`` (the table's validated pin) survives."""
     table = DeltaTable(uri)
+    if keep_version is not None:
+        # a file the pin needs was removed by a later commit, so at most this long ago
+        retention_hours = max(retention_hours,
+                              math.ceil(_hours_since(table, keep_version)) + 1)
     version_before = table.version()
     files_before = len(table.file_uris())
     added = removed = 0

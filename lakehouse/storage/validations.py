@@ -1,10 +1,20 @@
-"""The record of which table versions passed their quality gate.
+"""The record of what each table's quality gate decided, and the validated pins it implies.
 
-Readers that must only see validated data (the warehouse build, ML training sets) read the
-version recorded here, never the latest one: a version is recorded by the gate when it passes,
-so it is never inferred from timestamps or run order. The registry is itself a Delta table
-(``H/lake/quality/validations``), appended once per passed gate; concurrent appends from a
-micro-batch and a batch run commit independently.
+A table's *validated pin* is the newest version whose gate passed; readers that must only see
+validated data (the warehouse build, identity, inventory, ML marts and training sets) read the
+pin, never the latest commit. The pin only moves over checked data: the gate validates the
+increment since the current pin (every row of every file added since that version, whatever
+batch, retry or maintenance commit added it), so a version is recorded as passed only when
+every commit since the previous pin passed. A failed gate is recorded too (``passed`` false),
+for audit, and never moves the pin.
+
+Gates of one step are recorded all or nothing (:func:`batched`): if one fails, or the step
+raises, the passes of its siblings are dropped (only the failures are kept), so no reader can
+combine one table of a step with another table of an older step.
+
+The registry is itself a Delta table (``H/lake/quality/validations``). Rows written before
+``passed`` and ``from_version`` existed were recorded only on a pass: a null ``passed`` reads
+as true.
 """
 
 from __future__ import annotations
@@ -28,7 +38,11 @@ SCHEMA = pa.schema([
     ("rows_validated", pa.int64()),
     ("run_id", pa.string()),
     ("validated_at", pa.timestamp("us", tz="UTC")),
+    ("passed", pa.bool_()),
+    # the pin the check started from: the increment checked is (from_version, version]
+    ("from_version", pa.int64()),
 ])
+NO_VERSION = -1  # from_version when the table had no pin yet: the whole table was checked
 
 
 def registry_uri(lake: Path) -> str:
@@ -46,12 +60,15 @@ _PENDING: ContextVar[list[tuple[Path, dict]] | None] = ContextVar("validations",
 
 
 def record_validation(uri: str | Path, version: int, suite: str, rows_validated: int,
-                      run_id: str | None = None, at: datetime | None = None) -> None:
-    """Record that version ``version`` of the table at ``uri`` passed ``suite``."""
+                      run_id: str | None = None, at: datetime | None = None, *,
+                      passed: bool = True, from_version: int | None = None) -> None:
+    """Record that version ``version`` of the table at ``uri`` passed (or failed) ``suite``,
+    checked over the commits after ``from_version``."""
     lake, name = table_name(uri)
     row = {"table": name, "version": int(version), "suite": suite,
            "rows_validated": int(rows_validated), "run_id": run_id,
-           "validated_at": at or datetime.now(UTC)}
+           "validated_at": at or datetime.now(UTC), "passed": bool(passed),
+           "from_version": NO_VERSION if from_version is None else int(from_version)}
     pending = _PENDING.get()
     if pending is None:
         _append(lake, [row])
@@ -60,35 +77,61 @@ def record_validation(uri: str | Path, version: int, suite: str, rows_validated:
 
 
 def _append(lake: Path, rows: list[dict]) -> None:
+    # merge: registries written before `passed` existed gain the columns
     write_deltalake(registry_uri(lake), pa.Table.from_pylist(rows, schema=SCHEMA),
-                    mode="append", writer_properties=writer_properties(None))
+                    mode="append", schema_mode="merge", writer_properties=writer_properties(None))
+
+
+def pending_versions(lake: Path) -> dict[str, int]:
+    """Versions that passed inside the current :func:`batched` block and are not recorded
+    yet: a sibling gate of the same step may reference them (they are recorded together or
+    not at all)."""
+    pending = _PENDING.get() or []
+    return {row["table"]: row["version"] for at, row in pending
+            if at == lake and row["passed"]}
 
 
 @contextmanager
 def batched() -> Iterator[None]:
-    """Collect the validations recorded inside the block and append them in one commit when
-    it ends (one per step instead of one per table: fewer commits, fewer small files). If the
-    block fails, what passed before the failure is still recorded."""
+    """Collect the gate outcomes recorded inside the block and append them in one commit when
+    it ends, all or nothing: if any gate failed or the block raised, only the failures are
+    recorded, and no table of the step gets a new pin."""
     pending: list[tuple[Path, dict]] = []
     token = _PENDING.set(pending)
+    ok = False
     try:
         yield
+        ok = True
     finally:
         _PENDING.reset(token)
+        ok = ok and all(row["passed"] for _, row in pending)
         by_lake: dict[Path, list[dict]] = {}
         for lake, row in pending:
-            by_lake.setdefault(lake, []).append(row)
+            if ok or not row["passed"]:
+                by_lake.setdefault(lake, []).append(row)
         for lake, rows in by_lake.items():
             _append(lake, rows)
 
 
-def validated_versions(lake: Path, as_of: datetime | None = None) -> dict[str, int]:
-    """``{"silver/orders": 12, ...}``: the newest validated version of every table (validated
-    at or before ``as_of`` when given)."""
+def outcomes(lake: Path) -> pl.DataFrame:
+    """Every recorded gate outcome in the order recorded (``passed`` null in old registries
+    read as true)."""
     uri = registry_uri(lake)
     if not DeltaTable.is_deltatable(uri):
-        return {}
+        return pl.DataFrame(schema={name: pl.from_arrow(pa.array([], t)).dtype
+                                    for name, t in zip(SCHEMA.names, SCHEMA.types, strict=True)})
     rows = pl.from_arrow(DeltaTable(uri).to_pyarrow_table())
+    for name, t in zip(SCHEMA.names, SCHEMA.types, strict=True):
+        if name not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, pl.from_arrow(pa.array([], t)).dtype)
+                                     .alias(name))
+    return rows.with_columns(pl.col("passed").fill_null(True)).sort("validated_at", "version")
+
+
+def validated_versions(lake: Path, as_of: datetime | None = None) -> dict[str, int]:
+    """``{"silver/orders": 12, ...}``: the validated pin of every table (as it stood at
+    ``as_of`` when given)."""
+    rows = outcomes(lake).filter(pl.col("passed"))
     if as_of is not None:
         rows = rows.filter(pl.col("validated_at") <= as_of)
     newest = rows.group_by("table").agg(pl.col("version").max())
@@ -96,6 +139,47 @@ def validated_versions(lake: Path, as_of: datetime | None = None) -> dict[str, i
 
 
 def validated_version(uri: str | Path, as_of: datetime | None = None) -> int | None:
-    """The newest validated version of the table at ``uri``, or None if none passed yet."""
+    """The validated pin of the table at ``uri``, or None if no version passed yet."""
     lake, name = table_name(uri)
     return validated_versions(lake, as_of).get(name)
+
+
+def passed_versions(lake: Path) -> set[tuple[str, int]]:
+    """Every (table, version) a gate passed: what a pinned reader may ask for."""
+    rows = outcomes(lake).filter(pl.col("passed"))
+    return set(zip(rows["table"].to_list(), rows["version"].to_list(), strict=True))
+
+
+class NotValidatedError(RuntimeError):
+    """A table has no version that passed its quality gate (or a pinned version did not)."""
+
+
+def pinned(uri: str | Path) -> DeltaTable | None:
+    """The table at ``uri`` at its validated pin; None when the table does not exist (nothing
+    unvalidated to read). Raises :class:`NotValidatedError` when it exists but no version of
+    it passed its gate."""
+    uri = str(uri)
+    if not DeltaTable.is_deltatable(uri):
+        return None
+    version = validated_version(uri)
+    if version is None:
+        lake, name = table_name(uri)
+        raise NotValidatedError(
+            f"no version of {name} has passed its quality gate yet (registry "
+            f"{registry_uri(lake)}): validated readers never read unchecked rows")
+    return DeltaTable(uri, version=version)
+
+
+def read_validated(uri: str | Path, columns: list[str] | None = None) -> pl.DataFrame | None:
+    """The rows of the table at ``uri`` at its validated pin; None when the table does not
+    exist. Raises :class:`NotValidatedError` when no version of it passed its gate."""
+    table = pinned(uri)
+    if table is None:
+        return None
+    return pl.read_delta(str(uri), version=table.version(), columns=columns)
+
+
+def scan_validated(uri: str | Path) -> pl.LazyFrame | None:
+    """:func:`read_validated`, lazily."""
+    table = pinned(uri)
+    return None if table is None else pl.scan_delta(str(uri), version=table.version())

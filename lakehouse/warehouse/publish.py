@@ -7,10 +7,15 @@ and every relation passed; it then copies the build to a temporary file beside t
 ``H/warehouse.duckdb`` and renames it over it. A rename is atomic, and an analyst holding the
 old file open keeps reading the old snapshot (their lock is on the old inode), so a run never
 waits for an analyst and an analyst never sees an unvalidated mart.
+
+Byte for byte: the audit records the SHA-256 of the file it validated; the copy is hashed
+before the rename (a copy that differs is deleted and the publish refused, so the analysts keep
+the previous file) and the published file again after it, and both must equal the audited hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -25,10 +30,20 @@ from lakehouse.home import Home
 BUILD_NAME = "warehouse.build.duckdb"
 PUBLISHED_NAME = "warehouse.duckdb"
 AUDIT_NAME = "warehouse.build.audit.json"
+PUBLISHED_AUDIT_NAME = "warehouse.published.json"  # the audit the published file came from
 
 
 class PublishRefused(RuntimeError):
     """The build was not audited as it is now, or a relation failed its gate."""
+
+
+class PublishMismatch(PublishRefused):
+    """The bytes about to be (or just) published are not the bytes the audit validated."""
+
+    def __init__(self, message: str, audited_sha256: str, copied_sha256: str):
+        super().__init__(message)
+        self.audited_sha256 = audited_sha256
+        self.copied_sha256 = copied_sha256
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,12 @@ class Published:
     relations: int
     bytes: int
     audited_at: str
+    audited_sha256: str = ""  # what the gate validated
+    published_sha256: str = ""  # the published file, hashed after the rename
+
+    @property
+    def byte_identical(self) -> bool:
+        return bool(self.audited_sha256) and self.audited_sha256 == self.published_sha256
 
 
 def build_path(home: Home) -> Path:
@@ -51,6 +72,12 @@ def _audit_path(home: Home) -> Path:
     return home.root / AUDIT_NAME
 
 
+def published_audit(home: Home) -> dict | None:
+    """The audit record of the file analysts have now (None before the first publish)."""
+    path = home.root / PUBLISHED_AUDIT_NAME
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def checkpoint(database: Path) -> None:
     """Fold the write-ahead log into the file, so a byte copy of it is complete."""
     con = duckdb.connect(str(database))
@@ -58,6 +85,14 @@ def checkpoint(database: Path) -> None:
         con.execute("checkpoint")
     finally:
         con.close()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def fingerprint(database: Path) -> str:
@@ -82,8 +117,8 @@ def relations(database: Path) -> list[str]:
 def record_audit(home: Home, results: dict[str, bool]) -> None:
     """What the gate found for the build file as it is now (``relation -> passed``)."""
     database = build_path(home)
-    payload = {"fingerprint": fingerprint(database), "results": results,
-               "audited_at": datetime.now(UTC).isoformat()}
+    payload = {"fingerprint": fingerprint(database), "sha256": sha256_file(database),
+               "results": results, "audited_at": datetime.now(UTC).isoformat()}
     tmp = _audit_path(home).with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
     os.replace(tmp, _audit_path(home))
@@ -109,11 +144,25 @@ def publish(home: Home) -> Published:
     if unaudited:
         raise PublishRefused("not publishing: relation(s) without an audit: "
                              + ", ".join(unaudited))
+    audited = audit.get("sha256")
+    if not audited:
+        raise PublishRefused(f"the audit of {database} records no SHA-256 (written before "
+                             "byte-for-byte publishing): audit it again before publishing")
     target = published_path(home)
     tmp = target.with_name(f".{target.name}.publishing")
     shutil.copyfile(database, tmp)
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
+    copied = sha256_file(tmp)
+    if copied != audited:
+        tmp.unlink(missing_ok=True)
+        raise PublishMismatch(f"not publishing: the copy of {database} has SHA-256 {copied}, "
+                              f"the audited file had {audited}: audit it again", audited, copied)
     os.replace(tmp, target)
+    record = {"sha256": audited, "audited_at": audit["audited_at"], "results": audit["results"]}
+    tmp_record = home.root / f".{PUBLISHED_AUDIT_NAME}.tmp"
+    tmp_record.write_text(json.dumps(record, indent=1, sort_keys=True))
+    os.replace(tmp_record, home.root / PUBLISHED_AUDIT_NAME)
+    published = sha256_file(target)
     return Published(target, len(audit["results"]), target.stat().st_size,
-                     audit["audited_at"])
+                     audit["audited_at"], audited, published)

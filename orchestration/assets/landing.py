@@ -54,8 +54,14 @@ def landing_asset(channel: Channel) -> dg.AssetsDefinition:
                 f"landing/{channel.name}: {len(unrecognised)} file(s) match no file pattern of "
                 f"the channel spec and will not be ingested: {unrecognised[:5]}"
             )
+        newest = max((f.path.stat().st_mtime for f in files), default=None)
+        # freshness is judged on when data arrived (the newest file's modification time), not
+        # on when this run looked (orchestration/checks/freshness.py)
+        arrived = {} if newest is None else {
+            "dagster/last_updated_timestamp": dg.MetadataValue.timestamp(newest)}
         return dg.MaterializeResult(
             metadata={
+                **arrived,
                 "files": len(files),
                 "bytes": sum(f.size for f in files),
                 "files_by_entity": by_entity,

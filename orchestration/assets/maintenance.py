@@ -3,7 +3,7 @@
 import dagster as dg
 from deltalake import DeltaTable
 
-from lakehouse.storage.maintenance import DEFAULT_RETENTION_HOURS, maintain
+from lakehouse.storage.maintenance import DEFAULT_RETENTION_HOURS, data_unchanged, maintain
 from lakehouse.storage.validations import (
     record_validation,
     registry_uri,
@@ -40,12 +40,14 @@ def lake_maintenance(context: dg.AssetExecutionContext, config: MaintenanceConfi
     rows, before, after, vacuumed = [], 0, 0, 0
     for uri in uris:
         validated = validated_version(uri)
-        report = maintain(uri, retention_hours=config.retention_hours)
-        if validated == report.version_before != report.version_after:
-            # compaction rewrote files, not data: the new version holds the validated rows,
-            # and readers of validated data must not pin a version vacuum will later remove
+        report = maintain(uri, retention_hours=config.retention_hours, keep_version=validated)
+        if (validated == report.version_before != report.version_after
+                and data_unchanged(DeltaTable(uri), validated)):
+            # proven from the log: every commit since the pin only rewrote files (compaction,
+            # vacuum), so the new version holds exactly the validated rows; anything else
+            # waits for the table's own gate
             record_validation(uri, report.version_after, "maintenance: data unchanged", 0,
-                              context.run_id)
+                              context.run_id, from_version=validated)
         name = uri[len(str(lake)) + 1:]
         before, after = before + report.files_before, after + report.files_after
         vacuumed += report.files_vacuumed

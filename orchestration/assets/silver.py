@@ -18,7 +18,6 @@ from orchestration.gates import (
     GateEngine,
     gate_result,
     one_registry_commit,
-    unchanged_gate,
 )
 from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
@@ -40,6 +39,10 @@ DESCRIPTIONS = {
     "(e-mail provider rules, E.164 phones, cased names, standardised addresses).",
     "customer_records": "One row per source customer record: the input of identity resolution.",
 }
+
+
+REFERENCED = {table for name, layout in LAYOUTS.items()
+              for _, table, _ in silver_suite(name, layout.key).references}
 
 
 class SilverConfig(dg.Config):
@@ -67,7 +70,8 @@ def silver_key(name: str) -> dg.AssetKey:
     ],
     check_specs=[
         dg.AssetCheckSpec("gx_silver_gate", asset=silver_key(name), blocking=True,
-                          description=f"GX suite silver.{name} on the rows of this batch")
+                          description=f"GX suite silver.{name} on every commit since the "
+                          "validated pin")
         for name in LAYOUTS
     ],
     name="build_silver",
@@ -83,7 +87,8 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
     context.log.info(f"silver from bronze batch {batch_id or '(all: full rebuild)'}"
                      f"{'' if identity else ' (identity inputs left to the batch run)'}")
     result = build_silver(home, batch_id, identity=identity)
-    for name, layout in LAYOUTS.items():
+    # referenced tables first: a sibling's reference check reads the version they just passed
+    for name, layout in sorted(LAYOUTS.items(), key=lambda item: item[0] not in REFERENCED):
         uri = table_uri(home, "silver", name)
         counts = vars(result.tables[name]) if name in result.tables else {}
         if silver_key(name) not in context.selected_asset_keys:
@@ -95,17 +100,16 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
             yield dg.MaterializeResult(asset_key=silver_key(name),
                                        metadata={"batch_id": batch_id or "full rebuild",
                                                  "batch_inserted": 0, "batch_updated": 0})
-            yield unchanged_gate(silver_key(name), "gx_silver_gate")
-            continue
-        yield dg.MaterializeResult(
-            asset_key=silver_key(name),
-            metadata={**table_metadata(uri), "batch_id": batch_id or "full rebuild",
-                      **{f"batch_{k}": v for k, v in counts.items()
-                         if isinstance(v, int) and not isinstance(v, bool)}},
-        )
+        else:
+            yield dg.MaterializeResult(
+                asset_key=silver_key(name),
+                metadata={**table_metadata(uri), "batch_id": batch_id or "full rebuild",
+                          **{f"batch_{k}": v for k, v in counts.items()
+                             if isinstance(v, int) and not isinstance(v, bool)}},
+            )
+        # every commit since the pin, this batch's or a crashed run's (free when none)
         yield gate_result(uri, silver_suite(name, layout.key), silver_key(name),
-                          "gx_silver_gate", run_id=context.run_id, batch_id=batch_id,
-                          engine=config.gate_engine)
+                          "gx_silver_gate", run_id=context.run_id, engine=config.gate_engine)
 
 
 def _batch_of_this_run(context: dg.AssetExecutionContext) -> str | None:

@@ -20,8 +20,10 @@ from lakehouse.warehouse.publish import (
     build_path,
     checkpoint,
     publish,
+    published_audit,
     published_path,
     record_audit,
+    sha256_file,
 )
 from orchestration.assets.dbt import model_relations
 from orchestration.gates import check_result
@@ -76,6 +78,9 @@ def gx_warehouse_gate(context: dg.AssetCheckExecutionContext, config: WarehouseG
     record_audit(home, results)
 
 
+PUBLISH_CHECK = "published_bytes_match_audit"
+
+
 @dg.asset(
     key=["warehouse"],
     deps=list(RELATIONS),
@@ -83,21 +88,49 @@ def gx_warehouse_gate(context: dg.AssetCheckExecutionContext, config: WarehouseG
     kinds={"duckdb"},
     owners=["team:data-platform"],
     description="The analysts' DuckDB file (H/warehouse.duckdb): the audited dbt build, "
-    "published by an atomic rename only when every model passed its gate. Open it in any "
-    "DuckDB client; a run never waits for an analyst holding it open.",
+    "published by an atomic rename only when every model passed its gate and the copy is "
+    "byte for byte the audited file. Open it in any DuckDB client; a run never waits for an "
+    "analyst holding it open.",
 )
 def warehouse(context: dg.AssetExecutionContext,
               lakehouse: LakehouseResource) -> dg.MaterializeResult:
     home = lakehouse.paths
-    done = publish(home)
+    done = publish(home)  # refuses (PublishMismatch) when the copy is not the audited bytes
     audit = json.loads((home.root / "warehouse.build.audit.json").read_text())
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(published_path(home))),
         "relations": done.relations,
         "bytes": done.bytes,
         "audited_at": done.audited_at,
+        "audited_sha256": done.audited_sha256,
+        "published_sha256": done.published_sha256,
         "relations_published": dg.MetadataValue.md(
             "\n".join(f"- `{r}`" for r in sorted(audit["results"]))),
         "open_with": dg.MetadataValue.md(
             f"```\nduckdb -readonly {published_path(home)}\n```"),
     })
+
+
+@dg.asset_check(
+    asset=warehouse, name=PUBLISH_CHECK, blocking=True,
+    description="The published H/warehouse.duckdb is, byte for byte, the build the warehouse "
+    "gate audited: the SHA-256 recorded at audit time equals the SHA-256 of the published file.",
+)
+def published_bytes_match_audit(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
+    home = lakehouse.paths
+    record = published_audit(home)
+    target = published_path(home)
+    if record is None or not target.exists():
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                   description="nothing published yet (no audited publish "
+                                   "record beside the warehouse)")
+    actual = sha256_file(target)
+    same = actual == record["sha256"]
+    return dg.AssetCheckResult(
+        passed=same, severity=dg.AssetCheckSeverity.ERROR,
+        description=(f"{target.name} ({target.stat().st_size} bytes) is the build audited at "
+                     f"{record['audited_at']}, byte for byte" if same else
+                     f"{target.name} has SHA-256 {actual}, the audited build had "
+                     f"{record['sha256']}: it is not the audited file"),
+        metadata={"audited_sha256": record["sha256"], "published_sha256": actual,
+                  "audited_at": record["audited_at"]})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,11 +32,19 @@ POS = ("transaction_id,line_no,store_code,register_id,txn_time,pos_sku,qty,unit_
        "T2,1,S9,R1,2026-03-01 11:00:00,K1,1,9.99,,,,,cash\n")
 
 
-def write_landing(home: Home, files: dict[str, str | bytes]) -> None:
+# delivery time of hand-written landing files (their mtime: the records' knowledge time), fixed
+# so that homes built from the same files hold the same tables
+DELIVERED = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+
+
+def write_landing(home: Home, files: dict[str, str | bytes],
+                  delivered: datetime = DELIVERED) -> None:
     for rel, content in files.items():
         path = home.landing / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content.encode() if isinstance(content, str) else content)
+        ns = int(delivered.timestamp() * 1_000_000) * 1000
+        os.utime(path, ns=(ns, ns))
 
 
 def jsonl(rows: list) -> str:

@@ -99,13 +99,39 @@ def test_pii_values_never_reach_the_report(tmp_path):
     assert "private.org" not in text and "PII: values withheld" in text
 
 
-def test_batch_filter_validates_only_the_increment(tmp_path):
-    uri = _table(tmp_path, _rows(5, "b1", quantity=-2), _rows(5, "b2", start=5))
-    assert validate_table(uri, SUITE, batch_id="b2", now=NOW).passed
-    first = validate_table(uri, SUITE, batch_id="b1", now=NOW)
-    assert not first.passed and first.rows == 5
-    empty = validate_table(uri, SUITE, batch_id="b3", now=NOW)
-    assert [o.name for o in empty.failed] == ["row_count >= 1"]
+def test_since_version_validates_every_commit_after_the_pin(tmp_path):
+    uri = _table(tmp_path, _rows(5, "b1", quantity=-2), _rows(5, "b2", start=5),
+                 _rows(3, "b3", start=10))
+    # the pin is version 0 (b1): the increment is b2 and b3, whichever batches they are
+    since_pin = validate_table(uri, SUITE, since_version=0, now=NOW)
+    assert since_pin.passed and since_pin.rows == 8 and since_pin.since_version == 0
+    # with no pin, b1's failed rows are in the increment: a later passing batch hides nothing
+    whole = validate_table(uri, SUITE, now=NOW)
+    assert not whole.passed and whole.since_version is None
+    assert validate_table(uri, SUITE, since_version=1, now=NOW).rows == 3
+    # nothing since the latest version: the increment is empty, the table's row count counts
+    empty = validate_table(uri, SUITE, since_version=2, now=NOW)
+    assert empty.passed and empty.rows == 0 and empty.outcomes[0].observed == 13
+
+
+def test_uniqueness_of_an_increment_is_checked_against_the_whole_table(tmp_path):
+    uri = _table(tmp_path, _rows(5, "b1"), _rows(2, "b2", start=3))  # lines 4 and 5 again
+    result = validate_table(uri, SUITE, since_version=0, now=NOW)
+    assert [o.name for o in result.failed] == ["unique(_source_file, _line)"]
+    assert result.failed[0].observed == "2 duplicated keys"
+
+
+def test_an_expectation_on_an_absent_column_fails_unless_the_column_is_optional(tmp_path):
+    uri = _table(tmp_path, _rows(3, "b1"))
+    expectations = (Expect("ExpectColumnValuesToBeInSet", "consent", (("value_set", ("y",)),)),
+                    Expect("ExpectColumnValuesToBeBetween", "score", (("min_value", 0),)))
+    result = validate_table(uri, Suite("absent", expectations,
+                                       optional_columns=frozenset({"consent"})))
+    by_name = {o.name: o for o in result.outcomes}
+    assert by_name["ExpectColumnValuesToBeInSet(consent)"].passed
+    assert "optional" in by_name["ExpectColumnValuesToBeInSet(consent)"].observed
+    assert not by_name["ExpectColumnValuesToBeBetween(score)"].passed
+    assert by_name["ExpectColumnValuesToBeBetween(score)"].observed == "column missing"
 
 
 def test_version_pins_what_is_validated(tmp_path):
@@ -140,30 +166,42 @@ def test_a_table_not_written_yet_fails_only_a_suite_that_demands_rows(tmp_path):
     assert result.failed[0].observed == "no table yet"
 
 
-def test_references_count_orphans_against_another_table_of_the_layer(tmp_path):
-    write_deltalake(str(tmp_path / "products"), pa.table({"product_id": ["p1", "p2"]}))
+def test_references_count_orphans_against_the_validated_version_of_the_other_table(tmp_path):
+    from lakehouse.storage.validations import record_validation
+
+    lake = tmp_path / "lake"
+    products = str(lake / "silver" / "products")
+    # a null product id in the referenced table must not hide orphans (`not in` would)
+    write_deltalake(products, pa.table({"product_id": ["p1", "p2", None]}))
     lines = pa.table({"product_id": ["p1", "p2", None, "p9"], "_batch_id": ["b1"] * 4})
-    write_deltalake(str(tmp_path / "lines"), lines)
+    write_deltalake(str(lake / "silver" / "lines"), lines)
     suite = Suite("refs", (), references=(("product_id", "products", "product_id"),))
-    result = validate_table(str(tmp_path / "lines"), suite)
+    unvalidated = validate_table(str(lake / "silver" / "lines"), suite)
+    assert unvalidated.failed[0].observed == "products missing or has no validated version"
+    record_validation(products, 0, "silver.products", 3)
+    # p9 lands in products, but that version never passed its gate: p9 is still an orphan
+    write_deltalake(products, pa.table({"product_id": ["p9"]}), mode="append")
+    result = validate_table(str(lake / "silver" / "lines"), suite)
     (outcome,) = result.failed
     assert outcome.name == "product_id references products.product_id"
     assert outcome.observed == "1 orphan rows"  # nulls are not orphans
+    assert validate_table(str(lake / "silver" / "lines"), suite,
+                          ref_versions={"silver/products": 1}).passed
     no_products = Suite("refs", (), references=(("product_id", "catalog", "product_id"),))
-    assert not validate_table(str(tmp_path / "lines"), no_products).passed
+    assert not validate_table(str(lake / "silver" / "lines"), no_products).passed
 
 
 def test_gx_and_duckdb_engines_agree_expectation_by_expectation(tmp_path):
     rows = _rows(12, "b1", email=lambda i: f"p{i}@example.com" if i % 3 else f"p{i}@other.org")
     rows[0]["event_type"], rows[1]["quantity"], rows[2]["event_id"] = "x", 0, None
     uri = _table(tmp_path, rows, _rows(4, "b2", start=12, quantity=-1))
-    for batch in (None, "b1", "b2"):
-        gx = validate_table(uri, SUITE, batch_id=batch, now=NOW, chunk_rows=5)
-        db = validate_table(uri, SUITE, batch_id=batch, now=NOW, engine="duckdb")
+    for since in (None, 0):
+        gx = validate_table(uri, SUITE, since_version=since, now=NOW, chunk_rows=5)
+        db = validate_table(uri, SUITE, since_version=since, now=NOW, engine="duckdb")
         def summary(result):
             return {(o.name, o.passed, o.element_count, o.unexpected_count,
                      tuple(sorted(o.sample or []))) for o in result.outcomes}
-        assert summary(gx) == summary(db), batch
+        assert summary(gx) == summary(db), since
     with pytest.raises(ValueError, match="unknown gate engine"):
         validate_table(uri, SUITE, engine="spark")
 
@@ -191,8 +229,9 @@ def test_files_mixing_string_and_string_view_are_validated(tmp_path, engine):
                                    "_batch_id": pa.array(["b2", "b2"], pa.string_view())}),
                     mode="append")
     suite = Suite("mixed", (Expect("ExpectColumnValuesToNotBeNull", "k"),), unique_key=("k",))
-    assert validate_table(uri, suite, batch_id="b1", engine=engine).passed
-    second = validate_table(uri, suite, batch_id="b2", engine=engine)
+    first = validate_table(uri, suite, version=0, engine=engine)
+    assert first.passed and first.rows == 2
+    second = validate_table(uri, suite, since_version=0, engine=engine)
     assert second.rows == 2 and [o.name for o in second.failed] == [
         "ExpectColumnValuesToNotBeNull(k)"]
-    assert validate_table(uri, suite, batch_id="b3", engine=engine).rows == 1
+    assert validate_table(uri, suite, engine=engine).rows == 4

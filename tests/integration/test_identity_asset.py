@@ -7,10 +7,10 @@ import pytest
 
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
-from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate
 from orchestration.assets.identity import identity_tables
 from orchestration.resources import LakehouseResource
+from tests.gated import build_silver
 
 
 @pytest.fixture(scope="module")

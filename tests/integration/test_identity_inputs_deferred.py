@@ -5,9 +5,9 @@ import polars as pl
 
 from lakehouse.home import Home
 from lakehouse.ingest import discover, ingest_files
-from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.delta import read_table
+from tests.gated import build_silver
 
 IDENTITY_TABLES = ("identifier_observations", "customer_records")
 

@@ -9,12 +9,11 @@ from deltalake import write_deltalake
 from lakehouse.home import Home
 from lakehouse.identity import evaluate, resolve_full
 from lakehouse.identity.resolve import ENGINES
-from lakehouse.identity.store import resolve_home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
-from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.delta import read_table
 from lakehouse.storage.paths import table_uri
+from tests.gated import build_silver, resolve_home
 
 F1_FLOOR = 0.70  # measured here (200 persons, 15 days); see bench/bench_identity.py for 2000
 OVERMERGE_UNSHARED_CEILING = 0.01  # ids merging people, household-shared records left out

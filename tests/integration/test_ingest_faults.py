@@ -12,9 +12,9 @@ from deltalake import DeltaTable
 
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
-from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.paths import quarantine_uri
+from tests.gated import build_silver
 
 CONFIG = SimConfig(persons=250, products=30, stores=2, warehouses=1, days=8,
                    malformed_rate=0.03, late_rate=0.05, duplicate_rate=0.03)

@@ -16,10 +16,10 @@ from deltalake import DeltaTable
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.inventory import Inventory, build_ledger, read_silver
-from lakehouse.inventory.live import _mark, app_id, apply_micro_batch
-from lakehouse.inventory.store import build_inventory, gold_frames
-from lakehouse.silver import build_silver
+from lakehouse.inventory.live import _mark, app_id
+from lakehouse.inventory.store import gold_frames
 from lakehouse.simulate import SimConfig, simulate
+from tests.gated import apply_micro_batch, build_inventory, build_silver
 
 KEY = ["product_id", "location_id"]
 # equal to a full build after every batch; shrinkage_rate (per location, learnt from every
@@ -137,7 +137,8 @@ def test_dagster_asset_in_a_micro_batch_run(tmp_path) -> None:
             assert result.success
             checks = [e for e in result.get_asset_check_evaluations()
                       if e.asset_key == LIVE_KEY]
-            assert {e.check_name for e in checks} == {"gx_positions_gate", "gx_channel_gate"}
+            assert {e.check_name for e in checks} == {"gx_ledger_gate", "gx_positions_gate",
+                                                         "gx_channel_gate"}
             assert all(e.passed and e.metadata["engine"].value == "duckdb" for e in checks)
             (mat,) = [e for e in result.get_asset_materialization_events()
                       if e.asset_key == LIVE_KEY]

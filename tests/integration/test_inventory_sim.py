@@ -25,8 +25,8 @@ from lakehouse.inventory import (
 )
 from lakehouse.inventory.evaluate import EQUAL, SHRINK, SHRINK_OPEN, explain
 from lakehouse.inventory.fold import empty_state
-from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate
+from tests.gated import build_silver
 
 ACCURACY_FLOOR = 0.85  # shrinkage stays invisible until a count; see bench_inventory.py
 SETTLE_DAYS = 4  # the last days' late records had not landed when the run ended

@@ -45,7 +45,8 @@ def test_sensor_request_runs_bronze_and_silver_with_duckdb_gates(tmp_path):
     assert all("wrote no rows" in e.description and "engine" not in e.metadata
                for e in untouched)
     assert {e.check_name for e in evaluations} == {"gx_bronze_gate", "gx_silver_gate",
-                                                   "gx_quarantine_gate", "gx_positions_gate",
+                                                   "gx_quarantine_gate", "gx_ledger_gate",
+                                                   "gx_positions_gate",
                                                    "gx_channel_gate"}
     events = DeltaTable(str(home.lake / "silver/clickstream_events")).to_pyarrow_table()
     bronze = DeltaTable(str(home.lake / "bronze/web__events")).to_pyarrow_table()

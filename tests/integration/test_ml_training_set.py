@@ -19,10 +19,10 @@ from lakehouse.ml import (
     publish_feature_marts,
     training_set,
 )
-from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.delta import read_table, to_arrow
 from lakehouse.storage.validations import record_validation, validated_versions
+from tests.gated import build_silver
 
 INPUTS = sorted({t for fs in FEATURE_SETS.values() for t in fs.tables})
 T = datetime(2026, 1, 7, tzinfo=UTC)  # the label time (the simulation runs Jan 1 - Jan 12)
@@ -39,8 +39,7 @@ def validate(lake: Path, tables=INPUTS) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    from lakehouse.identity.store import resolve_home
-    from lakehouse.inventory.store import build_inventory
+    from tests.gated import build_inventory, resolve_home
 
     root = tmp_path_factory.mktemp("mlsim")
     home = Home.resolve(root)
@@ -72,42 +71,50 @@ def labels(keys: list[str], key: str, *times: datetime) -> pl.DataFrame:
                          "label": list(range(len(keys) * len(times)))})
 
 
-def append(home: Home, table: str, rows: pl.DataFrame) -> None:
+def append(home: Home, table: str, rows: pl.DataFrame, known: datetime | None = None) -> None:
+    """Append rows to a silver table; ``known``: their knowledge time (else the copied one)."""
+    if known is not None:
+        rows = rows.with_columns(pl.lit(known).cast(pl.Datetime("us", "UTC"))
+                                 .alias("_delivered_at"))
     write_deltalake(str(home.lake / table), to_arrow(rows), mode="append")
 
 
 def append_events_at(home: Home, when: datetime) -> None:
-    """Copies of existing customer and product activity, with new ids, happening at ``when``:
-    web and app events, account orders with their lines, e-mail events, till lines, returns
-    and reviews."""
+    """Copies of existing customer and product activity, with new ids, happening (and
+    delivered) at ``when``: web and app events, account orders with their lines, e-mail
+    events, till lines, returns and reviews."""
     s = home.lake / "silver"
+
+    def add(table: str, rows: pl.DataFrame) -> None:
+        append(home, table, rows, known=when)
+
     day = when.date()
     clicks = read_table(str(s / "clickstream_events")).head(300)
-    append(home, "silver/clickstream_events", clicks.with_columns(
+    add("silver/clickstream_events", clicks.with_columns(
         (pl.col("event_id") + "-late").alias("event_id"), pl.lit(when).alias("event_time"),
         pl.lit(day).alias("event_date")))
     orders = read_table(str(s / "orders")).filter(pl.col("customer_id").is_not_null()).head(40)
     lines = read_table(str(s / "order_lines")).filter(pl.col("order_id").is_in(orders["order_id"]))
-    append(home, "silver/orders", orders.with_columns(
+    add("silver/orders", orders.with_columns(
         (pl.col("order_id") + "-late").alias("order_id"), pl.lit(when).alias("created_at"),
         pl.lit(when).alias("updated_at"), pl.lit(None, pl.Datetime("us", "UTC"))
         .alias("cancelled_at"), pl.lit(False).alias("is_cancelled"),
         pl.lit(day).alias("order_date")))
-    append(home, "silver/order_lines", lines.with_columns(
+    add("silver/order_lines", lines.with_columns(
         (pl.col("order_id") + "-late").alias("order_id"),
         (pl.col("line_id") + "-late").alias("line_id"), pl.lit(when).alias("updated_at"),
         pl.lit(day).alias("order_date")))
     mails = read_table(str(s / "email_events")).head(200)
-    append(home, "silver/email_events", mails.with_columns(
+    add("silver/email_events", mails.with_columns(
         (pl.col("event_id") + "-late").alias("event_id"), pl.lit(when).alias("event_time"),
         pl.lit(day).alias("event_date"), (pl.col("campaign_id") + "-late").alias("campaign_id")))
     till = read_table(str(s / "pos_transaction_lines")).head(200)
-    append(home, "silver/pos_transaction_lines", till.with_columns(
+    add("silver/pos_transaction_lines", till.with_columns(
         (pl.col("transaction_id") + "-late").alias("transaction_id"),
         pl.lit(when).alias("event_time"), pl.lit(day).alias("event_date")))
     for table, key in (("returns", "return_id"), ("reviews", "review_id")):
         rows = read_table(str(s / table))
-        append(home, f"silver/{table}", rows.with_columns(
+        add(f"silver/{table}", rows.with_columns(
             (pl.col(key) + "-late").alias(key), pl.lit(when).alias("event_time")))
 
 

@@ -14,9 +14,10 @@ from deltalake import DeltaTable
 
 from lakehouse.home import Home
 from lakehouse.ingest import LandingFile, batch_id_for, discover, ingest_files
-from lakehouse.silver import LAYOUTS, build_silver
+from lakehouse.silver import LAYOUTS
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.paths import quarantine_uri, table_uri
+from tests.gated import build_silver
 
 SIM = SimConfig(persons=200, products=12, stores=2, warehouses=1, days=12, seed=5,
                 clock_skew_share=0.5, duplicate_rate=0.05, malformed_rate=0.05,

@@ -26,7 +26,7 @@ def _observations(rng: random.Random, n: int) -> pl.DataFrame:
                value)
         first = T0 + timedelta(hours=rng.randint(0, 5))
         last = None if rng.random() < 0.1 else first + timedelta(hours=rng.randint(0, 3))
-        rows[key] = (*key, first, last, "f", 1, "b", T0)
+        rows[key] = (*key, first, last, "f", 1, "b", T0, T0)
     return pl.DataFrame(list(rows.values()), schema=ii._schema(), orient="row")
 
 
@@ -83,7 +83,7 @@ def _rows(rng: random.Random, n: int) -> pl.DataFrame:
         **{k: [rng.choice(v) for _ in range(n)] for k, v in _MESSY.items()},
         "_source_file": [rng.choice(["f1", "f2"]) for _ in range(n)],
         "_line": [rng.randint(1, 4) for _ in range(n)],
-        "_batch_id": ["b"] * n, "_ingested_at": [T0] * n,
+        "_batch_id": ["b"] * n, "_ingested_at": [T0] * n, "_delivered_at": [T0] * n,
     }, schema_overrides={k: pl.String for k in _MESSY})
 
 
@@ -134,7 +134,7 @@ def test_clickstream_observations_as_one_fold_per_channel() -> None:
             "utm_campaign": [rng.choice(["k1", None]) for _ in range(n)],
             "event_time": [T0 + timedelta(seconds=rng.randint(0, 8)) for _ in range(n)],
             "_source_file": ["f"] * n, "_line": list(range(n)), "_batch_id": ["b"] * n,
-            "_ingested_at": [T0] * n,
+            "_ingested_at": [T0] * n, "_delivered_at": [T0] * n,
         }, schema_overrides={c: pl.String for c in ("anonymous_id", "login_id", "order_id",
                                                     "utm_source", "utm_campaign")})
         landing = ((pl.col("event_type") == "page_view")

@@ -11,10 +11,11 @@ from deltalake import write_deltalake
 
 from lakehouse.home import Home
 from lakehouse.identity import resolve, resolve_full
-from lakehouse.identity.store import erase, resolve_home
+from lakehouse.identity.store import erase
 from lakehouse.silver import identity_inputs as ii
 from lakehouse.storage.delta import read_table
 from lakehouse.storage.paths import table_uri
+from tests.gated import resolve_home
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import polars as pl
 
 from lakehouse.inventory.reconcile import discrepancies
+from lakehouse.storage.validations import record_validation
 from tests.unit.inventory_helpers import T0, frame, row, silver
 
 
@@ -73,6 +74,8 @@ def test_unmapped_product_codes_from_stock_feeds_only(tmp_path) -> None:
                       "_source_file": ["wms/a.csv", "pos/b.csv", "web/c.jsonl"],
                       "_ingested_at": [T0, T0, T0], "error_kind": ["unknown_product"] * 3})
     q.write_delta(str(tmp_path / "lake" / "quarantine" / "rows"))
+    # read at its validated pin: a quarantine nobody checked yet is not read
+    record_validation(tmp_path / "lake" / "quarantine" / "rows", 0, "quarantine.rows", 3)
     d = discrepancies(silver(), frame([row(1, "receipt", 0, 1)]), home=tmp_path)
     u = d.filter(pl.col("cause") == "unmapped product code").sort("systems")
     assert u["systems"].to_list() == ["catalog vs pos", "catalog vs wms"]  # not clickstream

@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from lakehouse.home import Home
-from lakehouse.inventory.store import GOLD_TABLES, build_inventory
+from lakehouse.inventory.store import GOLD_TABLES
+from tests.gated import build_inventory
 
 
 def test_an_empty_home_gets_every_table_empty(tmp_path) -> None:

@@ -65,3 +65,28 @@ def test_maintaining_a_compact_table_adds_no_files(tmp_path):
     report = maintain(uri)
     assert (report.files_added, report.files_removed, report.files_after) == (0, 0, 1)
     assert report.version_after == report.version_before
+
+
+def test_only_file_rewrites_count_as_data_unchanged(tmp_path):
+    from lakehouse.storage.maintenance import data_unchanged
+
+    uri = str(tmp_path / "t")
+    small_appends(uri, 3)
+    maintain(uri)  # a compaction: the rows of version 3 (the last append) are unchanged
+    assert data_unchanged(DeltaTable(uri), 3)
+    assert not data_unchanged(DeltaTable(uri), 2)  # version 3 appended rows after 2
+    append_once(uri, pl.DataFrame({"id": ["late"], "batch": [9]}), "file-late")
+    assert not data_unchanged(DeltaTable(uri), 3)
+
+
+def test_vacuum_keeps_every_file_of_the_validated_pin(tmp_path):
+    uri = str(tmp_path / "t")
+    small_appends(uri, 3)
+    pinned = rows(DeltaTable(uri, version=1))
+    maintain(uri)  # compacts: the files of version 1 are removed from the latest snapshot
+    # a zero-hour window would delete them, but version 1 is the pin: they stay readable
+    maintain(uri, retention_hours=0, allow_short_retention=True, keep_version=1)
+    assert rows(DeltaTable(uri, version=1)).equals(pinned)
+    maintain(uri, retention_hours=0, allow_short_retention=True)
+    with pytest.raises(Exception):  # noqa: B017 (deltalake raises its own I/O errors)
+        rows(DeltaTable(uri, version=1))

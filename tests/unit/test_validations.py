@@ -37,3 +37,66 @@ def test_batched_records_commit_once_when_the_block_ends(tmp_path):
         assert validated_versions(lake) == {}  # not yet committed
     assert validated_versions(lake) == {"silver/a": 1, "silver/b": 4}
     assert DeltaTable(registry_uri(lake)).version() == 0  # one commit for both
+
+
+def test_a_failed_gate_is_recorded_and_never_moves_the_pin(tmp_path):
+    orders = tmp_path / "lake" / "silver" / "orders"
+    record_validation(orders, 3, "silver.orders", 10)
+    record_validation(orders, 4, "silver.orders", 2, passed=False, from_version=3)
+    assert validated_version(orders) == 3
+    from lakehouse.storage.validations import outcomes
+
+    rows = outcomes(tmp_path / "lake")
+    assert rows["passed"].to_list() == [True, False]
+    assert rows["from_version"].to_list() == [-1, 3]
+
+
+def test_a_step_records_its_gates_all_or_nothing(tmp_path):
+    import pytest
+
+    from lakehouse.storage.validations import batched
+
+    lake = tmp_path / "lake"
+    with batched():
+        record_validation(lake / "gold" / "identity_map", 7, "gold.identity_map", 5)
+        record_validation(lake / "gold" / "customer_profiles", 7, "gold.customer_profiles", 5,
+                          passed=False)
+    # identity_map passed, but its sibling failed: neither table gets a new pin
+    assert validated_versions(lake) == {}
+    with pytest.raises(RuntimeError), batched():
+        record_validation(lake / "gold" / "identity_map", 8, "gold.identity_map", 5)
+        raise RuntimeError("the step failed after the gate")
+    assert validated_versions(lake) == {}
+    with batched():
+        record_validation(lake / "gold" / "identity_map", 9, "gold.identity_map", 5)
+        record_validation(lake / "gold" / "customer_profiles", 9, "gold.customer_profiles", 5)
+    assert validated_versions(lake) == {"gold/identity_map": 9, "gold/customer_profiles": 9}
+
+
+def test_a_registry_written_before_outcomes_were_recorded_reads_as_passed(tmp_path):
+    from lakehouse.storage.validations import registry_uri
+
+    lake = tmp_path / "lake"
+    old = pa.table({"table": ["silver/orders"], "version": [2], "suite": ["silver.orders"],
+                    "rows_validated": [1], "run_id": ["r"],
+                    "validated_at": pa.array([datetime(2026, 1, 1, tzinfo=UTC)],
+                                             pa.timestamp("us", "UTC"))})
+    write_deltalake(registry_uri(lake), old)
+    assert validated_versions(lake) == {"silver/orders": 2}
+    record_validation(lake / "silver" / "orders", 3, "silver.orders", 1, passed=False)
+    assert validated_versions(lake) == {"silver/orders": 2}
+
+
+def test_validated_readers_read_the_pin_or_refuse(tmp_path):
+    import pytest
+
+    from lakehouse.storage.validations import NotValidatedError, read_validated
+
+    orders = tmp_path / "lake" / "silver" / "orders"
+    assert read_validated(orders) is None  # no table: nothing unvalidated to read
+    write_deltalake(str(orders), pa.table({"x": [1]}))
+    with pytest.raises(NotValidatedError, match="silver/orders"):
+        read_validated(orders)
+    record_validation(orders, 0, "silver.orders", 1)
+    write_deltalake(str(orders), pa.table({"x": [2]}), mode="append")  # not checked yet
+    assert read_validated(orders)["x"].to_list() == [1]

@@ -82,3 +82,51 @@ def test_an_analyst_holding_the_file_never_blocks_a_publish(tmp_path):
     analyst.close()
     # ...and the next session sees the new, audited one
     assert _published_value(home) == 2
+
+
+def test_published_file_is_the_audited_one_byte_for_byte(tmp_path):
+    home = Home.resolve(tmp_path)
+    _build(home, 1)
+    record_audit(home, {"marts.t": True})
+    done = publish(home)
+    assert done.byte_identical and len(done.audited_sha256) == 64
+    assert published_path(home).read_bytes() == build_path(home).read_bytes()
+
+
+def test_a_build_changed_behind_its_fingerprint_is_not_published(tmp_path):
+    """Same size, same mtime, other bytes: the fingerprint cannot see it, the hash does."""
+    import os
+
+    from lakehouse.warehouse.publish import PublishMismatch
+
+    home = Home.resolve(tmp_path)
+    _build(home, 1)
+    record_audit(home, {"marts.t": True})
+    publish(home)
+    before = published_path(home).read_bytes()
+    _build(home, 2)
+    record_audit(home, {"marts.t": True})
+    build = build_path(home)
+    stat = build.stat()
+    _build(home, 3)  # rewritten after the audit, then its mtime put back
+    os.utime(build, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert build.stat().st_size == stat.st_size  # so the fingerprint is unchanged
+    with pytest.raises(PublishMismatch, match="audit it again") as refused:
+        publish(home)
+    assert refused.value.audited_sha256 != refused.value.copied_sha256
+    assert published_path(home).read_bytes() == before  # analysts keep the audited file
+    assert not list(tmp_path.glob(".warehouse.duckdb.publishing"))
+
+
+def test_an_audit_without_a_hash_must_be_redone(tmp_path):
+    import json
+
+    home = Home.resolve(tmp_path)
+    _build(home, 1)
+    record_audit(home, {"marts.t": True})
+    audit = tmp_path / "warehouse.build.audit.json"
+    payload = json.loads(audit.read_text())
+    del payload["sha256"]
+    audit.write_text(json.dumps(payload))
+    with pytest.raises(PublishRefused, match="no SHA-256"):
+        publish(home)

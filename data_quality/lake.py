@@ -1,0 +1,63 @@
+"""Every Delta table of a lake with its suite, and validating a layer outside Dagster.
+
+The Dagster assets gate each table as they write it. This is the same gate for the other ways
+a lake is written: a lake built by calling the ``lakehouse`` functions directly (tests,
+benchmarks, notebooks), or a table repaired by hand that must be re-checked before readers of
+validated data may see it. It validates every commit since each table's pin and records the
+outcome, a layer's tables all or nothing, exactly as a step of the pipeline does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deltalake import DeltaTable
+
+from data_quality.gate import GateResult, validate_table
+from data_quality.ml_suites import ml_suites
+from data_quality.suites import Suite, bronze_suites, gold_suites, quarantine_suite, silver_suite
+from lakehouse.silver import LAYOUTS
+from lakehouse.storage.validations import batched, record_validation, validated_version
+
+
+def suite_for(table: str) -> Suite | None:
+    """The suite of ``<layer>/<name>`` under H/lake (None for a table no suite covers)."""
+    layer, _, name = table.partition("/")
+    if layer == "bronze":
+        return bronze_suites().get(name)
+    if layer == "quarantine" and name == "rows":
+        return quarantine_suite()
+    if layer == "silver" and name in LAYOUTS:
+        return silver_suite(name, LAYOUTS[name].key)
+    if layer in ("silver", "gold"):
+        return {**gold_suites(), **ml_suites()}.get(name)
+    return None
+
+
+def _referenced_first(tables: list[str]) -> list[str]:
+    referenced = {f"{t.split('/')[0]}/{ref}" for t in tables if (s := suite_for(t))
+                  for _, ref, _ in s.references}
+    return sorted(tables, key=lambda t: (t not in referenced, t))
+
+
+def validate_layer(lake: Path, layer: str, engine: str = "duckdb",
+                   run_id: str | None = None) -> dict[str, GateResult]:
+    """Gate every table of ``layer`` that has a suite, recording the outcomes all or nothing
+    (a failure anywhere leaves every pin of the layer where it was)."""
+    tables = [f"{layer}/{p.name}" for p in sorted((lake / layer).glob("*"))
+              if DeltaTable.is_deltatable(str(p)) and suite_for(f"{layer}/{p.name}")]
+    results: dict[str, GateResult] = {}
+    with batched():
+        for table in _referenced_first(tables):
+            uri = str(lake / table)
+            pin = validated_version(uri)
+            if pin is not None and DeltaTable(uri).version() == pin:
+                continue
+            suite = suite_for(table)
+            assert suite is not None
+            result = validate_table(uri, suite, since_version=pin, engine=engine)
+            if result.version is not None:
+                record_validation(uri, result.version, suite.name, result.rows, run_id,
+                                  passed=result.passed, from_version=pin)
+            results[table] = result
+    return results

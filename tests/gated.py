@@ -1,0 +1,60 @@
+"""The lakehouse steps as the pipeline runs them: each behind its quality gates.
+
+Readers of validated data (silver reading bronze, identity, inventory, ML) read validated pins
+only, so a test that calls the ``lakehouse`` functions directly must gate what it builds, as
+the Dagster steps do: the input layers before a step reads them, the step's outputs after.
+These wrappers keep the functions' names and signatures; a failed gate fails the test with
+the gate's own description (``GateFailed``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from data_quality.lake import validate_layer
+from lakehouse.home import Home
+from lakehouse.identity.store import resolve_home as _resolve_home
+from lakehouse.inventory.live import apply_micro_batch as _apply_micro_batch
+from lakehouse.inventory.store import build_inventory as _build_inventory
+from lakehouse.silver import build_silver as _build_silver
+
+
+class GateFailed(AssertionError):
+    pass
+
+
+def gate(home: str | Path | Home, *layers: str) -> None:
+    """Gate every table of ``layers`` (every commit since its pin); raise if one fails."""
+    lake = (home if isinstance(home, Home) else Home.resolve(home)).lake
+    for layer in layers:
+        failed = [r.describe() for r in validate_layer(lake, layer).values() if not r.passed]
+        if failed:
+            raise GateFailed("; ".join(failed))
+
+
+def build_silver(home, batch_id=None, **kwargs):
+    gate(home, "bronze", "quarantine")
+    result = _build_silver(home, batch_id, **kwargs)
+    gate(home, "silver", "quarantine")
+    return result
+
+
+def resolve_home(home, *args, **kwargs):
+    gate(home, "silver")
+    result = _resolve_home(home, *args, **kwargs)
+    gate(home, "gold")
+    return result
+
+
+def build_inventory(home, *args, **kwargs):
+    gate(home, "silver", "quarantine")
+    result = _build_inventory(home, *args, **kwargs)
+    gate(home, "silver", "gold")
+    return result
+
+
+def apply_micro_batch(home, *args, **kwargs):
+    gate(home, "silver")
+    result = _apply_micro_batch(home, *args, **kwargs)
+    gate(home, "silver", "gold")
+    return result
