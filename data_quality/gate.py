@@ -1,21 +1,21 @@
-"""Run a suite against a Delta table (or one batch of it) in bounded memory.
+"""Run a suite against a Delta table (or the commits since its validated pin) in bounded memory.
 
-Row-level expectations run through Great Expectations on pandas chunks streamed out of DuckDB;
-table-level metrics (row count, key uniqueness, orphans, newest timestamp) are computed in
-DuckDB. DuckDB reads the Parquet files of the Delta snapshot itself: files written by different
-writers (polars, delta-rs MERGE) mix string and string_view, which pyarrow's filter kernels
-reject. Values of PII columns never reach the report.
+Row-level expectations are validated by Great Expectations itself (``engine="gx"``, the
+default), which pushes them down as SQL into DuckDB over the snapshot's Parquet files
+(``data_quality.gx_engine``); ``engine="duckdb"`` is an opt-in path that evaluates the same
+expectations as the gate's own SQL without importing GX, held equal to GX by a generated
+corpus (tests/unit/test_gx_engine.py). Table-level metrics (row count, key uniqueness,
+orphans, newest timestamp) are computed in DuckDB. DuckDB reads the Parquet files of the Delta
+snapshot itself: files written by different writers (polars, delta-rs MERGE) mix string and
+string_view, which pyarrow's filter kernels reject. Values of PII columns never reach the
+report.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,7 @@ from deltalake import DeltaTable
 from data_quality.suites import Expect, Suite
 
 SAMPLE_SIZE = 5
-ENGINES = ("gx", "duckdb", "auto")
-# engine="auto": Great Expectations itself up to this many rows to check, the same expectations
-# as one DuckDB scan above it (GX on pandas costs ~50 s per million rows of a wide suite here)
-GX_MAX_ROWS = 100_000
+ENGINES = ("gx", "duckdb")
 
 
 @dataclass
@@ -55,6 +52,7 @@ class GateResult:
     rows: int
     outcomes: list[Outcome] = field(default_factory=list)
     engine: str = "gx"  # the engine that evaluated the row-level expectations
+    gx_result: Any = None  # GX's own validation result (engine "gx"), for its Data Docs
     # the increment checked is the commits after this version; None: the whole table
     since_version: int | None = None
 
@@ -87,81 +85,8 @@ class GateResult:
         return "\n".join(rows)
 
 
-def _quiet_gx() -> None:
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-
-
-@cache
-def _context():
-    _quiet_gx()
-    import great_expectations as gx
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    asset = context.data_sources.add_pandas("lakehouse").add_dataframe_asset("chunk")
-    return context, asset.add_batch_definition_whole_dataframe("chunk")
-
-
-def _gx_suite(suite: Suite, expectations: tuple[Expect, ...]):
-    import great_expectations as gx
-
-    context, _ = _context()
-    # Which expectations apply depends on the columns a table has so far (schema drift).
-    digest = hashlib.sha1(repr(expectations).encode()).hexdigest()[:12]
-    name = f"{suite.name}#{digest}"
-    try:
-        return context.suites.get(name)
-    except Exception:  # GX raises its own not-found error type
-        gx_suite = gx.ExpectationSuite(name=name)
-        for e in expectations:
-            cls = getattr(gx.expectations, e.type)
-            kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in e.kwargs}
-            gx_suite.add_expectation(cls(column=e.column, **kwargs))
-        return context.suites.add(gx_suite)
-
-
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def _chunks(record_batches, chunk_rows: int):
-    """pandas frames of about `chunk_rows` rows: many small files must not mean many GX runs."""
-    pending, size = [], 0
-    for rb in record_batches:
-        if rb.num_rows:
-            pending.append(rb)
-            size += rb.num_rows
-        if size >= chunk_rows:
-            yield pa.Table.from_batches(pending).to_pandas()
-            pending, size = [], 0
-    if pending:
-        yield pa.Table.from_batches(pending).to_pandas()
-
-
-def _validate_chunks(suite: Suite, expectations: tuple[Expect, ...], batches) -> list[Outcome]:
-    outcomes = {e.name: Outcome(e.name, e.column, True) for e in expectations}
-    if not expectations:
-        return []
-    gx_suite = _gx_suite(suite, expectations)
-    _, batch_definition = _context()
-    by_key = {(_snake(e.type), e.column): e.name for e in expectations}
-    for frame in batches:
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(gx_suite, result_format="SUMMARY")
-        for r in result.results:
-            config = r.expectation_config
-            name = by_key[(config.type, config.kwargs["column"])]
-            outcome = outcomes[name]
-            details = r.result or {}
-            outcome.element_count += int(details.get("element_count") or 0)
-            outcome.unexpected_count += int(details.get("unexpected_count") or 0)
-            outcome.passed &= bool(r.success)
-            if _sampled(suite, config.type, outcome.column) and not r.success:
-                sample = (outcome.sample or []) + list(details.get("partial_unexpected_list")
-                                                       or [])
-                outcome.sample = [str(v) for v in sample[:SAMPLE_SIZE]]
-    return list(outcomes.values())
 
 
 def _listed(files: list[str]) -> str:
@@ -172,13 +97,18 @@ def _files(table: DeltaTable) -> list[str]:
     return [u.removeprefix("file://") for u in table.file_uris()]
 
 
+def _scan_sql(files: list[str]) -> str:
+    """The rows of Parquet files of a snapshot (partition values from the paths, missing
+    columns of older files as nulls)."""
+    return (f"select * from read_parquet([{_listed(files)}], union_by_name = true, "
+            "hive_partitioning = true)")
+
+
 def _register_files(con, name: str, files: list[str]) -> bool:
-    """A view over Parquet files of a snapshot (partition values from the paths, missing
-    columns of older files as nulls); False when there is no file."""
+    """A view over Parquet files of a snapshot; False when there is no file."""
     if not files:
         return False
-    con.execute(f"create or replace view {name} as select * from read_parquet([{_listed(files)}], "
-                "union_by_name = true, hive_partitioning = true)")
+    con.execute(f"create or replace view {name} as {_scan_sql(files)}")
     return True
 
 
@@ -346,7 +276,6 @@ def validate_table(
     version: int | None = None,
     since_version: int | None = None,
     ref_versions: dict[str, int] | None = None,
-    chunk_rows: int = 200_000,
     now: datetime | None = None,
     max_future_skew: timedelta = timedelta(days=1),
     engine: str = "gx",
@@ -357,10 +286,8 @@ def validate_table(
     then still those of the whole table; references are checked against the validated
     version of the referenced table (or ``ref_versions``, ``{"silver/products": 3}``).
 
-    `engine="gx"` runs the row-level expectations through Great Expectations on pandas chunks;
-    `engine="duckdb"` evaluates the same expectations as SQL in one scan, for micro-batches
-    that must not pay GX's import (a test holds the two engines to the same results);
-    `engine="auto"` uses GX up to ``GX_MAX_ROWS`` rows and DuckDB above.
+    `engine="gx"` has Great Expectations validate the row-level expectations (pushed down as
+    SQL into DuckDB); `engine="duckdb"` evaluates them as the gate's own SQL in one scan.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown gate engine {engine!r}: use one of {', '.join(ENGINES)}")
@@ -378,12 +305,10 @@ def validate_table(
     con = duckdb.connect()
     try:
         whole = "whole" if increment is not None else "t"
-        if increment is not None:
-            if not _register(con, "whole", table):
-                con.execute("create or replace view whole as select null as v where false")
-            has_rows = _register_files(con, "t", increment)
-        else:
-            has_rows = _register(con, "t", table)
+        rows_files = increment if increment is not None else _files(table)
+        if increment is not None and not _register(con, "whole", table):
+            con.execute("create or replace view whole as select null as v where false")
+        has_rows = _register_files(con, "t", rows_files)
         if not has_rows:  # nothing new since the pin (or an empty table)
             total = 0 if increment is None else con.execute(
                 "select count(*) from whole").fetchall()[0][0]
@@ -392,36 +317,35 @@ def validate_table(
                         observed=total),
                 *(Outcome(e.name, e.column, True) for e in present), *absent],
                 since_version=checked_from)
-        rows, outcomes, used = _validate_view(con, suite, _delta_refs(uri, ref_versions), names,
-                                              present, "", [], now or datetime.now(UTC),
-                                              max_future_skew, engine, chunk_rows, whole)
+        rows, outcomes, gx_result = _validate_view(
+            con, suite, _delta_refs(uri, ref_versions), names, present, now or datetime.now(UTC),
+            max_future_skew, engine, (None, _scan_sql(rows_files)), whole)
     finally:
         con.close()
-    return GateResult(suite.name, uri, table.version(), rows, outcomes + absent, used,
-                      since_version=checked_from)
+    return GateResult(suite.name, uri, table.version(), rows, outcomes + absent, engine,
+                      gx_result, since_version=checked_from)
 
 
 def _validate_view(con, suite: Suite, refs, names: set[str], present: tuple[Expect, ...],
-                   where: str, params: list, now: datetime, max_future_skew: timedelta,
-                   engine: str, chunk_rows: int,
-                   whole: str = "t") -> tuple[int, list[Outcome], str]:
-    """Every expectation of ``suite`` on view ``t`` (optionally restricted by ``where``), and
-    the engine that evaluated the row-level ones."""
-    rows, table_outcomes = _table_metrics(con, suite, refs, names, where, params, now,
+                   now: datetime, max_future_skew: timedelta, engine: str,
+                   source: tuple[str | Path | None, str],
+                   whole: str = "t") -> tuple[int, list[Outcome], Any]:
+    """Every expectation of ``suite`` on view ``t``: table-level metrics in DuckDB, row-level
+    ones by ``engine`` (GX reads ``source``: a DuckDB file or None, and the SELECT of ``t``).
+    Returns the rows checked, the outcomes and GX's own result (None without GX)."""
+    rows, table_outcomes = _table_metrics(con, suite, refs, names, "", [], now,
                                           max_future_skew, whole)
-    if engine == "auto":
-        engine = "duckdb" if rows > GX_MAX_ROWS else "gx"
-    # No rows in the increment: row-level expectations hold vacuously, and GX is not loaded.
+    # No rows to check: row-level expectations hold vacuously, and GX is not loaded.
     row_level: list[Outcome] = [Outcome(e.name, e.column, True) for e in present]
+    gx_result = None
     if rows and present and engine == "duckdb":
-        row_level = _validate_in_duckdb(con, suite, present, where, params)
+        row_level = _validate_in_duckdb(con, suite, present, "", [])
     elif rows and present:
-        columns = sorted({e.column for e in present})
-        selected = ", ".join(f'"{c}"' for c in columns)
-        batches = con.sql(f"select {selected} from t {where}", params=params).to_arrow_reader(
-            chunk_rows)
-        row_level = _validate_chunks(suite, present, _chunks(batches, chunk_rows))
-    return rows, row_level + table_outcomes, engine
+        from data_quality.gx_engine import validate
+
+        validation = validate(*source, suite, present)
+        row_level, gx_result = validation.outcomes, validation.result
+    return rows, row_level + table_outcomes, gx_result
 
 
 class Warehouse:
@@ -430,6 +354,7 @@ class Warehouse:
     replaced). Use as a context manager."""
 
     def __init__(self, database: str | Path) -> None:
+        self.database = database
         self.con = duckdb.connect()
         self.con.execute(f"attach '{database}' as wh (read_only)")
 
@@ -459,8 +384,7 @@ class Warehouse:
             "where table_catalog = 'wh' and table_schema = ? and table_name = ? "
             "order by ordinal_position", [schema or "main", table]).fetchall())
 
-    def validate(self, relation: str, suite: Suite, *, chunk_rows: int = 200_000,
-                 now: datetime | None = None,
+    def validate(self, relation: str, suite: Suite, *, now: datetime | None = None,
                  max_future_skew: timedelta = timedelta(days=1),
                  engine: str = "gx") -> GateResult:
         """Validate one relation (``schema.table``); references name other relations."""
@@ -485,10 +409,12 @@ class Warehouse:
         present = tuple(e for e in suite.expectations if e.column in names)
         missing = [Outcome(e.name, e.column, False, observed="column missing")
                    for e in suite.expectations if e.column not in names]
-        rows, outcomes, used = _validate_view(con, suite, refs, names, present, "", [],
-                                              now or datetime.now(UTC), max_future_skew,
-                                              engine, chunk_rows)
-        return GateResult(suite.name, relation, None, rows, outcomes + missing, used)
+        quoted = ".".join(f'"{p}"' for p in relation.split("."))
+        rows, outcomes, gx_result = _validate_view(
+            con, suite, refs, names, present, now or datetime.now(UTC), max_future_skew, engine,
+            (self.database, f"select * from {quoted}"))
+        return GateResult(suite.name, relation, None, rows, outcomes + missing, engine,
+                          gx_result)
 
 
 def validate_warehouse_table(database: str | Path, relation: str, suite: Suite,

@@ -98,7 +98,21 @@ def _datasource():
     source = context.data_sources.add_sql("lakehouse_duckdb",
                                           connection_string="duckdb:///:memory:")
     _regex_as_postgres(source.get_execution_engine())
+    _quote_duckdb_keywords(source.get_execution_engine())
     return source
+
+
+def _quote_duckdb_keywords(execution_engine) -> None:
+    """GX writes column names through SQLAlchemy, which quotes only the words its dialect
+    knows as reserved; DuckDB has more (``at``, a column of gold.person_id_history, is one),
+    and an unquoted keyword is a syntax error. Every DuckDB keyword is quoted (public
+    SQLAlchemy API: ``IdentifierPreparer.reserved_words``)."""
+    import duckdb
+
+    words = {row[0] for row in duckdb.sql("select keyword_name from duckdb_keywords()")
+             .fetchall()}
+    preparer = execution_engine.engine.dialect.identifier_preparer
+    preparer.reserved_words = set(preparer.reserved_words) | words
 
 
 @dataclass
@@ -163,6 +177,9 @@ def validate(database: str | Path | None, query: str, suite: Suite,
                     path = str(database).replace("'", "''")
                     con.exec_driver_sql(f"attach '{path}' as {alias} (read_only)")
                     con.exec_driver_sql(f"use {alias}")
+                    # SQLAlchemy began a transaction: without a commit, GX's first rollback of
+                    # a process undoes the attach ("Catalog ... does not exist")
+                    con.commit()
                 # (Batch.columns() would do, but always draws a progress bar)
                 found = con.exec_driver_sql(f"select * from ({query}) as q limit 0")
                 columns = set(found.keys())
@@ -202,7 +219,7 @@ def _outcome(suite: Suite, r) -> Outcome:
     outcome = Outcome(f"{class_name(config.type)}({column})", column, bool(r.success),
                       element_count=int(details.get("element_count") or 0),
                       unexpected_count=int(details.get("unexpected_count") or 0))
-    error = (r.exception_info or {}).get("exception_message") if not r.success else None
+    error = _error(r.exception_info) if not r.success else None
     if error:
         outcome.observed = f"error: {error}"
     if column in suite.pii_columns:
@@ -214,6 +231,16 @@ def _outcome(suite: Suite, r) -> Outcome:
         sample = list(details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
         outcome.sample = [str(v) for v in sample] or None
     return outcome
+
+
+def _error(info: dict | None) -> str | None:
+    """GX's exception message of a result: flat, or one per metric it could not compute."""
+    if not info:
+        return None
+    if info.get("exception_message"):
+        return str(info["exception_message"]).splitlines()[0]
+    nested = [v.get("exception_message") for v in info.values() if isinstance(v, dict)]
+    return next((str(m).splitlines()[0] for m in nested if m), None)
 
 
 def validate_rows(database: str | Path | None, query: str, suite: Suite,

@@ -83,10 +83,8 @@ def build_landing_sensor(job) -> dg.SensorDefinition:
             dg.RunRequest(
                 run_key=key,
                 asset_selection=assets_fed_by(files),
-                run_config={"ops": {
-                    "ingest_bronze": {"config": {"files": files, "gate_engine": "duckdb"}},
-                    "build_silver": {"config": {"gate_engine": "duckdb"}},
-                }},
+                # gates run GX, imported once by the warm process runs are forked from
+                run_config={"ops": {"ingest_bronze": {"config": {"files": files}}}},
                 tags={"lakehouse/files": str(len(files))},
             )
             for key, files in runs

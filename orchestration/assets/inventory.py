@@ -7,6 +7,7 @@ from lakehouse.inventory.store import GOLD_TABLES, build_inventory
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.silver import _batch_of_this_run, silver_key
 from orchestration.gates import (
+    DEFAULT_ENGINE,
     GateEngine,
     gate_result,
     gold_table_results,
@@ -74,8 +75,7 @@ LIVE_GATES = {  # check name -> table it validates: every table the micro-batch 
 
 
 class LiveConfig(dg.Config):
-    # micro-batches must not pay GX's import: the same suites as SQL in DuckDB
-    gate_engine: GateEngine = "duckdb"
+    gate_engine: GateEngine = DEFAULT_ENGINE
 
 
 @dg.asset(

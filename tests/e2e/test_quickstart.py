@@ -85,7 +85,9 @@ def test_simulate_then_run_builds_every_layer(home, run_output):
     registry = DeltaTable(str(home / "lake/quality/validations")).to_pyarrow_table()
     assert {"silver/orders", "gold/ml_customer_features"} <= set(
         registry.column("table").to_pylist())
-    assert "fct_orders" in (home / "docs/quality/index.html").read_text()
+    # GX's own Data Docs site: every step's GX validation results
+    index = (home / "docs/gx/index.html").read_text()
+    assert "fct_orders" in index and "silver.orders" in index
 
     # A second run is a no-op for bronze: every file already ingested exactly once.
     version = DeltaTable(str(home / "lake/bronze/web__events")).version()

@@ -56,7 +56,7 @@ def _table(tmp_path, *batches: list[dict]) -> str:
 
 def test_clean_table_passes_every_expectation(tmp_path):
     uri = _table(tmp_path, _rows(10, "b1"))
-    result = validate_table(uri, SUITE, now=NOW, chunk_rows=3)
+    result = validate_table(uri, SUITE, now=NOW)
     assert result.passed, result.describe()
     assert result.rows == 10
     by_name = {o.name: o for o in result.outcomes}
@@ -73,7 +73,7 @@ def test_each_broken_rule_fails_with_counts(tmp_path, engine):
     rows[4]["ts"] = NOW + timedelta(days=3)
     rows[5]["_line"] = rows[6]["_line"]
     uri = _table(tmp_path, rows)
-    result = validate_table(uri, SUITE, now=NOW, chunk_rows=4, engine=engine)
+    result = validate_table(uri, SUITE, now=NOW, engine=engine)
     failed = {o.name: o for o in result.failed}
     assert set(failed) == {
         "ExpectColumnValuesToNotBeNull(event_id)",
@@ -196,7 +196,7 @@ def test_gx_and_duckdb_engines_agree_expectation_by_expectation(tmp_path):
     rows[0]["event_type"], rows[1]["quantity"], rows[2]["event_id"] = "x", 0, None
     uri = _table(tmp_path, rows, _rows(4, "b2", start=12, quantity=-1))
     for since in (None, 0):
-        gx = validate_table(uri, SUITE, since_version=since, now=NOW, chunk_rows=5)
+        gx = validate_table(uri, SUITE, since_version=since, now=NOW)
         db = validate_table(uri, SUITE, since_version=since, now=NOW, engine="duckdb")
         def summary(result):
             return {(o.name, o.passed, o.element_count, o.unexpected_count,
@@ -204,17 +204,6 @@ def test_gx_and_duckdb_engines_agree_expectation_by_expectation(tmp_path):
         assert summary(gx) == summary(db), since
     with pytest.raises(ValueError, match="unknown gate engine"):
         validate_table(uri, SUITE, engine="spark")
-
-
-def test_auto_engine_uses_gx_for_small_increments_and_duckdb_above(tmp_path, monkeypatch):
-    import data_quality.gate as gate
-
-    uri = _table(tmp_path, _rows(6, "b1", quantity=0))
-    small = validate_table(uri, SUITE, now=NOW, engine="auto")
-    monkeypatch.setattr(gate, "GX_MAX_ROWS", 5)
-    large = validate_table(uri, SUITE, now=NOW, engine="auto")
-    assert (small.engine, large.engine) == ("gx", "duckdb")
-    assert not small.passed and [o.name for o in small.failed] == [o.name for o in large.failed]
 
 
 @pytest.mark.parametrize("engine", ["gx", "duckdb"])

@@ -130,16 +130,14 @@ def test_dagster_asset_in_a_micro_batch_run(tmp_path) -> None:
             selection = [*assets_fed_by(rel), LIVE_KEY]
             result = dg.materialize(
                 [ingest_bronze, silver_tables, inventory_live], selection=selection,
-                run_config={"ops": {
-                    "ingest_bronze": {"config": {"files": rel, "gate_engine": "duckdb"}},
-                    "build_silver": {"config": {"gate_engine": "duckdb"}}}},
+                run_config={"ops": {"ingest_bronze": {"config": {"files": rel}}}},
                 instance=instance, resources=resources)
             assert result.success
             checks = [e for e in result.get_asset_check_evaluations()
                       if e.asset_key == LIVE_KEY]
             assert {e.check_name for e in checks} == {"gx_ledger_gate", "gx_positions_gate",
                                                          "gx_channel_gate"}
-            assert all(e.passed and e.metadata["engine"].value == "duckdb" for e in checks)
+            assert all(e.passed and e.metadata["engine"].value == "gx" for e in checks)
             (mat,) = [e for e in result.get_asset_materialization_events()
                       if e.asset_key == LIVE_KEY]
             reports.append(mat.materialization.metadata)

@@ -1,22 +1,27 @@
-"""Data Docs pages: one per validation, a latest page per suite, an index; no PII values."""
+"""Data Docs: the gate's GX results rendered by GX's site builder into the home; no PII values."""
 
-from data_quality.docs import docs_dir, write_data_docs
-from data_quality.gate import GateResult, Outcome
+import pyarrow as pa
+from deltalake import write_deltalake
+
+from data_quality.docs import docs_dir, index_page, render
+from data_quality.gate import validate_table
+from data_quality.suites import Expect, Suite
+
+SUITE = Suite("silver.orders", (
+    Expect("ExpectColumnValuesToNotBeNull", "order_id"),
+    Expect("ExpectColumnValuesToNotMatchRegex", "email", (("regex", "@"),)),
+), pii_columns=frozenset({"email"}))
 
 
-def _result(passed: bool) -> GateResult:
-    return GateResult("silver.orders", "/h/lake/silver/orders", 3, 10, [
-        Outcome("ExpectColumnValuesToNotBeNull(order_id)", "order_id", True, 10, 0),
-        Outcome("ExpectColumnValuesToNotMatchRegex(email)", "email", passed, 10,
-                0 if passed else 2, sample=None),
-    ])
-
-
-def test_pages_index_and_withheld_pii(tmp_path):
-    first = write_data_docs(tmp_path, _result(True), run_id="r1")
-    second = write_data_docs(tmp_path, _result(False), run_id="r2")
-    assert first != second and first.exists() and second.exists()
-    latest = (second.parent / "latest.html").read_text()
-    assert "FAILED" in latest and "r2" in latest and "(PII: values withheld)" in latest
-    index = (docs_dir(tmp_path) / "index.html").read_text()
-    assert "silver.orders" in index and "FAILED (1)" in index
+def test_gx_renders_each_validation_and_withholds_pii(tmp_path):
+    uri = str(tmp_path / "lake" / "silver" / "orders")
+    write_deltalake(uri, pa.table({"order_id": ["o1", "o2"],
+                                   "email": ["ok", "secret@private.org"]}))
+    result = validate_table(uri, SUITE, engine="gx")
+    assert not result.passed and result.gx_result is not None
+    assert render(tmp_path, [None]) is None  # nothing validated by GX: nothing rendered
+    index = render(tmp_path, [result.gx_result], run_id="r1")
+    assert index == index_page(tmp_path).resolve()
+    assert "silver.orders" in index.read_text()
+    pages = [p.read_text() for p in docs_dir(tmp_path).rglob("*.html")]
+    assert len(pages) >= 2 and not any("private.org" in text for text in pages)
