@@ -115,6 +115,12 @@ def _quote_duckdb_keywords(execution_engine) -> None:
     preparer.reserved_words = set(preparer.reserved_words) | words
 
 
+def suites_project() -> Path:
+    """The GX project whose suite files the gates check: ``$LAKEHOUSE_GX_PROJECT`` when set
+    (a team's own copy, edited with GX), else the project's ``data_quality/gx``."""
+    return Path(os.environ.get("LAKEHOUSE_GX_PROJECT") or PROJECT_DIR)
+
+
 @dataclass
 class Validation:
     """The gate's outcomes and GX's own (PII-scrubbed) result, for Data Docs."""
@@ -156,7 +162,7 @@ def _copy(expectation):
 
 def validate(database: str | Path | None, query: str, suite: Suite,
              expectations: tuple[Expect, ...], *,
-             project_dir: Path = PROJECT_DIR) -> Validation:
+             project_dir: Path | None = None) -> Validation:
     """Validate ``expectations`` of ``suite`` with GX on the rows of ``query`` (a DuckDB SELECT,
     e.g. over ``read_parquet([...])``). ``database``: a DuckDB file attached read-only as the
     default catalog for the query, or None (in-memory: the query reads files itself)."""
@@ -164,6 +170,7 @@ def validate(database: str | Path | None, query: str, suite: Suite,
 
     if not expectations:
         return Validation([], None)
+    project_dir = project_dir or suites_project()
     with _lock:
         import great_expectations as gx
 
