@@ -343,7 +343,7 @@ def _validate_view(con, suite: Suite, refs, names: set[str], present: tuple[Expe
     elif rows and present:
         from data_quality.gx_engine import validate
 
-        validation = validate(*source, suite, present)
+        validation = validate(*source, suite, present, rows=rows)
         row_level, gx_result = validation.outcomes, validation.result
     return rows, row_level + table_outcomes, gx_result
 
