@@ -141,6 +141,15 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _open_version(uri: str, version: int) -> DeltaTable:
+    try:
+        return DeltaTable(uri, version=version)
+    except Exception as exc:
+        raise NotValidatedError(
+            f"cannot read validated version {version} of {uri} ({exc}); was it vacuumed "
+            "beyond the retention window?") from exc
+
+
 def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, version: int,
                       columns: Iterable[str], optional: Iterable[str] = ()) -> None:
     """View ``view`` over version ``version`` of the Delta table at ``uri`` (only ``columns``;
@@ -153,12 +162,7 @@ def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, versi
         typed = ", ".join(f"null::{_TYPES[c]} as {_quote(c)}" for c in columns)
         con.execute(f"create or replace view {view} as select {typed} where false")
         return
-    try:
-        table = DeltaTable(uri, version=version)
-    except Exception as exc:
-        raise NotValidatedError(
-            f"cannot read validated version {version} of {uri} ({exc}); was it vacuumed "
-            "beyond the retention window?") from exc
+    table = _open_version(uri, version)
     schema = pa.schema(table.schema().to_arrow())
     wanted = list(columns)
     optional = set(optional)
@@ -204,12 +208,7 @@ def snapshot_frame(con: duckdb.DuckDBPyConnection, uri: str, version: int,
     those; ``where``: a DuckDB filter); None when the table did not exist (``ABSENT``)."""
     if version == ABSENT:
         return None
-    try:
-        table = DeltaTable(uri, version=version)
-    except Exception as exc:
-        raise NotValidatedError(
-            f"cannot read validated version {version} of {uri} ({exc}); was it vacuumed "
-            "beyond the retention window?") from exc
+    table = _open_version(uri, version)
     schema = pa.schema(table.schema().to_arrow())
     names = [c for c in (columns or schema.names) if c in schema.names]
     files = [u.removeprefix("file://") for u in table.file_uris()]

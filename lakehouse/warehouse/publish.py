@@ -15,7 +15,6 @@ the previous file) and the published file again after it, and both must equal th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from lakehouse.home import Home
+from lakehouse.ingest.landing import sha256_file
 
 BUILD_NAME = "warehouse.build.duckdb"
 PUBLISHED_NAME = "warehouse.duckdb"
@@ -85,14 +85,6 @@ def checkpoint(database: Path) -> None:
         con.execute("checkpoint")
     finally:
         con.close()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fingerprint(database: Path) -> str:
