@@ -123,7 +123,8 @@ def _delta_refs(uri: str, ref_versions: dict[str, int] | None):
     from lakehouse.storage.validations import pending_versions, table_name, validated_versions
 
     def register(con, table: str) -> bool:
-        other_uri = str(Path(uri).parent / table)
+        # "products": a table of the same layer; "silver/products": of another layer
+        other_uri = str(Path(uri).parents[1] / table if "/" in table else Path(uri).parent / table)
         if not DeltaTable.is_deltatable(other_uri):
             return False
         lake, name = table_name(other_uri)

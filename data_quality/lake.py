@@ -35,8 +35,8 @@ def suite_for(table: str) -> Suite | None:
 
 
 def _referenced_first(tables: list[str]) -> list[str]:
-    referenced = {f"{t.split('/')[0]}/{ref}" for t in tables if (s := suite_for(t))
-                  for _, ref, _ in s.references}
+    referenced = {ref if "/" in ref else f"{t.split('/')[0]}/{ref}" for t in tables
+                  if (s := suite_for(t)) for _, ref, _ in s.references}
     return sorted(tables, key=lambda t: (t not in referenced, t))
 
 

@@ -156,16 +156,23 @@ def quarantine_suite() -> Suite:
     )
 
 
+# inventory outputs name canonical products and locations: both must exist in silver
+_STOCK_REFERENCES = (("product_id", "silver/products", "product_id"),
+                     ("location_id", "silver/locations", "location_code"))
+
+
 def _gold(name: str, not_null: tuple[str, ...], key: tuple[str, ...] = (),
           sets: dict[str, tuple[str, ...]] | None = None,
-          regex: dict[str, str] | None = None) -> Suite:
+          regex: dict[str, str] | None = None,
+          references: tuple[tuple[str, str, str], ...] = (),
+          newest: str | None = None) -> Suite:
     expectations = [Expect("ExpectColumnValuesToNotBeNull", c) for c in not_null]
     expectations += [Expect("ExpectColumnValuesToBeInSet", c, (("value_set", v),))
                      for c, v in (sets or {}).items()]
     expectations += [Expect("ExpectColumnValuesToMatchRegex", c, (("regex", r),))
                      for c, r in (regex or {}).items()]
     return Suite(name=f"gold.{name}", expectations=tuple(expectations), unique_key=key,
-                 tags={"layer": "gold"})
+                 references=references, newest_column=newest, tags={"layer": "gold"})
 
 
 _HASH = r"^[0-9a-f]{64}$"  # an HMAC-SHA256: no raw e-mail, phone or card can pass
@@ -182,7 +189,7 @@ def gold_suites() -> dict[str, Suite]:
         "customer_profiles": _gold("customer_profiles", ("person_id",), key=("person_id",),
                                    regex={"name_hash": _HASH, "address_hash": _HASH}),
         "person_id_history": _gold("person_id_history", ("person_id", "event", "at"),
-                                   sets={"event": ("new", "merge", "split")}),
+                                   sets={"event": ("new", "merge", "split")}, newest="at"),
         # one row per physical event: micro-batches MERGE on event_key, so a duplicate key
         # would be a double-counted movement
         "inventory_ledger": _gold("inventory_ledger", ("product_id", "location_id",
@@ -192,13 +199,17 @@ def gold_suites() -> dict[str, Suite]:
                                                              "on_hand", "reserved",
                                                              "available_to_promise",
                                                              "shrinkage_rate"),
-                                     key=("product_id", "location_id")),
+                                     key=("product_id", "location_id"),
+                                     references=_STOCK_REFERENCES, newest="last_event_time"),
         "inventory_daily": _gold("inventory_daily", ("product_id", "location_id", "date"),
-                                 key=("product_id", "location_id", "date")),
+                                 key=("product_id", "location_id", "date"),
+                                 references=_STOCK_REFERENCES, newest="date"),
         "inventory_days_of_cover": _gold("inventory_days_of_cover",
                                          ("product_id", "location_id"),
-                                         key=("product_id", "location_id")),
-        "inventory_alerts": _gold("inventory_alerts", ("product_id", "location_id", "since")),
+                                         key=("product_id", "location_id"),
+                                         references=_STOCK_REFERENCES),
+        "inventory_alerts": _gold("inventory_alerts", ("product_id", "location_id", "since"),
+                                  references=_STOCK_REFERENCES, newest="since"),
         # an unmapped product code has no canonical product or location: only cause is certain
         "inventory_discrepancies": _gold(
             "inventory_discrepancies", ("systems", "cause"),
@@ -207,12 +218,12 @@ def gold_suites() -> dict[str, Suite]:
         "inventory_channel_availability": _gold(
             "inventory_channel_availability", ("product_id", "channel", "location_id",
                                                "sellable"),
-            key=("product_id", "channel", "location_id")),
+            key=("product_id", "channel", "location_id"), references=_STOCK_REFERENCES),
         "inventory_fulfilment_options": _gold(
             "inventory_fulfilment_options", ("product_id", "zone", "location_id", "service",
                                              "shipping_cost", "delivery_days", "rank"),
             key=("product_id", "zone", "service", "location_id"),
-            sets={"service": ("standard", "express")}),
+            sets={"service": ("standard", "express")}, references=_STOCK_REFERENCES),
     }
 
 

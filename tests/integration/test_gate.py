@@ -224,3 +224,17 @@ def test_files_mixing_string_and_string_view_are_validated(tmp_path, engine):
     assert second.rows == 2 and [o.name for o in second.failed] == [
         "ExpectColumnValuesToNotBeNull(k)"]
     assert validate_table(uri, suite, engine=engine).rows == 4
+
+
+def test_a_gold_table_references_a_silver_table_at_its_pin(tmp_path):
+    from lakehouse.storage.validations import record_validation
+
+    lake = tmp_path / "lake"
+    write_deltalake(str(lake / "silver" / "products"), pa.table({"product_id": ["p1"]}))
+    record_validation(lake / "silver" / "products", 0, "silver.products", 1)
+    write_deltalake(str(lake / "gold" / "positions"), pa.table({"product_id": ["p1", "p7"]}))
+    suite = Suite("gold.positions", (),
+                  references=(("product_id", "silver/products", "product_id"),))
+    (outcome,) = validate_table(str(lake / "gold" / "positions"), suite).failed
+    assert outcome.name == "product_id references silver/products.product_id"
+    assert outcome.observed == "1 orphan rows"
