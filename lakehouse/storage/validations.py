@@ -28,6 +28,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError
 
 from lakehouse.storage.delta import writer_properties
 
@@ -76,10 +77,23 @@ def record_validation(uri: str | Path, version: int, suite: str, rows_validated:
         pending.append((lake, row))
 
 
+COMPACT_EVERY = 50  # registry commits between compactions: a read opens at most ~this many files
+
+
 def _append(lake: Path, rows: list[dict]) -> None:
     # merge: registries written before `passed` existed gain the columns
-    write_deltalake(registry_uri(lake), pa.Table.from_pylist(rows, schema=SCHEMA),
-                    mode="append", schema_mode="merge", writer_properties=writer_properties(None))
+    uri = registry_uri(lake)
+    write_deltalake(uri, pa.Table.from_pylist(rows, schema=SCHEMA), mode="append",
+                    schema_mode="merge", writer_properties=writer_properties(None))
+    # every gate reads the registry: its read must not grow with the micro-batches between
+    # two nightly maintenances (rows are few; files and log entries are what cost)
+    table = DeltaTable(uri)
+    if table.version() % COMPACT_EVERY == 0:
+        try:
+            table.optimize.compact(writer_properties=writer_properties(None))
+            DeltaTable(uri).create_checkpoint()
+        except CommitFailedError:  # a concurrent append won: compact next time
+            pass
 
 
 def pending_versions(lake: Path) -> dict[str, int]:
@@ -98,12 +112,14 @@ def batched() -> Iterator[None]:
     recorded, and no table of the step gets a new pin."""
     pending: list[tuple[Path, dict]] = []
     token = _PENDING.set(pending)
+    cache_token = _READ.set({})  # nothing is appended inside the block: read it once
     ok = False
     try:
         yield
         ok = True
     finally:
         _PENDING.reset(token)
+        _READ.reset(cache_token)
         ok = ok and all(row["passed"] for _, row in pending)
         by_lake: dict[Path, list[dict]] = {}
         for lake, row in pending:
@@ -113,9 +129,22 @@ def batched() -> Iterator[None]:
             _append(lake, rows)
 
 
+# set inside `batched()`: the registry as read once in the block, by lake
+_READ: ContextVar[dict[Path, pl.DataFrame] | None] = ContextVar("registry", default=None)
+
+
 def outcomes(lake: Path) -> pl.DataFrame:
     """Every recorded gate outcome in the order recorded (``passed`` null in old registries
     read as true)."""
+    cache = _READ.get()
+    if cache is None:
+        return _outcomes(lake)
+    if lake not in cache:
+        cache[lake] = _outcomes(lake)
+    return cache[lake]
+
+
+def _outcomes(lake: Path) -> pl.DataFrame:
     uri = registry_uri(lake)
     if not DeltaTable.is_deltatable(uri):
         return pl.DataFrame(schema={name: pl.from_arrow(pa.array([], t)).dtype
