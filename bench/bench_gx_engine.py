@@ -69,7 +69,7 @@ def main(sizes: list[int]) -> None:
             con = duckdb.connect()
             con.execute(f"create view t as {query}")
             t = time.perf_counter()
-            duck = _validate_in_duckdb(con, SUITE, exps, "", [])
+            duck = _validate_in_duckdb(con, SUITE, exps)
             duck_s = time.perf_counter() - t
             columns = ", ".join(sorted({f'"{e.column}"' for e in exps}))
             t = time.perf_counter()

@@ -138,14 +138,14 @@ def _delta_refs(uri: str, ref_versions: dict[str, int] | None):
     return register
 
 
-def _table_metrics(con, suite: Suite, refs, names: set[str], where: str, params: list,
-                   now: datetime, max_future_skew: timedelta,
+def _table_metrics(con, suite: Suite, refs, names: set[str], now: datetime,
+                   max_future_skew: timedelta,
                    whole: str = "t") -> tuple[int, list[Outcome]]:
     """Row count, key uniqueness, orphans and newest timestamp of view ``t``; ``refs(con,
     table)`` registers a referenced table as view ``ref`` at its validated version (False when
     it does not exist or has none). ``whole`` is the view of the whole table when ``t`` is an
     increment of it: the row count and key uniqueness are the table's, not the increment's."""
-    rows = con.execute(f"select count(*) from t {where}", params).fetchall()[0][0]
+    rows = con.execute("select count(*) from t").fetchall()[0][0]
     total = rows if whole == "t" else con.execute(f"select count(*) from {whole}").fetchall()[0][0]
     outcomes = [Outcome(f"row_count >= {suite.min_rows}", None, total >= suite.min_rows,
                         observed=total)]
@@ -157,11 +157,11 @@ def _table_metrics(con, suite: Suite, refs, names: set[str], where: str, params:
                                     observed=f"key column {', '.join(absent)} missing"))
         else:
             # keys of the increment that occur more than once in the whole table
-            source = f"(select {key} from t {where})" if whole == "t" else (
-                f"(select {key} from {whole} semi join (select distinct {key} from t {where}) "
+            source = f"(select {key} from t)" if whole == "t" else (
+                f"(select {key} from {whole} semi join (select distinct {key} from t) "
                 f"using ({key}))")
             dupes = con.execute(f"select count(*) from (select {key} from {source} "
-                                f"group by {key} having count(*) > 1)", params).fetchall()[0][0]
+                                f"group by {key} having count(*) > 1)").fetchall()[0][0]
             outcomes.append(Outcome(f"unique({', '.join(suite.unique_key)})", None, dupes == 0,
                                     observed=f"{dupes} duplicated keys"))
     for column, table, other in suite.references:
@@ -173,18 +173,16 @@ def _table_metrics(con, suite: Suite, refs, names: set[str], where: str, params:
             outcomes.append(Outcome(name, column, False,
                                     observed=f"{table} missing or has no validated version"))
             continue
-        clause = f"{where} and" if where else "where"
         # not exists, not `not in`: one null in the referenced column must not hide orphans
         orphans = con.execute(
-            f'select count(*) from t {clause} "{column}" is not null and not exists '
-            f'(select 1 from ref where ref."{other}" = t."{column}")', params).fetchall()[0][0]
+            f'select count(*) from t where "{column}" is not null and not exists '
+            f'(select 1 from ref where ref."{other}" = t."{column}")').fetchall()[0][0]
         outcomes.append(Outcome(name, column, orphans == 0, observed=f"{orphans} orphan rows"))
     if suite.newest_column and suite.newest_column not in names:
         outcomes.append(Outcome(f"max({suite.newest_column}) <= now + {max_future_skew}",
                                 suite.newest_column, False, observed="column missing"))
     elif suite.newest_column:
-        newest = con.execute(f'select max("{suite.newest_column}") from t {where}',
-                             params).fetchall()[0][0]
+        newest = con.execute(f'select max("{suite.newest_column}") from t').fetchall()[0][0]
         limit = now + max_future_skew
         if isinstance(newest, date) and not isinstance(newest, datetime):
             newest = datetime.combine(newest, datetime.min.time())
@@ -225,23 +223,20 @@ def _unexpected_sql(e: Expect) -> tuple[str, list]:
     raise ValueError(f"expectation {e.type} has no DuckDB form; validate with engine='gx'")
 
 
-def _validate_in_duckdb(con, suite: Suite, expectations: tuple[Expect, ...], where: str,
-                        params: list) -> list[Outcome]:
+def _validate_in_duckdb(con, suite: Suite, expectations: tuple[Expect, ...]) -> list[Outcome]:
     """The same expectations as one aggregate scan in DuckDB: no GX import, no pandas."""
     if not expectations:
         return []
     conditions = [_unexpected_sql(e) for e in expectations]
     counts = ", ".join(f"count(*) filter (where {sql})" for sql, _ in conditions)
-    args = [p for _, ps in conditions for p in ps] + params
-    total, *unexpected = con.execute(f"select count(*), {counts} from t {where}",
-                                     args).fetchall()[0]
+    args = [p for _, ps in conditions for p in ps]
+    total, *unexpected = con.execute(f"select count(*), {counts} from t", args).fetchall()[0]
     outcomes = []
     for e, (sql, ps), bad in zip(expectations, conditions, unexpected, strict=True):
         outcome = Outcome(e.name, e.column, bad == 0, element_count=total, unexpected_count=bad)
         if bad and _sampled(suite, _snake(e.type), e.column):
-            clause = f"{where} and" if where else "where"
-            rows = con.execute(f'select "{e.column}"::varchar from t {clause} {sql} '
-                               f"limit {SAMPLE_SIZE}", params + ps).fetchall()
+            rows = con.execute(f'select "{e.column}"::varchar from t where {sql} '
+                               f"limit {SAMPLE_SIZE}", ps).fetchall()
             outcome.sample = [r[0] for r in rows]
         outcomes.append(outcome)
     return outcomes
@@ -334,13 +329,13 @@ def _validate_view(con, suite: Suite, refs, names: set[str], present: tuple[Expe
     """Every expectation of ``suite`` on view ``t``: table-level metrics in DuckDB, row-level
     ones by ``engine`` (GX reads ``source``: a DuckDB file or None, and the SELECT of ``t``).
     Returns the rows checked, the outcomes and GX's own result (None without GX)."""
-    rows, table_outcomes = _table_metrics(con, suite, refs, names, "", [], now,
+    rows, table_outcomes = _table_metrics(con, suite, refs, names, now,
                                           max_future_skew, whole)
     # No rows to check: row-level expectations hold vacuously, and GX is not loaded.
     row_level: list[Outcome] = [Outcome(e.name, e.column, True) for e in present]
     gx_result = None
     if rows and present and engine == "duckdb":
-        row_level = _validate_in_duckdb(con, suite, present, "", [])
+        row_level = _validate_in_duckdb(con, suite, present)
     elif rows and present:
         from data_quality.gx_engine import validate
 

@@ -40,6 +40,21 @@ def _referenced_first(tables: list[str]) -> list[str]:
     return sorted(tables, key=lambda t: (t not in referenced, t))
 
 
+def gate_table(uri: str, suite: Suite, run_id: str | None = None,
+               **kwargs) -> tuple[int | None, GateResult | None]:
+    """Validate every commit since the table's pin and record the outcome (a pass moves the
+    pin, a failure leaves it). Returns the pin it started from and the result; no result when
+    the latest version already is the pin (nothing unchecked: nothing re-validated)."""
+    pin = validated_version(uri)
+    if pin is not None and DeltaTable.is_deltatable(uri) and DeltaTable(uri).version() == pin:
+        return pin, None
+    result = validate_table(uri, suite, since_version=pin, **kwargs)
+    if result.version is not None:
+        record_validation(uri, result.version, suite.name, result.rows, run_id,
+                          passed=result.passed, from_version=pin)
+    return pin, result
+
+
 def validate_layer(lake: Path, layer: str, engine: str = "duckdb",
                    run_id: str | None = None) -> dict[str, GateResult]:
     """Gate every table of ``layer`` that has a suite, recording the outcomes all or nothing
@@ -49,15 +64,9 @@ def validate_layer(lake: Path, layer: str, engine: str = "duckdb",
     results: dict[str, GateResult] = {}
     with batched():
         for table in _referenced_first(tables):
-            uri = str(lake / table)
-            pin = validated_version(uri)
-            if pin is not None and DeltaTable(uri).version() == pin:
-                continue
             suite = suite_for(table)
             assert suite is not None
-            result = validate_table(uri, suite, since_version=pin, engine=engine)
-            if result.version is not None:
-                record_validation(uri, result.version, suite.name, result.rows, run_id,
-                                  passed=result.passed, from_version=pin)
-            results[table] = result
+            _, result = gate_table(str(lake / table), suite, run_id, engine=engine)
+            if result is not None:
+                results[table] = result
     return results

@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Literal
 
 import dagster as dg
-from deltalake import DeltaTable
 
 from data_quality.docs import index_page, render
-from data_quality.gate import GateResult, validate_table
+from data_quality.gate import GateResult
+from data_quality.lake import gate_table
 from data_quality.suites import Suite, gold_suites
 from lakehouse.storage.validations import (
     batched,
-    record_validation,
     table_name,
-    validated_version,
 )
 from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
@@ -57,15 +55,12 @@ def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
     moves the pin to the checked version (with the step's other gates, all or nothing), a
     failure leaves it where it was. A table whose latest version is already the pin has
     nothing unchecked: that is said, not re-validated."""
-    pin = validated_version(uri)
-    if pin is not None and DeltaTable.is_deltatable(uri) and DeltaTable(uri).version() == pin:
-        return pinned_gate(asset_key, check_name, pin)
     started = time.perf_counter()
-    result = validate_table(uri, suite, since_version=pin, **kwargs)
+    pin, result = gate_table(uri, suite, run_id, **kwargs)
     seconds = time.perf_counter() - started
-    if result.version is not None:
-        record_validation(uri, result.version, suite.name, result.rows, run_id,
-                          passed=result.passed, from_version=pin)
+    if result is None:
+        assert pin is not None
+        return pinned_gate(asset_key, check_name, pin)
     lake, _ = table_name(uri)
     pending = _DOCS.get()
     if pending is not None:

@@ -58,3 +58,20 @@ def apply_micro_batch(home, *args, **kwargs):
     result = _apply_micro_batch(home, *args, **kwargs)
     gate(home, "silver", "gold")
     return result
+
+
+def simulated_lake(root: Path, config) -> Home:
+    """A simulated retailer (``config``: a ``SimConfig``) ingested and built through every
+    gated step: bronze, silver, identity, inventory, each table at a validated pin."""
+    from lakehouse.ingest import batch_id_for, discover, ingest_files
+    from lakehouse.simulate import simulate
+
+    home = Home.resolve(root)
+    simulate(home, config)
+    files = discover(root)
+    batch = batch_id_for(files)
+    ingest_files(root, files, batch)
+    build_silver(root, batch)
+    resolve_home(home)
+    build_inventory(home)
+    return home

@@ -16,9 +16,9 @@ import pytest
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.ml import FEATURE_SETS, HistoryError, training_set
-from lakehouse.simulate import SimConfig, simulate
+from lakehouse.simulate import SimConfig
 from lakehouse.storage.delta import read_table
-from tests.gated import build_silver, gate
+from tests.gated import build_silver, gate, simulated_lake
 
 T = datetime(2026, 1, 7, tzinfo=UTC)  # the label time (the simulation runs Jan 1 - Jan 12)
 DELIVERED = T + timedelta(hours=5)  # when the late files land
@@ -33,19 +33,8 @@ def validate(lake: Path) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    from tests.gated import build_inventory, resolve_home
-
     root = tmp_path_factory.mktemp("knowsim")
-    home = Home.resolve(root)
-    simulate(home, SimConfig(persons=150, products=40, days=12, seed=5))
-    files = discover(root)
-    batch = batch_id_for(files)
-    ingest_files(root, files, batch)
-    validate(home.lake)
-    build_silver(root, batch)
-    resolve_home(home)
-    build_inventory(home)
-    validate(home.lake)
+    simulated_lake(root, SimConfig(persons=150, products=40, days=12, seed=5))
     return root
 
 

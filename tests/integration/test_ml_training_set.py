@@ -12,17 +12,16 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.home import Home
-from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.ml import (
     FEATURE_SETS,
     NotValidatedError,
     publish_feature_marts,
     training_set,
 )
-from lakehouse.simulate import SimConfig, simulate
+from lakehouse.simulate import SimConfig
 from lakehouse.storage.delta import read_table, to_arrow
 from lakehouse.storage.validations import record_validation, validated_versions
-from tests.gated import build_silver
+from tests.gated import simulated_lake
 
 INPUTS = sorted({t for fs in FEATURE_SETS.values() for t in fs.tables})
 T = datetime(2026, 1, 7, tzinfo=UTC)  # the label time (the simulation runs Jan 1 - Jan 12)
@@ -39,18 +38,8 @@ def validate(lake: Path, tables=INPUTS) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    from tests.gated import build_inventory, resolve_home
-
     root = tmp_path_factory.mktemp("mlsim")
-    home = Home.resolve(root)
-    simulate(home, SimConfig(persons=150, products=40, days=12, seed=5))
-    files = discover(root)
-    batch = batch_id_for(files)
-    ingest_files(root, files, batch)
-    build_silver(root, batch)
-    resolve_home(home)
-    build_inventory(home)
-    validate(home.lake)
+    simulated_lake(root, SimConfig(persons=150, products=40, days=12, seed=5))
     return root
 
 

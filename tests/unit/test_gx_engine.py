@@ -100,7 +100,7 @@ def test_empty_tables_pass_vacuously_in_both(tmp_path):
     assert all(o.passed and o.element_count == 0 for o in ours)
     con = duckdb.connect()
     con.execute(f"create view t as {query}")
-    assert _key(ours) == _key(_validate_in_duckdb(con, SUITE, SUITE.expectations, "", []))
+    assert _key(ours) == _key(_validate_in_duckdb(con, SUITE, SUITE.expectations))
     assert all(o.passed for o in _row_level(validate_table(uri, SUITE, engine="duckdb")))
 
 
@@ -169,7 +169,7 @@ def test_generated_data_gives_identical_outcomes(tmp_path, rows):
     query = f"select * from read_parquet(['{path}'])"
     con = duckdb.connect()
     con.execute(f"create or replace view t as {query}")
-    expected = _validate_in_duckdb(con, SUITE, SUITE.expectations, "", [])
+    expected = _validate_in_duckdb(con, SUITE, SUITE.expectations)
     con.close()
     assert _key(validate_rows(None, query, SUITE, SUITE.expectations)) == _key(expected)
 
@@ -187,7 +187,7 @@ def test_nan_in_a_between_is_where_the_engines_differ(tmp_path):
         query = f"select * from read_parquet(['{path}'])"
         con = duckdb.connect()
         con.execute(f"create or replace view t as {query}")
-        (sql,) = _validate_in_duckdb(con, suite, suite.expectations, "", [])
+        (sql,) = _validate_in_duckdb(con, suite, suite.expectations)
         con.close()
         (gx,) = validate_rows(None, query, suite, suite.expectations)
         seen[name] = (gx.unexpected_count, sql.unexpected_count)
