@@ -106,25 +106,23 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
                                    "select: select the tables its files feed")
             continue
         if not table.get("rows_appended"):
-            # The batch wrote nothing here: no table scan for metadata. The gate still checks
-            # whatever was committed since the table's pin (a crashed run, a failed gate);
-            # when the pin is the latest version it costs one registry read.
+            # the batch wrote nothing here: no table scan for metadata
             yield dg.MaterializeResult(asset_key=key, metadata={"batch_id": batch_id,
                                                                 "batch_rows_appended": 0})
-            yield gate_result(uri, bronze_suite(e), key, "gx_bronze_gate",
-                              run_id=context.run_id, engine=config.gate_engine)
-            continue
-        yield dg.MaterializeResult(
-            asset_key=key,
-            metadata={
-                **table_metadata(uri),
-                "batch_id": batch_id,
-                "batch_rows_read": table.get("rows_read", 0),
-                "batch_rows_bronze": table.get("rows_bronze", 0),
-                "batch_rows_quarantined": table.get("rows_quarantined", 0),
-                "batch_rows_appended": table.get("rows_appended", 0),
-            },
-        )
+        else:
+            yield dg.MaterializeResult(
+                asset_key=key,
+                metadata={
+                    **table_metadata(uri),
+                    "batch_id": batch_id,
+                    "batch_rows_read": table.get("rows_read", 0),
+                    "batch_rows_bronze": table.get("rows_bronze", 0),
+                    "batch_rows_quarantined": table.get("rows_quarantined", 0),
+                    "batch_rows_appended": table.get("rows_appended", 0),
+                },
+            )
+        # every commit since the pin, this batch's or a crashed run's (one registry read
+        # when the pin is the latest version)
         yield gate_result(uri, bronze_suite(e), key, "gx_bronze_gate", run_id=context.run_id,
                           engine=config.gate_engine)
     if QUARANTINE_KEY not in selected:

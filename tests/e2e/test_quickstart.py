@@ -157,11 +157,19 @@ def _a_landed_file_reaches_silver_through_the_daemon(home: Path) -> None:
         time.sleep(1)
     # every event reached silver, or quarantine when the simulator made its line malformed
     assert found and found | rejected == {e["event_id"] for e in events}, (found, rejected)
+    # silver commits before the run's later steps (inventory, gates) end: wait for the run
+    done = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE,
+            dg.DagsterRunStatus.CANCELED}
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
-        runs = [r.dagster_run for r in instance.get_run_records()
-                if r.dagster_run.job_name == "micro_batch"
-                and r.dagster_run.status == dg.DagsterRunStatus.SUCCESS]
-    assert runs and all(PID_TAG in r.tags for r in runs)  # forked by PreforkRunLauncher
+        while True:
+            runs = [r.dagster_run for r in instance.get_run_records()
+                    if r.dagster_run.job_name == "micro_batch"]
+            if (runs and all(r.status in done for r in runs)) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), [
+        (r.run_id, r.status) for r in runs]
+    assert all(PID_TAG in r.tags for r in runs)  # forked by PreforkRunLauncher
 
 
 def _graphql(port: int, query: str) -> dict:
