@@ -164,18 +164,23 @@ def _table_metrics(con, suite: Suite, refs, names: set[str], now: datetime,
                                 f"group by {key} having count(*) > 1)").fetchall()[0][0]
             outcomes.append(Outcome(f"unique({', '.join(suite.unique_key)})", None, dupes == 0,
                                     observed=f"{dupes} duplicated keys"))
-    for column, table, other in suite.references:
-        name = f"{column} references {table}.{other}"
+    for column, table, other, *where in suite.references:
+        name = f"{column} references {table}.{other}" + (f" where {where[0]}" if where else "")
         if column not in names:
             outcomes.append(Outcome(name, column, False, observed=f"column {column} missing"))
             continue
+        rows_of = f"t where {where[0]}" if where else "t"
         if not refs(con, table):
-            outcomes.append(Outcome(name, column, False,
-                                    observed=f"{table} missing or has no validated version"))
+            # nothing to reference yet: fine while no row names one (they wait in quarantine)
+            orphans = con.execute(f'select count(*) from {rows_of} {"and" if where else "where"} '
+                                  f'"{column}" is not null').fetchall()[0][0]
+            outcomes.append(Outcome(name, column, orphans == 0, observed=(
+                f"{table} missing or has no validated version; {orphans} rows reference it")))
             continue
         # not exists, not `not in`: one null in the referenced column must not hide orphans
         orphans = con.execute(
-            f'select count(*) from t where "{column}" is not null and not exists '
+            f'select count(*) from {rows_of} {"and" if where else "where"} '
+            f'"{column}" is not null and not exists '
             f'(select 1 from ref where ref."{other}" = t."{column}")').fetchall()[0][0]
         outcomes.append(Outcome(name, column, orphans == 0, observed=f"{orphans} orphan rows"))
     if suite.newest_column and suite.newest_column not in names:

@@ -35,9 +35,19 @@ def suite_for(table: str) -> Suite | None:
 
 
 def _referenced_first(tables: list[str]) -> list[str]:
-    referenced = {ref if "/" in ref else f"{t.split('/')[0]}/{ref}" for t in tables
-                  if (s := suite_for(t)) for _, ref, _ in s.references}
-    return sorted(tables, key=lambda t: (t not in referenced, t))
+    """``tables`` ordered so that every table comes after the tables it references (a
+    reference is checked against the version its table's gate just passed); by name within."""
+    def refs(t: str) -> set[str]:
+        suite = suite_for(t)
+        return {ref if "/" in ref else f"{t.split('/')[0]}/{ref}"
+                for _, ref, *_ in (suite.references if suite else ())} - {t}
+
+    left, out = sorted(tables), []
+    while left:
+        ready = [t for t in left if not (refs(t) & set(left))] or left[:1]  # a cycle: by name
+        out += ready
+        left = [t for t in left if t not in ready]
+    return out
 
 
 def gate_table(uri: str, suite: Suite, run_id: str | None = None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from lakehouse.channels.spec import CHANNELS, NESTED, Entity, entity
 from lakehouse.ingest.quarantine import ERROR_KINDS
+from lakehouse.silver.references import REFERENCES
 
 _TIME_TYPES = {"ts_iso", "ts_local", "epoch_ms", "epoch_s"}
 LINEAGE_REQUIRED = ("_source_file", "_line", "_batch_id", "_ingested_at")
@@ -38,8 +39,9 @@ class Suite:
     min_rows: int = 0
     unique_key: tuple[str, ...] = ()  # checked across the whole table (or increment) in DuckDB
     newest_column: str | None = None  # no value later than now + max_future_skew
-    # (column, table in the same layer, its column): every non-null value must exist there
-    references: tuple[tuple[str, str, str], ...] = ()
+    # (column, table in the same layer, its column[, SQL condition on the rows it applies to]):
+    # every non-null value must exist there
+    references: tuple[tuple[str, ...], ...] = ()
     # columns that may not exist yet (optional contract fields, fields added mid-stream): an
     # expectation on one that is absent passes, visibly; on any other absent column it fails
     optional_columns: frozenset[str] = frozenset()
@@ -92,7 +94,8 @@ def bronze_suites() -> dict[str, Suite]:
     return {f"{e.channel}__{e.name}": bronze_suite(e) for e in bronze_entities()}
 
 
-# Silver: keys, lineage, vocabularies, product references (see lakehouse/silver/tables.py).
+# Silver: keys, lineage, vocabularies, references (product ids, and what
+# lakehouse/silver/references.py holds rows back for: locations, suppliers, orders).
 _SILVER_PRODUCT_REQUIRED = {"pos_transaction_lines", "inventory_movements", "order_lines",
                             "returns", "reviews"}
 _SILVER_PRODUCT_TABLES = _SILVER_PRODUCT_REQUIRED | {"clickstream_events", "purchase_orders",
@@ -135,8 +138,10 @@ def silver_suite(name: str, key: tuple[str, ...]) -> Suite:
         expectations=tuple(expectations),
         unique_key=key,
         newest_column=_SILVER_NEWEST.get(name, "event_time"),
-        references=(("product_id", "products", "product_id"),)
-        if name in _SILVER_PRODUCT_TABLES else (),
+        references=((("product_id", "products", "product_id"),)
+                    if name in _SILVER_PRODUCT_TABLES else ())
+        + tuple((r.column, r.table, r.key, *((w,) if (w := r.where_sql()) else ()))
+                for r in REFERENCES.get(name, ())),
         tags={"layer": "silver"},
     )
 

@@ -13,6 +13,7 @@ import dagster as dg
 
 from lakehouse.channels.spec import entity_for_file
 from lakehouse.home import Home
+from lakehouse.ingest.release import RELEASES
 from lakehouse.silver.tables import IDENTITY_TABLES, tables_fed_by
 from orchestration.assets.inventory import LIVE_KEY as INVENTORY_LIVE_KEY
 from orchestration.assets.inventory import SOURCES as INVENTORY_SOURCES
@@ -57,9 +58,11 @@ def assets_fed_by(files: list[str]) -> list[dg.AssetKey]:
         except ValueError:
             continue  # a stray file only reaches quarantine
         entities = [ent.name, "shipping_rates"] if channel == "locations" else [ent.name]
-        for entity in entities:
-            keys.add(dg.AssetKey(["bronze", f"{channel}__{entity}"]))
-            keys |= {dg.AssetKey(["silver", t]) for t in tables_fed_by(channel, entity)
+        # a store list can release till rows that waited in quarantine for its time zones
+        fed = [(channel, e) for e in entities] + list(RELEASES.get((channel, ent.name), ()))
+        for ch, entity in fed:
+            keys.add(dg.AssetKey(["bronze", f"{ch}__{entity}"]))
+            keys |= {dg.AssetKey(["silver", t]) for t in tables_fed_by(ch, entity)
                      if t not in IDENTITY_TABLES}
     # positions move with every stock-relevant silver table a batch writes
     if any(dg.AssetKey(["silver", s]) in keys for s in INVENTORY_SOURCES):

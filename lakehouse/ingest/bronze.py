@@ -43,6 +43,7 @@ from lakehouse.ingest.parse import (
 from lakehouse.ingest.parse import (
     _empty_records as parse_empty,
 )
+from lakehouse.ingest.release import release_waiting
 from lakehouse.ingest.validate import FILE, Context, bronze_dtype, validate
 from lakehouse.storage.delta import append_files_once, committed, to_arrow
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
@@ -73,6 +74,7 @@ class TableCounts:
     rows_quarantined: int = 0
     rows_appended: int = 0  # rows this run committed (0 when everything was already there)
     files_committed: int = 0
+    rows_released: int = 0  # quarantined rows of earlier batches released into this table
 
 
 @dataclass
@@ -545,4 +547,10 @@ def ingest_files(
             pool.shutdown(wait=True, cancel_futures=True)
         writer.shutdown(wait=True, cancel_futures=True)
     assert result.rows_read == result.rows_bronze + result.rows_quarantined
+    # rows that waited for reference data this batch may have brought (a store's time zone)
+    for name, n in release_waiting(home, batch_id, now=now, max_skew=max_skew,
+                                   ingested_at=ingested_at).items():
+        tc = result.tables.setdefault(name, TableCounts(name))
+        tc.rows_appended += n
+        tc.rows_released += n
     return result

@@ -1,4 +1,13 @@
-"""The quarantine table: every row that did not reach bronze, with its raw text and a reason."""
+"""The quarantine table: every row that did not reach bronze or silver, with its raw text and a
+reason.
+
+A row is *dead* (wrong for good: broken JSON, bad types, negative quantities) or *pending*
+(DESIGN.md rule 7): silver held it back because something it references is not known yet (a
+product code the catalog crosswalk lacks, a location, supplier, or the order of a return or
+shipment). Every later silver build retries pending rows; one whose reference has landed goes
+to silver, exactly once, and its quarantine row records the batch that released it
+(``released_by``, ``released_at``): *released*. Rows are never deleted here.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +21,33 @@ ERROR_KINDS = (
     "broken_json", "missing_required", "wrong_type", "negative_quantity", "bad_timestamp",
     "future_timestamp", "encoding_error", "unreadable_file", "unknown_file", "malformed_csv",
     "unresolved_timezone", "unknown_field_type", "out_of_range", "duplicate_key",
-    "unknown_product",  # silver: a product code the catalog crosswalk does not know
+    # silver, retryable: a reference that is not known yet
+    "unknown_product", "unknown_location", "unknown_supplier", "unknown_order",
+    "unknown_transaction",
 )
+# kinds retried on every batch until the reference lands (DESIGN.md rule 7): by silver (a code
+# or key silver does not hold yet), and by bronze (a till's local time whose store has no
+# time zone in the landed store list yet)
+SILVER_RETRYABLE = frozenset(k for k in ERROR_KINDS if k.startswith("unknown_"))
+BRONZE_RETRYABLE = frozenset({"unresolved_timezone"})
+RETRYABLE_KINDS = SILVER_RETRYABLE | BRONZE_RETRYABLE
 SCHEMA = {
     "_source_channel": pl.String, "_entity": pl.String, "_source_file": pl.String,
     "_line": pl.Int64, "_batch_id": pl.String, "_ingested_at": pl.Datetime("us", "UTC"),
     "_delivered_at": pl.Datetime("us", "UTC"), "raw": pl.String, "error_kind": pl.String,
     "field": pl.String, "reason": pl.String,
+    "released_by": pl.String, "released_at": pl.Datetime("us", "UTC"),
 }
+# a row's key: one bronze row (a file's line of one entity)
+KEY = ("_source_channel", "_entity", "_source_file", "_line")
+
+
+def status_expr() -> pl.Expr:
+    """``released`` (a later batch let it into silver), ``pending`` (waiting for a reference)
+    or ``dead`` (wrong for good). Tables written before ``released_by`` existed have none."""
+    return (pl.when(pl.col("released_by").is_not_null()).then(pl.lit("released"))
+            .when(pl.col("error_kind").is_in(sorted(RETRYABLE_KINDS))).then(pl.lit("pending"))
+            .otherwise(pl.lit("dead")).alias("status"))
 
 
 def quarantine_rows(errors: pl.DataFrame, *, channel: str, entity: str | None,
@@ -42,8 +70,39 @@ def quarantine_rows(errors: pl.DataFrame, *, channel: str, entity: str | None,
         .cast(pl.Datetime("us", "UTC")).alias("_delivered_at"),
         pl.col(RAW).alias("raw"),
         pl.col("error_kind"), pl.col("field"), pl.col("reason"),
+        pl.lit(None, pl.String).alias("released_by"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("released_at"),
     ).cast(SCHEMA)  # type: ignore[arg-type]
 
 
 def empty() -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMA)
+
+
+def mark_released(uri: str, keys: pl.DataFrame, release_id: str, at: datetime) -> int:
+    """Record that the rows ``keys`` (the :data:`KEY` columns) were released by ``release_id``:
+    a MERGE that only touches rows not released yet, so a re-run records nothing twice.
+    Tables written before these columns existed get them first."""
+    from deltalake import DeltaTable, Field
+    from deltalake.schema import PrimitiveType
+
+    from lakehouse.storage.delta import to_arrow
+
+    if keys.is_empty():
+        return 0
+    keys = keys.select(*KEY).unique().with_columns(
+        pl.lit(release_id, pl.String).alias("released_by"),
+        pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("released_at"))
+    dt = DeltaTable(uri)
+    have = {f.name for f in dt.schema().fields}
+    new = [Field(n, PrimitiveType(t), nullable=True)
+           for n, t in (("released_by", "string"), ("released_at", "timestamp"))
+           if n not in have]
+    if new:
+        dt.alter.add_columns(new)
+    on = " AND ".join(f"t.{k} = s.{k}" for k in KEY)
+    (dt.merge(to_arrow(keys), predicate=on, source_alias="s", target_alias="t")
+     .when_matched_update({"released_by": "s.released_by", "released_at": "s.released_at"},
+                          predicate="t.released_by IS NULL")
+     .execute())
+    return keys.height

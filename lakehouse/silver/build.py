@@ -4,12 +4,19 @@ Per table: read the batch's bronze rows -> conform (pure) -> keep the winner per
 batch -> fold with the stored rows of the same keys (only the partitions the batch touches) ->
 write what changed, with ``Transaction("lakehouse.silver/<batch>", 1)`` in the same commit.
 A batch already committed to a table is skipped there, so a re-run, or a retry after a crash
-part-way through the tables, changes nothing that is done. Rows refused by silver (unmapped
-product codes) go to the quarantine table, once per batch.
+part-way through the tables, changes nothing that is done.
 
-Counts per table: ``rows_in = inserted + updated + duplicates + quarantined``, where
+Rows whose reference is not known yet (a product code the crosswalk lacks, a location, the order
+of a shipment: ``references.py``) go to the quarantine as *pending*, once per batch. Every build
+retries the rows still pending next to its own batch (``pending.py``); tables are built in
+stages, each after the tables it references, so a batch that brings an order and its return
+releases both. A released row keeps its lineage and carries the releasing batch.
+
+Counts per table: ``rows_in = inserted + updated + duplicates + quarantined + waiting``, where
 ``updated`` rows replaced a stored row with the same key (a later order version, or an earlier
-copy of an event that arrived later) and ``duplicates`` are rows that lost to another row.
+copy of an event that arrived later), ``duplicates`` are rows that lost to another row and
+``waiting`` are pending rows retried and still unresolved (``released`` counts those that went
+through: they are inside the first three).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -28,6 +36,7 @@ from lakehouse.ingest.quarantine import SCHEMA as QUARANTINE_SCHEMA
 from lakehouse.silver import commerce, identity_inputs, operations, reference
 from lakehouse.silver.delta_io import (
     APP_VERSION,
+    RELEASED,
     Layout,
     PinnedTables,
     Tables,
@@ -40,7 +49,9 @@ from lakehouse.silver.delta_io import (
     read_existing,
     sync,
 )
+from lakehouse.silver.pending import Pending
 from lakehouse.silver.products import CROSSWALK_SCHEMA
+from lakehouse.silver.references import Reference, hold_back, stages
 from lakehouse.silver.tables import (
     CROSSWALK,
     CUSTOMER_RECORDS,
@@ -70,13 +81,16 @@ class TableResult:
     inserted: int = 0
     updated: int = 0
     duplicates: int = 0
-    quarantined: int = 0
+    quarantined: int = 0  # newly quarantined (pending: a reference not known yet)
+    waiting: int = 0  # pending rows retried that still wait
+    released: int = 0  # pending rows retried that reached silver (within the counts above)
     skipped: bool = False  # the batch was already in this table
     derived: bool = False  # built from other silver rows, not from bronze: no balance
 
     @property
     def balanced(self) -> bool:
-        kept = self.inserted + self.updated + self.duplicates + self.quarantined
+        kept = (self.inserted + self.updated + self.duplicates + self.quarantined
+                + self.waiting)
         return self.skipped or self.derived or self.rows_in == kept
 
 
@@ -93,18 +107,28 @@ class SilverResult:
     def quarantined(self) -> int:
         return sum(t.quarantined for t in self.tables.values())
 
+    @property
+    def released(self) -> int:
+        return sum(t.released for t in self.tables.values())
+
+    @property
+    def waiting(self) -> int:
+        return sum(t.waiting for t in self.tables.values())
+
     def metadata(self) -> dict:
         return {"batch_id": self.batch_id, "rows_in": self.rows_in,
-                "quarantined": self.quarantined,
+                "quarantined": self.quarantined, "released": self.released,
+                "waiting": self.waiting,
                 "tables": {k: vars(v) for k, v in sorted(self.tables.items())}}
 
 
 class _Run:
     """State of one build: the home, the batch, the app ids it commits, its quarantine rows."""
 
-    def __init__(self, home: Home, batch_id: str | None) -> None:
+    def __init__(self, home: Home, batch_id: str | None, release_id: str) -> None:
         self.home = home
         self.batch_id = batch_id
+        self.pending = Pending(quarantine_uri(home), release_id)
         self.result = SilverResult(batch_id)
         self.quarantine: dict[str, list[pl.DataFrame]] = {}  # by table, written in fixed order
         self.tables = Tables()  # each table loaded once per run
@@ -116,7 +140,52 @@ class _Run:
         return table_uri(self.home, "silver", name)
 
     def bronze(self, channel: str, entity: str) -> pl.DataFrame | None:
-        return read_bronze(self.inputs, bronze_uri(self.home, channel, entity), self.batch_id)
+        """The batch's bronze rows (every row on a rebuild), with the rows of this entity that
+        still wait in the quarantine: retried on every build."""
+        uri = bronze_uri(self.home, channel, entity)
+        rows = read_bronze(self.inputs, uri, self.batch_id)
+        if self.batch_id is None:
+            return rows
+        return self.pending.retry(self.inputs, uri, channel, entity, rows)
+
+    def known(self, ref: Reference, values: pl.Series) -> pl.Series:
+        """The ``values`` that ``ref.table`` holds now (tables are built after the tables they
+        reference, so this batch's rows of it are in)."""
+        dt = self.tables.get(self.uri(ref.table)) if len(values) else None
+        if dt is None:
+            return values.clear()
+        files = [u.removeprefix("file://") for u in dt.file_uris()]
+        if not files:
+            return values.clear()
+        found = pl.scan_parquet(files, hive_partitioning=False, missing_columns="insert",
+                                extra_columns="ignore").select(ref.key).filter(
+            pl.col(ref.key).is_in(values.implode())).unique().collect()
+        return found[ref.key]
+
+    def refuse(self, res: TableResult, table: str, channel: str, entity: str,
+               good: pl.DataFrame, bad: pl.DataFrame, bronze: pl.DataFrame) -> pl.DataFrame:
+        """Hold back rows whose references are not known yet, stamp released rows (released
+        here, or already in bronze: ``release.py``), queue new quarantine rows (rows already
+        waiting there stay as they are); returns the good rows."""
+        good, held = hold_back(good, table, self.known, channel=channel, entity=entity)
+        # conform functions that refuse nothing return an empty frame of any shape
+        bad = pl.concat([b for b in (bad, held) if b.height]
+                        or [pl.DataFrame(schema=QUARANTINE_SCHEMA)])
+        before = len(self.pending.released)
+        good = self.pending.stamp(good, channel, entity)
+        if RELEASED in bronze.columns and bronze[RELEASED].null_count() < bronze.height:
+            on = ["_source_file", "_line"]
+            carried = bronze.filter(pl.col(RELEASED).is_not_null()).select(
+                *on, pl.col(RELEASED).alias("_carried"))
+            good = good.join(carried, on=on, how="left", maintain_order="left").with_columns(
+                pl.coalesce(RELEASED, "_carried").alias(RELEASED)).drop("_carried")
+        res.released += sum(f.height for f in self.pending.released[before:])
+        waiting = self.pending.still_waiting(bad)
+        n_waiting = int(waiting.sum())
+        res.waiting += n_waiting
+        res.quarantined += bad.height - n_waiting
+        self.quarantine.setdefault(table, []).append(bad.filter(~waiting))
+        return good
 
     def app_ids(self, sources: list[tuple[str, str]]) -> list[str]:
         """The batch's id, or on a full rebuild every batch found in the source tables."""
@@ -148,9 +217,7 @@ class _Run:
                 continue
             good, bad = conform(bronze, crosswalk)
             res.rows_in += bronze.height
-            res.quarantined += bad.height
-            goods.append(good)
-            self.quarantine.setdefault(spec.name, []).append(bad)
+            goods.append(self.refuse(res, spec.name, channel, entity, good, bad, bronze))
         if not goods:
             return pl.DataFrame()
         good = pl.concat(goods, how="diagonal_relaxed")
@@ -207,8 +274,10 @@ def _orders(run: _Run, crosswalk: pl.DataFrame) -> pl.DataFrame:
     if bronze is None or bronze.is_empty():
         return pl.DataFrame()
     orders, lines, bad = commerce.conform_orders(bronze, crosswalk)
-    res.rows_in, res.quarantined = bronze.height, bad.height
-    run.quarantine.setdefault("orders", []).append(bad)
+    res.rows_in = bronze.height
+    orders = run.refuse(res, "orders", "orders", "orders", orders, bad, bronze)
+    lines = lines.join(orders.select("_source_file", "_line", RELEASED), how="left",
+                       on=["_source_file", "_line"], maintain_order="left")
     app_ids = run.app_ids([("orders", "orders")])
     combine = keep_best(ORDERS, LATEST_UPDATE)
     winners = combine(orders.clear(), orders)
@@ -258,14 +327,18 @@ def _pending_identity_batches(run: _Run) -> list[str]:
     """Batches that silver has absorbed but the identity tables have not: micro-batches leave
     them to the next batch run (only identity resolution, a batch job, reads them). A batch
     counts only once its silver table committed it, so a batch whose silver build has not run
-    yet is never marked done here without its rows."""
+    yet is never marked done here without its rows. A batch that only released quarantined
+    rows into a table is found through the quarantine's ``released_by``."""
     obs = run.tables.get(run.uri("identifier_observations"))
     pending: set[str] = set()
+    released = run.pending.rows.filter(pl.col("released_by").is_not_null())
     for source, table in sorted(_IDENTITY_TABLE_OF.items()):
         silver = run.tables.get(run.uri(table))
         if silver is None:
             continue
-        for b in batches_in(run.inputs, bronze_uri(run.home, *source)):
+        releases = released.filter((pl.col("_source_channel") == source[0])
+                                   & (pl.col("_entity") == source[1]))["released_by"]
+        for b in {*batches_in(run.inputs, bronze_uri(run.home, *source)), *releases}:
             if (b != run.batch_id and committed(silver, app_id(b), APP_VERSION)
                     and (obs is None or not committed(obs, app_id(b), APP_VERSION))):
                 pending.add(b)
@@ -344,17 +417,20 @@ def _write_quarantine(run: _Run) -> None:
 
 
 def build_silver(home: Home | str | Path, batch_id: str | None = None,
-                 identity: bool = True) -> SilverResult:
+                 identity: bool = True, release_id: str | None = None) -> SilverResult:
     """Merge the bronze rows of ``batch_id`` into silver (None: rebuild silver from all of
-    bronze). Safe to re-run: a batch already in a table leaves it untouched.
+    bronze), retrying every row still pending in the quarantine. Safe to re-run: a batch
+    already in a table leaves it untouched, and a row is released once.
 
-    ``identity=False`` (micro-batches) leaves the identity tables (identifier observations,
-    customer records) to the next run with ``identity=True``, which folds in every batch they
-    have not absorbed yet: their consumer, identity resolution, runs in the batch path, and
-    re-folding the observation history on every micro-batch would make its cost grow with
-    the history instead of the batch."""
+    ``release_id`` names the build in ``released_by`` (default: the batch id; a rebuild
+    ``rebuild@<UTC time>``). ``identity=False`` (micro-batches) leaves the identity tables
+    (identifier observations, customer records) to the next run with ``identity=True``, which
+    folds in every batch they have not absorbed yet: their consumer, identity resolution, runs
+    in the batch path, and re-folding the observation history on every micro-batch would make
+    its cost grow with the history instead of the batch."""
     home = home if isinstance(home, Home) else Home.resolve(home)
-    run = _Run(home, batch_id)
+    now = datetime.now(UTC)
+    run = _Run(home, batch_id, release_id or batch_id or f"rebuild@{now:%Y%m%dT%H%M%SZ}")
     crosswalk = _crosswalk(run)
     pending = _pending_identity_batches(run) if identity and batch_id is not None else []
     # a table's identity inputs are extracted by the worker that built it, while the other
@@ -366,23 +442,31 @@ def build_silver(home: Home | str | Path, batch_id: str | None = None,
         good = make()
         return good, (_observed(name, good) if early else None)
 
-    jobs = [("orders", lambda: _orders(run, crosswalk)),
-            *((spec.name, partial(run.table, spec, crosswalk)) for spec in EVENT_TABLES)]
-    # The event tables (and orders) are independent of each other: each reads its own bronze
-    # and writes its own silver table, so they run on a small thread pool (polars and Delta
-    # writes run outside the GIL); what depends on them follows once all are done.
-    if WORKERS > 1:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            done = list(pool.map(lambda job: build(*job), jobs))
-    else:
-        done = [build(*job) for job in jobs]
-    good = {name: g for (name, _), (g, _) in zip(jobs, done, strict=True)}
-    observed = {name: o for (name, _), (_, o) in zip(jobs, done, strict=True)
-                if name in _IDENTITY_EXTRACT}
+    makers: dict[str, Callable[[], pl.DataFrame]] = {
+        "orders": lambda: _orders(run, crosswalk),
+        **{spec.name: partial(run.table, spec, crosswalk) for spec in EVENT_TABLES}}
+    good: dict[str, pl.DataFrame] = {}
+    observed: dict[str, pl.DataFrame | None] = {}
+    # The event tables (and orders) are independent of each other except for references (a
+    # shipment's order, a till line's store): each stage reads its own bronze and writes its
+    # own silver tables on a small thread pool (polars and Delta writes run outside the GIL),
+    # after the stages holding what it references.
+    for stage in stages(list(makers)):
+        jobs = [(name, makers[name]) for name in stage]
+        if WORKERS > 1 and len(jobs) > 1:
+            with ThreadPoolExecutor(WORKERS) as pool:
+                done = list(pool.map(lambda job: build(*job), jobs))
+        else:
+            done = [build(*job) for job in jobs]
+        for (name, _), (g, o) in zip(jobs, done, strict=True):
+            good[name] = g
+            if name in _IDENTITY_EXTRACT:
+                observed[name] = o
     _purchase_orders(run, good["purchase_order_events"])
     if identity:
         _identity(run, good, observed if early else None, pending)
     _write_quarantine(run)
+    run.pending.record(now)
     for res in run.result.tables.values():
         if not res.balanced:
             raise AssertionError(f"silver {res.table}: counts do not balance: {res}")

@@ -32,6 +32,7 @@ from lakehouse.storage.delta import committed, to_arrow, writer_properties
 from lakehouse.storage.validations import pinned
 
 APP_VERSION = 1
+RELEASED = "_released_by"  # a silver row released from the quarantine: the releasing batch
 _STATS_TRUNCATE = 32  # deltalake's default statistics_truncate_length
 
 
@@ -100,19 +101,41 @@ def _add_actions(dt: DeltaTable, columns: Sequence[str]) -> pl.DataFrame:
     return frame
 
 
-def _files(uri: str, dt: DeltaTable, batch_id: str | None) -> tuple[list[str], bool]:
-    """Data files that may hold rows of ``batch_id`` (all files for None), from log stats, and
-    whether every one of them holds only that batch (then no row filter is needed)."""
-    actions = _add_actions(dt, ["min._batch_id", "max._batch_id"])
-    pure = False
-    if batch_id is not None and "min._batch_id" in actions.columns:
-        lo, hi = pl.col("min._batch_id"), pl.col("max._batch_id")
+def _files(uri: str, dt: DeltaTable, batch_id: str | Sequence[str] | None,
+           ) -> tuple[list[str], bool]:
+    """Data files that may hold rows of ``batch_id`` (or of any of several ids; all files for
+    None), from log stats, and whether every one of them holds only that one batch (then no
+    row filter is needed). A silver row released from the quarantine by the batch
+    (``_released_by``) counts as the batch's."""
+    actions = _add_actions(dt, ["min._batch_id", "max._batch_id",
+                                f"min.{RELEASED}", f"max.{RELEASED}"])
+    if batch_id is None or "min._batch_id" not in actions.columns:
+        return [str(Path(uri) / p) for p in actions["path"].to_list()], False
+    ids = [batch_id] if isinstance(batch_id, str) else list(batch_id)
+
+    def covers(lo: pl.Expr, hi: pl.Expr, b: str) -> pl.Expr:
         # string stats may be truncated prefixes: a prefix of the id still sorts <= it
-        actions = actions.filter(lo.is_null() | hi.is_null()
-                                 | ((lo <= batch_id) & (pl.lit(batch_id).str.starts_with(hi)
-                                                        | (hi >= batch_id))))
-        pure = bool(actions.select(((lo == batch_id) & (hi == batch_id)).all()).item())
+        return (lo <= b) & (pl.lit(b).str.starts_with(hi) | (hi >= b))
+
+    lo, hi = pl.col("min._batch_id"), pl.col("max._batch_id")
+    holds = lo.is_null() | hi.is_null() | pl.any_horizontal(covers(lo, hi, b) for b in ids)
+    released = pl.lit(False)
+    if f"min.{RELEASED}" in actions.columns:
+        rlo, rhi = pl.col(f"min.{RELEASED}"), pl.col(f"max.{RELEASED}")
+        # all-null files have no statistics: they hold no released row
+        released = pl.any_horizontal(covers(rlo, rhi, b) for b in ids).fill_null(False)
+    actions = actions.filter(holds | released)
+    pure = len(ids) == 1 and bool(actions.select(
+        ((lo == ids[0]) & (hi == ids[0]) & ~released).all()).item())
     return [str(Path(uri) / p) for p in actions["path"].to_list()], pure
+
+
+def _of_batch(schema: pl.Schema, batch_ids: Sequence[str]) -> pl.Expr:
+    """Rows of these batches, including rows they released from the quarantine."""
+    mine = pl.col("_batch_id").is_in(list(batch_ids))
+    if RELEASED in schema:
+        mine = mine | pl.col(RELEASED).is_in(list(batch_ids)).fill_null(False)
+    return mine
 
 
 def _scan(files: list[str], schema: pl.Schema) -> pl.LazyFrame:
@@ -133,7 +156,7 @@ def read_bronze(tables: Tables, uri: str, batch_id: str | None) -> pl.DataFrame 
         return pl.DataFrame(schema=schema)
     scan = _scan(files, schema)
     if batch_id is not None and not pure:
-        scan = scan.filter(pl.col("_batch_id") == batch_id)
+        scan = scan.filter(_of_batch(schema, [batch_id]))
     return with_knowledge(scan.collect())
 
 
@@ -160,16 +183,17 @@ def batches_in(tables: Tables, uri: str) -> list[str]:
 
 
 def read_batches(tables: Tables, uri: str, batch_ids: Sequence[str]) -> pl.DataFrame | None:
-    """Rows of several batches in one scan (None when the table does not exist)."""
+    """Rows of several batches in one scan, with the rows they released (None when the table
+    does not exist)."""
     dt = tables.get(uri)
     if dt is None:
         return None
     schema = _polars_schema(_schema(dt))
-    files, _ = _files(uri, dt, None)
-    if not files or not batch_ids:
+    files, _ = _files(uri, dt, batch_ids) if batch_ids else ([], False)
+    if not files:
         return with_knowledge(pl.DataFrame(schema=schema))
     return with_knowledge(
-        _scan(files, schema).filter(pl.col("_batch_id").is_in(list(batch_ids))).collect())
+        _scan(files, schema).filter(_of_batch(schema, batch_ids)).collect())
 
 
 @dataclass(frozen=True)
@@ -221,7 +245,8 @@ def read_existing(uri: str, dt: DeltaTable, layout: Layout,
 
 # lineage columns added after tables were first written: added to such a table (nullable; its
 # older rows read as null, which readers take as ``_ingested_at``) instead of refused
-_EVOLVING = {KNOWLEDGE: PrimitiveType("timestamp")}  # Delta "timestamp": UTC microseconds
+_EVOLVING = {KNOWLEDGE: PrimitiveType("timestamp"),  # Delta "timestamp": UTC microseconds
+             RELEASED: PrimitiveType("string")}
 
 
 def _evolve(dt: DeltaTable, data: pl.DataFrame) -> None:

@@ -1,8 +1,10 @@
 """The product crosswalk: every source system's product code -> the canonical catalog product.
 
 Each channel names products its own way (web/app variant ids, till SKUs, WMS item codes). Silver
-maps them all to ``product_id`` here; a code that is not in the crosswalk is quarantined with a
-reason naming the file, line, field and code, never dropped and never passed on unmapped.
+maps them all to ``product_id`` here; a code that is not in the crosswalk is quarantined as
+pending (``unknown_product``, retried by every later build: the catalog may simply not have
+landed yet) with a reason naming the file, line, field and code, never dropped and never passed
+on unmapped.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def quarantine_rows(bad: pl.DataFrame, *, channel: str, entity: str, kind: str, 
         pl.lit(field).alias("field"),
         (pl.col("_source_file") + pl.format(" line {}: ", pl.col("_line")) + reason)
         .alias("reason"),
+        pl.lit(None, pl.String).alias("released_by"),
+        pl.lit(None, pl.Datetime("us", "UTC")).alias("released_at"),
     ).cast(QUARANTINE_SCHEMA)  # type: ignore[arg-type]
 
 
@@ -58,5 +62,6 @@ def map_product(frame: pl.DataFrame, crosswalk: pl.DataFrame, *, system: str, co
     bad = quarantine_rows(
         joined.filter(unmapped).drop("product_id"), channel=channel, entity=entity,
         kind="unknown_product", field=name,
-        reason=pl.format(f"{name} `{{}}` is not in the product catalog crosswalk", pl.col(code)))
+        reason=pl.format(f"{name} `{{}}` is not in the product catalog crosswalk yet "
+                         "(pending: released when the catalog lists it)", pl.col(code)))
     return joined.filter(~unmapped), bad

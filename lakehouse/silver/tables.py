@@ -22,6 +22,7 @@ import polars as pl
 from lakehouse.silver import clickstream, commerce, marketing, operations, reference
 from lakehouse.silver.delta_io import Layout
 from lakehouse.silver.frames import KNOWLEDGE, known_at
+from lakehouse.silver.references import REFERENCES
 
 Conform = Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]
 Rank = tuple[tuple[str, bool], ...]  # (column, descending), nulls last
@@ -135,17 +136,38 @@ IDENTITY_SOURCES = {("orders", "orders"), ("loyalty", "members"), ("web", "event
 IDENTITY_TABLES = ("identifier_observations", "customer_records")
 
 
+# silver tables whose rows carry a product code mapped through the crosswalk
+PRODUCT_MAPPED = ("clickstream_events", "orders", "pos_transaction_lines", "inventory_movements",
+                  "purchase_order_events", "returns", "reviews")
+# tables written from another table's rows in the same build
+_DERIVED = {"orders": {"order_lines"}, "purchase_order_events": {"purchase_orders"},
+            "products": {"product_crosswalk"}}
+
+
 def tables_fed_by(channel: str, entity: str) -> set[str]:
     """The silver tables a batch of this bronze entity can change: what a micro-batch run
-    materializes, so its cost follows the files it carries, not the number of tables."""
+    materializes, so its cost follows the files it carries, not the number of tables. A batch
+    that brings reference data (the catalog, the store list, orders) can release pending rows
+    of the tables that reference it: those are included."""
+    sources = {(channel, entity)}
     fed = {t.name for t in (PRODUCTS, *EVENT_TABLES)
            if any((c, e) == (channel, entity) for c, e, _ in t.sources)}
-    if (channel, entity) == ("catalog", "products"):
-        fed.add("product_crosswalk")
     if (channel, entity) == ("orders", "orders"):
-        fed |= {"orders", "order_lines"}
-    if (channel, entity) == ("suppliers", "purchase_orders"):
-        fed.add("purchase_orders")
-    if (channel, entity) in IDENTITY_SOURCES:
+        fed.add("orders")
+    while True:  # what references a table in ``fed`` can be released by this batch
+        more = {name for name, refs in REFERENCES.items()
+                if name not in fed and any(r.table in fed for r in refs)}
+        if "products" in fed:
+            more |= set(PRODUCT_MAPPED) - fed
+        if not more:
+            break
+        fed |= more
+    for name in list(fed):
+        fed |= _DERIVED.get(name, set())
+        sources |= {(c, e) for t in (PRODUCTS, *EVENT_TABLES) if t.name == name
+                    for c, e, _ in t.sources}
+    if "orders" in fed:
+        sources.add(("orders", "orders"))
+    if sources & IDENTITY_SOURCES:
         fed |= {"identifier_observations", "customer_records"}
     return fed

@@ -10,6 +10,7 @@ import dagster as dg
 
 from data_quality.suites import silver_suite
 from lakehouse.silver import LAYOUTS, build_silver
+from lakehouse.silver.references import stages
 from lakehouse.silver.tables import IDENTITY_TABLES
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.bronze import ingest_bronze
@@ -42,7 +43,9 @@ DESCRIPTIONS = {
 
 
 REFERENCED = {table for name, layout in LAYOUTS.items()
-              for _, table, _ in silver_suite(name, layout.key).references}
+              for _, table, *_ in silver_suite(name, layout.key).references}
+# a referenced table that itself references others is gated after them
+STAGE = {name: i for i, stage in enumerate(stages(list(LAYOUTS))) for name in stage}
 
 
 class SilverConfig(dg.Config):
@@ -88,7 +91,8 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
                      f"{'' if identity else ' (identity inputs left to the batch run)'}")
     result = build_silver(home, batch_id, identity=identity)
     # referenced tables first: a sibling's reference check reads the version they just passed
-    for name, layout in sorted(LAYOUTS.items(), key=lambda item: item[0] not in REFERENCED):
+    for name, layout in sorted(LAYOUTS.items(), key=lambda item: (item[0] not in REFERENCED,
+                                                                     STAGE.get(item[0], 0))):
         uri = table_uri(home, "silver", name)
         counts = vars(result.tables[name]) if name in result.tables else {}
         if silver_key(name) not in context.selected_asset_keys:
