@@ -77,6 +77,11 @@ class Home:
         return self.lake / "quarantine"
 
     @property
+    def mappings(self) -> Path:
+        """Hand-kept mappings a data engineer edits (``product_crosswalk.csv``)."""
+        return self.root / "mappings"
+
+    @property
     def truth(self) -> Path:
         return self.root / "truth"
 

@@ -21,6 +21,7 @@ through: they are inside the first three).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -50,7 +51,7 @@ from lakehouse.silver.delta_io import (
     sync,
 )
 from lakehouse.silver.pending import Pending
-from lakehouse.silver.products import CROSSWALK_SCHEMA
+from lakehouse.silver.products import CROSSWALK_SCHEMA, MAPPING_FILE, read_mapping
 from lakehouse.silver.references import Reference, hold_back, stages
 from lakehouse.silver.tables import (
     CROSSWALK,
@@ -125,9 +126,11 @@ class SilverResult:
 class _Run:
     """State of one build: the home, the batch, the app ids it commits, its quarantine rows."""
 
-    def __init__(self, home: Home, batch_id: str | None, release_id: str) -> None:
+    def __init__(self, home: Home, batch_id: str | None, release_id: str,
+                 only: set[str] | None = None) -> None:
         self.home = home
         self.batch_id = batch_id
+        self.only = only
         self.pending = Pending(quarantine_uri(home), release_id)
         self.result = SilverResult(batch_id)
         self.quarantine: dict[str, list[pl.DataFrame]] = {}  # by table, written in fixed order
@@ -253,17 +256,29 @@ class _Run:
 
 
 def _crosswalk(run: _Run) -> pl.DataFrame:
-    """Catalog first: every later table maps product codes through the current crosswalk."""
+    """Catalog first: every later table maps product codes through the current crosswalk:
+    the catalog's codes, plus the home's hand-kept mapping for codes the catalog lacks."""
     run.table(PRODUCTS, pl.DataFrame(schema=CROSSWALK_SCHEMA))
     # every row (batch None), read by polars: deltalake's to_pyarrow_table imports pandas
     products = read_bronze(run.tables, run.uri("products"), None)
-    if products is None:
+    mapping_file = run.home.mappings / MAPPING_FILE
+    mapping = read_mapping(mapping_file) if mapping_file.is_file() else None
+    if products is None and mapping is None:
         return pl.DataFrame(schema=CROSSWALK_SCHEMA)
-    crosswalk = reference.product_crosswalk(products)
-    res = run.result.tables["products"]
-    if res.rows_in:
+    parts = [reference.product_crosswalk(products)] if products is not None else []
+    if mapping is not None:  # the catalog wins where both map a code
+        known = parts[0].select("system", "code") if parts else mapping.clear().select(
+            "system", "code")
+        parts.append(mapping.join(known, on=["system", "code"], how="anti"))
+    crosswalk = pl.concat(parts, how="diagonal_relaxed")
+    res = run.result.tables.get("products")
+    if ((res is not None and res.rows_in) or mapping is not None) and (
+            run.only is None or "product_crosswalk" in run.only):
+        # the mapping's content is part of what the table reflects: an edit is new work
+        edits = [] if mapping is None else [
+            f"lakehouse.mapping/{hashlib.sha256(mapping_file.read_bytes()).hexdigest()[:20]}"]
         run.derived("product_crosswalk", CROSSWALK, crosswalk,
-                    run.app_ids([("catalog", "products")]))
+                    run.app_ids([("catalog", "products")]) + edits)
     return crosswalk.select(list(CROSSWALK_SCHEMA))
 
 
@@ -417,20 +432,23 @@ def _write_quarantine(run: _Run) -> None:
 
 
 def build_silver(home: Home | str | Path, batch_id: str | None = None,
-                 identity: bool = True, release_id: str | None = None) -> SilverResult:
+                 identity: bool = True, release_id: str | None = None,
+                 only: set[str] | None = None) -> SilverResult:
     """Merge the bronze rows of ``batch_id`` into silver (None: rebuild silver from all of
     bronze), retrying every row still pending in the quarantine. Safe to re-run: a batch
     already in a table leaves it untouched, and a row is released once.
 
     ``release_id`` names the build in ``released_by`` (default: the batch id; a rebuild
-    ``rebuild@<UTC time>``). ``identity=False`` (micro-batches) leaves the identity tables
+    ``rebuild@<UTC time>``). ``only`` (a micro-batch's selection) builds, and retries the
+    pending rows of, only those event tables and orders; the others wait for a build that
+    selects them. ``identity=False`` (micro-batches) leaves the identity tables
     (identifier observations, customer records) to the next run with ``identity=True``, which
     folds in every batch they have not absorbed yet: their consumer, identity resolution, runs
     in the batch path, and re-folding the observation history on every micro-batch would make
     its cost grow with the history instead of the batch."""
     home = home if isinstance(home, Home) else Home.resolve(home)
     now = datetime.now(UTC)
-    run = _Run(home, batch_id, release_id or batch_id or f"rebuild@{now:%Y%m%dT%H%M%SZ}")
+    run = _Run(home, batch_id, release_id or batch_id or f"rebuild@{now:%Y%m%dT%H%M%SZ}", only)
     crosswalk = _crosswalk(run)
     pending = _pending_identity_batches(run) if identity and batch_id is not None else []
     # a table's identity inputs are extracted by the worker that built it, while the other
@@ -445,6 +463,9 @@ def build_silver(home: Home | str | Path, batch_id: str | None = None,
     makers: dict[str, Callable[[], pl.DataFrame]] = {
         "orders": lambda: _orders(run, crosswalk),
         **{spec.name: partial(run.table, spec, crosswalk) for spec in EVENT_TABLES}}
+    if only is not None:
+        makers = {name: (make if name in only else pl.DataFrame)
+                  for name, make in makers.items()}
     good: dict[str, pl.DataFrame] = {}
     observed: dict[str, pl.DataFrame | None] = {}
     # The event tables (and orders) are independent of each other except for references (a

@@ -9,12 +9,56 @@ on unmapped.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from lakehouse.ingest.quarantine import SCHEMA as QUARANTINE_SCHEMA
 from lakehouse.silver.frames import with_knowledge
 
 CROSSWALK_SCHEMA = {"system": pl.String, "code": pl.String, "product_id": pl.String}
+MAPPING_FILE = "product_crosswalk.csv"  # in the home's mappings/: system,code,product_id
+SYSTEMS = ("web", "pos", "wms")
+
+
+class MappingError(ValueError):
+    pass
+
+
+def read_mapping(path: Path) -> pl.DataFrame:
+    """A hand-kept crosswalk (``system,code,product_id`` with a header): codes the catalog
+    does not list (a legacy till SKU, a supplier's item code), mapped by a data engineer. Rows
+    carry lineage like bronze rows (file, line; the file's modification time as knowledge
+    time). A bad row is an error naming the file, line and field: a mapping is edited by hand
+    and read on every build, so it must not be half applied."""
+    from datetime import UTC, datetime
+
+    text = path.read_text(encoding="utf-8")
+    frame = pl.read_csv(text.encode(), infer_schema=False, has_header=True)
+    missing = [c for c in CROSSWALK_SCHEMA if c not in frame.columns]
+    if missing:
+        raise MappingError(f"{path} line 1: header lacks {', '.join(missing)} "
+                           "(expected system,code,product_id)")
+    frame = frame.select(*(pl.col(c).str.strip_chars() for c in CROSSWALK_SCHEMA)).with_row_index(
+        "_line", offset=2)
+    for col in CROSSWALK_SCHEMA:
+        blank = frame.filter(pl.col(col).is_null() | (pl.col(col) == ""))
+        if blank.height:
+            raise MappingError(f"{path} line {blank['_line'][0]}: field {col} is empty")
+    odd = frame.filter(~pl.col("system").is_in(SYSTEMS))
+    if odd.height:
+        raise MappingError(f"{path} line {odd['_line'][0]}: field system is "
+                           f"{odd['system'][0]!r}, not one of {', '.join(SYSTEMS)}")
+    dup = frame.filter(pl.struct("system", "code").is_duplicated())
+    if dup.height:
+        raise MappingError(f"{path} line {dup['_line'][0]}: {dup['system'][0]} code "
+                           f"{dup['code'][0]!r} is mapped more than once")
+    mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return frame.select(
+        *CROSSWALK_SCHEMA, pl.lit(f"mappings/{path.name}").alias("_source_file"),
+        pl.col("_line").cast(pl.Int64), pl.lit("mapping", pl.String).alias("_batch_id"),
+        pl.lit(mtime).cast(pl.Datetime("us", "UTC")).alias("_ingested_at"),
+        pl.lit(mtime).cast(pl.Datetime("us", "UTC")).alias("_delivered_at"))
 
 
 def raw_json(frame: pl.DataFrame) -> pl.Expr:

@@ -89,7 +89,9 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
     identity = {silver_key(t) for t in IDENTITY_TABLES} <= context.selected_asset_keys
     context.log.info(f"silver from bronze batch {batch_id or '(all: full rebuild)'}"
                      f"{'' if identity else ' (identity inputs left to the batch run)'}")
-    result = build_silver(home, batch_id, identity=identity)
+    # a table the run did not select is neither built nor retried: its gate would not run
+    selected = {k.path[-1] for k in context.selected_asset_keys}
+    result = build_silver(home, batch_id, identity=identity, only=selected)
     # referenced tables first: a sibling's reference check reads the version they just passed
     for name, layout in sorted(LAYOUTS.items(), key=lambda item: (item[0] not in REFERENCED,
                                                                      STAGE.get(item[0], 0))):
