@@ -69,6 +69,7 @@ def to_gx_suite(suite: Suite):
         "generated_from": "data_quality (python -m data_quality.gx_project)",
         "pii_columns": sorted(suite.pii_columns),
         "min_rows": suite.min_rows,
+        "rows_expected_from": suite.rows_expected_from,
         "unique_key": list(suite.unique_key),
         "newest_column": suite.newest_column,
         "references": [list(r) for r in suite.references],

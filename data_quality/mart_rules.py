@@ -21,16 +21,20 @@ MART_RULES: dict[str, MartRules] = {
         between=(("order_count", 0, None), ("total_revenue", 0, None),
                  ("return_count", 0, None))),
     "main.dim_products": MartRules(
-        key=("product_id",), not_null=("category", "price"), min_rows=1,
+        key=("product_id",), not_null=("category", "price"),
+        min_rows=1, rows_expected_from="main.stg_silver__products",
         between=(("price", 0, None), ("cost", 0, None), ("return_rate", 0, 1),
                  ("quality_score", 0, 1), ("avg_rating", 1, 5))),
-    "main.dim_locations": MartRules(key=("location_id",), min_rows=1),
+    "main.dim_locations": MartRules(key=("location_id",), min_rows=1,
+                                    rows_expected_from="main.stg_silver__locations"),
     "main.fct_orders": MartRules(
-        key=("order_id",), not_null=("channel", "ordered_at"), min_rows=1,
+        key=("order_id",), not_null=("channel", "ordered_at"),
+        min_rows=1, rows_expected_from="main.stg_silver__orders",
         sets=(("channel", _CHANNELS),), between=(("net_revenue", 0, None),),
         references=(_CUSTOMER, _LOCATION), newest="ordered_at"),
     "main.fct_order_lines": MartRules(
-        key=("order_line_id",), not_null=("order_id", "product_id", "quantity"), min_rows=1,
+        key=("order_line_id",), not_null=("order_id", "product_id", "quantity"),
+        min_rows=1, rows_expected_from="main.stg_silver__order_lines",
         sets=(("channel", _CHANNELS),), between=(("quantity", 1, None),
                                                  ("unit_price", 0, None)),
         references=(_CUSTOMER, _PRODUCT, ("order_id", "main.fct_orders", "order_id")),
@@ -46,11 +50,13 @@ MART_RULES: dict[str, MartRules] = {
     # feeds lag each other, e.g. an order still in flight): a cross-system lag, not bad data,
     # so it does not block publishing; inventory_discrepancies reports it ("wms vs shop")
     "main.fct_inventory_positions": MartRules(
-        key=("position_key",), not_null=("product_id", "location_id"), min_rows=1,
+        key=("position_key",), not_null=("product_id", "location_id"),
+        min_rows=1, rows_expected_from="main.stg_gold__inventory_positions",
         references=(_PRODUCT, _LOCATION)),
     "main.fct_inventory_daily": MartRules(
         key=("snapshot_key",), not_null=("product_id", "location_id", "snapshot_date"),
-        min_rows=1, references=(_PRODUCT, _LOCATION)),
+        min_rows=1, rows_expected_from="main.stg_gold__inventory_daily",
+        references=(_PRODUCT, _LOCATION)),
     "main.fct_shipments": MartRules(
         key=("shipment_id",), not_null=("order_id", "shipped_at"),
         between=(("cost", 0, None), ("units", 0, None), ("transit_days", 0, None)),

@@ -30,5 +30,6 @@ def ml_suites() -> dict[str, Suite]:
             references=(("person_id", "customer_profiles", "person_id"),)),
         "ml_product_features": Suite(
             "gold.ml_product_features", tuple(product), unique_key=("product_id",),
-            newest_column="as_of", min_rows=1, tags={"layer": "gold"}),
+            newest_column="as_of", min_rows=1, tags={"layer": "gold"},
+            rows_expected_from="silver/products"),
     }

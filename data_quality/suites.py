@@ -37,6 +37,9 @@ class Suite:
     expectations: tuple[Expect, ...]
     pii_columns: frozenset[str] = frozenset()
     min_rows: int = 0
+    # min_rows applies only once this table (a reference like those below) holds rows: a
+    # mart of products is rightly empty while no catalog has landed
+    rows_expected_from: str | None = None
     unique_key: tuple[str, ...] = ()  # checked across the whole table (or increment) in DuckDB
     newest_column: str | None = None  # no value later than now + max_future_skew
     # (column, table in the same layer, its column[, SQL condition on the rows it applies to]):
@@ -259,6 +262,7 @@ class MartRules:
     references: tuple[tuple[str, str, str], ...] = ()
     newest: str | None = None
     min_rows: int = 0
+    rows_expected_from: str | None = None  # min_rows only once this relation has rows
 
 
 def mart_suite(name: str, columns: dict[str, str], rules: MartRules | None = None) -> Suite:
@@ -285,6 +289,7 @@ def mart_suite(name: str, columns: dict[str, str], rules: MartRules | None = Non
         pii_columns=frozenset(c for c, kind in columns.items()
                               if kind.upper() in _STRING_TYPES),
         min_rows=rules.min_rows,
+        rows_expected_from=rules.rows_expected_from,
         unique_key=rules.key,
         newest_column=newest,
         references=rules.references,
