@@ -308,9 +308,14 @@ def validate_table(
         raise ValueError(f"unknown gate engine {engine!r}: use one of {', '.join(ENGINES)}")
     if not DeltaTable.is_deltatable(uri):
         # Nothing has landed for this table yet: only a suite that demands rows can fail.
+        con = duckdb.connect()
+        try:
+            outcome = _min_rows(con, suite, _delta_refs(uri, ref_versions), 0)
+        finally:
+            con.close()
+        observed = "no table yet" + ("" if outcome.observed == 0 else f": {outcome.observed}")
         return GateResult(suite.name, uri, None, 0, [
-            Outcome(f"row_count >= {suite.min_rows}", None, suite.min_rows == 0,
-                    observed="no table yet")])
+            Outcome(outcome.name, None, outcome.passed, observed=observed)])
     table = DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
     names = set(pa.schema(table.schema().to_arrow()).names)
     present = tuple(e for e in suite.expectations if e.column in names)
@@ -328,8 +333,7 @@ def validate_table(
             total = 0 if increment is None else con.execute(
                 "select count(*) from whole").fetchall()[0][0]
             return GateResult(suite.name, uri, table.version(), 0, [
-                Outcome(f"row_count >= {suite.min_rows}", None, total >= suite.min_rows,
-                        observed=total),
+                _min_rows(con, suite, _delta_refs(uri, ref_versions), total),
                 *(Outcome(e.name, e.column, True) for e in present), *absent],
                 since_version=checked_from)
         rows, outcomes, gx_result = _validate_view(

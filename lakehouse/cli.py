@@ -1,4 +1,5 @@
-"""`lakehouse` command line: simulate a retailer, materialize every asset, start the UI.
+"""`lakehouse` command line: simulate a retailer, materialize every asset, start the UI, list
+and replay the quarantine.
 
 Heavy imports (dagster, dbt) happen inside the sub-commands that need them, so `simulate`
 stays fast.
@@ -21,6 +22,20 @@ def _home_arg(parser: argparse.ArgumentParser) -> None:
         "--home",
         help="lakehouse home directory (default: $LAKEHOUSE_HOME, else ./.lakehouse)",
     )
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The quarantine filters (`lakehouse quarantine list|replay`)."""
+    parser.add_argument("--kind", action="append", metavar="KIND",
+                        help="error kind, e.g. unknown_product (repeat for several)")
+    parser.add_argument("--channel", action="append", metavar="CHANNEL",
+                        help="source channel, e.g. pos (repeat for several)")
+    parser.add_argument("--file", help="part of the source file path (relative to landing/)")
+    parser.add_argument("--status", choices=["pending", "released", "dead", "all"],
+                        help="default: pending and dead (every row not released yet)")
+    parser.add_argument("--rows", type=int, default=0, metavar="N",
+                        help="also print up to N rows (file, line, field, reason; never the "
+                        "raw payload, which holds personal data)")
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -50,6 +65,19 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     dev = sub.add_parser("dev", help="start the Dagster UI and daemon on the home")
     _home_arg(dev)
     dev.add_argument("--port", type=int, default=3000)
+
+    quarantine = sub.add_parser("quarantine", help="list or replay quarantined rows")
+    actions = quarantine.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser(
+        "list", help="counts of quarantined rows by status, kind, channel, entity and file")
+    replay = actions.add_parser(
+        "replay", help="release pending rows whose reference has landed; judge dead rows by "
+        "the current contract (through Dagster: gated, shown in the UI)")
+    for action in (listing, replay):
+        _home_arg(action)
+        add_selection_arguments(action)
+    replay.add_argument("--gate-engine", choices=["gx", "duckdb"],
+                        help="engine of the gates (default: the pipeline's, GX)")
     return parser.parse_args(argv)
 
 
@@ -97,9 +125,48 @@ def _dev(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+GROUPS_SHOWN = 40  # `quarantine list`: count groups printed (largest first)
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    from lakehouse.ingest.replay import Selection, read_quarantine, rows, summary, text_table
+
+    home = Home.resolve(args.home)
+    try:
+        selection = Selection.of(args.kind, args.channel, args.file, args.status)
+    except ValueError as exc:
+        print(f"lakehouse quarantine {args.action}: {exc}", file=sys.stderr)
+        return 2
+    if args.action == "replay":
+        # gates and the run live in `orchestration`, which the domain package never imports
+        cmd = [sys.executable, "-m", "orchestration.replay", "--home", str(home.ensure().root)]
+        for flag in ("kind", "channel"):
+            for value in getattr(args, flag) or []:
+                cmd += [f"--{flag}", value]
+        for flag in ("file", "status", "gate_engine"):
+            if getattr(args, flag):
+                cmd += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
+        cmd += ["--rows", str(args.rows)]
+        return subprocess.call(cmd, env=home.environment())
+    chosen = read_quarantine(home).filter(selection.expr())
+    counts = chosen.group_by("status").len().sort("status").iter_rows()
+    print(f"quarantine of {home.root} ({selection.describe()}): {chosen.height} row(s)"
+          + "".join(f", {n} {status}" for status, n in counts))
+    if chosen.height:
+        groups = summary(chosen)
+        print(text_table(groups.head(GROUPS_SHOWN)))
+        if groups.height > GROUPS_SHOWN:
+            print(f"... and {groups.height - GROUPS_SHOWN} more group(s): narrow with --kind, "
+                  "--channel, --file or --status")
+    if args.rows and chosen.height:
+        print()
+        print(text_table(rows(chosen, args.rows)))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
-    handlers = {"simulate": _simulate, "run": _run, "dev": _dev}
+    handlers = {"simulate": _simulate, "run": _run, "dev": _dev, "quarantine": _quarantine}
     return handlers[args.command](args)
 
 

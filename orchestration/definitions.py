@@ -10,6 +10,7 @@ from orchestration.assets.inventory import inventory_live, inventory_tables
 from orchestration.assets.landing import landing_assets
 from orchestration.assets.maintenance import lake_maintenance
 from orchestration.assets.ml import ml_feature_marts
+from orchestration.assets.quarantine_ops import replay_job
 from orchestration.assets.silver import silver_tables
 from orchestration.assets.warehouse import (
     gx_warehouse_gate,
@@ -23,6 +24,7 @@ from orchestration.checks.freshness import (
     landing_freshness_sensor,
 )
 from orchestration.checks.landing import landing_files_gate
+from orchestration.checks.pending import pending_age_check
 from orchestration.checks.volume import bronze_batch_volume
 from orchestration.resources import LakehouseResource
 from orchestration.sensors import build_landing_sensor
@@ -49,6 +51,8 @@ micro_batch_job = dg.define_asset_job(
     # One process per run: a micro-batch must not pay a process start and imports per step.
     executor_def=dg.in_process_executor,
 )
+# launched from the UI (or `lakehouse quarantine replay`): quarantined rows replayed, gated
+quarantine_replay_job = replay_job(tags=LAKE_WRITER)
 daily_batch = dg.ScheduleDefinition(
     name="daily_batch",
     job=all_assets_job,
@@ -61,11 +65,12 @@ defs = dg.Definitions(
     assets=[*landing_assets, ingest_bronze, silver_tables, identity_tables, inventory_tables,
             inventory_live, lake_maintenance, dbt_models, warehouse, ml_feature_marts],
     # checks beyond the contracts: the landing file gate (blocking), landing freshness, bronze
-    # increment volume and ML feature drift (warnings), the byte-for-byte warehouse publish
+    # increment volume, ML feature drift and the age of pending quarantine rows (warnings),
+    # the byte-for-byte warehouse publish
     asset_checks=[gx_warehouse_gate, published_bytes_match_audit, landing_files_gate,
                   *landing_freshness_checks,
-                  bronze_batch_volume, ml_feature_drift],
-    jobs=[all_assets_job, micro_batch_job],
+                  bronze_batch_volume, ml_feature_drift, pending_age_check],
+    jobs=[all_assets_job, micro_batch_job, quarantine_replay_job],
     schedules=[daily_batch],
     sensors=[build_landing_sensor(micro_batch_job), landing_arrivals, landing_freshness_sensor],
     resources={

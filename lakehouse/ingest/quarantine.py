@@ -80,9 +80,10 @@ def empty() -> pl.DataFrame:
 
 
 def mark_released(uri: str, keys: pl.DataFrame, release_id: str, at: datetime) -> int:
-    """Record that the rows ``keys`` (the :data:`KEY` columns) were released by ``release_id``:
-    a MERGE that only touches rows not released yet, so a re-run records nothing twice.
-    Tables written before these columns existed get them first."""
+    """Record that the rows ``keys`` (the :data:`KEY` columns and ``_batch_id``: one delivery
+    of one line) were released by ``release_id``: a MERGE that only touches rows not released
+    yet, so a re-run records nothing twice. Tables written before these columns existed get
+    them first."""
     from deltalake import DeltaTable, Field
     from deltalake.schema import PrimitiveType
 
@@ -90,7 +91,8 @@ def mark_released(uri: str, keys: pl.DataFrame, release_id: str, at: datetime) -
 
     if keys.is_empty():
         return 0
-    keys = keys.select(*KEY).unique().with_columns(
+    on_cols = [*KEY, "_batch_id"]
+    keys = keys.select(on_cols).unique().with_columns(
         pl.lit(release_id, pl.String).alias("released_by"),
         pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("released_at"))
     dt = DeltaTable(uri)
@@ -100,7 +102,7 @@ def mark_released(uri: str, keys: pl.DataFrame, release_id: str, at: datetime) -
            if n not in have]
     if new:
         dt.alter.add_columns(new)
-    on = " AND ".join(f"t.{k} = s.{k}" for k in KEY)
+    on = " AND ".join(f"t.{k} = s.{k}" for k in on_cols)
     (dt.merge(to_arrow(keys), predicate=on, source_alias="s", target_alias="t")
      .when_matched_update({"released_by": "s.released_by", "released_at": "s.released_at"},
                           predicate="t.released_by IS NULL")

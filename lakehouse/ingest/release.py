@@ -103,7 +103,8 @@ def release_waiting(home: Home, batch_id: str, *, now: datetime, max_skew: timed
         if written:
             appended[Path(uri).name] = appended.get(Path(uri).name, 0) + frame.height
         released.append(frame.select(pl.lit(channel).alias("_source_channel"),
-                                     pl.lit(entity).alias("_entity"), "_source_file", "_line"))
+                                     pl.lit(entity).alias("_entity"), "_source_file", "_line",
+                                     "_batch_id"))
     if released:
         mark_released(q_uri, pl.concat(released), batch_id, now)
     return appended

@@ -187,7 +187,17 @@ class _Run:
         n_waiting = int(waiting.sum())
         res.waiting += n_waiting
         res.quarantined += bad.height - n_waiting
-        self.quarantine.setdefault(table, []).append(bad.filter(~waiting))
+        bad = bad.filter(~waiting)
+        # written once per batch that brought the row to silver: its own, or the batch that
+        # released it from bronze (whose own batch may have written its quarantine rows)
+        via = pl.col("_batch_id")
+        if RELEASED in bronze.columns and bad.height:
+            on = ["_source_file", "_line", "_batch_id"]
+            bad = bad.join(bronze.select(*on, RELEASED), on=on, how="left",
+                           maintain_order="left")
+            via = pl.coalesce(RELEASED, "_batch_id")
+        self.quarantine.setdefault(table, []).append(
+            bad.with_columns(via.alias("_via")).drop(RELEASED, strict=False))
         return good
 
     def app_ids(self, sources: list[tuple[str, str]]) -> list[str]:
@@ -422,12 +432,12 @@ def _identity(run: _Run, good: dict[str, pl.DataFrame],
 def _write_quarantine(run: _Run) -> None:
     order = [PRODUCTS.name, *(t.name for t in EVENT_TABLES), "orders"]
     found = [q for name in order for q in run.quarantine.get(name, []) if not q.is_empty()]
-    bad = pl.concat(found or [pl.DataFrame(schema=QUARANTINE_SCHEMA)])
-    if bad.is_empty():
+    if not found:
         return
+    bad = pl.concat(found)
     bad = bad.sort("_source_channel", "_entity", "_source_file", "_line", maintain_order=True)
-    parts = [([app_id(b)], bad.filter(pl.col("_batch_id") == b))
-             for b in bad["_batch_id"].unique().sort()]
+    parts = [([app_id(b)], bad.filter(pl.col("_via") == b).drop("_via"))
+             for b in bad["_via"].unique().sort()]
     append_files_once(quarantine_uri(run.home), parts)
 
 

@@ -81,7 +81,7 @@ def _polars_schema(schema: pa.Schema) -> pl.Schema:
     return pl.from_arrow(pa.Table.from_batches([], schema=schema)).schema  # type: ignore[union-attr]
 
 
-def _add_actions(dt: DeltaTable, columns: Sequence[str]) -> pl.DataFrame:
+def add_actions(dt: DeltaTable, columns: Sequence[str]) -> pl.DataFrame:
     """The log's add actions: path plus only the requested ``min.x`` / ``max.x`` /
     ``partition.x`` fields (not statistics of every column)."""
     # read as a stream: ``pa.table(...)`` would import pandas to rule out a DataFrame
@@ -107,7 +107,7 @@ def _files(uri: str, dt: DeltaTable, batch_id: str | Sequence[str] | None,
     None), from log stats, and whether every one of them holds only that one batch (then no
     row filter is needed). A silver row released from the quarantine by the batch
     (``_released_by``) counts as the batch's."""
-    actions = _add_actions(dt, ["min._batch_id", "max._batch_id",
+    actions = add_actions(dt, ["min._batch_id", "max._batch_id",
                                 f"min.{RELEASED}", f"max.{RELEASED}"])
     if batch_id is None or "min._batch_id" not in actions.columns:
         return [str(Path(uri) / p) for p in actions["path"].to_list()], False
@@ -166,7 +166,7 @@ def batches_in(tables: Tables, uri: str) -> list[str]:
     dt = tables.get(uri)
     if dt is None:
         return []
-    actions = _add_actions(dt, ["min._batch_id", "max._batch_id"])
+    actions = add_actions(dt, ["min._batch_id", "max._batch_id"])
     found: set[str] = set()
     scan = actions["path"].to_list()
     if "min._batch_id" in actions.columns:
@@ -220,13 +220,13 @@ def read_existing(uri: str, dt: DeltaTable, layout: Layout,
         return pl.DataFrame(schema=schema)
     part = layout.partition
     if part:
-        actions = _add_actions(dt, [f"partition.{part}"])
+        actions = add_actions(dt, [f"partition.{part}"])
         col = f"partition.{part}"
         wanted = actions.filter(pl.col(col).is_in(rows[part].unique().implode()))
         groups = [(v, [str(Path(uri) / p) for p in g["path"]])
                   for (v,), g in wanted.group_by(col, maintain_order=True)]
     else:
-        groups = [(None, [str(Path(uri) / p) for p in _add_actions(dt, [])["path"]])]
+        groups = [(None, [str(Path(uri) / p) for p in add_actions(dt, [])["path"]])]
     file_schema = pl.Schema({n: t for n, t in schema.items() if n != part})
     keys = rows.lazy().select(on).unique()
     frames = []

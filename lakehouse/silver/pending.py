@@ -66,11 +66,11 @@ class Pending:
         old = read_batches(tables, bronze_uri, waiting["_batch_id"].unique().sort().to_list())
         if old is None or old.is_empty():
             return bronze
-        old = old.join(waiting.select("_source_file", "_line"), on=["_source_file", "_line"],
-                       how="semi")
+        # a bronze row is (file, line, batch): a file re-delivered under its name is new rows
+        row = ["_source_file", "_line", "_batch_id"]
+        old = old.join(waiting.select(row), on=row, how="semi")
         if bronze is not None and not bronze.is_empty():
-            old = old.join(bronze.select("_source_file", "_line"),
-                           on=["_source_file", "_line"], how="anti")
+            old = old.join(bronze.select(row), on=row, how="anti")
             # one chunk: a struct over multi-chunk columns of mixed origin panics polars 2.1
             return pl.concat([bronze, old], how="diagonal_relaxed").rechunk()
         return old
@@ -82,12 +82,12 @@ class Pending:
                                 & (pl.col("_entity") == entity))
         if mine.is_empty() or good.is_empty():
             return good.with_columns(pl.lit(None, pl.String).alias(RELEASED_BY))
-        on = ["_source_file", "_line"]
+        on = ["_source_file", "_line", "_batch_id"]
         by = mine.select(*on, pl.col("released_by").fill_null(self.release_id)
                          .alias(RELEASED_BY)).unique(subset=on, keep="first")
         out = good.drop(RELEASED_BY, strict=False).join(by, on=on, how="left",
                                                         maintain_order="left")
-        now = mine.filter(pl.col("released_by").is_null()).select(*KEY).join(
+        now = mine.filter(pl.col("released_by").is_null()).select(*KEY, "_batch_id").join(
             good.select(*on).unique(), on=on, how="semi")
         if now.height:
             self.released.append(now)
@@ -95,12 +95,16 @@ class Pending:
 
     def still_waiting(self, bad: pl.DataFrame) -> pl.Series:
         """Mask of quarantine rows ``bad`` that already wait in the quarantine (retried and
-        still unresolved): not quarantined again."""
+        still unresolved): not quarantined again. Only rows still waiting count, of the same
+        delivery (batch): a released row, or the same line of a file delivered again, that
+        is held back now is new."""
         if self.rows.is_empty() or bad.is_empty():
             return pl.Series([False] * bad.height, dtype=pl.Boolean)
-        keys = self.rows.select(*KEY).with_columns(pl.lit(True).alias("_held"))
-        return bad.select(*KEY).join(keys.unique(subset=list(KEY)), on=list(KEY), how="left",
-                                     maintain_order="left")["_held"].fill_null(False)
+        key = [*KEY, "_batch_id"]
+        keys = self.rows.filter(pl.col("released_by").is_null()).select(key).unique().with_columns(
+            pl.lit(True).alias("_held"))
+        return bad.select(key).join(keys, on=key, how="left",
+                                    maintain_order="left")["_held"].fill_null(False)
 
     def record(self, at: datetime) -> int:
         """Mark this build's releases in the quarantine (rows not released yet only)."""
