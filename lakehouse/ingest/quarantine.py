@@ -28,7 +28,8 @@ ERROR_KINDS = (
 # kinds retried on every batch until the reference lands (DESIGN.md rule 7): by silver (a code
 # or key silver does not hold yet), and by bronze (a till's local time whose store has no
 # time zone in the landed store list yet)
-SILVER_RETRYABLE = frozenset(k for k in ERROR_KINDS if k.startswith("unknown_"))
+SILVER_RETRYABLE = frozenset({"unknown_product", "unknown_location", "unknown_supplier",
+                              "unknown_order", "unknown_transaction"})
 BRONZE_RETRYABLE = frozenset({"unresolved_timezone"})
 RETRYABLE_KINDS = SILVER_RETRYABLE | BRONZE_RETRYABLE
 SCHEMA = {
@@ -108,3 +109,23 @@ def mark_released(uri: str, keys: pl.DataFrame, release_id: str, at: datetime) -
                           predicate="t.released_by IS NULL")
      .execute())
     return keys.height
+
+
+def update_reasons(uri: str, rows: pl.DataFrame) -> int:
+    """Give rows still waiting their current ``error_kind``, ``field`` and ``reason`` (``rows``:
+    :data:`KEY`, ``_batch_id`` and those three): a row that waited for its store and now waits
+    for its order says so, as one delivery of the same files would."""
+    from deltalake import DeltaTable
+
+    from lakehouse.storage.delta import to_arrow
+
+    if rows.is_empty():
+        return 0
+    on_cols = [*KEY, "_batch_id"]
+    rows = rows.select(*on_cols, "error_kind", "field", "reason").unique(subset=on_cols)
+    on = " AND ".join(f"t.{k} = s.{k}" for k in on_cols)
+    (DeltaTable(uri).merge(to_arrow(rows), predicate=on, source_alias="s", target_alias="t")
+     .when_matched_update({c: f"s.{c}" for c in ("error_kind", "field", "reason")},
+                          predicate="t.released_by IS NULL")
+     .execute())
+    return rows.height

@@ -381,7 +381,9 @@ def _shop(silver: _Silver, ledger: LedgerTable, b: dict[str, pl.DataFrame],
     where = order_locations(movements, ships)
     missing = lines.filter(~pl.col("order_id").is_in(where["order_id"].implode()))
     zones, base = None, pl.DataFrame(schema=LEDGER_SCHEMA)
-    if missing.height:
+    # no store list yet: no warehouse to infer from (the batch that brings it re-derives
+    # every open order whose warehouse is still inferred)
+    if missing.height and "type" in locations.columns:
         report.orders_inferred = missing["order_id"].n_unique()
         zones = zone_of_state(ships_all, silver.whole("orders", ["order_id", "ship_state"]))
         first = missing.join(orders.select("order_id", "created_at"), on="order_id")

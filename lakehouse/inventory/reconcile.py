@@ -148,7 +148,8 @@ def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None 
 
 
 def _unmapped(home: Path) -> pl.DataFrame:
-    """Quarantined rows whose product code is unknown, per source system."""
+    """Quarantined rows whose product code is unknown, per source system: those still waiting
+    (a row a later catalog released is in the ledger), since their delivery."""
     q = read_validated(home / "lake" / "quarantine" / "rows")
     if q is None:
         return pl.DataFrame()
@@ -156,11 +157,14 @@ def _unmapped(home: Path) -> pl.DataFrame:
     if kind is None:
         return pl.DataFrame()
     q = q.filter(pl.col(kind) == "unknown_product")
+    if "released_by" in q.columns:
+        q = q.filter(pl.col("released_by").is_null())
     src = next((c for c in ("_source_channel", "source") if c in q.columns), None)
     if src is not None:
         q = q.filter(pl.col(src).is_in(list(STOCK_CHANNELS)))
     return q.select(
         (pl.lit("catalog vs ") + (pl.col(src) if src else pl.lit("?"))).alias("systems"),
         pl.lit(1).alias("units"), pl.col("_source_file").alias("reference"),
-        pl.col("_ingested_at").alias("since"), pl.lit("unmapped product code").alias("cause"),
+        pl.coalesce(*(c for c in ("_delivered_at", "_ingested_at") if c in q.columns))
+        .alias("since"), pl.lit("unmapped product code").alias("cause"),
         pl.lit("quarantined: product code not in the crosswalk").alias("detail"))

@@ -15,7 +15,7 @@ from datetime import datetime
 import polars as pl
 from deltalake import DeltaTable
 
-from lakehouse.ingest.quarantine import KEY, SILVER_RETRYABLE, mark_released
+from lakehouse.ingest.quarantine import KEY, SILVER_RETRYABLE, mark_released, update_reasons
 from lakehouse.silver.delta_io import RELEASED as RELEASED_BY
 from lakehouse.silver.delta_io import Tables, read_batches
 
@@ -49,6 +49,7 @@ class Pending:
         self.uri, self.release_id = uri, release_id
         self.rows = read_retryable(uri)
         self.released: list[pl.DataFrame] = []  # KEY frames released by this build
+        self.changed: list[pl.DataFrame] = []  # rows still waiting, now for another reference
 
     def waiting(self, channel: str, entity: str) -> pl.DataFrame:
         """Rows of one bronze entity still waiting (no release recorded)."""
@@ -101,13 +102,21 @@ class Pending:
         if self.rows.is_empty() or bad.is_empty():
             return pl.Series([False] * bad.height, dtype=pl.Boolean)
         key = [*KEY, "_batch_id"]
-        keys = self.rows.filter(pl.col("released_by").is_null()).select(key).unique().with_columns(
+        keys = self.rows.filter(pl.col("released_by").is_null()).select(
+            *key, pl.col("error_kind").alias("_kind")).unique(subset=key).with_columns(
             pl.lit(True).alias("_held"))
-        return bad.select(key).join(keys, on=key, how="left",
-                                    maintain_order="left")["_held"].fill_null(False)
+        held = bad.join(keys, on=key, how="left", maintain_order="left")
+        changed = held.filter(pl.col("_held").fill_null(False)
+                              & (pl.col("_kind") != pl.col("error_kind")))
+        if changed.height:
+            self.changed.append(changed.drop("_held", "_kind"))
+        return held["_held"].fill_null(False)
 
     def record(self, at: datetime) -> int:
-        """Mark this build's releases in the quarantine (rows not released yet only)."""
+        """Mark this build's releases in the quarantine (rows not released yet only), and
+        give rows that now wait for another reference their current reason."""
+        if self.changed:
+            update_reasons(self.uri, pl.concat(self.changed, how="diagonal_relaxed"))
         if not self.released:
             return 0
         return mark_released(self.uri, pl.concat(self.released), self.release_id, at)

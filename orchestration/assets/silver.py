@@ -8,11 +8,12 @@ carries a blocking GX gate over the rows this batch wrote.
 
 import dagster as dg
 
-from data_quality.suites import silver_suite
+from data_quality.lake import gate_table
+from data_quality.suites import quarantine_suite, silver_suite
 from lakehouse.silver import LAYOUTS, build_silver
 from lakehouse.silver.references import stages
 from lakehouse.silver.tables import IDENTITY_TABLES
-from lakehouse.storage.paths import table_uri
+from lakehouse.storage.paths import quarantine_uri, table_uri
 from orchestration.assets.bronze import ingest_bronze
 from orchestration.gates import (
     DEFAULT_ENGINE,
@@ -116,6 +117,16 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
         # every commit since the pin, this batch's or a crashed run's (free when none)
         yield gate_result(uri, silver_suite(name, layout.key), silver_key(name),
                           "gx_silver_gate", run_id=context.run_id, engine=config.gate_engine)
+    # silver writes the quarantine too (rows held back, releases recorded): its gate runs
+    # here, with this step's (its check belongs to the bronze step's asset, so it is reported
+    # in the log and fails the step), so readers of its pin (inventory) see the releases
+    _, quarantined = gate_table(quarantine_uri(home), quarantine_suite(), context.run_id,
+                                engine=config.gate_engine)
+    if quarantined is not None:
+        context.log.info(f"quarantine/rows after silver: {quarantined.describe()}")
+        if not quarantined.passed:
+            raise RuntimeError(f"quarantine/rows written by silver failed its gate: "
+                               f"{quarantined.describe()}")
 
 
 def _batch_of_this_run(context: dg.AssetExecutionContext) -> str | None:
