@@ -137,7 +137,7 @@ def delivery_plans(draw, files: tuple[str, ...]) -> list[tuple[list[str], str]]:
 # shrinking by default: it replays dozens of plans (7 minutes seen) to shorten one, and the
 # failure names its plan and diff already. LAKEHOUSE_SHRINK=1 turns it back on.
 _SETTINGS = settings(
-    max_examples=6, deadline=None, print_blob=True,
+    max_examples=4, deadline=None, print_blob=True,
     phases=[Phase.explicit, Phase.reuse, Phase.generate]
     + ([Phase.shrink] if os.environ.get("LAKEHOUSE_SHRINK") else []),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

@@ -79,7 +79,7 @@ def test_unmapped_code_is_quarantined_with_file_line_and_code():
     assert good["product_id"].to_list() == ["PRD-1", None]
     assert bad["reason"].to_list() == [
         "pos/transactions_20260103_000.csv line 14: pos_sku `P-99999` is not in the product "
-        "catalog crosswalk"]
+        "catalog crosswalk yet (pending: released when the catalog lists it)"]
     assert bad.row(0, named=True)["error_kind"] == "unknown_product"
     assert '"P-99999"' in bad["raw"][0]
 
