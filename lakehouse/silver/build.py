@@ -177,7 +177,7 @@ class _Run:
         before = len(self.pending.released)
         good = self.pending.stamp(good, channel, entity)
         if RELEASED in bronze.columns and bronze[RELEASED].null_count() < bronze.height:
-            on = ["_source_file", "_line"]
+            on = ["_source_file", "_line", "_batch_id"]
             carried = bronze.filter(pl.col(RELEASED).is_not_null()).select(
                 *on, pl.col(RELEASED).alias("_carried"))
             good = good.join(carried, on=on, how="left", maintain_order="left").with_columns(
@@ -301,8 +301,9 @@ def _orders(run: _Run, crosswalk: pl.DataFrame) -> pl.DataFrame:
     orders, lines, bad = commerce.conform_orders(bronze, crosswalk)
     res.rows_in = bronze.height
     orders = run.refuse(res, "orders", "orders", "orders", orders, bad, bronze)
-    lines = lines.join(orders.select("_source_file", "_line", RELEASED), how="left",
-                       on=["_source_file", "_line"], maintain_order="left")
+    delivered = ["_source_file", "_line", "_batch_id"]  # one delivered version of an order
+    lines = lines.join(orders.select(*delivered, RELEASED), on=delivered, how="left",
+                       maintain_order="left")
     app_ids = run.app_ids([("orders", "orders")])
     combine = keep_best(ORDERS, LATEST_UPDATE)
     winners = combine(orders.clear(), orders)
