@@ -70,6 +70,8 @@ def release_waiting(home: Home, batch_id: str, *, now: datetime, max_skew: timed
     if waiting.is_empty():
         return {}
     zones = location_timezones(home)
+    if not zones:  # no store list has landed: nothing can resolve (no file is re-read)
+        return {}
     appended: dict[str, int] = {}
     released: list[pl.DataFrame] = []
     for (channel, entity, source), rows in waiting.group_by(
