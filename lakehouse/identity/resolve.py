@@ -12,15 +12,18 @@ import polars as pl
 from lakehouse.identity import fellegi_sunter as fs
 from lakehouse.identity.deterministic import strong_links
 from lakehouse.identity.graph import components
-from lakehouse.identity.schema import RESOLVED_SCHEMA, conform, identifier_long
+from lakehouse.identity.households import household_ids, household_labels
+from lakehouse.identity.schema import conform, identifier_long
 from lakehouse.identity.stability import HISTORY_SCHEMA, assign_ids
 
-THRESHOLD = 0.99  # match probability at or above which two records are the same person
+THRESHOLD = 0.99  # our engine's match threshold; Splink's is chosen per run (splink_model)
 # probabilistic engines: Splink's (the default: as accurate as ours on the simulated retailer and
 # at 1M records, and within the time target; figures in README's identity section) and our own
 # Fellegi-Sunter model, kept selectable (it needs no Splink and is faster on small inputs)
 ENGINES = ("splink", "fellegi_sunter")
 DEFAULT_ENGINE = "splink"
+_EMPTY = {"source": pl.String, "record_id": pl.String, "person_id": pl.String,
+          "household_id": pl.String, "match_probability": pl.Float64, "matched_by": pl.String}
 _NO_HITS = pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "match_probability": pl.Float64})
 
 
@@ -59,7 +62,7 @@ def _fs_links(rec: pl.DataFrame, labels: np.ndarray, threshold: float
     return hits.select(pl.col("a", "b").cast(pl.Int64), "match_probability"), report, model
 
 
-def _splink_links(rec: pl.DataFrame, labels: np.ndarray, threshold: float
+def _splink_links(rec: pl.DataFrame, labels: np.ndarray, threshold: float | None
                   ) -> tuple[pl.DataFrame, dict]:
     """Pairs Splink links that the deterministic pass left apart (its blocking skips the rest)."""
     from lakehouse.identity import splink_model
@@ -68,14 +71,13 @@ def _splink_links(rec: pl.DataFrame, labels: np.ndarray, threshold: float
     if f.height < 2:
         return _NO_HITS, {}
     run = splink_model.link(f, threshold)
-    # Splink filters on the match weight of the threshold: exact here, as our engine is
-    hits = run.pairs.filter(pl.col("match_probability") >= threshold)
+    hits = run.pairs
     return (hits.select(pl.col("a", "b").cast(pl.Int64), "match_probability"),
             {**run.report(), "pairs_linked": hits.height})
 
 
 def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
-                 threshold: float = THRESHOLD, probabilistic: bool = True,
+                 threshold: float | None = None, probabilistic: bool = True,
                  at: datetime | None = None, observations: pl.DataFrame | None = None,
                  engine: str = DEFAULT_ENGINE) -> Resolution:
     """Resolve ``records`` into persons; see ``resolve`` for the contract. Returns the identity
@@ -86,8 +88,9 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     rec = conform(records)
     n = rec.height
     if n == 0:
-        return Resolution(pl.DataFrame(schema=RESOLVED_SCHEMA), pl.DataFrame(schema=HISTORY_SCHEMA))
-    links = strong_links(rec, identifier_long(rec, observations))
+        return Resolution(pl.DataFrame(schema=_EMPTY), pl.DataFrame(schema=HISTORY_SCHEMA))
+    long = identifier_long(rec, observations)
+    links = strong_links(rec, long)
     a, b = links.a, links.b
     labels = components(links.n_nodes, a, b)[:n]
 
@@ -97,7 +100,7 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
         if engine == "splink":
             hits, prob_report = _splink_links(rec, labels, threshold)
         else:
-            hits, prob_report, model = _fs_links(rec, labels, threshold)
+            hits, prob_report, model = _fs_links(rec, labels, threshold or THRESHOLD)
         if hits.height:
             a = np.concatenate([a, hits["a"].to_numpy()])
             b = np.concatenate([b, hits["b"].to_numpy()])
@@ -108,7 +111,9 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
                                           pl.col("match_probability").alias("_p"))]
                              ).group_by("_i").agg(pl.col("_p").max()).cast({"_i": pl.UInt32})
 
-    out = rec.select("_i", "source", "record_id", pl.Series("_label", labels))
+    household, household_report = household_labels(rec, long, labels)
+    out = rec.select("_i", "source", "record_id", pl.Series("_label", labels),
+                     household_ids(rec["source"] + "|" + rec["record_id"], household))
     out = (out.join(links.record_types, on="_i", how="left")
            .join(prob, on="_i", how="left"))
     out = out.with_columns(
@@ -130,8 +135,8 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     first = first.select("_label", pl.col("_first").map_elements(
         _fresh_id, return_dtype=pl.String).alias("person_id"))
     out = out.join(first, on="_label")
-    out = out.sort("_i").select("source", "record_id", "person_id", "match_probability",
-                                "matched_by")
+    out = out.sort("_i").select("source", "record_id", "person_id", "household_id",
+                                "match_probability", "matched_by")
     out, history = assign_ids(out, previous, at=at)
     report = {
         "records": n, "persons": out["person_id"].n_unique(),
@@ -139,16 +144,18 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
         "super_nodes": dict(links.super_nodes.group_by("identifier_type").len().iter_rows()),
         "stitched": links.report["nameless_attached"],  # anonymous records joined a person
         "deterministic": links.report, "engine": engine, engine: prob_report,
+        "households": household_report,
         "history": dict(history.group_by("event").len().iter_rows()),
     }
     return Resolution(out, history, report, model)
 
 
 def resolve(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
-            threshold: float = THRESHOLD, probabilistic: bool = True,
+            threshold: float | None = None, probabilistic: bool = True,
             observations: pl.DataFrame | None = None, engine: str = DEFAULT_ENGINE
             ) -> pl.DataFrame:
-    """One row per source record: ``source, record_id, person_id, match_probability, matched_by``.
+    """One row per source record: ``source, record_id, person_id, household_id,
+    match_probability, matched_by``.
 
     ``records``: columns ``record_id, source`` and any of ``first_name, last_name, email, phone,
     address_line1, address_line2, city, postcode, state, country, date_of_birth, loyalty_id,
@@ -161,7 +168,10 @@ def resolve(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     identifier type that joined the record to another one, ``device_stitch``, the probabilistic
     ``engine`` (``fellegi_sunter`` or ``splink``, see ``ENGINES``) or ``none``;
     ``match_probability`` is 1 for deterministic links, the posterior for probabilistic ones
-    and null for a record alone.
+    and null for a record alone. ``household_id``: the persons who share a home, a device, a
+    card or an e-mail (``households``); a person living alone is a household of one.
+    ``threshold``: the match probability at or above which a probabilistic pair links; None
+    lets Splink's model choose it for its expected precision (``splink_model.PRECISION``).
     """
     return resolve_full(records, previous, threshold=threshold, probabilistic=probabilistic,
                         observations=observations, engine=engine).records

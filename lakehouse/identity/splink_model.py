@@ -1,20 +1,36 @@
-"""Probabilistic pass on Splink (Fellegi-Sunter, DuckDB backend), the engine the issue names.
+"""Probabilistic pass on Splink (Fellegi-Sunter, DuckDB backend).
 
-Same job and inputs as ``fellegi_sunter``: named records the deterministic pass may have left
-apart, compared on names, date of birth, e-mail local part, phone and address. What Splink
-does here: comparison levels as SQL (the nickname-resolved first name key comes from
-``schema``; a typo is a dropped, doubled or swapped letter, not a substitution, as
-``names.compatible_sql`` has it), term-frequency adjustments on exact first and last names
-(two "Maria Smith"s are weaker evidence than two "Xanthe Okonkwo"s), ``u`` by random sampling,
-``m`` from the pairs the deterministic pass joined (its component label as Splink's label
-column; a level those pairs never show, such as first and last name swapped, keeps Splink's
-default ``m``), the match prior from those labels, and prediction over blocking rules that skip the
-pairs the deterministic pass already joined.
+Named records the deterministic pass may have left apart, compared on names, date of birth,
+e-mail local part, phone and address. Comparison levels are SQL, most specific first: exact
+(term-frequency adjusted for names: two "Maria Smith"s are weaker evidence than two "Xanthe
+Okonkwo"s), first and last swapped, one edit (a typo, substitutions included), Jaro-Winkler
+similarity, an initial.
 
-One parameter Splink cannot learn by itself: the e-mail local part is built from the name
+How the model is estimated, so it works with and without labels:
+
+- ``u`` by random sampling (Splink's ``estimate_u_using_random_sampling``);
+- ``m`` by expectation maximisation over blocking rules (Splink's training API): each rule
+  trains the comparisons it does not block on, so every comparison is learnt from the data
+  itself, whether or not any identifier links records;
+- the match prior from the deterministic pass's labels where there are enough labelled pairs
+  (identifiers joined them), else from deterministic name-and-birth-date rules with an assumed
+  recall (Splink's ``estimate_probability_two_random_records_match``);
+- labelled pairs, where there are enough of them, refine ``m`` for the levels they show
+  (Splink's ``estimate_m_from_label_column``; the levels they never show keep EM's estimate),
+  and the report shows how far the two estimates' match weights are apart. Labels come from
+  identifiers, so they see persons whose records EM's blocks may mix up with their household
+  (same surname and address); on data without identifiers EM stands alone.
+
+The match threshold is not a constant: pairs are scored down to a low floor, and the
+threshold is the lowest probability at which the model's own expected precision of the pairs
+above it (the mean of their match probabilities) still reaches ``PRECISION``. The expected
+recall at that threshold (the share of the scored pairs' expected matches kept) is reported
+beside it.
+
+One parameter EM cannot learn well: the e-mail local part is built from the name
 (``mariasmith@``), so among records agreeing on the name it agrees by chance far more often
 than among random pairs. Its ``u`` is measured among same-name pairs of different persons and
-fixed before Splink trains the rest (independence would otherwise count the name twice).
+fixed before training (independence would otherwise count the name twice).
 
 Splink is imported inside ``link`` so a process that never runs this engine never loads it.
 """
@@ -32,20 +48,37 @@ import polars as pl
 from lakehouse.identity.names import _typo_sql
 
 U_PAIRS = 500_000  # random pairs for u (Splink's estimate_u_using_random_sampling)
+EM_PAIRS = 1_000_000  # at most this many blocked pairs per EM training rule
 SAME_NAME_PAIRS = 100_000  # same-name pairs for the e-mail local part's u
 RECALL = 0.9  # share of true matches the deterministic pass is assumed to find (for the prior)
+RULE_RECALL = 0.6  # ... and the name-and-birth-date rules, where no identifier labels pairs
 MIN_LABELLED = 50  # labelled match pairs needed to estimate the prior from them
 DEFAULT_PRIOR = 1e-4
+PRECISION = 0.99  # expected pairwise precision the threshold is chosen for
+FLOOR = 0.5  # never link a pair the model thinks more likely apart than together
+SCORE_FLOOR = 0.01  # pairs scored down to this probability (for the expected recall)
 
 # blocking rules for prediction (records equal on every column are compared)
 BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("_postcode", "_ln1"),
     ("_postcode", "_initials"),
+    ("_postcode", "house"),
+    ("_names", "house"),
+    ("addr", "_fn1"),
     ("dob", "_ln1"),
+    ("dob", "_fn1"),
     ("p7",),
     ("el",),
     ("_names", "city"),
 )
+# blocking rules for EM: each trains every comparison it does not block on
+# (not on the address: a block of one address is mostly one household, and EM would learn
+# "same household" as its match class)
+EM_RULES: tuple[tuple[str, ...], ...] = (("dob",), ("fn", "ln"))
+SIMILAR_NAME = 0.8  # Jaro-Winkler at or above which two names may be one person's typed twice
+MIN_LABELLED_M = 200  # labelled pairs above which they estimate m where they show a level
+# deterministic rules for the prior where no labels exist: (rules, their assumed recall)
+PRIOR_RULES: tuple[tuple[str, ...], ...] = (("fn", "ln", "dob"),)
 
 
 def _lvl(label: str, sql: str, **kw) -> dict:
@@ -63,13 +96,17 @@ _ELSE = _lvl("else", "else")
 
 def _name_levels(c: str, other: str) -> list[dict]:
     """First and last name compare alike: exact (term-frequency adjusted), swapped with the
-    other name, a typo, an initial."""
+    other name, a dropped, doubled or swapped letter, any one edit (a substitution: often
+    another person, Mark / Mary, so it learns its own weight), similar, an initial."""
     left, right = f"{c}_l", f"{c}_r"
     return [
         _null(c),
         _lvl("exact", f"{left} = {right}", tf_adjustment_column=c),
         _lvl(f"swapped with {other}", _SWAPPED),
         _lvl("typo", _typo_sql(left, right)),
+        _lvl("one edit", f"least(length({left}), length({right})) >= 3 "
+             f"and damerau_levenshtein({left}, {right}) <= 1"),
+        _lvl("jaro-winkler >= 0.88", f"jaro_winkler_similarity({left}, {right}) >= 0.88"),
         _lvl("initial", f"(length({left}) = 1 or length({right}) = 1) "
                           f"and left({left}, 1) = left({right}, 1)"),
         _ELSE,
@@ -88,6 +125,7 @@ COMPARISONS: dict[str, list[dict]] = {
              "levenshtein(dob_l, dob_r) <= 1 or (left(dob_l, 4) = left(dob_r, 4) "
              "and substr(dob_l, 6, 2) = substr(dob_r, 9, 2) "
              "and substr(dob_l, 9, 2) = substr(dob_r, 6, 2))"),
+        _lvl("two digits", "levenshtein(dob_l, dob_r) <= 2"),
         _ELSE,
     ],
     "email_local": [
@@ -111,6 +149,7 @@ COMPARISONS: dict[str, list[dict]] = {
              "and pc_l = pc_r"),
         _lvl("postcode and house number",
              "pc_l = pc_r and (house_l = house_r or addr_l is null or addr_r is null)"),
+        _lvl("similar, postcode differs", "jaro_winkler_similarity(addr_l, addr_r) >= 0.90"),
         _lvl("postcode or city", "pc_l = pc_r or city_l = city_r"),
         _ELSE,
     ],
@@ -125,16 +164,29 @@ class SplinkRun:
     pairs: pl.DataFrame  # a, b (record keys ``_i``), match_probability, match_weight
     prior: float
     weights: dict[str, list[float | None]] = field(default_factory=dict)
+    parameters: list[dict] = field(default_factory=list)  # m, u, weight per level
+    threshold: float = 1.0
+    expected_precision: float = 1.0
+    expected_recall: float = 1.0
+    labelled_pairs: int = 0  # record pairs the deterministic pass joined (Splink's labels)
+    m_from: str = "expectation maximisation"
+    label_check: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> dict:
-        return {"prior": round(self.prior, 6), "weights": self.weights, "seconds": self.seconds}
+        return {"prior": round(self.prior, 6), "threshold": round(self.threshold, 4),
+                "expected_precision": round(self.expected_precision, 4),
+                "expected_recall": round(self.expected_recall, 4),
+                "labelled_pairs": self.labelled_pairs, "m_from": self.m_from,
+                "label_check": self.label_check,
+                "weights": self.weights, "parameters": self.parameters,
+                "seconds": self.seconds}
 
 
 def features(rec: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
-    """Comparison inputs and blocking keys of named records, with ``_det``: the deterministic
-    component each record is in (Splink's label column for ``m``)."""
-    named = rec.filter(pl.col("_fn").is_not_null() & pl.col("_ln").is_not_null())
+    """Comparison inputs and blocking keys of records with a first or last name, with
+    ``_det``: the deterministic component each record is in (Splink's label column)."""
+    named = rec.filter(pl.col("_fn").is_not_null() | pl.col("_ln").is_not_null())
     i1 = pl.col("_fn").str.slice(0, 1)
     l1 = pl.col("_ln").str.slice(0, 1)
     return named.select(
@@ -144,7 +196,7 @@ def features(rec: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
         pl.col("_addr").alias("addr"), pl.col("_house").alias("house"),
         pl.col("_postcode").alias("pc"), pl.col("_city").alias("city"),
         pl.Series("_det", labels[named["_i"].to_numpy()]).cast(pl.Int64),
-        "_postcode", l1.alias("_ln1"),
+        "_postcode", l1.alias("_ln1"), i1.alias("_fn1"),
         pl.min_horizontal(i1, l1).add(pl.max_horizontal(i1, l1)).alias("_initials"),
         pl.min_horizontal("_fn", "_ln").add("|").add(pl.max_horizontal("_fn", "_ln"))
         .alias("_names"),
@@ -195,6 +247,10 @@ def same_name_u(f: pl.DataFrame, name: str, n_pairs: int = SAME_NAME_PAIRS
     return (raw / raw.sum()).tolist()
 
 
+def _rule(keys: tuple[str, ...]) -> str:
+    return " and ".join(f"l.{c} = r.{c}" for c in keys)
+
+
 def settings(f: pl.DataFrame, prior: float) -> dict:
     """Splink settings: the comparisons (with ``u`` fixed where measured among same-name
     pairs), blocking rules that never re-score a pair the deterministic pass joined, prior."""
@@ -205,8 +261,7 @@ def settings(f: pl.DataFrame, prior: float) -> dict:
             levels = [levels[0], *({**lv, "u_probability": p, "fix_u_probability": True}
                                    for lv, p in zip(levels[1:], u, strict=True))]
         comparisons.append({"output_column_name": name, "comparison_levels": levels})
-    rules = [" and ".join(f"l.{c} = r.{c}" for c in keys) + " and l._det <> r._det"
-             for keys in BLOCKING_RULES]
+    rules = [_rule(keys) + " and l._det <> r._det" for keys in BLOCKING_RULES]
     return {
         "link_type": "dedupe_only",
         "unique_id_column_name": "_i",
@@ -218,41 +273,148 @@ def settings(f: pl.DataFrame, prior: float) -> dict:
     }
 
 
+def parameters(model: dict) -> list[dict]:
+    """One row per comparison level of a saved Splink model: ``m``, ``u`` and the match weight
+    (log2 m/u; None where Splink has no estimate), what a report or a reviewer reads."""
+    rows = []
+    for c in model["comparisons"]:
+        for k, lv in enumerate(c["comparison_levels"]):
+            if lv.get("is_null_level"):
+                continue
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            rows.append({"comparison": c["output_column_name"], "level": k,
+                         "label": lv.get("label_for_charts", lv["sql_condition"]),
+                         "m": round(float(m), 6) if m else None,
+                         "u": round(float(u), 8) if u else None,
+                         "weight": round(float(np.log2(m / u)), 2) if m and u else None})
+    return rows
+
+
 def weights(model: dict) -> dict[str, list[float | None]]:
-    """log2 Bayes factor of each non-null level, from a saved Splink model: what a report or a
-    reviewer reads (None where Splink has no m or u for the level)."""
-    def w(lv: dict) -> float | None:
-        m, u = lv.get("m_probability"), lv.get("u_probability")
-        return round(float(np.log2(m / u)), 2) if m and u else None
-    return {c["output_column_name"]: [w(lv) for lv in c["comparison_levels"]
-                                      if not lv.get("is_null_level")]
-            for c in model["comparisons"]}
+    """log2 Bayes factor of each non-null level per comparison (see ``parameters``)."""
+    out: dict[str, list[float | None]] = {}
+    for row in parameters(model):
+        out.setdefault(row["comparison"], []).append(row["weight"])
+    return out
 
 
-def link(f: pl.DataFrame, threshold: float, *, seed: int = 7, u_pairs: float = U_PAIRS
-         ) -> SplinkRun:
-    """Train on ``f`` (from ``features``) and return the pairs at or above ``threshold``."""
+def choose_threshold(p: np.ndarray, precision: float = PRECISION, floor: float = FLOOR
+                     ) -> tuple[float, float, float]:
+    """``(threshold, expected precision, expected recall)`` from scored pairs' probabilities:
+    the lowest probability (not under ``floor``) at which the mean probability of the pairs at
+    or above it still reaches ``precision``; recall is the share of all scored pairs' expected
+    matches (the sum of their probabilities) kept above it."""
+    if not len(p):
+        return 1.0, 1.0, 1.0
+    q = np.sort(p)[::-1]
+    mean = np.cumsum(q) / np.arange(1, len(q) + 1)
+    ok = (mean >= precision) & (q >= floor)
+    if not ok.any():
+        return 1.0, 1.0, 0.0
+    k = int(np.flatnonzero(ok).max())
+    return (float(q[k]), float(mean[k]), float(q[:k + 1].sum() / q.sum()))
+
+
+def _name_ok(c: str, other: str) -> str:
+    """SQL over ``l``/``r``: name ``c`` may be one person's (missing, similar, an initial of the
+    other, or swapped with the other name)."""
+    left, right = f"l.{c}", f"r.{c}"
+    return (f"({left} is null or {right} is null "
+            f"or jaro_winkler_similarity({left}, {right}) >= {SIMILAR_NAME} "
+            f"or ((length({left}) = 1 or length({right}) = 1) "
+            f"and left({left}, 1) = left({right}, 1)) "
+            f"or ({left} = r.{other} and l.{other} = {right}))")
+
+
+CANNOT_LINK_SQL = f"""
+select p.* from p join f l on l._i = p.a join f r on r._i = p.b
+where ({_name_ok("fn", "ln")} and {_name_ok("ln", "fn")}) or l.dob = r.dob
+"""
+
+
+def cannot_link(pairs: pl.DataFrame, f: pl.DataFrame) -> pl.DataFrame:
+    """``pairs`` without those whose names are incompatible and whose dates of birth do not
+    agree: two first (or last) names that are neither similar, nor an initial of the other,
+    nor swapped are two people, however much else agrees (a household shares a surname, an
+    address and a phone). One exception, where the model decides: the same date of birth
+    (a name replaced at data entry, which public benchmarks are full of, reads like that;
+    so do twins, who are rare)."""
+    if not pairs.height:
+        return pairs
+    con = duckdb.connect()
+    try:
+        con.register("p", pairs.to_arrow())
+        con.register("f", f.select("_i", "fn", "ln", "dob").to_arrow())
+        return pl.from_arrow(con.sql(CANNOT_LINK_SQL).to_arrow_table())  # type: ignore[return-value]
+    finally:
+        con.close()
+
+
+def _labelled_pairs(labels: np.ndarray) -> float:
+    k = np.unique(labels, return_counts=True)[1].astype(np.float64)
+    return float((k * (k - 1) / 2).sum())
+
+
+def label_check(em: dict, labelled: dict) -> dict[str, float]:
+    """How far the match weights of two saved models are apart (EM's and the one refined on
+    labels): the mean absolute difference over the levels both estimate, per comparison."""
+    by_label = {(r["comparison"], r["level"]): r["weight"] for r in parameters(labelled)}
+    diffs: dict[str, list[float]] = {}
+    for r in parameters(em):
+        w = by_label.get((r["comparison"], r["level"]))
+        if r["weight"] is not None and w is not None:
+            diffs.setdefault(r["comparison"], []).append(abs(r["weight"] - w))
+    return {c: round(float(np.mean(d)), 2) for c, d in diffs.items()}
+
+
+def link(f: pl.DataFrame, threshold: float | None = None, *, seed: int = 7,
+         u_pairs: float = U_PAIRS, precision: float = PRECISION) -> SplinkRun:
+    """Train on ``f`` (from ``features``) and return the pairs at or above ``threshold``
+    (None: chosen for ``precision`` by ``choose_threshold``)."""
     from splink import DuckDBAPI, Linker
 
     t0 = time.perf_counter()
-    prior = prior_from_labels(f["_det"].to_numpy()) or DEFAULT_PRIOR
+    labels = f["_det"].to_numpy()
+    labelled = _labelled_pairs(labels)
+    prior = prior_from_labels(labels)
     con = duckdb.connect()
     db = DuckDBAPI(con)
     linker = Linker(db.register(f.to_arrow(), table_name="named_records"),
-                    settings(f, prior), log_level=logging.WARNING)
+                    settings(f, prior or DEFAULT_PRIOR), log_level=logging.WARNING)
+    if prior is None:  # no identifier labels enough pairs: exact name and birth date do
+        linker.training.estimate_probability_two_random_records_match(
+            [_rule(keys) for keys in PRIOR_RULES], recall=RULE_RECALL)
     # chunks let Splink stop sampling early; when the sample is every pair, they only cost time
     every_pair = f.height * (f.height - 1) / 2 <= u_pairs
     linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed,
                                                      num_chunks=1 if every_pair else 10)
-    linker.training.estimate_m_from_label_column("_det")
+    for keys in EM_RULES:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            _rule(keys), max_pairs=EM_PAIRS, record_sample_proportion=0.1)
+    model = linker.misc.save_model_to_json()
+    check: dict[str, float] = {}
+    if labelled >= MIN_LABELLED_M:
+        linker.training.estimate_m_from_label_column("_det")
+        em, model = model, linker.misc.save_model_to_json()
+        check = label_check(em, model)
     t1 = time.perf_counter()
-    scored = linker.inference.predict(threshold_match_probability=threshold,
+    scored = linker.inference.predict(threshold_match_probability=SCORE_FLOOR,
                                       warning_mode="never")
     pairs = pl.from_arrow(scored.as_duckdbpyrelation().select(
         "_i_l as a, _i_r as b, match_probability, match_weight")
         .to_arrow_table())
     t2 = time.perf_counter()
-    model = linker.misc.save_model_to_json()
+    pairs = cannot_link(pairs, f)  # type: ignore[arg-type]
+    chosen, exp_precision, exp_recall = choose_threshold(
+        pairs["match_probability"].to_numpy(), precision)  # type: ignore[index]
+    if threshold is None:
+        threshold = chosen
     con.close()
-    return SplinkRun(pairs=pairs, prior=prior, weights=weights(model),  # type: ignore[arg-type]
-                     seconds={"train": round(t1 - t0, 2), "predict": round(t2 - t1, 2)})
+    prior_used = model["probability_two_random_records_match"]
+    return SplinkRun(
+        pairs=pairs.filter(pl.col("match_probability") >= threshold),  # type: ignore[union-attr]
+        prior=prior_used, weights=weights(model), parameters=parameters(model),
+        threshold=threshold, expected_precision=exp_precision, expected_recall=exp_recall,
+        labelled_pairs=int(labelled), label_check=check,
+        m_from="expectation maximisation" + (" and labels" if check else ""),
+        seconds={"train": round(t1 - t0, 2), "predict": round(t2 - t1, 2)})
