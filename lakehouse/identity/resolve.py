@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from lakehouse.identity import fellegi_sunter as fs
+from lakehouse.identity.clustering import constrained_links
 from lakehouse.identity.deterministic import strong_links
 from lakehouse.identity.graph import components
 from lakehouse.identity.households import household_ids, household_labels
@@ -101,6 +102,8 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
             hits, prob_report = _splink_links(rec, labels, threshold)
         else:
             hits, prob_report, model = _fs_links(rec, labels, threshold or THRESHOLD)
+        hits, refused = constrained_links(labels, rec, hits)
+        prob_report["links_refused"] = refused  # would have put two people in one cluster
         if hits.height:
             a = np.concatenate([a, hits["a"].to_numpy()])
             b = np.concatenate([b, hits["b"].to_numpy()])

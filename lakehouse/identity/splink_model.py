@@ -13,8 +13,9 @@ How the model is estimated, so it works with and without labels:
   trains the comparisons it does not block on, so every comparison is learnt from the data
   itself, whether or not any identifier links records;
 - the match prior from the deterministic pass's labels where there are enough labelled pairs
-  (identifiers joined them), else from deterministic name-and-birth-date rules with an assumed
-  recall (Splink's ``estimate_probability_two_random_records_match``);
+  (identifiers joined them), else from a deterministic name-and-birth-date rule with an assumed
+  recall (as Splink's ``estimate_probability_two_random_records_match`` does, computed here so
+  a handful of records cannot drive it to 0 or 1);
 - labelled pairs, where there are enough of them, refine ``m`` for the levels they show
   (Splink's ``estimate_m_from_label_column``; the levels they never show keep EM's estimate),
   and the report shows how far the two estimates' match weights are apart. Labels come from
@@ -37,6 +38,7 @@ Splink is imported inside ``link`` so a process that never runs this engine neve
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from dataclasses import dataclass, field
@@ -48,7 +50,7 @@ import polars as pl
 from lakehouse.identity.names import _typo_sql
 
 U_PAIRS = 500_000  # random pairs for u (Splink's estimate_u_using_random_sampling)
-EM_PAIRS = 1_000_000  # at most this many blocked pairs per EM training rule
+EM_PAIRS = 500_000  # at most this many blocked pairs per EM training rule (sampled above)
 SAME_NAME_PAIRS = 100_000  # same-name pairs for the e-mail local part's u
 RECALL = 0.9  # share of true matches the deterministic pass is assumed to find (for the prior)
 RULE_RECALL = 0.6  # ... and the name-and-birth-date rules, where no identifier labels pairs
@@ -75,7 +77,8 @@ BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
 # (not on the address: a block of one address is mostly one household, and EM would learn
 # "same household" as its match class)
 EM_RULES: tuple[tuple[str, ...], ...] = (("dob",), ("fn", "ln"))
-SIMILAR_NAME = 0.8  # Jaro-Winkler at or above which two names may be one person's typed twice
+M_FLOOR = 0.005  # the least m of any level (see ``floor_m``): at most ~7.6 bits against
+MIN_EM_PAIRS = 100  # compared pairs an EM rule needs to run at all
 MIN_LABELLED_M = 200  # labelled pairs above which they estimate m where they show a level
 # deterministic rules for the prior where no labels exist: (rules, their assumed recall)
 PRIOR_RULES: tuple[tuple[str, ...], ...] = (("fn", "ln", "dob"),)
@@ -170,6 +173,7 @@ class SplinkRun:
     expected_recall: float = 1.0
     labelled_pairs: int = 0  # record pairs the deterministic pass joined (Splink's labels)
     m_from: str = "expectation maximisation"
+    em_skipped: list[str] = field(default_factory=list)  # EM rules that could not converge
     label_check: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -178,7 +182,7 @@ class SplinkRun:
                 "expected_precision": round(self.expected_precision, 4),
                 "expected_recall": round(self.expected_recall, 4),
                 "labelled_pairs": self.labelled_pairs, "m_from": self.m_from,
-                "label_check": self.label_check,
+                "label_check": self.label_check, "em_skipped": self.em_skipped,
                 "weights": self.weights, "parameters": self.parameters,
                 "seconds": self.seconds}
 
@@ -215,6 +219,17 @@ def prior_from_labels(labels: np.ndarray, recall: float = RECALL) -> float | Non
     return float(np.clip(matched / recall / total, 1e-9, 0.5))
 
 
+def prior_from_rules(f: pl.DataFrame, recall: float = RULE_RECALL) -> float:
+    """The prior as Splink's ``estimate_probability_two_random_records_match`` has it: pairs the
+    deterministic ``PRIOR_RULES`` join over all pairs, divided by their assumed recall (the
+    default prior where they join none)."""
+    total = f.height * (f.height - 1) / 2
+    matched = max(block_pairs(f, keys) for keys in PRIOR_RULES)
+    if not matched or not total:
+        return DEFAULT_PRIOR
+    return float(np.clip(matched / recall / total, 1e-9, 0.5))
+
+
 def _case_sql(levels: list[dict]) -> str:
     body = " ".join(f"when {lv['sql_condition']} then {k}"
                     for k, lv in enumerate(levels) if lv["sql_condition"] != "else")
@@ -245,6 +260,18 @@ def same_name_u(f: pl.DataFrame, name: str, n_pairs: int = SAME_NAME_PAIRS
         return None
     raw = np.array([observed.get(g, 0) for g in range(1, len(levels))], dtype=float) + 0.5
     return (raw / raw.sum()).tolist()
+
+
+def floor_m(model: dict, floor: float = M_FLOOR) -> dict:
+    """The saved model with every trained ``m`` at least ``floor``: a level the training pairs
+    never showed (a surname no match ever disagreed on) would otherwise veto any pair that
+    shows it, whatever else agrees; a typo past the levels must stay possible."""
+    out = copy.deepcopy(model)
+    for c in out["comparisons"]:
+        for lv in c["comparison_levels"]:
+            if lv.get("m_probability") is not None:
+                lv["m_probability"] = max(float(lv["m_probability"]), floor)
+    return out
 
 
 def _rule(keys: tuple[str, ...]) -> str:
@@ -315,39 +342,10 @@ def choose_threshold(p: np.ndarray, precision: float = PRECISION, floor: float =
     return (float(q[k]), float(mean[k]), float(q[:k + 1].sum() / q.sum()))
 
 
-def _name_ok(c: str, other: str) -> str:
-    """SQL over ``l``/``r``: name ``c`` may be one person's (missing, similar, an initial of the
-    other, or swapped with the other name)."""
-    left, right = f"l.{c}", f"r.{c}"
-    return (f"({left} is null or {right} is null "
-            f"or jaro_winkler_similarity({left}, {right}) >= {SIMILAR_NAME} "
-            f"or ((length({left}) = 1 or length({right}) = 1) "
-            f"and left({left}, 1) = left({right}, 1)) "
-            f"or ({left} = r.{other} and l.{other} = {right}))")
-
-
-CANNOT_LINK_SQL = f"""
-select p.* from p join f l on l._i = p.a join f r on r._i = p.b
-where ({_name_ok("fn", "ln")} and {_name_ok("ln", "fn")}) or l.dob = r.dob
-"""
-
-
-def cannot_link(pairs: pl.DataFrame, f: pl.DataFrame) -> pl.DataFrame:
-    """``pairs`` without those whose names are incompatible and whose dates of birth do not
-    agree: two first (or last) names that are neither similar, nor an initial of the other,
-    nor swapped are two people, however much else agrees (a household shares a surname, an
-    address and a phone). One exception, where the model decides: the same date of birth
-    (a name replaced at data entry, which public benchmarks are full of, reads like that;
-    so do twins, who are rare)."""
-    if not pairs.height:
-        return pairs
-    con = duckdb.connect()
-    try:
-        con.register("p", pairs.to_arrow())
-        con.register("f", f.select("_i", "fn", "ln", "dob").to_arrow())
-        return pl.from_arrow(con.sql(CANNOT_LINK_SQL).to_arrow_table())  # type: ignore[return-value]
-    finally:
-        con.close()
+def block_pairs(f: pl.DataFrame, keys: tuple[str, ...]) -> int:
+    """Record pairs a blocking rule on ``keys`` compares (records equal on every key)."""
+    n = f.drop_nulls(list(keys)).group_by(list(keys)).len()["len"].cast(pl.Int64)
+    return int((n * (n - 1) // 2).sum())
 
 
 def _labelled_pairs(labels: np.ndarray) -> float:
@@ -376,27 +374,36 @@ def link(f: pl.DataFrame, threshold: float | None = None, *, seed: int = 7,
     t0 = time.perf_counter()
     labels = f["_det"].to_numpy()
     labelled = _labelled_pairs(labels)
-    prior = prior_from_labels(labels)
+    # no identifier labels enough pairs: exact name and birth date do
+    prior = prior_from_labels(labels) or prior_from_rules(f)
     con = duckdb.connect()
     db = DuckDBAPI(con)
     linker = Linker(db.register(f.to_arrow(), table_name="named_records"),
-                    settings(f, prior or DEFAULT_PRIOR), log_level=logging.WARNING)
-    if prior is None:  # no identifier labels enough pairs: exact name and birth date do
-        linker.training.estimate_probability_two_random_records_match(
-            [_rule(keys) for keys in PRIOR_RULES], recall=RULE_RECALL)
+                    settings(f, prior), log_level=logging.WARNING)
     # chunks let Splink stop sampling early; when the sample is every pair, they only cost time
     every_pair = f.height * (f.height - 1) / 2 <= u_pairs
     linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed,
                                                      num_chunks=1 if every_pair else 10)
+    em_skipped = []
     for keys in EM_RULES:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            _rule(keys), max_pairs=EM_PAIRS, record_sample_proportion=0.1)
+        if block_pairs(f, keys) < MIN_EM_PAIRS:  # too few comparisons to estimate anything
+            em_skipped.append("_".join(keys))
+            continue
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                _rule(keys), estimate_without_term_frequencies=True,
+                max_pairs=EM_PAIRS if block_pairs(f, keys) > EM_PAIRS else None)
+        except ValueError:  # a level's m converged to 0 (a handful of records): keep the last
+            em_skipped.append("_".join(keys))
     model = linker.misc.save_model_to_json()
     check: dict[str, float] = {}
     if labelled >= MIN_LABELLED_M:
         linker.training.estimate_m_from_label_column("_det")
         em, model = model, linker.misc.save_model_to_json()
         check = label_check(em, model)
+    model = floor_m(model)
+    linker = Linker(db.register(f.to_arrow(), table_name="named_records_scored"), model,
+                    log_level=logging.WARNING)
     t1 = time.perf_counter()
     scored = linker.inference.predict(threshold_match_probability=SCORE_FLOOR,
                                       warning_mode="never")
@@ -404,7 +411,6 @@ def link(f: pl.DataFrame, threshold: float | None = None, *, seed: int = 7,
         "_i_l as a, _i_r as b, match_probability, match_weight")
         .to_arrow_table())
     t2 = time.perf_counter()
-    pairs = cannot_link(pairs, f)  # type: ignore[arg-type]
     chosen, exp_precision, exp_recall = choose_threshold(
         pairs["match_probability"].to_numpy(), precision)  # type: ignore[index]
     if threshold is None:
@@ -415,6 +421,6 @@ def link(f: pl.DataFrame, threshold: float | None = None, *, seed: int = 7,
         pairs=pairs.filter(pl.col("match_probability") >= threshold),  # type: ignore[union-attr]
         prior=prior_used, weights=weights(model), parameters=parameters(model),
         threshold=threshold, expected_precision=exp_precision, expected_recall=exp_recall,
-        labelled_pairs=int(labelled), label_check=check,
+        labelled_pairs=int(labelled), label_check=check, em_skipped=em_skipped,
         m_from="expectation maximisation" + (" and labels" if check else ""),
         seconds={"train": round(t1 - t0, 2), "predict": round(t2 - t1, 2)})

@@ -50,6 +50,14 @@ _CHEAP = (nz.identifier, nz.code)  # cheaper to apply to every value than to fin
 CLICK_WINDOW_S = 5  # a newsletter landing this many seconds after a click is that click's
 
 
+def normalise_records(records: pl.DataFrame) -> pl.DataFrame:
+    """Customer records normalised per column as silver normalises identity inputs (the
+    contract ``lakehouse.identity.resolve`` takes), for records that do not come through
+    silver: a CRM export, a public benchmark."""
+    return records.with_columns(*[_NORMALISE[c](records[c].cast(pl.String)).alias(c)
+                                  for c in records.columns if c in _NORMALISE])
+
+
 def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str,
           pairs: list[tuple[str, pl.Expr]]) -> pl.DataFrame:
     """Folded observations of one source: one row per (record, identifier type, normalised

@@ -5,6 +5,13 @@ Public API::
 
     simulate(home, config, progress=None) -> SimSummary
     live(home, config, interval_seconds, max_batches=None, progress=None) -> None
+    crm_records(config, sources=("crm", "loyalty", "store_signup")) -> (records, truth)
+
+``crm_records`` is the identifier-free mode (``lakehouse/simulate/crm.py``): the same
+population as customer exports with names, addresses and dates of birth only (no e-mail, phone,
+login, loyalty, card or device), typed with FEBRL-style errors, in memory (no files); truth is
+``source, record_id, person_id, household_id``. It measures what name + address + dob alone
+resolve.
 
 Knobs (``SimConfig``; every fault knob can be 0 to switch it off):
 
@@ -57,7 +64,8 @@ a shipment is reported at pick-up (``delivered_at`` empty) and again when delive
 from __future__ import annotations
 
 from lakehouse.simulate.config import SimConfig, SimSummary
+from lakehouse.simulate.crm import crm_records
 from lakehouse.simulate.live import live
 from lakehouse.simulate.run import simulate
 
-__all__ = ["SimConfig", "SimSummary", "live", "simulate"]
+__all__ = ["SimConfig", "SimSummary", "crm_records", "live", "simulate"]
