@@ -17,9 +17,16 @@ _CHANNELS = ("web", "app", "store")
 MART_RULES: dict[str, MartRules] = {
     "main.dim_dates": MartRules(key=("date_day",), min_rows=1),
     "main.dim_customers": MartRules(
-        key=("person_id",), min_rows=1,
+        key=("person_id",), not_null=("household_id", "household_size"), min_rows=1,
         between=(("order_count", 0, None), ("total_revenue", 0, None),
-                 ("return_count", 0, None))),
+                 ("return_count", 0, None), ("household_size", 1, None)),
+        references=(("household_id", "main.dim_households", "household_id"),)),
+    # one row per household: every person in exactly one, so sizes add up to dim_customers
+    "main.dim_households": MartRules(
+        key=("household_id",), not_null=("persons", "records"), min_rows=1,
+        rows_expected_from="main.dim_customers",
+        between=(("persons", 1, None), ("records", 1, None), ("order_count", 0, None),
+                 ("total_revenue", 0, None))),
     "main.dim_products": MartRules(
         key=("product_id",), not_null=("category", "price"),
         min_rows=1, rows_expected_from="main.stg_silver__products",

@@ -184,18 +184,25 @@ def _gold(name: str, not_null: tuple[str, ...], key: tuple[str, ...] = (),
 
 
 _HASH = r"^[0-9a-f]{64}$"  # an HMAC-SHA256: no raw e-mail, phone or card can pass
+_HOUSEHOLD = r"^H[0-9a-f]{16}$"  # the resolver's household ids
 
 
 def gold_suites() -> dict[str, Suite]:
     """Identity and inventory outputs: keys, vocabularies, and pseudonymised identifiers."""
     return {
+        # every record belongs to exactly one household (a person alone: a household of one)
         "identity_map": _gold(
-            "identity_map", ("source", "person_id", "identifier_type", "identifier_hash"),
+            "identity_map", ("source", "person_id", "household_id", "identifier_type",
+                             "identifier_hash"),
             sets={"identifier_type": ("record", "email", "phone", "login_id", "loyalty_id",
                                       "payment_fingerprint", "device_id")},
-            regex={"identifier_hash": _HASH}),
-        "customer_profiles": _gold("customer_profiles", ("person_id",), key=("person_id",),
-                                   regex={"name_hash": _HASH, "address_hash": _HASH}),
+            regex={"identifier_hash": _HASH, "household_id": _HOUSEHOLD}),
+        "customer_profiles": _gold("customer_profiles", ("person_id", "household_id"),
+                                   key=("person_id",),
+                                   regex={"name_hash": _HASH, "address_hash": _HASH,
+                                          "household_id": _HOUSEHOLD},
+                                   references=(("household_id", "identity_map",
+                                                "household_id"),)),
         "person_id_history": _gold("person_id_history", ("person_id", "event", "at"),
                                    sets={"event": ("new", "merge", "split")}, newest="at"),
         # one row per physical event: micro-batches MERGE on event_key, so a duplicate key

@@ -11,12 +11,15 @@ from lakehouse.identity.schema import conform
 def customer_profiles(records: pl.DataFrame, resolved: pl.DataFrame, key: bytes,
                       observations: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per person: best name (most frequent, hashed), hashed e-mails and phones, address
-    (hashed line, plain city/postcode/state/country), first/last seen, sources, device count.
+    (hashed line, plain city/postcode/state/country), first/last seen, sources, device count,
+    and the household (``resolved``'s ``household_id`` of the person's records; where they
+    disagree, the most common, ties to the smallest id).
     With ``observations`` (silver identifier observations) the e-mails, phones and devices are
     every one the person was seen with, not only each record's latest.
     No raw name, e-mail, phone, street or card leaves this function."""
-    rec = conform(records).join(resolved.select("source", "record_id", "person_id"),
-                                on=["source", "record_id"])
+    rec = conform(records).join(
+        resolved.select("source", "record_id", "person_id", "household_id"),
+        on=["source", "record_id"])
     if observations is not None and observations.height:
         seen = (observations.filter(pl.col("identifier_type").is_in(["email", "phone",
                                                                      "device_id"]))
@@ -33,7 +36,8 @@ def customer_profiles(records: pl.DataFrame, resolved: pl.DataFrame, key: bytes,
         pl.concat_str("first_name", "last_name", separator=" ").alias("_name"))
     best = lambda c: pl.col(c).drop_nulls().mode().sort().first()  # noqa: E731
     out = rec.group_by("person_id").agg(
-        best("_name").alias("name"), pl.col("email").drop_nulls().unique().sort().alias("emails"),
+        best("household_id").alias("household_id"), best("_name").alias("name"),
+        pl.col("email").drop_nulls().unique().sort().alias("emails"),
         pl.col("phone").drop_nulls().unique().sort().alias("phones"),
         best("address_line1").alias("address"), best("city").alias("city"),
         best("postcode").alias("postcode"), best("state").alias("state"),
@@ -51,14 +55,14 @@ def customer_profiles(records: pl.DataFrame, resolved: pl.DataFrame, key: bytes,
 
 def identity_map(resolved: pl.DataFrame, records: pl.DataFrame, key: bytes) -> pl.DataFrame:
     """Every source record and each strong identifier it carries, as keyed hashes, with its
-    person id: the Delta identity map (no raw identifiers)."""
+    person and household ids: the Delta identity map (no raw identifiers; person and household
+    ids are the resolver's own)."""
     rec = conform(records).join(resolved, on=["source", "record_id"])
-    parts = [rec.select("source", "record_id", "person_id", "match_probability", "matched_by",
-                        pl.lit(t).alias("identifier_type"), pseudonymise_expr(t, key)
+    ids = ("source", "record_id", "person_id", "household_id", "match_probability", "matched_by")
+    parts = [rec.select(*ids, pl.lit(t).alias("identifier_type"), pseudonymise_expr(t, key)
                         .alias("identifier_hash")).filter(pl.col("identifier_hash").is_not_null())
              for t in ("email", "phone", "login_id", "loyalty_id", "payment_fingerprint",
                        "device_id")]
-    base = rec.select("source", "record_id", "person_id", "match_probability", "matched_by",
-                      pl.lit("record").alias("identifier_type"),
+    base = rec.select(*ids, pl.lit("record").alias("identifier_type"),
                       pseudonymise_expr("record_id", key).alias("identifier_hash"))
     return pl.concat([base, *parts]).drop("record_id").sort("person_id", "source")

@@ -397,7 +397,7 @@ def link(f: pl.DataFrame, threshold: float | None = None, *, seed: int = 7,
             em_skipped.append("_".join(keys))
     model = linker.misc.save_model_to_json()
     check: dict[str, float] = {}
-    if labelled >= MIN_LABELLED_M:
+    if labelled >= MIN_LABELLED_M or (labelled and len(em_skipped) == len(EM_RULES)):
         linker.training.estimate_m_from_label_column("_det")
         em, model = model, linker.misc.save_model_to_json()
         check = label_check(em, model)

@@ -1,9 +1,10 @@
 """Identity resolution over the lakehouse home: silver customer records in, gold tables out.
 
 Tables (``H/lake/gold/``): ``identity_map`` (every source record and identifier, as keyed
-hashes, to its person id), ``customer_profiles`` (one pseudonymised row per person) and
-``person_id_history`` (appended: what changed, when, why). Ids stay stable across runs: the
-previous map is read back and matched to this run's records through the same keyed hashes.
+hashes, to its person and household ids), ``customer_profiles`` (one pseudonymised row per
+person, with its household) and ``person_id_history`` (appended: what changed, when, why).
+Ids stay stable across runs: the previous map is read back and matched to this run's records
+through the same keyed hashes.
 
 Right to be forgotten (``erase``): a person's rows leave the three identity tables, and the
 keyed hashes of their source records go on a suppression list (``identity_erasures``) that
@@ -14,6 +15,7 @@ the old table versions readable by time travel until ``vacuum`` removes their fi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,10 +23,10 @@ import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.home import Home
-from lakehouse.identity.evaluate import evaluate
+from lakehouse.identity.evaluate import evaluate, evaluate_households
 from lakehouse.identity.pii import load_key, pseudonymise_expr
 from lakehouse.identity.profiles import customer_profiles, identity_map
-from lakehouse.identity.resolve import DEFAULT_ENGINE, resolve_full
+from lakehouse.identity.resolve import DEFAULT_ENGINE, Resolution, resolve_full
 from lakehouse.storage.delta import read_table, to_arrow, writer_properties
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
@@ -41,6 +43,8 @@ class IdentityRun:
     history_events: int
     report: dict = field(default_factory=dict)
     scores: dict | None = None  # against the simulator's truth, when the home has it
+    households: int = 0
+    household_scores: dict | None = None  # when that truth names households too
     versions: dict[str, int] = field(default_factory=dict)
 
 
@@ -85,16 +89,43 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
         write_deltalake(history_uri, to_arrow(result.history), mode="append",
                         writer_properties=writer_properties(result.history))
     versions["person_id_history"] = DeltaTable(history_uri).version()
-    truth = home.truth / "identity.parquet"
-    scores = evaluate(result.records, pl.read_parquet(truth)) if truth.exists() else None
+    scores = household_scores = None
+    truth_path = home.truth / "identity.parquet"
+    if truth_path.exists():
+        truth = pl.read_parquet(truth_path)
+        scores = evaluate(result.records, truth)
+        if "household_id" in truth.columns:
+            household_scores = evaluate_households(result.records, truth)
     return IdentityRun(
         records=records.height,
         persons=result.records["person_id"].n_unique(),
         history_events=result.history.height,
-        report=result.report,
+        report=_with_parameters(result),
         scores=scores,
+        households=result.records["household_id"].n_unique(),
+        household_scores=household_scores,
         versions=versions,
     )
+
+
+def _with_parameters(result: Resolution) -> dict:
+    """The run's report, with ``parameters`` (``comparison, level, label, m, u, weight`` per
+    comparison level) for our Fellegi-Sunter engine too, as Splink's report has them."""
+    report, model = result.report, result.model
+    engine = report.get("engine")
+    if model is None or not isinstance(report.get(engine), dict) \
+            or report[engine].get("parameters"):
+        return report
+    rows = []
+    for c, m in model.m.items():
+        u, top = model.u[c], len(m) - 1
+        for k in range(len(m)):  # level 0: disagree; the top level: exact agreement
+            label = "disagree" if k == 0 else "exact" if k == top else f"partial ({k})"
+            mk, uk = float(m[k]), float(u[k])
+            rows.append({"comparison": c, "level": k, "label": label, "m": round(mk, 6),
+                         "u": round(uk, 8),
+                         "weight": round(math.log2(mk / uk), 2) if mk > 0 and uk > 0 else None})
+    return {**report, engine: {**report[engine], "parameters": rows}}
 
 
 def _without_erased(home: Home, records: pl.DataFrame, observations: pl.DataFrame | None,

@@ -36,7 +36,8 @@ from tests.gated import build_inventory, build_silver, resolve_home
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
-MARTS = ("dim_dates", "dim_customers", "dim_products", "dim_locations", "fct_orders",
+MARTS = ("dim_dates", "dim_customers", "dim_households", "dim_products", "dim_locations",
+         "fct_orders",
          "fct_order_lines", "fct_interactions", "fct_sessions", "fct_inventory_positions",
          "fct_inventory_daily", "fct_shipments", "fct_returns", "fct_marketing_performance")
 UNVALIDATED_ORDER = "UNVALIDATED-ORDER-1"
@@ -112,6 +113,7 @@ def test_dbt_builds_linked_pseudonymised_marts_incrementally(home: Home, tmp_pat
     _every_model_is_a_table_readable_without_python(home)
     _orders_cover_web_app_and_store_with_silver_revenue(home)
     _orders_link_to_the_identity_map_person(home, key)
+    _households_add_up_to_the_customers(home)
     _reads_validated_versions_and_tolerates_a_missing_table(home)
     _no_raw_pii_in_any_warehouse_column(home)
 
@@ -192,6 +194,25 @@ def _orders_link_to_the_identity_map_person(home: Home, key: bytes) -> None:
     assert orphans == 0
 
 
+def _households_add_up_to_the_customers(home: Home) -> None:
+    (households, persons, multi), = _q(home, "select count(*), sum(persons), "
+                                             "count(*) filter (where persons > 1) "
+                                             "from dim_households")
+    (customers, distinct), = _q(home, "select count(*), count(distinct household_id) "
+                                      "from dim_customers")
+    assert households == distinct > 0 and persons == customers and multi > 0
+    profiles = _read(home.lake / "gold" / "customer_profiles")
+    assert households == len(set(profiles["household_id"].to_pylist()))
+    # a customer's household_size is its household's persons; activity sums to the members'
+    (mismatched,), = _q(home, "select count(*) from dim_customers c join dim_households h "
+                              "using (household_id) where c.household_size <> h.persons")
+    assert mismatched == 0
+    totals = _q(home, "select sum(order_count), round(sum(total_revenue), 6), sum(records) "
+                      "from dim_households")
+    assert totals == _q(home, "select sum(order_count), round(sum(total_revenue), 6), "
+                              "sum(record_count) from dim_customers")
+
+
 def _reads_validated_versions_and_tolerates_a_missing_table(home: Home) -> None:
     assert _q(home, f"select count(*) from fct_orders where order_id = '{UNVALIDATED_ORDER}'"
               ) == [(0,)]
@@ -257,18 +278,19 @@ def _second_batch(home: Home, key: bytes) -> tuple[set[str], str, str]:
     rows = imap.to_pylist()
     visitor = next(r["anonymous_id"] for r in events.to_pylist() if r["channel"] == "web")
     moved = pseudonymise(visitor, key)
-    profiles = _read(home.lake / "gold" / "customer_profiles")["person_id"].to_pylist()
+    profiles = _read(home.lake / "gold" / "customer_profiles").select(
+        ["person_id", "household_id"]).to_pylist()
     old = next(r["person_id"] for r in rows if r["source"] == "web"
                and r["identifier_type"] == "record" and r["identifier_hash"] == moved)
-    target = next(p for p in profiles if p != old)
+    target = next(p for p in profiles if p["person_id"] != old)
     for r in rows:
         if r["source"] == "web" and r["identifier_hash"] == moved:
-            r["person_id"] = target
+            r["person_id"], r["household_id"] = target["person_id"], target["household_id"]
     write_deltalake(str(home.lake / "gold" / "identity_map"),
                     pa.Table.from_pylist(rows, schema=imap.schema), mode="overwrite")
     uri = home.lake / "gold" / "identity_map"
     record_validation(uri, DeltaTable(str(uri)).version(), "gold.identity_map", len(rows))
-    return set(ids), moved, target
+    return set(ids), moved, target["person_id"]
 
 
 def _incremental_build_holds_new_and_relinked_rows(home: Home, before: int, added: set[str],

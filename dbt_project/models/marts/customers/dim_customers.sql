@@ -1,6 +1,6 @@
 -- One row per person: the unified, pseudonymised profile from identity resolution (keyed
--- hashes of name, address, e-mails and phones; no raw PII) with what the person did across
--- channels. Anonymous activity (no resolved person) is not in this table.
+-- hashes of name, address, e-mails and phones; no raw PII), the person's household, and what
+-- the person did across channels. Anonymous activity (no resolved person) is not in this table.
 with orders as (
     select
         person_id,
@@ -39,10 +39,18 @@ returns as (
     from {{ ref('fct_returns') }}
     where person_id is not null
     group by person_id
+),
+
+households as (
+    select household_id, count(*) as household_size
+    from {{ ref('stg_gold__customer_profiles') }}
+    group by household_id
 )
 
 select
     c.person_id,
+    c.household_id,
+    h.household_size,
     c.city,
     c.postcode,
     c.state,
@@ -80,3 +88,4 @@ from {{ ref('stg_gold__customer_profiles') }} as c
 left join orders as o on o.person_id = c.person_id
 left join touches as t on t.person_id = c.person_id
 left join returns as r on r.person_id = c.person_id
+left join households as h on h.household_id = c.household_id

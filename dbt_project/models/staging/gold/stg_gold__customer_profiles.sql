@@ -1,5 +1,6 @@
 select
     person_id,
+    household_id,
     city,
     postcode,
     state,

@@ -4,6 +4,7 @@ select
     identifier_type,
     identifier_hash,
     person_id,
+    household_id,
     match_probability,
     matched_by
 from {{ source('gold', 'identity_map') }}
