@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from lakehouse.identity.graph import components
-from lakehouse.identity.names import compatible_sql
+from lakehouse.identity.names import alternates, compatible_sql
 from lakehouse.identity.schema import LINKS, STITCH
 
 NAME_FLOOR = 3          # a value shared by this many distinct names is never a super node
@@ -120,7 +120,8 @@ def strong_links(rec: pl.DataFrame, long: pl.DataFrame) -> Links:
     variants = (named.group_by("vid", "_name")
                 .agg(pl.len().alias("n"), pl.first("fn"), pl.first("ln"))
                 .sort("vid", "_name").with_row_index("var"))
-    pairs = _sql(_VARIANT_PAIRS_SQL, v=variants.select("vid", "var", "fn", "ln"))
+    variants = variants.with_columns(alternates(variants["fn"]).alias("fna"))
+    pairs = _sql(_VARIANT_PAIRS_SQL, v=variants.select("vid", "var", "fn", "ln", "fna"))
     n_var = variants.group_by("vid").agg(pl.len().alias("nv"))
     n_ok = pairs.group_by("vid").agg(pl.len().alias("np"))
     clean = (n_var.join(n_ok, on="vid", how="left").with_columns(pl.col("np").fill_null(0))
@@ -162,6 +163,7 @@ def strong_links(rec: pl.DataFrame, long: pl.DataFrame) -> Links:
     if others.height:
         nm = (names.with_columns(pl.Series("label", labels[names["_i"].to_numpy()]))
               .select("label", "fn", "ln").unique())
+        nm = nm.with_columns(alternates(nm["fn"]).alias("fna"))
         bridges = _sql(_LABEL_PAIRS_SQL, p=others, nm=nm)
     # ... and joins the strongest one only when it clearly dominates the incompatible rest
     # (a household tablet used by two people belongs to neither: it stays on its own)

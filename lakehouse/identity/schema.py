@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from lakehouse.identity.names import canonical_first
+from lakehouse.identity.names import first_name_keys
 
 INPUT_COLUMNS = (
     "record_id", "source", "first_name", "last_name", "email", "phone", "address_line1",
@@ -30,7 +30,8 @@ RESOLVED_SCHEMA = {"source": pl.String, "record_id": pl.String, "person_id": pl.
 
 
 def conform(records: pl.DataFrame) -> pl.DataFrame:
-    """All input columns present as strings (dates as ISO text), plus an integer ``_i`` row key.
+    """All input columns present as strings (dates as ISO text), plus an integer ``_i`` row key
+    and the derived match keys (``_fn``, ``_fnc``, ``_fn_alts``, ``_ln``, ...).
 
     Raises ``ValueError`` when ``record_id`` or ``source`` is missing, or when a
     ``(source, record_id)`` pair repeats: one row per source record is the contract.
@@ -49,8 +50,10 @@ def conform(records: pl.DataFrame) -> pl.DataFrame:
     if out.select(pl.struct("source", "record_id").is_duplicated().any()).item():
         raise ValueError("identity records repeat a (source, record_id); give one row per record")
     # stable row order: results never depend on the order rows arrived in
-    out = out.sort("source", "record_id").with_row_index("_i")
-    return out.with_columns(_keys()).with_columns(canonical_first(pl.col("_fn")).alias("_fnc"))
+    out = out.sort("source", "record_id").with_row_index("_i").with_columns(_keys())
+    # the first-name key and its nickname alternates (lakehouse.identity.names), built once
+    # per distinct name
+    return pl.concat([out, first_name_keys(out["_fn"])], how="horizontal")
 
 
 def identifier_long(rec: pl.DataFrame, observations: pl.DataFrame | None = None

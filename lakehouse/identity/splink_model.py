@@ -97,15 +97,25 @@ _SWAPPED = "fn_l = ln_r and ln_l = fn_r"
 _ELSE = _lvl("else", "else")
 
 
+def _nickname(c: str) -> list[dict]:
+    """A first name's nickname level (Bob / Robert: the name keys share a given name,
+    ``names.first_name_keys``); a last name has none."""
+    if c != "fn":
+        return []
+    return [_lvl("nickname", "list_has_any(fna_l, fna_r)")]
+
+
 def _name_levels(c: str, other: str) -> list[dict]:
     """First and last name compare alike: exact (term-frequency adjusted), swapped with the
-    other name, a dropped, doubled or swapped letter, any one edit (a substitution: often
-    another person, Mark / Mary, so it learns its own weight), similar, an initial."""
+    other name, a nickname (first names), a dropped, doubled or swapped letter, any one edit
+    (a substitution: often another person, Mark / Mary, so it learns its own weight),
+    similar, an initial."""
     left, right = f"{c}_l", f"{c}_r"
     return [
         _null(c),
         _lvl("exact", f"{left} = {right}", tf_adjustment_column=c),
         _lvl(f"swapped with {other}", _SWAPPED),
+        *_nickname(c),
         _lvl("typo", _typo_sql(left, right)),
         _lvl("one edit", f"least(length({left}), length({right})) >= 3 "
              f"and damerau_levenshtein({left}, {right}) <= 1"),
@@ -194,7 +204,8 @@ def features(rec: pl.DataFrame, labels: np.ndarray) -> pl.DataFrame:
     i1 = pl.col("_fn").str.slice(0, 1)
     l1 = pl.col("_ln").str.slice(0, 1)
     return named.select(
-        pl.col("_i").cast(pl.Int64), pl.col("_fnc").alias("fn"), pl.col("_ln").alias("ln"),
+        pl.col("_i").cast(pl.Int64), pl.col("_fnc").alias("fn"), pl.col("_fn_alts").alias("fna"),
+        pl.col("_ln").alias("ln"),
         pl.col("_dob").alias("dob"), pl.col("_email_local").alias("el"),
         pl.col("phone").alias("ph"), pl.col("_phone7").alias("p7"),
         pl.col("_addr").alias("addr"), pl.col("_house").alias("house"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import partial
 
 import polars as pl
 import pytest
@@ -20,14 +21,45 @@ def run(fn, values):
 
 
 @pytest.mark.parametrize("raw", ["(415) 555-0123", "415.555.0123", "+1 415 555 0123",
-                                 "4155550123", "1-415-555-0123", "415-555-0123 x12"])
+                                 "4155550123", "1-415-555-0123", "415-555-0123 x12",
+                                 "415.555.0123 ext. 12", "(415) 555-0123 #7",
+                                 "tel:+1-415-555-0123", " +1 (415) 555-0123 "])
 def test_us_phones_become_e164(raw):
     assert run(nz.phone, [raw]) == ["+14155550123"]
 
 
-def test_phone_international_and_invalid():
-    assert run(nz.phone, ["+44 20 7946 0958", "0044 20 7946 0958", "12345", "call me", None]) \
-        == ["+442079460958", "+442079460958", None, None, None]
+@pytest.mark.parametrize(("raw", "e164"), [
+    ("+44 20 7946 0958", "+442079460958"),
+    ("0044 20 7946 0958", "+442079460958"),       # 00: the international prefix abroad
+    ("011 44 20 7946 0958", "+442079460958"),     # 011: the one of the default region (US)
+    ("+44 (0)20 7946 0958", "+442079460958"),     # the UK trunk 0 written after the code
+    ("+49 30 901820", "+4930901820"),
+    ("+33 1 42 68 53 00", "+33142685300"),
+    ("+91 98765-43210", "+919876543210"),
+    ("+81 3-1234-5678", "+81312345678"),
+    ("+44 20 7946 0958 ext 3", "+442079460958"),
+    ("1-800-FLOWERS", "+18003569377"),            # letters on the keypad
+])
+def test_international_phones_become_e164(raw, e164):
+    assert run(nz.phone, [raw]) == [e164]
+
+
+def test_invalid_phones_are_null():
+    assert run(nz.phone, ["12345", "call me", "555-0123", "+1 415 555", "+999 1234 5678",
+                          "(415) 555-0123 / 555-0199", "", "   ", None]) == [None] * 9
+
+
+def test_phone_default_region():
+    assert run(partial(nz.phone, default_region="GB"), ["020 7946 0958", "+1 415 555 0123"]) \
+        == ["+442079460958", "+14155550123"]
+    assert run(partial(nz.phone, default_region="DE"), ["030 901820", "0044 20 7946 0958"]) \
+        == ["+4930901820", "+442079460958"]
+
+
+def test_phones_parsed_once_per_spelling_keep_rows_and_nulls():
+    raw = ["(415) 555-0123", None, "415-555-0123", "bad", "(415) 555-0123"] * 1000
+    got = run(nz.phone, raw)
+    assert got == ["+14155550123", None, "+14155550123", None, "+14155550123"] * 1000
 
 
 def test_email_provider_rules():
@@ -41,11 +73,51 @@ def test_names_trimmed_and_title_cased():
     assert run(nz.name, [" JOHN  ", "mary ann", "  ", None]) == ["John", "Mary Ann", None, None]
 
 
-def test_addresses_standardised():
-    got = run(nz.address_line, ["5922 Jefferson Pl.", "12 main street", "7 Oak Avenue #12",
-                                " 1  ELM   St ", "3 Hill Blvd, Unit 5"])
-    assert got == ["5922 JEFFERSON PL", "12 MAIN ST", "7 OAK AVE APT 12", "1 ELM ST",
-                   "3 HILL BLVD APT 5"]
+@pytest.mark.parametrize(("raw", "standard"), [
+    ("5922 Jefferson Pl.", "5922 JEFFERSON PL"),
+    ("12 main street", "12 MAIN ST"),
+    (" 1  ELM   St ", "1 ELM ST"),
+    ("1600 Pennsylvania Avenue Northwest", "1600 PENNSYLVANIA AVE NW"),
+    ("123 North Main Street", "123 N MAIN ST"),
+    ("12 Park Avenue", "12 PARK AVE"),                  # a street named like a suffix
+    ("45 St. Marks Place", "45 ST MARKS PL"),           # Saint, not Street
+    ("8 Avenue of the Americas", "8 AVENUE OF THE AMERICAS"),
+    ("221B Baker Street", "221B BAKER ST"),
+    ("100 Old Country Road", "100 OLD COUNTRY RD"),
+])
+def test_addresses_standardised(raw, standard):
+    assert run(nz.address_line, [raw]) == [standard]
+
+
+@pytest.mark.parametrize(("raw", "standard"), [
+    ("7 Oak Avenue #12", "7 OAK AVE # 12"),
+    ("7 Oak Ave Apt 12", "7 OAK AVE # 12"),
+    ("7 OAK AVENUE, APARTMENT 12", "7 OAK AVE # 12"),
+    ("3 Hill Blvd, Unit 5", "3 HILL BLVD # 5"),
+    ("123 N Main St Suite 4B", "123 N MAIN ST # 4B"),
+    ("Flat 3, 12 High Street", "12 HIGH ST # 3"),       # the unit written first
+    ("Apt 4", "# 4"),                                   # an address line 2
+    ("#4", "# 4"),
+    ("Unit 4", "# 4"),
+])
+def test_address_units_one_form(raw, standard):
+    assert run(nz.address_line, [raw]) == [standard]
+
+
+def test_addresses_not_one_street_keep_the_rule_based_form():
+    got = run(nz.address_line, ["P.O. Box 123", "PO BOX 123", "c/o John Smith",
+                                "Main St & 5th Ave", "7 Oak Ave Apt 12 Apt 12", "", "  ", None])
+    assert got == ["PO BOX 123", "PO BOX 123", "C/O JOHN SMITH", "MAIN ST & 5TH AVE",
+                   "7 OAK AVE APT 12 # 12", None, None, None]
+
+
+def test_rule_based_address_path():
+    """``parse=False``: the rules alone give the same form for plain lines."""
+    rules = partial(nz.address_line, parse=False)
+    assert run(rules, ["12 main street", "7 Oak Avenue #12", "3 Hill Blvd, Unit 5",
+                       "1600 Pennsylvania Ave Northwest", "12 Lake Avenue", None]) == \
+        ["12 MAIN ST", "7 OAK AVE # 12", "3 HILL BLVD # 5", "1600 PENNSYLVANIA AVE NW",
+         "12 LAKE AVE", None]
 
 
 def test_postcodes_trimmed_zip4_dropped():
