@@ -9,7 +9,9 @@ the link joins are the model's call; the constraint guards the others it brings 
 dates of birth more than two typing slips apart under different first names, or two first
 names that are neither similar, nor an initial of the other, nor nicknames of one name, nor
 swapped with the last name, unless the dates of birth agree (a name replaced at data entry,
-which public benchmarks are full of, reads like that; so do twins, who are rare).
+which public benchmarks are full of, reads like that; so do twins, who are rare). Two
+clusters that each hold a login, none in common, are two account holders: never one person
+by probability (the deterministic pass may still join them on an e-mail or a card).
 """
 
 from __future__ import annotations
@@ -97,8 +99,8 @@ def constrained_links(labels: np.ndarray, rec: pl.DataFrame, pairs: pl.DataFrame
                       ) -> tuple[pl.DataFrame, int]:
     """The ``pairs`` (``a, b`` record indexes ``_i``, ``match_probability``) that may be
     added, strongest first, to the clusters ``labels`` (one per record of ``rec``, from
-    ``schema.conform``) without putting two conflicting records in one cluster; and how many
-    were refused."""
+    ``schema.conform``) without putting two conflicting records, or two distinct logins, in one
+    cluster; and how many were refused."""
     if not pairs.height:
         return pairs, 0
     touched = np.unique(labels[np.concatenate([pairs["a"].to_numpy(), pairs["b"].to_numpy()])])
@@ -119,6 +121,10 @@ def constrained_links(labels: np.ndarray, rec: pl.DataFrame, pairs: pl.DataFrame
     for k, sig in sig_of.items():
         if sig[0] or sig[2]:
             members.setdefault(int(labels[k]), set()).add(sig)
+    logins: dict[int, set[str]] = {}
+    for k, login in zip(idx.tolist(), rec["login_id"].gather(idx).to_list(), strict=True):
+        if login:
+            logins.setdefault(int(labels[k]), set()).add(login)
     kept, refused = [], 0
     ordered = pairs.sort("match_probability", descending=True)
     for a, b, _ in ordered.select("a", "b", "match_probability").iter_rows():
@@ -129,12 +135,17 @@ def constrained_links(labels: np.ndarray, rec: pl.DataFrame, pairs: pl.DataFrame
         sa, sb = members.get(ra, set()), members.get(rb, set())
         # the pair itself is the model's call; the constraint guards the rest of the clusters
         own = (sig_of[a], sig_of[b])
-        if any(conflict(x, y) for x in sa for y in sb if (x, y) != own):
+        la, lb = logins.get(ra, set()), logins.get(rb, set())
+        if (la and lb and not la & lb) or any(
+                conflict(x, y) for x in sa for y in sb if (x, y) != own):
             kept.append(False)
             refused += 1
             continue
         parent[rb] = ra
         members[ra] = sa | sb
         members.pop(rb, None)
+        if lb:
+            logins[ra] = la | lb
+            logins.pop(rb, None)
         kept.append(True)
     return ordered.filter(pl.Series(kept, dtype=pl.Boolean)), refused

@@ -23,7 +23,7 @@ import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.home import Home
-from lakehouse.identity.evaluate import evaluate, evaluate_households
+from lakehouse.identity.evaluate import evaluate, evaluate_households, linkable_truth
 from lakehouse.identity.pii import load_key, pseudonymise_expr
 from lakehouse.identity.profiles import customer_profiles, identity_map
 from lakehouse.identity.resolve import DEFAULT_ENGINE, Resolution, resolve_full
@@ -43,6 +43,7 @@ class IdentityRun:
     history_events: int
     report: dict = field(default_factory=dict)
     scores: dict | None = None  # against the simulator's truth, when the home has it
+    linkable_scores: dict | None = None  # ... against what evidence in the data connects
     households: int = 0
     household_scores: dict | None = None  # when that truth names households too
     versions: dict[str, int] = field(default_factory=dict)
@@ -89,11 +90,12 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
         write_deltalake(history_uri, to_arrow(result.history), mode="append",
                         writer_properties=writer_properties(result.history))
     versions["person_id_history"] = DeltaTable(history_uri).version()
-    scores = household_scores = None
-    truth_path = home.truth / "identity.parquet"
-    if truth_path.exists():
-        truth = pl.read_parquet(truth_path)
+    scores = linkable_scores = household_scores = None
+    truth = _truth(home)
+    if truth is not None:
         scores = evaluate(result.records, truth)
+        linkable_scores = evaluate(result.records,
+                                   linkable_truth(records, observations, truth))
         if "household_id" in truth.columns:
             household_scores = evaluate_households(result.records, truth)
     return IdentityRun(
@@ -102,10 +104,25 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
         history_events=result.history.height,
         report=_with_parameters(result),
         scores=scores,
+        linkable_scores=linkable_scores,
         households=result.records["household_id"].n_unique(),
         household_scores=household_scores,
         versions=versions,
     )
+
+
+def _truth(home: Home) -> pl.DataFrame | None:
+    """The simulator's identity truth when the home has it, with each person's household
+    (from ``persons.parquet``) when that is there too."""
+    path = home.truth / "identity.parquet"
+    if not path.exists():
+        return None
+    truth = pl.read_parquet(path)
+    persons = home.truth / "persons.parquet"
+    if "household_id" not in truth.columns and persons.exists():
+        households = pl.read_parquet(persons, columns=["person_id", "household_id"])
+        truth = truth.join(households, on="person_id", how="left")
+    return truth
 
 
 def _with_parameters(result: Resolution) -> dict:

@@ -96,6 +96,8 @@ def run_metadata(run: IdentityRun, engine: str) -> dict:
         metadata["match_weight_chart"] = dg.MetadataValue.md(weight_chart(
             rows, threshold, model.get("prior"), model.get("m_from")))
     metadata.update({f"truth_{k}": v for k, v in (run.scores or {}).items() if _number(v)})
+    metadata.update({f"truth_linkable_{k}": v
+                     for k, v in (run.linkable_scores or {}).items() if _number(v)})
     metadata.update({f"truth_household_{k}": v
                      for k, v in (run.household_scores or {}).items() if _number(v)})
     metadata["resolution_report"] = dg.MetadataValue.json(_jsonable(run.report))

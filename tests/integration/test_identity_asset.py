@@ -103,4 +103,7 @@ def _the_run_shows_what_the_model_learnt(reports: list[dict], engine: str,
         assert meta["labelled_pairs"].value >= 0
     # the simulator's truth is reported on every run, and the full report as JSON
     assert 0 < meta["truth_precision"].value <= 1 and 0 < meta["truth_recall"].value <= 1
+    # against what evidence connects (only splits persons: recall can only rise), households
+    assert meta["truth_linkable_recall"].value >= meta["truth_recall"].value
+    assert 0 < meta["truth_household_f1"].value <= 1
     assert meta["resolution_report"].value["households"]["multi_person"] > 0
