@@ -14,7 +14,7 @@ from lakehouse.identity.clustering import constrained_links
 from lakehouse.identity.deterministic import strong_links
 from lakehouse.identity.graph import components
 from lakehouse.identity.households import household_ids, household_labels
-from lakehouse.identity.schema import conform, identifier_long
+from lakehouse.identity.schema import RESOLVED_SCHEMA, conform, identifier_long
 from lakehouse.identity.stability import HISTORY_SCHEMA, assign_ids
 
 THRESHOLD = 0.99  # our engine's match threshold; Splink's is chosen per run (splink_model)
@@ -23,8 +23,6 @@ THRESHOLD = 0.99  # our engine's match threshold; Splink's is chosen per run (sp
 # Fellegi-Sunter model, kept selectable (it needs no Splink and is faster on small inputs)
 ENGINES = ("splink", "fellegi_sunter")
 DEFAULT_ENGINE = "splink"
-_EMPTY = {"source": pl.String, "record_id": pl.String, "person_id": pl.String,
-          "household_id": pl.String, "match_probability": pl.Float64, "matched_by": pl.String}
 _NO_HITS = pl.DataFrame(schema={"a": pl.Int64, "b": pl.Int64, "match_probability": pl.Float64})
 
 
@@ -89,7 +87,7 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     rec = conform(records)
     n = rec.height
     if n == 0:
-        return Resolution(pl.DataFrame(schema=_EMPTY), pl.DataFrame(schema=HISTORY_SCHEMA))
+        return Resolution(pl.DataFrame(schema=RESOLVED_SCHEMA), pl.DataFrame(schema=HISTORY_SCHEMA))
     long = identifier_long(rec, observations)
     links = strong_links(rec, long)
     a, b = links.a, links.b

@@ -26,7 +26,8 @@ LINKS = (*STRONG, "order_id", "email_click")
 STITCH = ("device_id",)
 OBSERVATION_TYPES = (*LINKS, *STITCH)
 RESOLVED_SCHEMA = {"source": pl.String, "record_id": pl.String, "person_id": pl.String,
-                   "match_probability": pl.Float64, "matched_by": pl.String}
+                   "household_id": pl.String, "match_probability": pl.Float64,
+                   "matched_by": pl.String}
 
 
 def conform(records: pl.DataFrame) -> pl.DataFrame:

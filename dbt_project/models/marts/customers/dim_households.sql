@@ -2,6 +2,10 @@
 -- living alone is a household of one), aggregated from dim_customers so that a household's
 -- orders, revenue and returns are exactly the sum of its members'. Aggregate only: the member
 -- person ids are in dim_customers (household_id), not listed here.
+with customers as (
+    select * from {{ ref('dim_customers') }}
+)
+
 select
     household_id,
     count(*) as persons,
@@ -23,5 +27,5 @@ select
     sum(interaction_count) as interaction_count,
     sum(return_count) as return_count,
     sum(refund_amount) as refund_amount
-from {{ ref('dim_customers') }}
+from customers
 group by household_id
