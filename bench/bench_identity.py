@@ -59,23 +59,16 @@ def _prepare(home: Path, persons: int) -> None:
     from lakehouse.simulate import simulate
     if (home / "lake" / "silver" / "customer_records").exists():
         return
-    from data_quality.lake import validate_layer
+    from data_quality.lake import gate_layers
     from lakehouse.home import Home
-
-    def gate(*layers: str) -> None:  # silver reads validated bronze only
-        for layer in layers:
-            failed = [r.describe() for r in validate_layer(Home.resolve(home).lake, layer)
-                      .values() if not r.passed]
-            if failed:
-                raise SystemExit("; ".join(failed))
 
     simulate(Home.resolve(home), SimConfig(persons=persons))
     files = discover(home)
     batch = batch_id_for(files)
     ingest_files(home, files, batch)
-    gate("bronze", "quarantine")
+    gate_layers(Home.resolve(home).lake, "bronze", "quarantine")  # silver reads validated bronze
     build_silver(home, batch)
-    gate("silver", "quarantine")
+    gate_layers(Home.resolve(home).lake, "silver", "quarantine")
 
 
 def _cipher(r: int) -> tuple[list[str], list[str]]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
-from data_quality.lake import validate_layer
+from data_quality.lake import gate_layers
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.silver import build_silver
@@ -44,20 +44,12 @@ def _batch(src: Home, home: Home, rels: list[str]) -> tuple[float, float, object
     t0 = time.perf_counter()
     ingest_files(home, files, bid)
     bronze = time.perf_counter() - t0
-    _gate(home, "bronze", "quarantine")
+    gate_layers(home.lake, "bronze", "quarantine")
     t1 = time.perf_counter()
     result = build_silver(home, bid)
     silver = time.perf_counter() - t1
-    _gate(home, "silver", "quarantine")
+    gate_layers(home.lake, "silver", "quarantine")
     return bronze, silver, result
-
-
-def _gate(home: Home, *layers: str) -> None:
-    for layer in layers:
-        failed = [r.describe() for r in validate_layer(home.lake, layer).values()
-                  if not r.passed]
-        if failed:
-            raise SystemExit("; ".join(failed))
 
 
 def _waiting(home: Home) -> int:

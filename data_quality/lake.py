@@ -9,6 +9,7 @@ outcome, a layer's tables all or nothing, exactly as a step of the pipeline does
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from deltalake import DeltaTable
@@ -34,7 +35,7 @@ def suite_for(table: str) -> Suite | None:
     return None
 
 
-def _referenced_first(tables: list[str]) -> list[str]:
+def referenced_first(tables: Sequence[str]) -> list[str]:
     """``tables`` ordered so that every table comes after the tables it references (a
     reference is checked against the version its table's gate just passed); by name within."""
     def refs(t: str) -> set[str]:
@@ -73,10 +74,25 @@ def validate_layer(lake: Path, layer: str, engine: str = "duckdb",
               if DeltaTable.is_deltatable(str(p)) and suite_for(f"{layer}/{p.name}")]
     results: dict[str, GateResult] = {}
     with batched():
-        for table in _referenced_first(tables):
+        for table in referenced_first(tables):
             suite = suite_for(table)
             assert suite is not None
             _, result = gate_table(str(lake / table), suite, run_id, engine=engine)
             if result is not None:
                 results[table] = result
     return results
+
+
+class GateFailed(RuntimeError):
+    """A gate failed where the caller needs every table to pass (a bench or test preparing a
+    lake, a replay): the message holds every failed gate's description."""
+
+
+def gate_layers(lake: Path, *layers: str, engine: str = "duckdb") -> None:
+    """``validate_layer`` for each of ``layers`` in order; raises ``GateFailed`` naming every
+    gate that failed (their pins stay where they were)."""
+    for layer in layers:
+        failed = [r.describe() for r in validate_layer(lake, layer, engine).values()
+                  if not r.passed]
+        if failed:
+            raise GateFailed("; ".join(failed))

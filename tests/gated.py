@@ -4,14 +4,14 @@ Readers of validated data (silver reading bronze, identity, inventory, ML) read 
 only, so a test that calls the ``lakehouse`` functions directly must gate what it builds, as
 the Dagster steps do: the input layers before a step reads them, the step's outputs after.
 These wrappers keep the functions' names and signatures; a failed gate fails the test with
-the gate's own description (``GateFailed``).
+the gate's own description (``data_quality.lake.GateFailed``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from data_quality.lake import validate_layer
+from data_quality.lake import gate_layers
 from lakehouse.home import Home
 from lakehouse.identity.store import resolve_home as _resolve_home
 from lakehouse.inventory.live import apply_micro_batch as _apply_micro_batch
@@ -19,17 +19,9 @@ from lakehouse.inventory.store import build_inventory as _build_inventory
 from lakehouse.silver import build_silver as _build_silver
 
 
-class GateFailed(AssertionError):
-    pass
-
-
 def gate(home: str | Path | Home, *layers: str) -> None:
     """Gate every table of ``layers`` (every commit since its pin); raise if one fails."""
-    lake = (home if isinstance(home, Home) else Home.resolve(home)).lake
-    for layer in layers:
-        failed = [r.describe() for r in validate_layer(lake, layer).values() if not r.passed]
-        if failed:
-            raise GateFailed("; ".join(failed))
+    gate_layers((home if isinstance(home, Home) else Home.resolve(home)).lake, *layers)
 
 
 def build_silver(home, batch_id=None, **kwargs):

@@ -18,7 +18,7 @@ import dagster as dg
 from deltalake import DeltaTable
 
 from data_quality.docs import index_page, render
-from data_quality.lake import gate_table, suite_for
+from data_quality.lake import GateFailed, gate_table, referenced_first, suite_for
 from lakehouse.ingest.replay import Selection, replay
 from lakehouse.storage.validations import batched
 from orchestration.gates import DEFAULT_ENGINE, GateEngine, check_result
@@ -42,21 +42,6 @@ class ReplayConfig(dg.Config):
     rows: int = 20  # rows still waiting or failing listed in the summary
 
 
-class GateFailed(RuntimeError):
-    pass
-
-
-def _referenced_first(tables: Sequence[str]) -> list[str]:
-    """Tables another one references first: a reference check reads the referenced table at
-    the version its gate just passed (inside the same all-or-nothing block)."""
-    referenced = set()
-    for t in tables:
-        suite = suite_for(t)
-        for ref in suite.references if suite else ():
-            referenced.add(ref[1] if "/" in ref[1] else f"{t.split('/')[0]}/{ref[1]}")
-    return sorted(set(tables), key=lambda t: (t not in referenced, t))
-
-
 def gate_tables(context: dg.OpExecutionContext, lakehouse: LakehouseResource,
                 tables: Sequence[str], engine: GateEngine, docs: list) -> None:
     """Gate lake tables (``bronze/x``, ``silver/y``, ``quarantine/rows``) as a pipeline step
@@ -65,7 +50,7 @@ def gate_tables(context: dg.OpExecutionContext, lakehouse: LakehouseResource,
     home = lakehouse.paths
     failed = []
     with batched():
-        for table in _referenced_first(tables):
+        for table in referenced_first(tables):
             uri = str(home.lake / table)
             suite = suite_for(table)
             if suite is None or not DeltaTable.is_deltatable(uri):

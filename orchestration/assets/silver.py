@@ -8,10 +8,9 @@ carries a blocking GX gate over the rows this batch wrote.
 
 import dagster as dg
 
-from data_quality.lake import gate_table
+from data_quality.lake import gate_table, referenced_first
 from data_quality.suites import quarantine_suite, silver_suite
 from lakehouse.silver import LAYOUTS, build_silver
-from lakehouse.silver.references import stages
 from lakehouse.silver.tables import IDENTITY_TABLES
 from lakehouse.storage.paths import quarantine_uri, table_uri
 from orchestration.assets.bronze import ingest_bronze
@@ -43,10 +42,9 @@ DESCRIPTIONS = {
 }
 
 
-REFERENCED = {table for name, layout in LAYOUTS.items()
-              for _, table, *_ in silver_suite(name, layout.key).references}
-# a referenced table that itself references others is gated after them
-STAGE = {name: i for i, stage in enumerate(stages(list(LAYOUTS))) for name in stage}
+# gate order: every table after the tables it references (a sibling's reference check reads the
+# version they just passed)
+GATE_ORDER = [t.split("/", 1)[1] for t in referenced_first([f"silver/{n}" for n in LAYOUTS])]
 
 
 class SilverConfig(dg.Config):
@@ -93,9 +91,8 @@ def silver_tables(context: dg.AssetExecutionContext, config: SilverConfig,
     # a table the run did not select is neither built nor retried: its gate would not run
     selected = {k.path[-1] for k in context.selected_asset_keys}
     result = build_silver(home, batch_id, identity=identity, only=selected)
-    # referenced tables first: a sibling's reference check reads the version they just passed
-    for name, layout in sorted(LAYOUTS.items(), key=lambda item: (item[0] not in REFERENCED,
-                                                                     STAGE.get(item[0], 0))):
+    for name in GATE_ORDER:
+        layout = LAYOUTS[name]
         uri = table_uri(home, "silver", name)
         counts = vars(result.tables[name]) if name in result.tables else {}
         if silver_key(name) not in context.selected_asset_keys:
