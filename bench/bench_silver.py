@@ -143,7 +143,8 @@ def _observations(n: int, start: datetime) -> pl.DataFrame:
         (pl.lit(start) + pl.duration(seconds=pl.col("i") * 7)).alias("observed_at"),
         pl.format("web/events_{}.jsonl", pl.col("i") // PER_DAY).alias("_source_file"),
         (pl.col("i") % PER_DAY + 1).cast(pl.Int64).alias("_line"),
-        pl.lit("b-history").alias("_batch_id"), pl.lit(start).alias("_ingested_at"))
+        pl.lit("b-history").alias("_batch_id"), pl.lit(start).alias("_ingested_at"),
+        pl.lit(start).alias("_delivered_at"))
     device = base.with_columns(pl.lit("device_id").alias("identifier_type"),
                                pl.col("record_id").alias("value"))
     login = base.with_columns(pl.lit("login_id").alias("identifier_type"),
