@@ -139,6 +139,7 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     out = out.sort("_i").select("source", "record_id", "person_id", "household_id",
                                 "match_probability", "matched_by")
     out, history = assign_ids(out, previous, at=at)
+    out = _keep_household_ids(out, previous, at)
     report = {
         "records": n, "persons": out["person_id"].n_unique(),
         "matched_by": dict(out.group_by("matched_by").len().iter_rows()),
@@ -151,6 +152,22 @@ def resolve_full(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     return Resolution(out, history, report, model)
 
 
+def _keep_household_ids(out: pl.DataFrame, previous: pl.DataFrame | None, at: datetime
+                        ) -> pl.DataFrame:
+    """Household ids kept across runs as person ids are (``stability.assign_ids``: the id most
+    of a household's records had survives; no history is written for households)."""
+    if previous is None or "household_id" not in previous.columns:
+        return out
+    keys = ["source", "record_id"]
+    fresh = out.select(*keys, pl.col("household_id").alias("person_id"))
+    old = previous.select(*keys, pl.col("household_id").alias("person_id")).drop_nulls()
+    kept, _ = assign_ids(fresh, old, at=at)
+    return (out.drop("household_id")
+            .join(kept.select(*keys, pl.col("person_id").alias("household_id")), on=keys,
+                  how="left", maintain_order="left")
+            .select(out.columns))
+
+
 def resolve(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
             threshold: float | None = None, probabilistic: bool = True,
             observations: pl.DataFrame | None = None, engine: str = DEFAULT_ENGINE
@@ -161,8 +178,9 @@ def resolve(records: pl.DataFrame, previous: pl.DataFrame | None = None, *,
     ``records``: columns ``record_id, source`` and any of ``first_name, last_name, email, phone,
     address_line1, address_line2, city, postcode, state, country, date_of_birth, loyalty_id,
     payment_fingerprint, device_id, login_id`` (missing = null), normalised as silver does.
-    ``previous``: the identity map of the last run (``source, record_id, person_id``); ids in it
-    are kept, and the survivor of a merge keeps its id. ``observations`` (optional, silver
+    ``previous``: the identity map of the last run (``source, record_id, person_id``, and
+    ``household_id`` when it has one); ids in it are kept, and the survivor of a merge keeps
+    its id. ``observations`` (optional, silver
     ``identifier_observations``: ``source, record_id, identifier_type, value``) adds every
     value a record was ever seen with (all its e-mails, cards, devices, order ids), where the
     record columns hold only the latest. ``matched_by`` is the strongest

@@ -50,16 +50,17 @@ class IdentityRun:
 
 
 def previous_assignments(home: Home, records: pl.DataFrame, key: bytes) -> pl.DataFrame | None:
-    """``source, record_id, person_id`` of the last run, recovered from the hashed map."""
+    """``source, record_id, person_id`` (and ``household_id`` when the map has it) of the last
+    run, recovered from the hashed map."""
     uri = table_uri(home, "gold", "identity_map")
     if not DeltaTable.is_deltatable(uri):
         return None
-    old = read_table(uri).filter(pl.col("identifier_type") == "record").select(
-        "source", "identifier_hash", "person_id")
+    old = read_table(uri).filter(pl.col("identifier_type") == "record")
+    ids = [c for c in ("person_id", "household_id") if c in old.columns]
     hashed = records.select("source", "record_id",
                             pseudonymise_expr("record_id", key).alias("identifier_hash"))
-    return hashed.join(old, on=["source", "identifier_hash"]).select(
-        "source", "record_id", "person_id")
+    return hashed.join(old.select("source", "identifier_hash", *ids),
+                       on=["source", "identifier_hash"]).select("source", "record_id", *ids)
 
 
 def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = None,

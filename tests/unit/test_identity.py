@@ -199,6 +199,20 @@ def test_ids_stay_stable_and_merges_and_splits_are_recorded() -> None:
     assert split.height == 1 and split["other_ids"].item().to_list() == list(ids)
 
 
+def test_household_ids_stay_stable_across_runs() -> None:
+    home = {"address_line1": "1 OAK ST", "postcode": "10001"}
+    b = {"record_id": "b", "source": "shop", "first_name": "Ann", "last_name": "Lee", **home}
+    c = {"record_id": "c", "source": "shop", "first_name": "Tom", "last_name": "Lee", **home}
+    first = resolve_full(_frame([b, c]), probabilistic=False).records
+    assert first["person_id"].n_unique() == 2 and first["household_id"].n_unique() == 1
+    # a third member whose record sorts first would name a fresh household: the old id stays
+    a = {"record_id": "a", "source": "loyalty", "first_name": "Zoe", "last_name": "Lee", **home}
+    second = resolve_full(_frame([a, b, c]), previous=first, probabilistic=False).records
+    assert set(second["household_id"]) == set(first["household_id"])
+    fresh = resolve_full(_frame([a, b, c]), probabilistic=False).records
+    assert set(fresh["household_id"]) != set(first["household_id"])
+
+
 def test_row_order_does_not_change_the_partition() -> None:
     records = _population([_person(1), _person(2, first_name="Olivai")])
     one = resolve(records)
