@@ -39,7 +39,7 @@ _GAMMA_SQL = f"""
 select a, b,
  case when l.fn is null or r.fn is null then -1 when l.fn = r.fn then 4
       when l.fn = r.ln and l.ln = r.fn then 3
-      when {_typo_sql("l.fn", "r.fn")} then 2
+      when {_typo_sql("l.fn", "r.fn")} or list_has_any(l.fna, r.fna) then 2
       when (length(l.fn) = 1 or length(r.fn) = 1) and left(l.fn, 1) = left(r.fn, 1) then 1
       else 0 end as first_name,
  case when l.ln is null or r.ln is null then -1
@@ -89,7 +89,8 @@ def features(rec: pl.DataFrame) -> pl.DataFrame:
     i1 = pl.col("_fn").str.slice(0, 1)
     l1 = pl.col("_ln").str.slice(0, 1)
     return named.select(
-        "_i", pl.col("_fnc").alias("fn"), pl.col("_ln").alias("ln"), pl.col("_dob").alias("dob"),
+        "_i", pl.col("_fnc").alias("fn"), pl.col("_fn_alts").alias("fna"),
+        pl.col("_ln").alias("ln"), pl.col("_dob").alias("dob"),
         pl.col("_email_local").alias("el"), pl.col("phone").alias("ph"),
         pl.col("_phone7").alias("p7"), pl.col("_addr").alias("addr"),
         pl.col("_house").alias("house"), pl.col("_postcode").alias("pc"),
@@ -122,8 +123,8 @@ def candidate_pairs(f: pl.DataFrame, rules=BLOCKING_RULES, max_block: int = MAX_
 def gammas(f: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     """Comparison level of every field for each pair (DuckDB string similarity)."""
     con = duckdb.connect()
-    con.register("f", f.select("_i", "fn", "ln", "dob", "el", "ph", "p7", "addr", "house", "pc",
-                               "city").to_arrow())
+    con.register("f", f.select("_i", "fn", "fna", "ln", "dob", "el", "ph", "p7", "addr", "house",
+                               "pc", "city").to_arrow())
     con.register("pairs", pairs.to_arrow())
     out = pl.from_arrow(con.sql(_GAMMA_SQL).to_arrow_table())
     con.close()
