@@ -222,8 +222,7 @@ def prior_from_labels(labels: np.ndarray, recall: float = RECALL) -> float | Non
     """Splink's "probability two random records match" from deterministic rules: the pairs the
     labels join over all pairs, divided by the recall assumed for them (None if too few)."""
     n = len(labels)
-    k = np.unique(labels, return_counts=True)[1].astype(np.float64)
-    matched = float((k * (k - 1) / 2).sum())
+    matched = labelled_pairs(labels)
     total = n * (n - 1) / 2
     if matched < MIN_LABELLED or not total:
         return None
@@ -359,7 +358,8 @@ def block_pairs(f: pl.DataFrame, keys: tuple[str, ...]) -> int:
     return int((n * (n - 1) // 2).sum())
 
 
-def _labelled_pairs(labels: np.ndarray) -> float:
+def labelled_pairs(labels: np.ndarray) -> float:
+    """Record pairs the labels put together (pairs within each label)."""
     k = np.unique(labels, return_counts=True)[1].astype(np.float64)
     return float((k * (k - 1) / 2).sum())
 
@@ -384,26 +384,27 @@ def link(f: pl.DataFrame, threshold: float | None = None, *, seed: int = 7,
 
     t0 = time.perf_counter()
     labels = f["_det"].to_numpy()
-    labelled = _labelled_pairs(labels)
+    labelled = labelled_pairs(labels)
     # no identifier labels enough pairs: exact name and birth date do
     prior = prior_from_labels(labels) or prior_from_rules(f)
     con = duckdb.connect()
     db = DuckDBAPI(con)
-    linker = Linker(db.register(f.to_arrow(), table_name="named_records"),
-                    settings(f, prior), log_level=logging.WARNING)
+    table = db.register(f.to_arrow(), table_name="named_records")
+    linker = Linker(table, settings(f, prior), log_level=logging.WARNING)
     # chunks let Splink stop sampling early; when the sample is every pair, they only cost time
     every_pair = f.height * (f.height - 1) / 2 <= u_pairs
     linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed,
                                                      num_chunks=1 if every_pair else 10)
     em_skipped = []
     for keys in EM_RULES:
-        if block_pairs(f, keys) < MIN_EM_PAIRS:  # too few comparisons to estimate anything
+        compared = block_pairs(f, keys)
+        if compared < MIN_EM_PAIRS:  # too few comparisons to estimate anything
             em_skipped.append("_".join(keys))
             continue
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 _rule(keys), estimate_without_term_frequencies=True,
-                max_pairs=EM_PAIRS if block_pairs(f, keys) > EM_PAIRS else None)
+                max_pairs=EM_PAIRS if compared > EM_PAIRS else None)
         except ValueError:  # a level's m converged to 0 (a handful of records): keep the last
             em_skipped.append("_".join(keys))
     model = linker.misc.save_model_to_json()
@@ -413,8 +414,7 @@ def link(f: pl.DataFrame, threshold: float | None = None, *, seed: int = 7,
         em, model = model, linker.misc.save_model_to_json()
         check = label_check(em, model)
     model = floor_m(model)
-    linker = Linker(db.register(f.to_arrow(), table_name="named_records_scored"), model,
-                    log_level=logging.WARNING)
+    linker = Linker(table, model, log_level=logging.WARNING)  # scores with the floored model
     t1 = time.perf_counter()
     scored = linker.inference.predict(threshold_match_probability=SCORE_FLOOR,
                                       warning_mode="never")
