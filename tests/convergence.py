@@ -10,10 +10,11 @@ those homes by content.
   table and view of ``warehouse.duckdb``'s ``main`` schema when it exists) into a frame without
   the columns that record *when and how* rows arrived rather than *what* they say;
   :func:`differences` compares two fingerprints and names, per table, the rows that differ.
-- Person ids are labels: two lakes may name the same person differently (rule 1 asks for the
-  same partition of records into persons). Every ``person_id`` is replaced by the smallest
-  keyed hash of the source records the lake assigns to that person, so relabelled persons
-  compare equal and a different partition shows up as different rows, and
+- Person and household ids are labels: two lakes may name the same person differently (rule 1
+  asks for the same partition of records into persons). Every ``person_id`` (and
+  ``household_id``) is replaced by the smallest keyed hash of the source records the lake
+  assigns to that person (household), so relabelled persons compare equal and a different
+  partition shows up as different rows, and
   :func:`identity_partition` compares the partitions themselves.
 - :func:`quarantine` reads the quarantine with each row's status (dead, pending, released).
 """
@@ -234,12 +235,14 @@ def _delta(uri: Path) -> pl.DataFrame:
     return pl.from_arrow(DeltaTable(str(uri)).to_pyarrow_table())  # type: ignore[return-value]
 
 
-def person_labels(identity_map: pl.DataFrame) -> pl.DataFrame:
-    """``person_id`` -> a label that does not depend on the lake's naming: the smallest
-    ``source:hash`` of the records assigned to the person (keyed hashes of record ids)."""
+def id_labels(identity_map: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Per id column (``person_id``, ``household_id`` when the map has it): id -> a label that
+    does not depend on the lake's naming, the smallest ``source:hash`` of the records assigned
+    to it (keyed hashes of record ids)."""
     records = identity_map.filter(pl.col("identifier_type") == "record")
-    return records.group_by("person_id").agg(
+    return {c: records.group_by(c).agg(
         (pl.col("source") + ":" + pl.col("identifier_hash")).min().alias("_label"))
+        for c in ("person_id", "household_id") if c in records.columns}
 
 
 def identity_partition(identity_map: pl.DataFrame) -> frozenset[frozenset[str]]:
@@ -250,7 +253,7 @@ def identity_partition(identity_map: pl.DataFrame) -> frozenset[frozenset[str]]:
     return frozenset(frozenset(r) for r in groups["record"].to_list())
 
 
-def _normalise(name: str, frame: pl.DataFrame, labels: pl.DataFrame | None,
+def _normalise(name: str, frame: pl.DataFrame, labels: dict[str, pl.DataFrame] | None,
                ) -> tuple[pl.DataFrame, list[str]]:
     drop = [c for c in frame.columns
             if (c.startswith("_") and c not in KEEP_UNDERSCORE)
@@ -263,11 +266,12 @@ def _normalise(name: str, frame: pl.DataFrame, labels: pl.DataFrame | None,
                                            .cast(pl.Int64))).dt.round("1ms").alias(c)
             for c in durations).drop("as_of")
         drop.append("as_of")
-    if labels is not None and "person_id" in frame.columns:
-        frame = frame.join(labels, on="person_id", how="left", maintain_order="left")
-        frame = frame.with_columns(
-            pl.coalesce("_label", pl.lit("unlabelled:") + pl.col("person_id"))
-            .alias("person_id")).drop("_label")
+    for column, label in (labels or {}).items():
+        if column in frame.columns:
+            frame = frame.join(label, on=column, how="left", maintain_order="left")
+            frame = frame.with_columns(
+                pl.coalesce("_label", pl.lit("unlabelled:") + pl.col(column))
+                .alias(column)).drop("_label")
     out = []
     for c, dtype in frame.schema.items():
         if isinstance(dtype, pl.List | pl.Array | pl.Struct):
@@ -313,7 +317,7 @@ def fingerprint(home: Path, layers: tuple[str, ...] = ("silver", "gold"), *,
     labels = persons = None
     if DeltaTable.is_deltatable(str(identity)):
         idmap = _delta(identity)
-        labels, persons = person_labels(idmap), identity_partition(idmap)
+        labels, persons = id_labels(idmap), identity_partition(idmap)
     fp = Fingerprint(persons=persons)
     for name, frame in raw.items():
         if name in RUN_LOG_TABLES:
