@@ -52,8 +52,15 @@ supplier reliability), ``stock_daily`` (on hand / reserved per catalog ``product
 ``location_code`` at the close of business day ``date``: after the last store closes, before the
 next day's first WMS movement at 07:00 UTC), ``demand_daily`` (demanded / sold / lost:
 stock-outs censor sales), ``orders`` (web, app and store purchases), ``touchpoints`` (touches in
-the 14 days before each purchase), ``channel_effects`` (true lift ``effect`` and ``decay_days``
-per channel), ``promo_lift``, ``faults`` (``channel, entity, file, line, kind, field,
+the 14 days before each purchase), ``conversion_drivers`` (one row per ``orders`` row: what
+the purchase decision was made of: ``order_id, person_id, order_channel`` (web | app | store),
+``session_source`` (organic | direct | ads | email | store; app sessions are direct),
+``session_campaign_id``, ``ad_campaign_id`` and ``ad_network`` (search | social | display) of the
+person's latest ad touch that the lift used ("" = none), ``p_buy`` (purchase probability used,
+capped at 0.95), ``p_without_ads`` / ``p_without_email`` (the same with that channel's lift
+removed, capped the same way); an ads or email session exists only because of its click),
+``channel_effects`` (true lift ``effect`` and ``decay_days`` per channel),
+``promo_lift``, ``faults`` (``channel, entity, file, line, kind, field,
 record_key``; line is the 1-based physical line, CSV header = 1), ``deliveries`` (late and
 duplicate lines, with file and line) and ``records`` (rows, faults, late, duplicates per file).
 

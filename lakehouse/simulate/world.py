@@ -62,6 +62,12 @@ class Session:
     campaign: str
     gclid: str
     loc: int  # store location index for store visits
+    # the purchase decision as made (truth ``conversion_drivers``), set with ``buy``:
+    ad_campaign: str = ""  # campaign of the latest ad touch the lift used ("" = none)
+    ad_network: str = ""  # its network: search | social | display | ""
+    p_buy: float = 0.0  # purchase probability used (after the cap)
+    p_no_ads: float = 0.0  # the same with the ad lift removed (capped the same way)
+    p_no_email: float = 0.0  # the same with the e-mail lift removed
 
 
 class World:
@@ -108,6 +114,8 @@ class World:
         # per-person marketing state (UTC seconds of latest touch, -inf = never)
         n = cfg.persons
         self.last_ad = np.full(n, -np.inf)
+        self.last_ad_camp = np.full(n, -1, dtype=np.int64)  # index into campaigns, -1 = none
+        self._camp_index = {c.campaign_id: i for i, c in enumerate(self.campaigns)}
         self.last_email = np.full(n, -np.inf)
         self.touches: dict[int, list[tuple[float, str, str]]] = defaultdict(list)
         self.seen: set[tuple[str, str]] = set()
@@ -272,6 +280,7 @@ class World:
         weekend = dow >= 5
         today_ad = np.full(n, np.nan)
         today_email = np.full(n, np.nan)
+        today_ad_camp = np.full(n, -1, dtype=np.int64)
         sessions: list[Session] = []
         # ads: a click takes the person to the site (web) with a gclid
         p_ad = self.pop.ad_affinity * 0.05
@@ -283,6 +292,7 @@ class World:
             camp = d.pick(self.campaigns)
             gclid = clickstream.ad_click(self, pi, camp, t)
             today_ad[pi] = t
+            today_ad_camp[pi] = self._camp_index[camp.campaign_id]
             self.touch(pi, t, "ads", camp.campaign_id)
             prods = self._pick_products_one(camp.category, eday, CH_WEB)
             sessions.append(Session(t + 2 + d.u() * 3, pi, CH_WEB, prods, False, "ads",
@@ -338,23 +348,37 @@ class World:
             ts = np.array([s.t for s in sessions])
             ch = np.array([s.channel for s in sessions])
             main = np.array([s.products[0] for s in sessions])
-            ad_t = np.where(today_ad[pi] <= ts, today_ad[pi], self.last_ad[pi])
+            ad_today = today_ad[pi] <= ts
+            ad_t = np.where(ad_today, today_ad[pi], self.last_ad[pi])
+            ad_camp = np.where(ad_today, today_ad_camp[pi], self.last_ad_camp[pi])
             em_t = np.where(today_email[pi] <= ts, today_email[pi], self.last_email[pi])
             ad_t = np.where(np.isnan(ad_t), self.last_ad[pi], ad_t)
             em_t = np.where(np.isnan(em_t), self.last_email[pi], em_t)
-            lift = (1.0 + touch_lift((ts - ad_t) / DAY, cfg.ad_effect, cfg.ad_decay_days)
-                    + touch_lift((ts - em_t) / DAY, cfg.email_effect, cfg.email_decay_days))
+            ad_lift = touch_lift((ts - ad_t) / DAY, cfg.ad_effect, cfg.ad_decay_days)
+            em_lift = touch_lift((ts - em_t) / DAY, cfg.email_effect, cfg.email_decay_days)
+            lift = 1.0 + ad_lift + em_lift
             promo = np.ones(len(sessions))
             for c, chan in enumerate(("web", "app", "store")):
                 disc, _ = promo_table(self.promos, eday, chan)
                 m = ch == c
                 promo[m] = 1.0 + cfg.promo_lift_per_pct * disc[self.catalog.category[main[m]]]
             p_buy = np.minimum(BASE_CONV[ch] * lift * promo, 0.95)
+            # counterfactuals for the truth: the same decision without one channel's lift
+            p_no_ads = np.minimum(BASE_CONV[ch] * (1.0 + em_lift) * promo, 0.95)
+            p_no_email = np.minimum(BASE_CONV[ch] * (1.0 + ad_lift) * promo, 0.95)
             buy = rng.random(len(sessions)) < p_buy
-            for s, b in zip(sessions, buy.tolist(), strict=True):
+            camps = self.campaigns
+            for s, b, ac, pb, pa, pe in zip(sessions, buy.tolist(), ad_camp.tolist(),
+                                            p_buy.tolist(), p_no_ads.tolist(),
+                                            p_no_email.tolist(), strict=True):
                 s.buy = b
+                if ac >= 0:
+                    s.ad_campaign = camps[ac].campaign_id
+                    s.ad_network = camps[ac].network
+                s.p_buy, s.p_no_ads, s.p_no_email = pb, pa, pe
         upd = ~np.isnan(today_ad)
         self.last_ad[upd] = today_ad[upd]
+        self.last_ad_camp[upd] = today_ad_camp[upd]
         upd = ~np.isnan(today_email)
         self.last_email[upd] = today_email[upd]
         return sessions

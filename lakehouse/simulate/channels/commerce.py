@@ -135,6 +135,7 @@ def online_order(w: World, s: Session, t: float, source: str, browser_id: str,
     w.truth.add("orders", (oid, p.pid, source, int(t * 1000), w.loc_codes[wh], units,
                            round(total, 2), cancelled, acct is None))
     w.order_touchpoints(s.person, oid, t, source)
+    conversion_drivers(w, s, oid, source)
     rec = {"id": oid, "person": s.person, "wh": wh, "lines": lines, "t": t,
            "express": d.chance(0.2), "source": source, "paid": total, "account": acct,
            "email": email}
@@ -214,3 +215,11 @@ def store_visit(w: World, s: Session, eday: int) -> None:
     w.truth.add("orders", (txn, p.pid, "store", int(s.t * 1000), store.code,
                            sum(q for _, q in lines), round(total, 2), False, not loyalty))
     w.order_touchpoints(s.person, txn, s.t, "store")
+    conversion_drivers(w, s, txn, "store")
+
+
+def conversion_drivers(w: World, s: Session, order_id: str, order_channel: str) -> None:
+    """Truth: what the purchase decision of this order's session was made of."""
+    w.truth.add("conversion_drivers", (
+        order_id, w.persons[s.person].pid, order_channel, s.source, s.campaign, s.ad_campaign,
+        s.ad_network, s.p_buy, s.p_no_ads, s.p_no_email))
