@@ -76,4 +76,36 @@ MART_RULES: dict[str, MartRules] = {
         key=("campaign_day_key",), not_null=("campaign_id", "activity_date"),
         between=(("ad_spend", 0, None), ("email_opens", 0, None),
                  ("attributed_revenue", 0, None))),
+    # attribution: one row per touch, per conversion, per (model, conversion, touch); credits
+    # are shares (their sums per conversion are dbt tests on int_attribution__credits)
+    "main.fct_touchpoints": MartRules(
+        key=("touch_id",), not_null=("journey_id", "touch_channel", "occurred_at"),
+        min_rows=1, rows_expected_from="main.fct_sessions",
+        between=(("position_in_journey", 1, None), ("journey_length", 1, None),
+                 ("days_before_conversion", 0, None)),
+        references=(_CUSTOMER, ("conversion_id", "main.fct_conversions", "conversion_id")),
+        newest="occurred_at"),
+    "main.fct_conversions": MartRules(
+        key=("conversion_id",), not_null=("converted_at", "journey_id", "journey_touches"),
+        min_rows=1, rows_expected_from="main.fct_orders",
+        sets=(("conversion_channel", _CHANNELS),),
+        between=(("journey_touches", 1, None), ("journey_days", 0, None),
+                 ("conversion_value", 0, None)),
+        references=(_CUSTOMER, ("conversion_id", "main.fct_orders", "order_id")),
+        newest="converted_at"),
+    "main.fct_attribution": MartRules(
+        key=("attribution_key",), not_null=("attribution_model", "conversion_id", "touch_id",
+                                            "credit"),
+        min_rows=1, rows_expected_from="main.fct_conversions",
+        between=(("credit", 0, 1), ("attributed_revenue", 0, None)),
+        references=(_CUSTOMER, ("conversion_id", "main.fct_conversions", "conversion_id"),
+                    ("touch_id", "main.fct_touchpoints", "touch_id"))),
+    "main.fct_attribution_channels": MartRules(
+        key=("channel_day_key",), not_null=("attribution_model", "touch_channel",
+                                            "activity_date"),
+        between=(("attributed_conversions", 0, None), ("cost", 0, None))),
+    "main.fct_attribution_campaigns": MartRules(
+        key=("campaign_day_key",), not_null=("attribution_model", "campaign_id",
+                                             "activity_date"),
+        between=(("attributed_conversions", 0, None), ("cost", 0, None))),
 }

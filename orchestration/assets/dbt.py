@@ -19,6 +19,7 @@ from typing import Any
 import dagster as dg
 
 from lakehouse.warehouse.publish import build_path
+from orchestration.assets.attribution import EXTRA_METADATA
 from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_tables
 from orchestration.resources import LakehouseResource
@@ -182,12 +183,14 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtResource,
     # dbt holds the file's write lock while it runs: tables are measured once it is done.
     events = list(cli.cli(args, manifest=MANIFEST_PATH, dagster_dbt_translator=Translator())
                   .stream())
-    yield from _results(events, database, context)
+    yield from _results(events, database, context, lakehouse.paths.root)
 
 
-def _results(events: list, database: Path, context: dg.AssetExecutionContext) -> Iterator:
+def _results(events: list, database: Path, context: dg.AssetExecutionContext,
+             home_root: Path) -> Iterator:
     """dagster-dbt's events as this asset's results, with row count and column schema (DuckDB
-    types, YAML descriptions) measured on a short read-only connection."""
+    types, YAML descriptions) measured on a short read-only connection, plus what a model
+    reports about itself (attribution: credit per channel and model)."""
     import duckdb
 
     relations = model_relations()
@@ -199,6 +202,8 @@ def _results(events: list, database: Path, context: dg.AssetExecutionContext) ->
             if isinstance(event, dg.AssetMaterialization):
                 relation = relations.get(event.asset_key)
                 extra = _table_metadata(con, relation, docs.get(relation, {})) if relation else {}
+                if relation in EXTRA_METADATA:
+                    extra.update(EXTRA_METADATA[relation](con, home_root))
                 yield dg.MaterializeResult(asset_key=event.asset_key,
                                            metadata={**event.metadata, **extra})
             elif (isinstance(event, dg.AssetCheckEvaluation)

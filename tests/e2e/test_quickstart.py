@@ -56,6 +56,18 @@ def test_simulate_then_run_builds_every_layer(home, run_output):
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         runs = instance.get_runs()
         assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+        # attribution reports itself: credit per channel and model, completeness, truth
+        credits = instance.get_latest_materialization_event(
+            dg.AssetKey(["intermediate", "int_attribution__credits"]))
+        metadata = credits.asset_materialization.metadata
+        assert "█" in metadata["credit_by_channel"].value
+        assert {r.data["model"] for r in metadata["channel_shares"].records} >= {
+            "markov", "shapley", "last_touch"}
+        assert 0 <= metadata["completeness_store"].value <= 1
+        # the home has the simulator's truth: every model is scored against it
+        assert {k for k in metadata if k.startswith("truth_tae_")} == {
+            f"truth_tae_{m}" for m in ("first_touch", "last_touch", "last_non_direct", "linear",
+                                       "time_decay", "position_based", "markov", "shapley")}
 
     web = DeltaTable(str(home / "lake/bronze/web__events")).to_pyarrow_table()
     assert web.num_rows > 0 and set(web.column("_batch_id").to_pylist()) != {None}
@@ -75,7 +87,8 @@ def test_simulate_then_run_builds_every_layer(home, run_output):
     for mart in ("dim_customers", "dim_products", "dim_locations", "dim_dates", "fct_orders",
                  "fct_order_lines", "fct_interactions", "fct_sessions", "fct_shipments",
                  "fct_returns", "fct_inventory_positions", "fct_inventory_daily",
-                 "fct_marketing_performance"):
+                 "fct_marketing_performance", "fct_touchpoints", "fct_conversions",
+                 "fct_attribution", "fct_attribution_channels", "fct_attribution_campaigns"):
         assert mart in counts, mart
     assert int(counts["fct_orders"]) > 0 and int(counts["dim_customers"]) > 0
     assert "done  warehouse" in out and "done  ml_feature_marts" in out

@@ -33,13 +33,18 @@ from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.validations import record_validation
 from tests.gated import build_inventory, build_silver, resolve_home
+from tests.readme import readme_block
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
 MARTS = ("dim_dates", "dim_customers", "dim_households", "dim_products", "dim_locations",
          "fct_orders",
          "fct_order_lines", "fct_interactions", "fct_sessions", "fct_inventory_positions",
-         "fct_inventory_daily", "fct_shipments", "fct_returns", "fct_marketing_performance")
+         "fct_inventory_daily", "fct_shipments", "fct_returns", "fct_marketing_performance",
+         "fct_touchpoints", "fct_conversions", "fct_attribution", "fct_attribution_channels",
+         "fct_attribution_campaigns")
+ATTRIBUTION_MODELS = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay",
+                      "position_based", "markov", "shapley")
 UNVALIDATED_ORDER = "UNVALIDATED-ORDER-1"
 NEW_BATCH = "b-dbt-test-second"
 
@@ -116,11 +121,14 @@ def test_dbt_builds_linked_pseudonymised_marts_incrementally(home: Home, tmp_pat
     _households_add_up_to_the_customers(home)
     _reads_validated_versions_and_tolerates_a_missing_table(home)
     _no_raw_pii_in_any_warehouse_column(home)
+    _journeys_end_at_the_next_conversion_within_the_look_back(home)
+    _every_conversion_is_credited_once_by_every_model(home)
 
     before = _q(home, "select count(*) from fct_interactions")[0][0]
     added, moved_hash, new_person = _second_batch(home, key)
     _dbt_build(home, tmp_path)
     _incremental_build_holds_new_and_relinked_rows(home, before, added, moved_hash, new_person)
+    _attribution_tests_fail_on_broken_credits(home, tmp_path)
 
 
 def _every_model_is_a_table_readable_without_python(home: Home) -> None:
@@ -324,3 +332,105 @@ def _incremental_build_holds_new_and_relinked_rows(home: Home, before: int, adde
     # the unvalidated order is still invisible
     assert _q(home, f"select count(*) from fct_orders where order_id = '{UNVALIDATED_ORDER}'"
               ) == [(0,)]
+
+
+def _journeys_end_at_the_next_conversion_within_the_look_back(home: Home) -> None:
+    (orders,), = _q(home, "select count(*) from fct_orders where not is_cancelled")
+    (conversions,), = _q(home, "select count(*) from fct_conversions")
+    assert conversions == orders > 0
+    # a touch's conversion is the first conversion of the same person at or after it, at
+    # most 30 days later; a touch with no such conversion is in a non-converting journey
+    wrong = _q(home, """
+        with t as (
+            select touch_id, person_id, occurred_at, conversion_id from fct_touchpoints
+            where person_id is not null and touch_type <> 'order'
+        ),
+        next as (
+            select t.touch_id, min(c.converted_at) as next_at
+            from t join fct_conversions c
+                on c.person_id = t.person_id and c.converted_at >= t.occurred_at
+            group by t.touch_id
+        )
+        select t.touch_id, t.conversion_id, c.converted_at, n.next_at
+        from t left join next n using (touch_id)
+        left join fct_conversions c on c.conversion_id = t.conversion_id
+        where (t.conversion_id is not null and (c.converted_at <> n.next_at
+                                                or n.next_at - t.occurred_at > interval 30 day))
+           or (t.conversion_id is null and n.next_at - t.occurred_at <= interval 30 day)
+        """)
+    assert wrong == []
+    kinds = dict(_q(home, "select touch_type, count(*) from fct_touchpoints group by all"))
+    assert {"web_session", "app_session", "email_open", "store_visit"} <= set(kinds)
+    # a visit that landed from an ad click is paid media, never organic or direct
+    landed = dict(_q(home, "select touch_channel, count(*) from fct_touchpoints "
+                           "where touch_type = 'web_session' and campaign_id like 'cmp-%' "
+                           "group by all"))
+    assert landed and set(landed) <= {"paid_search", "paid_social", "display"}
+
+
+def _every_conversion_is_credited_once_by_every_model(home: Home) -> None:
+    sums = _q(home, "select attribution_model, count(*), min(total), max(total) from ("
+                    "  select attribution_model, conversion_id, sum(credit) as total"
+                    "  from fct_attribution group by all) group by all")
+    (conversions,), = _q(home, "select count(*) from fct_conversions")
+    assert {m for m, *_ in sums} == set(ATTRIBUTION_MODELS)
+    for model, n, low, high in sums:
+        assert n == conversions, model
+        assert low == pytest.approx(1.0, abs=1e-9) and high == pytest.approx(1.0, abs=1e-9)
+    # last touch credits exactly the last touch of each journey
+    credited = _q(home, "select position_in_journey = journey_length, count(*) "
+                        "from fct_attribution where attribution_model = 'last_touch' "
+                        "and credit > 0 group by all")
+    assert credited == [(True, conversions)]
+    # the README's question runs and answers per model and channel
+    answer = _q(home, readme_block("## Marketing attribution", "sql"))
+    assert {m for m, *_ in answer} == set(ATTRIBUTION_MODELS)
+    # the roll-up holds every credited conversion and its revenue
+    rollup = dict(_q(home, "select attribution_model, sum(attributed_conversions) "
+                           "from fct_attribution_channels group by all"))
+    assert rollup == {m: pytest.approx(conversions) for m in ATTRIBUTION_MODELS}
+    (revenue,), = _q(home, "select sum(conversion_value) from fct_conversions")
+    (credited,), = _q(home, "select sum(attributed_revenue) from fct_attribution_channels "
+                            "where attribution_model = 'shapley'")
+    assert credited == pytest.approx(revenue)
+
+
+def _attribution_tests_fail_on_broken_credits(home: Home, work: Path) -> None:
+    """The gate of the credits can fail: one credit moved to a touch after its conversion
+    breaks the sum for one model and the no-credit-after-conversion rule; a model's credits
+    dropped for one conversion leave it unaccounted."""
+    con = duckdb.connect(str(home.root / "warehouse.duckdb"))
+    try:
+        con.execute("""
+            update intermediate.int_attribution__credits set credit = credit + 0.5
+            where attribution_model = 'linear' and touch_id = (
+                select min(touch_id) from intermediate.int_attribution__credits
+                where attribution_model = 'linear')""")
+        con.execute("""
+            insert into intermediate.int_attribution__credits
+            select c.conversion_id, c.journey_id, t.touch_id, c.touch_channel, c.campaign_id,
+                   'markov', 0.0, 0.0
+            from (select * from intermediate.int_attribution__credits
+                  where attribution_model = 'markov' limit 1) as c
+            cross join (select touch_id from main.fct_touchpoints
+                        where conversion_id is null limit 1) as t""")
+        con.execute("""
+            delete from intermediate.int_attribution__credits
+            where attribution_model = 'shapley' and conversion_id = (
+                select max(conversion_id) from intermediate.int_attribution__credits)""")
+    finally:
+        con.close()
+    env = {**os.environ, "LAKEHOUSE_HOME": str(home.root),
+           "LAKEHOUSE_DBT_DATABASE": str(home.root / "warehouse.duckdb"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+    done = subprocess.run(
+        [str(DBT), "test", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+         "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+         "--select", "int_attribution__credits,test_type:data"],
+        env=env, capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode != 0
+    failed = {line.split("Failure in test ")[1].split(" ")[0]
+              for line in done.stdout.splitlines() if "Failure in test " in line}
+    assert {f.split("_int_attribution")[0] for f in failed} >= {
+        "credits_sum_to_one", "no_credit_after_conversion", "every_conversion_credited"}, \
+        done.stdout[-4000:]
