@@ -20,7 +20,7 @@ select
     p.person_id,
     p.household_id,
     coalesce(
-        p.person_id,
+        p.{{ journey_owner() }},
         o.identity_source || ':' || o.identity_record_hash,
         'order:' || o.order_id
     ) as journey_key

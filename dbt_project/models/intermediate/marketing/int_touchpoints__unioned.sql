@@ -154,9 +154,10 @@ select
     identity_source,
     identity_record_hash,
     order_id,
-    -- whose journey: the person, else the unresolved record, else the order or the touch alone
+    -- whose journey: the person (or household), else the unresolved record, else the order
+    -- or the touch alone
     coalesce(
-        person_id,
+        {{ journey_owner() }},
         identity_source || ':' || identity_record_hash,
         'order:' || order_id,
         'touch:' || touch_id
