@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from mam import MAMPipeline
 from mam.models.markov import MarkovModel
 
 from lakehouse.marketing import attribute, markov_removal_effects
-from tests.unit.test_marketing_attribute import credits, journeys, random_paths
+from tests.unit.marketing_helpers import credits, journeys, mam_journeys, random_paths
 
 # a > b converts, a alone does not, b converts once and fails once:
 #   start -> a 2/4, start -> b 2/4; a -> b 1/2, a -> null 1/2; b -> conv 2/3, b -> null 1/3
@@ -75,14 +74,7 @@ def test_no_conversions_means_no_effect() -> None:
 
 def _mam_markov(paths: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """MAM's removal effects and normalised weights, and its per-journey raw credits."""
-    frame = pl.DataFrame({
-        "journey_id": [f"j{i}" for i in range(len(paths))],
-        "path": [p.removesuffix(" > $") for p in paths],
-        "times": [" > ".join(["0"] * len(p.removesuffix(" > $").split(" > "))) for p in paths],
-        "has_conv": [p.endswith(" > $") for p in paths]})
-    unified = MAMPipeline.preprocess(frame, "journey", channels_colname="path",
-                                     journey_with_conv_colname="has_conv",
-                                     user_id_colname="journey_id", time_till_conv_colname="times")
+    unified = mam_journeys(paths)
     model = MarkovModel(transition_to_same_state=False)
     raw = model.calculate(unified)
     weights = raw.select(pl.col("channels").alias("channel"), "weight_val").unique()

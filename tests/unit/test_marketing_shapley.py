@@ -6,11 +6,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-from mam import MAMPipeline
 from mam.models.shapley import ShapleyModel
 
 from lakehouse.marketing import attribute, shapley_values
-from tests.unit.test_marketing_attribute import credits, journeys, random_paths
+from tests.unit.marketing_helpers import credits, journeys, mam_journeys, random_paths
 
 
 def test_two_channels_by_hand() -> None:
@@ -78,14 +77,7 @@ def test_max_channels() -> None:
 def _mam_shapley(paths: list[str], max_size: int) -> tuple[dict[frozenset, dict], pl.DataFrame]:
     """MAM's per channel-set weights (``phi * journeys`` normalised to the set's conversions)
     and its per-channel attribution."""
-    frame = pl.DataFrame({
-        "journey_id": [f"j{i}" for i in range(len(paths))],
-        "path": [p.removesuffix(" > $") for p in paths],
-        "times": [" > ".join(["0"] * len(p.removesuffix(" > $").split(" > "))) for p in paths],
-        "has_conv": [p.endswith(" > $") for p in paths]})
-    unified = MAMPipeline.preprocess(frame, "journey", channels_colname="path",
-                                     journey_with_conv_colname="has_conv",
-                                     user_id_colname="journey_id", time_till_conv_colname="times")
+    unified = mam_journeys(paths)
     model = ShapleyModel(max_size=max_size, value_column="conv_rate")
     totals = model.get_aggregated_results(unified)
     per_set = {}
