@@ -12,6 +12,7 @@ from data_quality.suites import MartRules
 _CUSTOMER = ("person_id", "main.dim_customers", "person_id")
 _PRODUCT = ("product_id", "main.dim_products", "product_id")
 _LOCATION = ("location_id", "main.dim_locations", "location_id")
+_SUPPLIER = ("supplier_id", "main.dim_suppliers", "supplier_id")
 _CHANNELS = ("web", "app", "store")
 
 MART_RULES: dict[str, MartRules] = {
@@ -19,7 +20,9 @@ MART_RULES: dict[str, MartRules] = {
     "main.dim_customers": MartRules(
         key=("person_id",), not_null=("household_id", "household_size"), min_rows=1,
         between=(("order_count", 0, None), ("total_revenue", 0, None),
-                 ("return_count", 0, None), ("household_size", 1, None)),
+                 ("return_count", 0, None), ("household_size", 1, None),
+                 ("loyalty_member_count", 0, None)),
+        sets=(("loyalty_tier", ("bronze", "silver", "gold")),),
         references=(("household_id", "main.dim_households", "household_id"),)),
     # one row per household: every person in exactly one, so sizes add up to dim_customers
     "main.dim_households": MartRules(
@@ -29,19 +32,19 @@ MART_RULES: dict[str, MartRules] = {
                  ("total_revenue", 0, None))),
     "main.dim_products": MartRules(
         key=("product_id",), not_null=("category", "price"),
-        min_rows=1, rows_expected_from="main.stg_silver__products",
+        min_rows=1, rows_expected_from="staging.stg_silver__products",
         between=(("price", 0, None), ("cost", 0, None), ("return_rate", 0, 1),
                  ("quality_score", 0, 1), ("avg_rating", 1, 5))),
     "main.dim_locations": MartRules(key=("location_id",), min_rows=1,
-                                    rows_expected_from="main.stg_silver__locations"),
+                                    rows_expected_from="staging.stg_silver__locations"),
     "main.fct_orders": MartRules(
         key=("order_id",), not_null=("channel", "ordered_at"),
-        min_rows=1, rows_expected_from="main.stg_silver__orders",
+        min_rows=1, rows_expected_from="staging.stg_silver__orders",
         sets=(("channel", _CHANNELS),), between=(("net_revenue", 0, None),),
         references=(_CUSTOMER, _LOCATION), newest="ordered_at"),
     "main.fct_order_lines": MartRules(
         key=("order_line_id",), not_null=("order_id", "product_id", "quantity"),
-        min_rows=1, rows_expected_from="main.stg_silver__order_lines",
+        min_rows=1, rows_expected_from="staging.stg_silver__order_lines",
         sets=(("channel", _CHANNELS),), between=(("quantity", 1, None),
                                                  ("unit_price", 0, None)),
         references=(_CUSTOMER, _PRODUCT, ("order_id", "main.fct_orders", "order_id")),
@@ -58,11 +61,11 @@ MART_RULES: dict[str, MartRules] = {
     # so it does not block publishing; inventory_discrepancies reports it ("wms vs shop")
     "main.fct_inventory_positions": MartRules(
         key=("position_key",), not_null=("product_id", "location_id"),
-        min_rows=1, rows_expected_from="main.stg_gold__inventory_positions",
+        min_rows=1, rows_expected_from="staging.stg_gold__inventory_positions",
         references=(_PRODUCT, _LOCATION)),
     "main.fct_inventory_daily": MartRules(
         key=("snapshot_key",), not_null=("product_id", "location_id", "snapshot_date"),
-        min_rows=1, rows_expected_from="main.stg_gold__inventory_daily",
+        min_rows=1, rows_expected_from="staging.stg_gold__inventory_daily",
         references=(_PRODUCT, _LOCATION)),
     "main.fct_shipments": MartRules(
         key=("shipment_id",), not_null=("order_id", "shipped_at"),
@@ -108,4 +111,83 @@ MART_RULES: dict[str, MartRules] = {
         key=("campaign_day_key",), not_null=("attribution_model", "campaign_id",
                                              "activity_date"),
         between=(("attributed_conversions", 0, None), ("cost", 0, None))),
+    # inventory exceptions and options: alerts and discrepancies are rightly empty when the
+    # systems agree (no min_rows)
+    # no min_rows: no phantom stock is the healthy state (0 rows in /tmp/h15b)
+    "main.fct_inventory_alerts": MartRules(
+        key=("alert_key",), not_null=("product_id", "location_id", "status", "opened_at",
+                                      "shortfall_units"),
+        sets=(("status", ("open", "closed")),),
+        between=(("shortfall_units", 1, None), ("episode_event_count", 1, None),
+                 ("age_days", 0, None), ("negative_days", 0, None)),
+        references=(_PRODUCT, _LOCATION), newest="opened_at"),
+    # no min_rows: systems that agree leave it empty; product/location are null for an
+    # unmapped product code (references skip nulls)
+    "main.fct_inventory_discrepancies": MartRules(
+        key=("discrepancy_key",), not_null=("systems", "cause", "units", "abs_units"),
+        sets=(("cause", ("lagging sync", "missing event", "shrinkage",
+                         "unmapped product code")),),
+        between=(("abs_units", 0, None), ("age_days", 0, None)),
+        references=(_PRODUCT, _LOCATION), newest="discrepant_since"),
+    "main.fct_fulfilment_options": MartRules(
+        key=("fulfilment_option_key",),
+        not_null=("product_id", "zone", "service", "location_id", "shipping_cost",
+                  "delivery_days", "fulfilment_rank", "is_routed"),
+        min_rows=1, rows_expected_from="staging.stg_gold__inventory_fulfilment_options",
+        sets=(("service", ("standard", "express")),),
+        between=(("sellable", 1, None), ("shipping_cost", 0, None), ("transit_days", 0, None),
+                 ("backlog_orders", 0, None), ("ship_capacity_per_day", 1, None),
+                 ("dispatch_in_days", 0, None), ("delivery_days", 0, None),
+                 ("fulfilment_rank", 1, None)),
+        references=(_PRODUCT, _LOCATION)),
+    "main.fct_channel_availability": MartRules(
+        key=("availability_key",),
+        not_null=("product_id", "channel", "sales_channel", "location_id", "sellable"),
+        min_rows=1, rows_expected_from="staging.stg_gold__inventory_channel_availability",
+        sets=(("sales_channel", _CHANNELS),),
+        between=(("available_to_promise", 0, None), ("at_risk", 0, None),
+                 ("held_back_units", 0, None), ("sellable", 0, None)),
+        references=(_PRODUCT, _LOCATION)),
+    # suppliers and purchase orders, promotions, loyalty
+    "main.dim_suppliers": MartRules(
+        key=("supplier_id",), not_null=("supplier_name", "product_count", "po_line_count"),
+        min_rows=1, rows_expected_from="staging.stg_silver__suppliers",
+        between=(("fill_rate", 0, 1), ("on_time_share", 0, 1), ("return_rate", 0, None),
+                 ("avg_rating", 1, 5), ("product_count", 0, None), ("short_units", 0, None),
+                 ("quoted_lead_time_days", 0, None))),
+    "main.fct_purchase_orders": MartRules(
+        key=("po_number",), not_null=("supplier_id", "product_id", "location_id",
+                                      "ordered_qty", "received_qty", "delivery_status"),
+        min_rows=1, rows_expected_from="staging.stg_silver__purchase_orders",
+        sets=(("delivery_status", ("on_time", "late", "overdue", "not_due")),
+              ("po_status", ("received", "open"))),
+        between=(("ordered_qty", 1, None), ("received_qty", 0, None), ("short_qty", 0, None),
+                 ("open_qty", 0, None), ("late_days", 0, None), ("receipt_count", 0, None)),
+        references=(_SUPPLIER, _PRODUCT, _LOCATION), newest="ordered_at"),
+    "main.dim_promotions": MartRules(
+        key=("promo_id",), not_null=("start_date", "end_date", "is_sitewide",
+                                     "promotion_status"),
+        min_rows=1, rows_expected_from="staging.stg_silver__promotions",
+        sets=(("promotion_status", ("scheduled", "running", "ended")),),
+        between=(("discount_pct", 0, 100), ("duration_days", 1, None),
+                 ("days_observed", 0, None), ("units", 0, None), ("redeemed_units", 0, None))),
+    # no min_rows: empty while no promotion has run inside the sales data
+    "main.fct_promotion_performance": MartRules(
+        key=("promotion_day_key",), not_null=("promo_id", "promotion_date", "units", "revenue",
+                                              "redeemed_units"),
+        between=(("units", 0, None), ("redeemed_units", 0, None), ("baseline_units", 0, None),
+                 ("baseline_days", 0, 4), ("day_of_promotion", 1, None),
+                 ("units_lift", -1, None)),
+        references=(("promo_id", "main.dim_promotions", "promo_id"),)),
+    "main.dim_loyalty_members": MartRules(
+        key=("loyalty_member_key",), not_null=("loyalty_card_hash", "signup_channel",
+                                               "loyalty_tier"),
+        min_rows=1, rows_expected_from="staging.stg_silver__loyalty_members",
+        sets=(("signup_channel", ("store", "online")),
+              ("loyalty_tier", ("bronze", "silver", "gold"))),
+        between=(("card_transaction_count", 0, None), ("online_order_count", 0, None),
+                 ("store_order_count", 0, None), ("lifetime_spend", 0, None)),
+        references=(_CUSTOMER, ("household_id", "main.dim_households", "household_id"),
+                    ("signup_location_id", "main.dim_locations", "location_id")),
+        newest="signed_up_at"),
 }

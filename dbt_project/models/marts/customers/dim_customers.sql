@@ -1,6 +1,7 @@
 -- One row per person: the unified, pseudonymised profile from identity resolution (keyed
--- hashes of name, address, e-mails and phones; no raw PII), the person's household, and what
--- the person did across channels. Anonymous activity (no resolved person) is not in this table.
+-- hashes of name, address, e-mails and phones; no raw PII), the person's household, what the
+-- person did across channels, and whether the person is a loyalty member (one or more sign-ups
+-- in dim_loyalty_members). Anonymous activity (no resolved person) is not in this table.
 with orders as (
     select
         person_id,
@@ -45,6 +46,18 @@ households as (
     select household_id, count(*) as household_size
     from {{ ref('stg_gold__customer_profiles') }}
     group by household_id
+),
+
+loyalty as (
+    -- a person can hold several memberships (signed up twice, with other details)
+    select
+        person_id,
+        count(*) as loyalty_member_count,
+        min(signed_up_at) as loyalty_signed_up_at,
+        any_value(loyalty_tier) as loyalty_tier  -- the person's spend: the same on each membership
+    from {{ ref('dim_loyalty_members') }}
+    where person_id is not null
+    group by person_id
 )
 
 select
@@ -83,9 +96,14 @@ select
     coalesce(t.channels, []) as channels,
     t.last_interaction_at,
     coalesce(r.return_count, 0) as return_count,
-    coalesce(r.refund_amount, 0) as refund_amount
+    coalesce(r.refund_amount, 0) as refund_amount,
+    l.person_id is not null as is_loyalty_member,
+    coalesce(l.loyalty_member_count, 0) as loyalty_member_count,
+    l.loyalty_signed_up_at,
+    l.loyalty_tier
 from {{ ref('stg_gold__customer_profiles') }} as c
 left join orders as o on o.person_id = c.person_id
 left join touches as t on t.person_id = c.person_id
 left join returns as r on r.person_id = c.person_id
 left join households as h on h.household_id = c.household_id
+left join loyalty as l on l.person_id = c.person_id
