@@ -33,7 +33,7 @@ from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.validations import record_validation
 from tests.gated import build_inventory, build_silver, resolve_home
-from tests.readme import readme_block
+from tests.readme import readme_block, readme_questions
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
@@ -122,6 +122,7 @@ def test_dbt_builds_linked_pseudonymised_marts_incrementally(home: Home, tmp_pat
     _reads_validated_versions_and_tolerates_a_missing_table(home)
     _no_raw_pii_in_any_warehouse_column(home)
     _journeys_end_at_the_next_conversion_within_the_look_back(home)
+    _every_mart_answers_its_readme_question(home)
     _every_conversion_is_credited_once_by_every_model(home)
 
     before = _q(home, "select count(*) from fct_interactions")[0][0]
@@ -332,6 +333,21 @@ def _incremental_build_holds_new_and_relinked_rows(home: Home, before: int, adde
     # the unvalidated order is still invisible
     assert _q(home, f"select count(*) from fct_orders where order_id = '{UNVALIDATED_ORDER}'"
               ) == [(0,)]
+
+
+# README questions this scenario cannot answer with rows: no stock position goes negative in
+# it, and its ad spend never landed (so no campaign has a cost)
+EMPTY_HERE = {"fct_inventory_alerts", "fct_attribution_campaigns"}
+
+
+def _every_mart_answers_its_readme_question(home: Home) -> None:
+    questions = readme_questions()
+    marts = {t for (t,) in _q(home, "select table_name from information_schema.tables "
+                                    "where table_schema = 'main' and table_name not like '\\_%' "
+                                    "escape '\\'")}
+    assert {mart for mart, _ in questions} == marts
+    rows = {mart: len(_q(home, sql)) for mart, sql in questions}
+    assert {m for m, n in rows.items() if n == 0} <= EMPTY_HERE, rows
 
 
 def _journeys_end_at_the_next_conversion_within_the_look_back(home: Home) -> None:
