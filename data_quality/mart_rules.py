@@ -61,6 +61,7 @@ MART_RULES: dict[str, MartRules] = {
     # so it does not block publishing; inventory_discrepancies reports it ("wms vs shop")
     "main.fct_inventory_positions": MartRules(
         key=("position_key",), not_null=("product_id", "location_id"),
+        between=(("inbound", 0, None), ("in_transit_out", 0, None), ("at_risk", 0, None)),
         min_rows=1, rows_expected_from="staging.stg_gold__inventory_positions",
         references=(_PRODUCT, _LOCATION)),
     "main.fct_inventory_daily": MartRules(

@@ -12,6 +12,10 @@ select
     p.last_count_time,
     p.ledger_events,
     p.shrinkage,
+    p.inbound,
+    p.next_expected_date,
+    p.in_transit_out,
+    p.at_risk,
     d.in_stock_days,
     d.velocity,
     d.days_of_cover

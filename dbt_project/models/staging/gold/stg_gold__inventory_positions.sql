@@ -7,5 +7,9 @@ select
     last_event_time,
     last_count_time,
     events as ledger_events,
-    shrinkage
+    shrinkage,
+    inbound,
+    next_expected_date,
+    in_transit_out,
+    at_risk
 from {{ source('gold', 'inventory_positions') }}
