@@ -69,10 +69,14 @@ journeyed as (
     select * from unled
 )
 
+-- a journey's id never names its person (person ids are labels that differ between runs):
+-- the conversion's id, or the first touch of a non-converting journey
 select
     *,
     case
         when conversion_id is not null then 'conversion:' || conversion_id
-        else 'open:' || journey_key || ':' || stretch
+        else 'open:' || min(touch_id) over (
+            partition by journey_key, stretch, conversion_id is null
+        )
     end as journey_id
 from journeyed
