@@ -1,5 +1,5 @@
-"""`lakehouse` command line: simulate a retailer, materialize every asset, start the UI, list
-and replay the quarantine.
+"""`lakehouse` command line: simulate a retailer, materialize every asset, start the UI, serve
+the inventory API, list and replay the quarantine.
 
 Heavy imports (dagster, dbt) happen inside the sub-commands that need them, so `simulate`
 stays fast.
@@ -66,6 +66,14 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     _home_arg(dev)
     dev.add_argument("--port", type=int, default=3000)
 
+    serve = sub.add_parser("serve", help="serve the inventory API (availability, fulfilment) "
+                           "over HTTP from validated positions; docs at /docs")
+    _home_arg(serve)
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: loopback only)")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+
     quarantine = sub.add_parser("quarantine", help="list or replay quarantined rows")
     actions = quarantine.add_subparsers(dest="action", required=True)
     listing = actions.add_parser(
@@ -125,6 +133,16 @@ def _dev(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from lakehouse.serve import serve
+
+    home = Home.resolve(args.home)
+    print(f"inventory API on http://{args.host}:{args.port} (docs /docs, home {home.root})",
+          flush=True)
+    serve(home.root, host=args.host, port=args.port, access_log=args.access_log)
+    return 0
+
+
 GROUPS_SHOWN = 40  # `quarantine list`: count groups printed (largest first)
 
 
@@ -166,7 +184,8 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
-    handlers = {"simulate": _simulate, "run": _run, "dev": _dev, "quarantine": _quarantine}
+    handlers = {"simulate": _simulate, "run": _run, "dev": _dev, "serve": _serve,
+                "quarantine": _quarantine}
     return handlers[args.command](args)
 
 
