@@ -11,11 +11,15 @@ P(conversion)``, each probability ``e_start' N r`` through the fundamental matri
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
 from lakehouse.marketing.schema import J, touches
+
+if TYPE_CHECKING:  # scipy is imported when a chain is built, not by every importer of the API
+    import scipy.sparse as sp
 
 _START = "start"
 _TOLERANCE = 1e-14
@@ -105,6 +109,8 @@ def _chain(counts: pl.DataFrame, n_channels: int
     n = len(names)
     prob = count / np.bincount(src, weights=count, minlength=n)[src]
     inner = dst >= 0
+    import scipy.sparse as sp
+
     q = sp.csr_matrix((prob[inner], (src[inner], dst[inner])), shape=(n, n))
     r = np.bincount(src, weights=np.where(moves["converts"].to_numpy(), prob, 0.0), minlength=n)
     members = np.zeros((n, n_channels), dtype=bool)
