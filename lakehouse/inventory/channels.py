@@ -132,6 +132,11 @@ def open_orders(ledger: pl.DataFrame, as_of: datetime | None = None) -> pl.DataF
             .agg(pl.len().cast(pl.Int64).alias("backlog_orders")))
 
 
+# how the order router ranks the options of one product, zone and service: cheapest, then
+# fastest, then by location code (rank 1 is its choice); the HTTP API ranks by the same key
+OPTION_ORDER = ("service", "shipping_cost", "delivery_days", "location_id")
+
+
 def fulfilment_options(online: pl.DataFrame, ledger: pl.DataFrame, locations: pl.DataFrame,
                        shipping_rates: pl.DataFrame, zone: str | list[str] | None = None,
                        quantity: int = 1, service: str | None = None,
@@ -171,7 +176,6 @@ def fulfilment_options(online: pl.DataFrame, ledger: pl.DataFrame, locations: pl
                          .alias("delivery_days")))
     if out.is_empty():
         return pl.DataFrame(schema=FULFILMENT_SCHEMA)
-    out = out.sort("product_id", "zone", "service", "shipping_cost", "delivery_days",
-                   "location_id").with_columns(
+    out = out.sort("product_id", "zone", *OPTION_ORDER).with_columns(
         pl.int_range(1, pl.len() + 1).over("product_id", "zone", "service").alias("rank"))
     return out.select(list(FULFILMENT_SCHEMA)).cast(FULFILMENT_SCHEMA)

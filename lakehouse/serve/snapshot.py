@@ -20,11 +20,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 
 import polars as pl
 
-from lakehouse.inventory.channels import ONLINE_CHANNELS, channel_availability, open_orders
+from lakehouse.inventory.channels import (
+    ONLINE_CHANNELS,
+    OPTION_ORDER,
+    channel_availability,
+    open_orders,
+)
 from lakehouse.inventory.fold import KEY
 
 TABLES = {"positions": "gold/inventory_positions", "ledger": "silver/inventory_ledger",
@@ -133,8 +139,7 @@ class Snapshot:
                                 "ship_capacity_per_day": node.capacity,
                                 "dispatch_in_days": dispatch,
                                 "delivery_days": dispatch + days})
-        options.sort(key=lambda o: (o["service"], o["shipping_cost"], o["delivery_days"],
-                                    o["location_id"]))
+        options.sort(key=itemgetter(*OPTION_ORDER))
         rank: dict[str, int] = {}
         for o in options:
             rank[o["service"]] = o["rank"] = rank.get(o["service"], 0) + 1
