@@ -9,7 +9,7 @@ outcome, a layer's tables all or nothing, exactly as a step of the pipeline does
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from deltalake import DeltaTable
@@ -35,13 +35,16 @@ def suite_for(table: str) -> Suite | None:
     return None
 
 
-def referenced_first(tables: Sequence[str]) -> list[str]:
+def referenced_first(tables: Sequence[str],
+                     after: Mapping[str, set[str]] | None = None) -> list[str]:
     """``tables`` ordered so that every table comes after the tables it references (a
-    reference is checked against the version its table's gate just passed); by name within."""
+    reference is checked against the version its table's gate just passed) and after the
+    tables ``after`` lists for it (its lineage); by name within."""
     def refs(t: str) -> set[str]:
         suite = suite_for(t)
-        return {ref if "/" in ref else f"{t.split('/')[0]}/{ref}"
-                for _, ref, *_ in (suite.references if suite else ())} - {t}
+        return ({ref if "/" in ref else f"{t.split('/')[0]}/{ref}"
+                 for _, ref, *_ in (suite.references if suite else ())}
+                | (after or {}).get(t, set())) - {t}
 
     left, out = sorted(tables), []
     while left:

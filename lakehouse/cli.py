@@ -65,6 +65,21 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     dev = sub.add_parser("dev", help="start the Dagster UI and daemon on the home")
     _home_arg(dev)
     dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--host", default="127.0.0.1",
+                     help="address the UI listens on (default: loopback only; the UI has no "
+                     "login, see the README before exposing it)")
+
+    keys = sub.add_parser("keys", help="the pseudonymisation key")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    rotate = key_actions.add_parser(
+        "rotate", help="re-key identity under a new HMAC key (persons keep their ids), swap "
+        "the key, then rebuild everything derived")
+    _home_arg(rotate)
+    rotate.add_argument("--new-key-env", metavar="VAR",
+                        help="when the key comes from LAKEHOUSE_HMAC_KEY: the variable holding "
+                        "the new key")
+    rotate.add_argument("--no-rebuild", action="store_true",
+                        help="skip the rebuild (run `lakehouse run` before analysts read again)")
 
     serve = sub.add_parser("serve", help="serve the inventory API (availability, fulfilment) "
                            "over HTTP from validated positions; docs at /docs")
@@ -86,6 +101,16 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         add_selection_arguments(action)
     replay.add_argument("--gate-engine", choices=["gx", "duckdb"],
                         help="engine of the gates (default: the pipeline's, GX)")
+    erase = sub.add_parser("erase", help="right to be forgotten: remove a person from every "
+                           "layer of the home (resolved through identity), with an audit entry")
+    _home_arg(erase)
+    for flag, what in (("--person-id", "person id"), ("--email", "e-mail address"),
+                       ("--phone", "phone number, any format"),
+                       ("--loyalty-id", "loyalty card number")):
+        erase.add_argument(flag, action="append", default=[], metavar="VALUE",
+                           help=f"{what} of the person (repeat for several)")
+    erase.add_argument("--dry-run", action="store_true",
+                       help="print what would be removed, change nothing")
     return parser.parse_args(argv)
 
 
@@ -126,8 +151,12 @@ def _dev(args: argparse.Namespace) -> int:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     # `dagster dev`, with the daemon's sensor loop at 1 s (orchestration/daemon.py)
     cmd = [sys.executable, "-m", "orchestration.dev", "-w", os.path.join(root, "workspace.yaml"),
-           "-p", str(args.port)]
-    print(f"Dagster UI on http://127.0.0.1:{args.port} (home {home.root})", flush=True)
+           "-h", args.host, "-p", str(args.port)]
+    print(f"Dagster UI on http://{args.host}:{args.port} (home {home.root})", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: the Dagster UI has no login; anyone who can reach {args.host} can "
+              "launch runs and read asset metadata (see the README's security section)",
+              file=sys.stderr, flush=True)
     os.chdir(root)
     os.execve(sys.executable, cmd, env)
     return 0  # not reached
@@ -141,6 +170,35 @@ def _serve(args: argparse.Namespace) -> int:
           flush=True)
     serve(home.root, host=args.host, port=args.port, access_log=args.access_log)
     return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from lakehouse.identity.pii import KEY_ENV
+    from lakehouse.identity.rotate import rotate
+
+    home = Home.resolve(args.home).ensure()
+    try:
+        report = rotate(home, new_key_env=args.new_key_env)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"lakehouse keys rotate: {exc}", file=sys.stderr)
+        return 2
+    print(f"identity re-keyed: {report.records_rekeyed} record(s) kept their person, "
+          f"{report.records_dropped} no longer in silver left the map; suppression list: "
+          f"{report.erasures_rekeyed} re-keyed, {report.erasures_stale} of records gone from "
+          "silver kept as they were (nothing can match them)")
+    env = home.environment()
+    if report.key_file:
+        print(f"new key in {report.key_file} (owner-only); the old one is gone")
+    else:
+        env[KEY_ENV] = os.environ[args.new_key_env]
+        print(f"now set {KEY_ENV} to the value of {args.new_key_env} in your secret store: "
+              "every later run must use the new key")
+    if args.no_rebuild:
+        print("not rebuilt: marts, ML tables and the warehouse still hold old hashes until "
+              "`lakehouse run`")
+        return 0
+    cmd = [sys.executable, "-m", "orchestration.run", "--home", str(home.root)]
+    return subprocess.call(cmd, env=env)
 
 
 GROUPS_SHOWN = 40  # `quarantine list`: count groups printed (largest first)
@@ -182,10 +240,30 @@ def _quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _erase(args: argparse.Namespace) -> int:
+    from lakehouse.privacy.erase import ErasureRefused, Request, erase
+    from lakehouse.privacy.report import describe
+
+    requests = [Request(kind, value) for kind in ("person_id", "email", "phone", "loyalty_id")
+                for value in getattr(args, kind)]
+    if not requests:
+        print("lakehouse erase: name the person (--person-id, --email, --phone or "
+              "--loyalty-id)", file=sys.stderr)
+        return 2
+    home = Home.resolve(args.home)
+    try:
+        plan, record = erase(home, requests, dry_run=args.dry_run)
+    except ErasureRefused as exc:
+        print(f"lakehouse erase: {exc}", file=sys.stderr)
+        return 2
+    print(describe(plan, record))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     handlers = {"simulate": _simulate, "run": _run, "dev": _dev, "serve": _serve,
-                "quarantine": _quarantine}
+                "quarantine": _quarantine, "keys": _keys}
     return handlers[args.command](args)
 
 

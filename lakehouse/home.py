@@ -41,6 +41,14 @@ run_launcher:  # run workers forked from a process that imported the code alread
 run_monitoring:  # a killed run worker fails its run instead of holding the lake tag for ever
   enabled: true
   poll_interval_seconds: 30
+retention:  # the landing sensor ticks every second: keep a day of its skipped ticks
+  sensor:
+    purge_after_days:
+      skipped: 1
+      success: 30
+      failure: 30
+  schedule:
+    purge_after_days: 90
 """
 
 

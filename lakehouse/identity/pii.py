@@ -4,40 +4,82 @@ Why keyed: a plain hash of an e-mail is reversible by hashing a list of e-mails;
 not without the key, and rotating the key unlinks old exports. The key comes from
 ``LAKEHOUSE_HMAC_KEY``; production without it is an error, a dev home gets a generated key
 in ``H/secrets/hmac.key`` (never committed: it lives in the home, not the repo).
+
+The dev key is created owner-only in one step (``O_EXCL``, mode 0600, in a 0700 directory),
+so no other user can read it even for an instant, and a key file others can read is refused
+the way ssh refuses a private key. Rotation: ``lakehouse.identity.rotate``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import stat
 from pathlib import Path
 
 import polars as pl
+
+KEY_ENV = "LAKEHOUSE_HMAC_KEY"
 
 
 class MissingKeyError(RuntimeError):
     """No HMAC key configured where one is required."""
 
 
+class ExposedKeyError(RuntimeError):
+    """The key file can be read by users other than its owner."""
+
+
+def key_path(home: str | Path) -> Path:
+    """Where a home keeps its development key."""
+    return Path(home) / "secrets" / "hmac.key"
+
+
 def load_key(home: str | Path | None = None, env: dict[str, str] | None = None) -> bytes:
     """The pseudonymisation key: ``LAKEHOUSE_HMAC_KEY``, else (outside production) the dev key
     of ``home``, generated once."""
     env = dict(os.environ) if env is None else env
-    if env.get("LAKEHOUSE_HMAC_KEY"):
-        return env["LAKEHOUSE_HMAC_KEY"].encode()
+    if env.get(KEY_ENV):
+        return env[KEY_ENV].encode()
     if env.get("LAKEHOUSE_ENV", "").lower() == "production":
-        raise MissingKeyError("LAKEHOUSE_HMAC_KEY is not set and LAKEHOUSE_ENV=production: set "
+        raise MissingKeyError(f"{KEY_ENV} is not set and LAKEHOUSE_ENV=production: set "
                               "it to the pseudonymisation key (from your secret store)")
     if home is None:
-        raise MissingKeyError("no LAKEHOUSE_HMAC_KEY and no home to keep a dev key in")
-    path = Path(home) / "secrets" / "hmac.key"
+        raise MissingKeyError(f"no {KEY_ENV} and no home to keep a dev key in")
+    path = key_path(home)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        write_key(path, secrets.token_hex(32), replace=False)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ExposedKeyError(f"{path} is readable by others (mode {mode:04o}): run "
+                              f"`chmod 600 {path}`, and rotate the key if others may have "
+                              "read it (lakehouse keys rotate)")
     return path.read_text().strip().encode()
+
+
+def write_key(path: Path, key: str, replace: bool = True) -> None:
+    """Write ``key`` owner-only and whole: readers see the old key or the new one, never a
+    partial file. ``replace=False`` creates it unless another process just did (theirs is
+    kept); ``replace=True`` swaps it in (rotation)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                os.link(tmp, path)  # atomic create-if-absent, with its content
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def pseudonymise(value: str | None, key: bytes) -> str | None:

@@ -418,6 +418,18 @@ def _group_work(ents: list[Entity], todo: list[LandingFile], *, home: Home, now:
     return out
 
 
+def ingested(home: Home | str | Path, files: list[LandingFile]) -> set[str]:
+    """Identities of the ``files`` whose content is fully ingested: the quarantine table
+    commits each file's transaction last, after every bronze table it feeds, so the lake
+    itself says which files are done (no list kept beside it)."""
+    home = home if isinstance(home, Home) else Home.resolve(home)
+    uri = quarantine_uri(home)
+    if not files or not DeltaTable.is_deltatable(uri):
+        return set()
+    dt = DeltaTable(uri)
+    return {f.identity for f in files if committed(dt, f.app_id, APP_VERSION)}
+
+
 def ingest_files(
     home: Home | str | Path,
     files: list[LandingFile],

@@ -171,3 +171,25 @@ def tables_fed_by(channel: str, entity: str) -> set[str]:
     if sources & IDENTITY_SOURCES:
         fed |= {"identifier_observations", "customer_records"}
     return fed
+
+
+def reads(name: str) -> tuple[set[tuple[str, str]], set[str]]:
+    """What building silver table ``name`` reads: the bronze entities ``(channel, entity)``
+    whose rows it conforms, and the silver tables it looks values up in (references, the
+    product crosswalk, the table it is derived from). Its lineage, for the asset graph."""
+    derived_from = {d: src for src, ds in _DERIVED.items() for d in ds}
+    if name in IDENTITY_TABLES:
+        return set(IDENTITY_SOURCES), set()
+    if name in derived_from:
+        bronze, _ = reads(derived_from[name])
+        return bronze, {derived_from[name]}
+    bronze = {(c, e) for t in (PRODUCTS, *EVENT_TABLES) if t.name == name
+              for c, e, _ in t.sources}
+    if name == "orders":
+        bronze.add(("orders", "orders"))
+    silver = {r.table for r in REFERENCES.get(name, ())}
+    if name in PRODUCT_MAPPED:
+        silver.add("product_crosswalk")
+    if not bronze:
+        raise KeyError(f"silver table {name!r} is not defined")
+    return bronze, silver

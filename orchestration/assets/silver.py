@@ -11,7 +11,7 @@ import dagster as dg
 from data_quality.lake import gate_table, referenced_first
 from data_quality.suites import quarantine_suite, silver_suite
 from lakehouse.silver import LAYOUTS, build_silver
-from lakehouse.silver.tables import IDENTITY_TABLES
+from lakehouse.silver.tables import IDENTITY_TABLES, reads
 from lakehouse.storage.paths import quarantine_uri, table_uri
 from orchestration.assets.bronze import ingest_bronze
 from orchestration.gates import (
@@ -44,7 +44,22 @@ DESCRIPTIONS = {
 
 # gate order: every table after the tables it references (a sibling's reference check reads the
 # version they just passed)
-GATE_ORDER = [t.split("/", 1)[1] for t in referenced_first([f"silver/{n}" for n in LAYOUTS])]
+# (and after the silver tables it reads: Dagster takes a multi-asset's outputs in lineage order)
+GATE_ORDER = [t.split("/", 1)[1] for t in referenced_first(
+    [f"silver/{n}" for n in LAYOUTS],
+    after={f"silver/{n}": {f"silver/{s}" for s in reads(n)[1]} for n in LAYOUTS})]
+
+
+def _lineage(name: str) -> list[dg.AssetKey]:
+    """The bronze tables a silver table conforms, the silver tables it looks values up in,
+    and the quarantine (its pending rows are retried on every build)."""
+    bronze, silver = reads(name)
+    keys = [dg.AssetKey(["bronze", f"{c}__{e}"]) for c, e in sorted(bronze)]
+    keys += [silver_key(s) for s in sorted(silver)]
+    return [*keys, QUARANTINE_KEY]
+
+
+QUARANTINE_KEY = dg.AssetKey(["quarantine", "rows"])
 
 
 class SilverConfig(dg.Config):
@@ -59,7 +74,7 @@ def silver_key(name: str) -> dg.AssetKey:
     specs=[
         dg.AssetSpec(
             silver_key(name),
-            deps=list(ingest_bronze.keys),
+            deps=_lineage(name),
             group_name="silver",
             description=DESCRIPTIONS.get(name, f"Silver `{name}`: conformed and deduplicated.")
             + f" Key: ({', '.join(layout.key)})"

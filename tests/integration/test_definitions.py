@@ -29,6 +29,29 @@ def test_code_location_loads_with_landing_layer_first():
     defs.resolve_job_def("materialize_all")
 
 
+def test_each_silver_table_depends_on_what_it_reads_not_on_every_bronze_table():
+    graph = defs.resolve_asset_graph()
+
+    def parents(key: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(dg.AssetKey.from_user_string(key))
+                .parent_keys}
+
+    assert parents("silver/orders") == {"bronze/orders__orders", "silver/product_crosswalk",
+                                        "quarantine/rows"}
+    assert parents("silver/order_lines") == {"bronze/orders__orders", "silver/orders",
+                                             "quarantine/rows"}
+    returns = parents("silver/returns")
+    assert {"bronze/returns__returns", "silver/orders", "silver/locations"} <= returns
+    assert not any(p.startswith("bronze/") and p != "bronze/returns__returns" for p in returns)
+    every_bronze = {k.to_user_string() for k in graph.get_all_asset_keys()
+                    if k.path[0] == "bronze"}
+    for key in graph.get_all_asset_keys():
+        if key.path[0] == "silver":  # every parent exists, and none depends on all of bronze
+            assert parents(key.to_user_string()) <= {
+                k.to_user_string() for k in graph.get_all_asset_keys()}
+            assert not every_bronze <= parents(key.to_user_string()), key
+
+
 def test_workspace_yaml_loads_the_code_location():
     # `dagster definitions validate` is what `dagster dev` does first with workspace.yaml.
     done = subprocess.run(

@@ -4,19 +4,20 @@ import dagster as dg
 from deltalake import DeltaTable
 
 from lakehouse.home import Home
+from lakehouse.ingest import discover
 from lakehouse.simulate import SimConfig, simulate
 from orchestration.assets.bronze import ingest_bronze
 from orchestration.assets.inventory import inventory_live
 from orchestration.assets.silver import silver_tables
 from orchestration.definitions import defs
 from orchestration.resources import LakehouseResource
-from orchestration.sensors import plan_runs, scan_landing
+from orchestration.sensors import plan_runs
 
 
 def test_sensor_request_runs_bronze_and_silver_with_gx_gates(tmp_path):
     home = Home.resolve(tmp_path).ensure()
     simulate(home, SimConfig(persons=80, products=12, stores=1, warehouses=1, days=2))
-    (key, files), = plan_runs(scan_landing(home), {})
+    (key, files), = plan_runs({f.relpath: f.sha256 for f in discover(home)}, {})
     sensor = defs.resolve_sensor_def("landing_sensor")
     with dg.instance_for_test() as instance:
         tick = sensor.evaluate_tick(dg.build_sensor_context(
