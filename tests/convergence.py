@@ -56,9 +56,9 @@ RUN_LOG_TABLES = {
     # appended by every identity run (new, merged and split person ids, *when* and why): two
     # deliveries legitimately leave a longer history than one
     "gold/person_id_history",
-    # the warehouse's load manifest: Delta versions read, load time, dbt invocation id
-    "warehouse/_warehouse_inputs",
 }
+# (the warehouse's load manifest and mart freshness live in ``lakehouse_meta``, not in ``main``:
+# only ``main`` is compared)
 # The ML marts are "as of" the publish time (wall clock): ``as_of`` is the run's instant and
 # these features are durations up to it. They are compared as the instant they measure from
 # (``as_of`` minus the duration, to the millisecond), so the event times behind them still

@@ -8,8 +8,10 @@ the lake layer (``silver`` or ``gold``) and its identifier the table name, so th
 - **Validated versions only.** A table is read at the newest version that passed its quality
   gate (``lakehouse.storage.validations``), pinned once per build. A table without one fails
   the build naming it, unless ``LAKEHOUSE_WAREHOUSE_UNVALIDATED=1`` (tests, development), which
-  reads the latest version. Every table read is recorded in ``main._warehouse_inputs`` (one row
-  per source: layer, table, version, whether it was validated, rows, when, dbt invocation).
+  reads the latest version. Every table read is recorded in ``lakehouse_meta.warehouse_inputs``
+  (one row per source: layer, table, version, when that version was committed, whether it was
+  validated, rows, when, dbt invocation), out of the analysts' ``main`` schema; the
+  ``mart_freshness`` model turns it into each mart's freshness.
 - **A channel that never delivered** (no Delta table yet) reads as an empty table with the
   columns and types the source YAML declares (``meta.columns``, see below), so models build.
 - **Declared columns only.** Only the columns a source declares are read (projection), in the
@@ -49,7 +51,8 @@ from lakehouse.storage.validations import validated_versions
 
 UNVALIDATED_ENV = "LAKEHOUSE_WAREHOUSE_UNVALIDATED"
 LAYERS = ("silver", "gold")  # attached in-memory catalogs, one per lake layer read
-INPUTS_TABLE = "main._warehouse_inputs"
+INPUTS_SCHEMA = "lakehouse_meta"
+INPUTS_TABLE = f"{INPUTS_SCHEMA}.warehouse_inputs"
 
 _INPUTS_DOCS = {
     f"TABLE {INPUTS_TABLE}": "Lake table versions the warehouse build read (one row per source)",
@@ -57,6 +60,8 @@ _INPUTS_DOCS = {
     f"COLUMN {INPUTS_TABLE}.table_name": "Delta table name under the layer",
     f"COLUMN {INPUTS_TABLE}.uri": "Delta table location",
     f"COLUMN {INPUTS_TABLE}.version": "Delta version read; null when the table did not exist",
+    f"COLUMN {INPUTS_TABLE}.committed_at": "When that version was committed to the lake: how "
+    "fresh the input is",
     f"COLUMN {INPUTS_TABLE}.validated": "True when that version passed its quality gate",
     f"COLUMN {INPUTS_TABLE}.row_count": "Rows read",
     f"COLUMN {INPUTS_TABLE}.loaded_at": "When the build read it",
@@ -147,14 +152,29 @@ def read_source(uri: str, schema: pa.Schema, version: int | None, source: str) -
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def committed_at(uri: str, version: int | None) -> datetime | None:
+    """When ``version`` of the table was committed (its commit's timestamp)."""
+    if version is None:
+        return None
+    # from the latest snapshot back to ``version``: the history of a snapshot loaded at an
+    # older version numbers its commits wrongly (deltalake 1.x)
+    latest = DeltaTable(uri)
+    for commit in latest.history(latest.version() - version + 1):
+        if commit.get("version") == version:
+            return datetime.fromtimestamp(commit["timestamp"] / 1000, UTC)
+    return None  # vacuumed out of the log: unknown
+
+
 def _row_count(dt: DeltaTable) -> int:
     return sum(batch.num_rows for batch in dt.to_pyarrow_dataset().to_batches(columns=[]))
 
 
 def _create_inputs_table(cur) -> None:
+    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {INPUTS_SCHEMA}")
     cur.execute(f"""CREATE TABLE IF NOT EXISTS {INPUTS_TABLE} (
-        layer VARCHAR, table_name VARCHAR, uri VARCHAR, version BIGINT, validated BOOLEAN,
-        row_count BIGINT, loaded_at TIMESTAMP WITH TIME ZONE, invocation_id VARCHAR)""")
+        layer VARCHAR, table_name VARCHAR, uri VARCHAR, version BIGINT,
+        committed_at TIMESTAMP WITH TIME ZONE, validated BOOLEAN, row_count BIGINT,
+        loaded_at TIMESTAMP WITH TIME ZONE, invocation_id VARCHAR)""")
     for target, text in _INPUTS_DOCS.items():
         cur.execute(f"COMMENT ON {target} IS '{text}'")
 
@@ -261,9 +281,9 @@ class Plugin(BasePlugin):
                     self._inputs_ready = True
                 cur.execute(f"DELETE FROM {INPUTS_TABLE} WHERE layer = ? AND table_name = ?",
                             [layer, table])
-                cur.execute(f"INSERT INTO {INPUTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            [layer, table, uri, version, validated, rows, datetime.now(UTC),
-                             invocation])
+                cur.execute(f"INSERT INTO {INPUTS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [layer, table, uri, version, committed_at(uri, version), validated,
+                             rows, datetime.now(UTC), invocation])
             finally:
                 cur.close()
 

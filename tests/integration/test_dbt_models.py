@@ -124,6 +124,7 @@ def test_dbt_builds_linked_pseudonymised_marts_incrementally(home: Home, tmp_pat
     _journeys_end_at_the_next_conversion_within_the_look_back(home)
     _every_mart_answers_its_readme_question(home)
     _every_conversion_is_credited_once_by_every_model(home)
+    _analysts_get_plain_types_honest_counts_and_freshness(home)
 
     before = _q(home, "select count(*) from fct_interactions")[0][0]
     added, moved_hash, new_person = _second_batch(home, key)
@@ -149,7 +150,8 @@ def _every_model_is_a_table_readable_without_python(home: Home) -> None:
     assert done.returncode == 0, done.stderr
     names = set(eval(done.stdout))  # our own printed list
     assert set(MARTS) <= names
-    assert "_warehouse_inputs" in names
+    assert "_warehouse_inputs" not in names  # internal tables live in lakehouse_meta
+    assert {"warehouse_inputs", "mart_freshness"} <= names
     assert {n for n in names if n.startswith("stg_")} >= {"stg_silver__orders",
                                                           "stg_gold__identity_map"}
     for mart in MARTS:
@@ -226,12 +228,38 @@ def _reads_validated_versions_and_tolerates_a_missing_table(home: Home) -> None:
     assert _q(home, f"select count(*) from fct_orders where order_id = '{UNVALIDATED_ORDER}'"
               ) == [(0,)]
     inputs = {(layer, t): (v, ok) for layer, t, v, ok in _q(
-        home, "select layer, table_name, version, validated from main._warehouse_inputs")}
+        home, "select layer, table_name, version, validated from lakehouse_meta.warehouse_inputs")}
     assert inputs[("silver", "orders")] == (0, True)  # not the newer version 1
     assert inputs[("silver", "ad_spend")] == (None, False)
     assert _q(home, "select count(*) from staging.stg_silver__ad_spend") == [(0,)]
     (rows, spend), = _q(home, "select count(*), sum(ad_spend) from fct_marketing_performance")
     assert rows > 0 and spend == 0
+
+
+def _analysts_get_plain_types_honest_counts_and_freshness(home: Home) -> None:
+    # HUGEINT (128-bit, what DuckDB's sum of integers gives) is mishandled by many clients
+    wide = _q(home, "select table_schema, table_name, column_name from "
+              "information_schema.columns where data_type in ('HUGEINT', 'UHUGEINT')")
+    assert wide == []
+    # units sold leave cancelled orders out (the lines of cancelled web and app orders)
+    (sold,), = _q(home, "select sum(units_sold) from dim_products")
+    (kept,), = _q(home, "select sum(units) from fct_orders where not is_cancelled")
+    assert sold == kept
+    # where a person bought is not where they were reached
+    (bad,), = _q(home, "select count(*) from dim_customers where not list_has_all("
+                 "['web', 'app', 'store'], order_channels)")
+    assert bad == 0
+    # every mart says how fresh its inputs were, from the lake versions its build read
+    marts = {m for (m,) in _q(home, "select table_name from information_schema.tables "
+                                    "where table_schema = 'main'")}
+    fresh = {m: (inputs, newest, oldest) for m, inputs, newest, oldest in _q(
+        home, "select mart, inputs, inputs_committed_at, stalest_input_committed_at "
+              "from lakehouse_meta.mart_freshness")}
+    assert set(fresh) == marts - {"_warehouse_inputs"}
+    inputs, newest, oldest = fresh["fct_orders"]
+    assert {"silver/orders", "silver/order_lines", "gold/identity_map"} <= set(inputs)
+    assert oldest <= newest
+    assert fresh["dim_dates"][0] == []
 
 
 def _no_raw_pii_in_any_warehouse_column(home: Home) -> None:

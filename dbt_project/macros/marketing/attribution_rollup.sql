@@ -34,9 +34,9 @@ costs as (
         activity_date,
         any_value(touch_channel) as channel_of_grain,
         sum(cost) as cost,
-        sum(impressions) as impressions,
-        sum(clicks) as clicks,
-        sum(emails_sent) as emails_sent
+        cast(sum(impressions) as bigint) as impressions,
+        cast(sum(clicks) as bigint) as clicks,
+        cast(sum(emails_sent) as bigint) as emails_sent
     from campaign_costs
     group by {{ grain }}, activity_date
 ),

@@ -14,8 +14,8 @@ spend as (
         spend_date as activity_date,
         any_value({{ channel_grouping('null', 'null', 'null', 'network') }}) as touch_channel,
         sum(spend) as cost,
-        sum(impressions) as impressions,
-        sum(clicks) as clicks
+        cast(sum(impressions) as bigint) as impressions,
+        cast(sum(clicks) as bigint) as clicks
     from ad_spend
     group by campaign_id, spend_date
 ),

@@ -4,7 +4,7 @@ with shop_lines as (
     select
         order_id,
         count(*) as line_count,
-        sum(quantity) as units,
+        cast(sum(quantity) as bigint) as units,
         sum(quantity * unit_price) as gross_revenue,
         sum(discount_amount) as discount_amount
     from {{ ref('stg_silver__order_lines') }}
@@ -48,7 +48,7 @@ store as (
         false as is_cancelled,
         cast(null as varchar) as currency,
         count(*) as line_count,
-        sum(quantity) as units,
+        cast(sum(quantity) as bigint) as units,
         sum(quantity * unit_price) as gross_revenue,
         sum(discount_amount) as discount_amount,
         sum(quantity * unit_price) - sum(discount_amount) as reported_total,

@@ -1,18 +1,29 @@
 -- The inputs of a product's quality score: how often it comes back, what reviewers think of
 -- it, and how reliably its supplier delivers.
---   return_rate            units returned / units sold (all channels)
+--   return_rate            units returned / units sold (all channels; cancelled orders are
+--                          not sales)
 --   review_sentiment       mean of (rating - 1) / 4, in [0, 1]
 --   supplier_on_time_rate  share of the supplier's delivered purchase orders with delay_days <= 0
 -- quality_score is their weighted mean (0.4 returns as 1 - min(return_rate, 1), 0.4 sentiment,
 -- 0.2 supplier), over the components that are known (weights renormalised); null when none is.
-with sold as (
-    select product_id, sum(quantity) as units_sold
-    from {{ ref('int_order_lines__unioned') }}
-    group by product_id
+with lines as (
+    select * from {{ ref('int_order_lines__unioned') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders__unioned') }}
+),
+
+sold as (
+    select l.product_id, cast(sum(l.quantity) as bigint) as units_sold
+    from lines as l
+    inner join orders as o
+        on o.order_id = l.order_id and o.order_source = l.order_source and not o.is_cancelled
+    group by l.product_id
 ),
 
 returned as (
-    select product_id, sum(quantity) as units_returned, count(*) as return_count
+    select product_id, cast(sum(quantity) as bigint) as units_returned, count(*) as return_count
     from {{ ref('stg_silver__returns') }}
     group by product_id
 ),

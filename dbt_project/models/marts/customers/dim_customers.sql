@@ -10,6 +10,7 @@ with orders as (
         count(*) filter (where channel = 'app') as app_order_count,
         count(*) filter (where channel = 'store') as store_order_count,
         sum(net_revenue) filter (where not is_cancelled) as total_revenue,
+        list(distinct channel order by channel) as order_channels,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at
     from {{ ref('fct_orders') }}
@@ -28,7 +29,7 @@ touches as (
         count(*) filter (where interaction_type = 'ad_click') as ad_click_count,
         count(*) filter (where interaction_type = 'store_visit') as store_visit_count,
         count(distinct session_key) as session_count,
-        list(distinct channel order by channel) as channels,
+        list(distinct channel order by channel) as interaction_channels,
         max(occurred_at) as last_interaction_at
     from {{ ref('fct_interactions') }}
     where person_id is not null
@@ -93,7 +94,8 @@ select
     coalesce(t.email_click_count, 0) as email_click_count,
     coalesce(t.ad_click_count, 0) as ad_click_count,
     coalesce(t.store_visit_count, 0) as store_visit_count,
-    coalesce(t.channels, []) as channels,
+    coalesce(o.order_channels, []) as order_channels,
+    coalesce(t.interaction_channels, []) as interaction_channels,
     t.last_interaction_at,
     coalesce(r.return_count, 0) as return_count,
     coalesce(r.refund_amount, 0) as refund_amount,

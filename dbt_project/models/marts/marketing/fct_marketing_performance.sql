@@ -23,8 +23,8 @@ spend as (
     select
         campaign_id,
         spend_date as activity_date,
-        sum(impressions) as ad_impressions,
-        sum(clicks) as ad_network_clicks,
+        cast(sum(impressions) as bigint) as ad_impressions,
+        cast(sum(clicks) as bigint) as ad_network_clicks,
         sum(spend) as ad_spend
     from {{ ref('stg_silver__ad_spend') }}
     group by all

@@ -67,7 +67,7 @@ daily_sales as (
         sales_date,
         category,
         channel,
-        sum(quantity) as units,
+        cast(sum(quantity) as bigint) as units,
         sum(net_revenue) as revenue
     from sold
     group by sales_date, category, channel
@@ -181,7 +181,7 @@ daily as (
         promotion_date,
         any_value(day_of_promotion) as day_of_promotion,
         count(*) as covered_segments,
-        sum(units) as units,
+        cast(sum(units) as bigint) as units,
         sum(revenue) as revenue,
         sum(redeemed_units) as redeemed_units,
         sum(redeemed_revenue) as redeemed_revenue,
