@@ -1,5 +1,7 @@
 """The one Dagster `Definitions` of the lakehouse."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from lakehouse.home import Home
@@ -16,6 +18,7 @@ from orchestration.assets.warehouse import (
     gx_warehouse_gate,
     published_bytes_match_audit,
     warehouse,
+    warehouse_automation,
 )
 from orchestration.checks.drift import ml_feature_drift
 from orchestration.checks.freshness import (
@@ -61,9 +64,21 @@ daily_batch = dg.ScheduleDefinition(
     description="Rebuilds what needs the whole history, and table maintenance, every night.",
 )
 
+# Everything past landing is rebuilt at least by the nightly job (02:00): older than a day and
+# two hours means a night was missed, and the UI says so on the asset. Landing has its own
+# per-channel freshness checks (the feeds' cadence).
+NIGHTLY_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26),
+                                                   warn_window=timedelta(hours=25))
+
+
+def _with_nightly_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
+    return spec.replace_attributes(freshness_policy=NIGHTLY_FRESHNESS)
+
+
 defs = dg.Definitions(
-    assets=[*landing_assets, ingest_bronze, silver_tables, identity_tables, inventory_tables,
-            inventory_live, lake_maintenance, dbt_models, warehouse, ml_feature_marts],
+    assets=[*landing_assets, *dg.map_asset_specs(_with_nightly_freshness, [
+        ingest_bronze, silver_tables, identity_tables, inventory_tables, inventory_live,
+        lake_maintenance, dbt_models, warehouse, ml_feature_marts])],
     # checks beyond the contracts: the landing file gate (blocking), landing freshness, bronze
     # increment volume, ML feature drift and the age of pending quarantine rows (warnings),
     # the byte-for-byte warehouse publish
@@ -72,7 +87,9 @@ defs = dg.Definitions(
                   bronze_batch_volume, ml_feature_drift, pending_age_check],
     jobs=[all_assets_job, micro_batch_job, quarantine_replay_job],
     schedules=[daily_batch],
-    sensors=[build_landing_sensor(micro_batch_job), landing_arrivals, landing_freshness_sensor],
+    # files arriving start micro-batches; a warehouse build publishes itself (automation)
+    sensors=[build_landing_sensor(micro_batch_job), landing_arrivals, landing_freshness_sensor,
+             warehouse_automation],
     resources={
         "lakehouse": LakehouseResource(home=str(Home.resolve().root)),
         "dbt": DbtResource(),

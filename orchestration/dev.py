@@ -1,11 +1,17 @@
 """`dagster dev` with `orchestration.daemon` as its daemon (sensor loop at 1 s, not 5 s).
 
 `lakehouse dev` runs this. Everything else is Dagster's own `dev` command: webserver, code
-server, instance and shutdown handling.
+server, instance and shutdown handling. Beside it, the home's Data Docs are served over HTTP on
+the next port (``orchestration.docs_server``), and every check links there.
 """
 
+import os
+import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from orchestration.docs_server import DOCS_URL_ENV, serve_docs
 
 DAGSTER_DAEMON = ["-m", "dagster._daemon"]
 OUR_DAEMON = ["-m", "orchestration.daemon"]
@@ -19,8 +25,42 @@ def with_our_daemon(cmd: Sequence[str]) -> list[str]:
     return cmd
 
 
+def interruptible() -> None:
+    """Make SIGINT (and so SIGTERM, which Dagster maps to it) stop this process and its
+    children. A process started in the background by a shell, a supervisor or a test begins
+    with SIGINT ignored; Python then installs no handler, Dagster copies that "ignore" to
+    SIGTERM, and every child inherits it: nothing would stop `lakehouse dev` short of SIGKILL."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # children start with the default
+
+
+def _option(argv: Sequence[str], names: tuple[str, ...], default: str) -> str:
+    for i, arg in enumerate(argv[:-1]):
+        if arg in names:
+            return argv[i + 1]
+    return default
+
+
+def serve_home_docs(argv: Sequence[str]) -> str | None:
+    """Serve ``$LAKEHOUSE_HOME/docs`` on the UI's host, one port above it; its URL (None
+    without a home). Workers learn it from the environment they inherit."""
+    home = os.environ.get("LAKEHOUSE_HOME")
+    if not home:
+        return None
+    host = _option(argv, ("-h", "--host"), "127.0.0.1")
+    port = int(_option(argv, ("-p", "--port"), "3000")) + 1
+    serve_docs(Path(home) / "docs", host, port)
+    url = f"http://{host}:{port}"
+    os.environ[DOCS_URL_ENV] = url
+    return url
+
+
 def main(argv: Sequence[str]) -> None:
     import dagster._cli.dev as dagster_dev
+
+    interruptible()
+    url = serve_home_docs(argv)
+    if url:
+        print(f"Data Docs on {url}/gx/index.html", flush=True)
 
     spawn = dagster_dev.open_ipc_subprocess
 

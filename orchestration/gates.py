@@ -16,6 +16,7 @@ from lakehouse.storage.validations import (
     batched,
     table_name,
 )
+from orchestration.docs_server import docs_link
 from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
 
@@ -82,15 +83,17 @@ def check_result(result: GateResult, asset_key: dg.AssetKey, check_name: str, do
             "suite": result.suite,
             "engine": engine,
             "rows_validated": result.rows,
-            "delta_version": result.version if result.version is not None else -1,
-            # the commits checked: every one after the previous pin (-1: the whole table)
-            "checked_since_version": -1 if result.since_version is None
-            else result.since_version,
+            # lake tables only (a warehouse relation has no Delta version to plot)
+            **({} if result.version is None else {
+                "delta_version": result.version,
+                # the commits checked: every one after the previous pin (-1: the whole table)
+                "checked_since_version": -1 if result.since_version is None
+                else result.since_version}),
             "expectations": len(result.outcomes),
             "failed": len(result.failed),
             "failed_expectations": [o.name for o in result.failed],
             "results": dg.MetadataValue.md(result.markdown()),
-            "data_docs": dg.MetadataValue.url(docs.as_uri()),
+            "data_docs": docs_link(docs, docs.parents[1]),
             "gate_seconds": round(seconds, 3),
         },
     )

@@ -196,9 +196,12 @@ def _graphql(port: int, query: str) -> dict:
 def test_dev_serves_the_asset_graph_and_runs_micro_batches(home):
     port = _free_port()
     env = {**os.environ, "LAKEHOUSE_HOME": str(home)}
+    # started as a shell starts a background job (`make dev &`, a supervisor): SIGINT ignored
     proc = subprocess.Popen([str(BIN / "lakehouse"), "dev", "--home", str(home), "--port",
                              str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    stopped = False
     try:
         deadline, nodes = time.monotonic() + 180, None
         while time.monotonic() < deadline:
@@ -221,9 +224,30 @@ def test_dev_serves_the_asset_graph_and_runs_micro_batches(home):
         assert {"landing_sensor"} <= {s["name"] for s in repo["sensors"]}
         assert {"daily_batch"} <= {s["name"] for s in repo["schedules"]}
         _a_landed_file_reaches_silver_through_the_daemon(home)
+        # the checks' Data Docs, served beside the UI (a browser will not open file:// links)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port + 1}/gx/index.html",
+                                    timeout=5) as response:
+            assert response.status == 200 and b"<html" in response.read(2000).lower()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGTERM)  # what a supervisor or `kill -- -PGID` sends
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not stopped:
+            stopped = not _alive_in_group(proc.pid)
+            time.sleep(0.5)
+        if not stopped:
             os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert stopped, "lakehouse dev left processes running 30 s after SIGTERM to its group"
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    """Processes of the group that are still running (zombies waiting to be reaped aside)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive

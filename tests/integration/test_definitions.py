@@ -75,3 +75,35 @@ def test_dbt_project_parses_offline_without_packages():
             assert props["description"], f"{name}.{column} has no description"
     profile = (DBT_PROJECT_DIR / "profiles.yml").read_text()
     assert "env_var('LAKEHOUSE_HOME'" in profile
+
+
+def test_a_mart_rebuilt_outside_the_nightly_job_gets_the_warehouse_published():
+    """Dagster's own evaluation of the warehouse's automation condition: after a mart is
+    materialized on its own (from the UI), the warehouse is requested; once published, not."""
+    from orchestration.assets.warehouse import RELATIONS
+
+    selection = dg.AssetSelection.keys("warehouse")
+    with dg.instance_for_test() as instance:
+        for key in [*RELATIONS, dg.AssetKey("warehouse")]:  # a nightly run: all, then publish
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        result = dg.evaluate_automation_conditions(defs, instance, selection)
+        assert result.total_requested == 0  # published after its models: nothing to do
+        mart = next(k for k, r in RELATIONS.items() if r == "main.dim_products")
+        instance.report_runless_asset_event(dg.AssetMaterialization(mart))  # from the UI
+        result = dg.evaluate_automation_conditions(defs, instance, selection,
+                                                   cursor=result.cursor)
+        assert result.total_requested == 1
+        assert result.get_requested_partitions(dg.AssetKey("warehouse")) == {None}
+    assert defs.resolve_sensor_def("warehouse_automation").default_status == (
+        dg.DefaultSensorStatus.RUNNING)
+
+
+def test_every_asset_past_landing_says_when_it_is_stale():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        policy = graph.get(key).freshness_policy
+        if key.path[0] == "landing":  # per-channel freshness checks instead (feed cadence)
+            assert policy is None
+            continue
+        assert policy is not None, key
+        assert policy.fail_window.to_timedelta().total_seconds() == 26 * 3600, key

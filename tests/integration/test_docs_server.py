@@ -1,0 +1,37 @@
+"""Data Docs over HTTP: a check links to a page the browser showing the UI can open."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+import dagster as dg
+
+from orchestration.docs_server import DOCS_URL_ENV, docs_link, serve_docs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_docs_are_served_over_http_and_checks_link_there(tmp_path, monkeypatch):
+    root = tmp_path / "docs"
+    page = root / "gx" / "index.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html>gates</html>")
+    port = _free_port()
+    server = serve_docs(root, "127.0.0.1", port)
+    try:
+        monkeypatch.setenv(DOCS_URL_ENV, f"http://127.0.0.1:{port}")
+        link = docs_link(page, root)
+        assert isinstance(link, dg.UrlMetadataValue)
+        assert link.url == f"http://127.0.0.1:{port}/gx/index.html"
+        with urllib.request.urlopen(link.url, timeout=5) as response:
+            assert response.status == 200 and response.read() == b"<html>gates</html>"
+    finally:
+        server.shutdown()
+        server.server_close()
+    monkeypatch.delenv(DOCS_URL_ENV)
+    assert docs_link(page, root) == dg.MetadataValue.path(str(page))  # no server: the file
