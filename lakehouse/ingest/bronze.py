@@ -50,9 +50,25 @@ from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_ur
 
 QUARANTINE_TABLE = "quarantine/rows"
 APP_VERSION = 1
+UNKNOWN_PREVIEW = 1 << 16  # bytes of a file no entity matches kept in its quarantine row
 # ``_ingested_at``: when this run ingested the row (wall clock); ``_delivered_at``: its knowledge
 # time, the delivery (modification) time of the landing file that brought it (DESIGN.md rule 8)
 LINEAGE = ("_source_file", "_line", "_batch_id", "_ingested_at", "_delivered_at", "_extra")
+# what each lineage column holds, for every table that carries them (bronze, silver)
+LINEAGE_DOCS = {
+    "_source_file": "Landing file the row came from (path under landing/).",
+    "_line": "Line (JSON lines, CSV; 1 = first data line) or record index (JSON documents) "
+    "of the row in its file.",
+    "_batch_id": "Ingestion batch that brought the row (stable id of a set of files).",
+    "_ingested_at": "When the batch was ingested (UTC): arrival time.",
+    "_delivered_at": "When the file was delivered (its modification time, UTC): the row's "
+    "knowledge time.",
+    "_extra": "Fields the contract does not declare, kept as JSON so nothing is lost.",
+    "_released_by": "Batch that released the row from the quarantine, where it waited for a "
+    "reference: the ingest or replay batch that appended it to bronze, or the silver build "
+    "that let it into silver; null for a row that never waited. Its _source_file, _line and "
+    "_batch_id stay those of the original delivery.",
+}
 
 
 @dataclass
@@ -363,11 +379,14 @@ def _group_work(ents: list[Entity], todo: list[LandingFile], *, home: Home, now:
             continue
         if not ents:
             data = _read_checked(f)
-            errors = error_frame([(1, data[:65536].decode("utf-8", errors="replace"),
-                                   "unknown_file", None,
+            preview = data[:UNKNOWN_PREVIEW].decode("utf-8", errors="backslashreplace")
+            kept = ("" if len(data) <= UNKNOWN_PREVIEW else
+                    f" (its first {UNKNOWN_PREVIEW} bytes are kept here; the file itself stays "
+                    "in the landing zone)")
+            errors = error_frame([(1, preview, "unknown_file", None,
                                    f"landing/{f.relpath}: file name matches no entity of "
                                    f"channel {f.channel!r} in the channel spec; nothing was "
-                                   "loaded")])
+                                   f"loaded{kept}")])
             out.quarantine.append(([f.app_id], quarantine.quarantine_rows(
                 errors, channel=f.channel, entity=None, source=f.relpath,
                 batch_id=batch_id, ingested_at=ingested_at, delivered_at=delivered_at(f))))

@@ -23,6 +23,7 @@ import polars as pl
 
 from lakehouse.channels.spec import Entity
 from lakehouse.ingest.parse import (
+    BLANK,
     EXTRA,
     LINE,
     RAW,
@@ -30,6 +31,7 @@ from lakehouse.ingest.parse import (
     _polars_schema,
     _string_fields,
     _suspect_pattern,
+    csv_aliases,
     csv_records,
     error_frame,
     fast_ok,
@@ -40,6 +42,8 @@ from lakehouse.ingest.parse import (
     parse_csv,
     parse_jsonl,
     records_from_objects,
+    strip_bom,
+    surrogate_lines,
     unvouched,
 )
 from lakehouse.ingest.validate import FILE
@@ -101,6 +105,7 @@ def _screenable(data: bytes) -> bool:
 
 def parse_jsonl_group(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group:
     """The records of several JSON-lines files of ``ent`` (``wheres`` name them in reasons)."""
+    datas = [strip_bom(d) for d in datas]
     n = len(datas)
     group = Group([], [], [], [0] * n, [set() for _ in range(n)], [None] * n)
     clean = [i for i, d in enumerate(datas) if _screenable(d)]
@@ -142,6 +147,8 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | set
         suspect = ~lines.str.starts_with("{") | ~lines.str.ends_with("}")
         if (pattern := _suspect_pattern(ent)) is not None:
             suspect = suspect | lines.str.contains(pattern)
+        if (halves := surrogate_lines(lines, body)) is not None:
+            suspect = suspect | halves  # polars reads a lone surrogate escape as NUL
         suspect = suspect.to_numpy().copy()
     else:  # nested values have no typed frame: every line takes the exact path
         suspect = np.ones(total, dtype=bool)
@@ -175,7 +182,7 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | set
     with gc_paused():
         for g, text in zip(slow.tolist(), lines.gather(slow).to_list(), strict=True):
             i, no = int(file_of[g]), int(number[g])
-            if not text.strip():  # a blank line is no record
+            if not text.strip(BLANK):  # a blank line is no record
                 group.rows[i] -= 1
                 continue
             obj = load_line(no, text, wheres[i])
@@ -200,6 +207,7 @@ def parse_csv_group(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group
     """The records of several CSV files of ``ent``: files without quotes, CR or NUL that share
     a header are read as one (a record is then one line, see ``parse._csv_whole``); the others
     file by file."""
+    datas = [strip_bom(d) for d in datas]
     n = len(datas)
     group = Group([], [], [], [0] * n, [set() for _ in range(n)], [None] * n)
     by_header: dict[bytes, list[int]] = {}
@@ -280,7 +288,7 @@ def _csv_lines(ent: Entity, header: bytes, datas: list[bytes], wheres: list[str]
     lines = lines.with_columns(
         pl.Series(LINE, number[keep]), pl.Series(FILE, file_of[keep]),
         (pl.col(RAW).str.count_matches(",", literal=True) + 1).alias("_n"),
-        (pl.col(RAW).str.strip_chars() == "").alias("_blank"))
+        (pl.col(RAW).str.strip_chars(BLANK) == "").alias("_blank"))
     wrong = lines.filter((pl.col("_n") != len(columns)) & ~pl.col("_blank"))
     errors += [(i, no, raw, "malformed_csv", None,
                 f"{wheres[i]} line {no}: {k} fields, the header has {len(columns)}")
@@ -294,6 +302,7 @@ def _csv_lines(ent: Entity, header: bytes, datas: list[bytes], wheres: list[str]
         return None
     if frame.height != good.height or frame.columns != columns:
         return None
+    frame.columns = csv_aliases(columns)  # a header may name a column as the readers do
     rows = pl.concat([good.select(LINE, RAW, FILE), frame], how="horizontal")
     present = {f.name for f in ent.all_fields if f.name in columns}
     read = np.bincount(np.concatenate([rows[FILE].to_numpy(), [e[0] for e in errors]])

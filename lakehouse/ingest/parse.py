@@ -16,6 +16,7 @@ value has the JSON type of its column.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gc
 import io
@@ -50,6 +51,20 @@ _KIND_OF = {pl.String: "str", pl.Int64: "int", pl.Float64: "float", pl.Boolean: 
 
 def kind_col(name: str) -> str:
     return f"{name}#kind"
+
+
+# A line holding only these is blank: no record, not counted. JSON's own whitespace (the line
+# feed ends the line); anything else (a form feed, a no-break space, a NUL) is a record that
+# does not parse, so it is quarantined, never skipped in silence, whichever path reads it.
+BLANK = " \t\r"
+BLANK_BYTES = BLANK.encode()
+
+
+def strip_bom(data: bytes) -> bytes:
+    """The file without a leading UTF-8 byte order mark: it marks the encoding, it is not part
+    of line 1 (spreadsheet exports start CSV files with one; it would rename the first column
+    or break the first JSON line)."""
+    return data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
 
 
 @dataclass
@@ -144,7 +159,7 @@ def decode_lines(data: bytes, where: str) -> tuple[pl.DataFrame, list[tuple]]:
         lines = pl.DataFrame({LINE: pl.Series(numbers, dtype=pl.Int64),
                               RAW: pl.Series(texts, dtype=pl.String)})
     lines = lines.with_columns(pl.col(LINE).cast(pl.Int64), pl.col(RAW).str.strip_suffix("\r"))
-    return lines.filter(pl.col(RAW).str.strip_chars() != ""), errors
+    return lines.filter(pl.col(RAW).str.strip_chars(BLANK) != ""), errors
 
 
 # ---------------------------------------------------------------- python (exact) path
@@ -236,7 +251,52 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return obj
 
 
-_decode = json.JSONDecoder(object_pairs_hook=_unique_keys).decode  # json.loads, refusing repeats
+def _no_constant(name: str) -> float:
+    """``parse_constant``: ``NaN`` and ``Infinity`` are not JSON (Python's reader takes them)."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# json.loads, refusing repeated keys and NaN / Infinity
+_decode = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant).decode
+
+MAX_DEPTH = 128  # deeper JSON is refused: Python's reader and writer recurse once per level
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")  # the \u escape of half a UTF-16 pair
+_SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+SURROGATE_PATTERN = _SURROGATE.pattern  # for polars: lines that may hold one take the exact path
+
+
+def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
+    """Whether decoded JSON nests more than ``limit`` arrays / objects (walked without
+    recursion, so the check itself cannot overflow)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if type(item) is dict else item
+        stack += [(c, depth + 1) for c in children if type(c) in (dict, list)]
+    return False
+
+
+def unencodable(obj: dict) -> str | None:
+    """The first key whose name or value holds a lone UTF-16 surrogate (a ``\\ud800`` escape
+    without its pair): no UTF-8 text can hold it. None when every key is fine."""
+    for key, value in obj.items():
+        try:
+            _compact({key: value}).encode("utf-8")
+        except UnicodeEncodeError:
+            return key.encode("utf-8", "backslashreplace").decode("utf-8")
+    return None
+
+
+def _deep_reason(where: str, line: int) -> str:
+    return (f"{where} line {line}: JSON nested more than {MAX_DEPTH} levels deep is refused "
+            "(no record of any channel nests like that)")
+
+
+def _surrogate_reason(where: str, line: int, key: str) -> str:
+    return (f"{where} line {line}: field `{key}` holds a \\u escape of half a UTF-16 "
+            "surrogate pair without its other half, which is no character")
 
 
 _GC_LOCK = threading.Lock()
@@ -262,6 +322,14 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type (what a person reading the file sees)."""
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number")
+
+
 def load_line(line: int, text: str, where: str) -> dict | tuple:
     """One JSON line decoded: its object, or an error row naming file and line."""
     try:
@@ -270,11 +338,17 @@ def load_line(line: int, text: str, where: str) -> dict | tuple:
         return (line, text, "duplicate_key", exc.args[0],
                 f"{where} line {line}: key `{exc.args[0]}` appears twice in one object, so "
                 "which of its values holds is unclear")
+    except RecursionError:
+        return (line, text, "broken_json", None, _deep_reason(where, line))
     except ValueError as exc:
         return (line, text, "broken_json", None, f"{where} line {line}: not valid JSON ({exc})")
     if not isinstance(obj, dict):
         return (line, text, "broken_json", None,
-                f"{where} line {line}: expected a JSON object, got {type(obj).__name__}")
+                f"{where} line {line}: expected a JSON object, got {json_type(obj)}")
+    if text.count("[") + text.count("{") > MAX_DEPTH and too_deep(obj):
+        return (line, text, "broken_json", None, _deep_reason(where, line))
+    if "\\u" in text and _SURROGATE.search(text) and (key := unencodable(obj)) is not None:
+        return (line, text, "encoding_error", key, _surrogate_reason(where, line, key))
     return obj
 
 
@@ -317,7 +391,7 @@ def _counts_fit(chunk: bytes, frame: pl.DataFrame, ent: Entity) -> bool:
     non-null string-field values. Any other layout (spaces, escapes) fails the test, which only
     sends the chunk to the line-by-line check.
     """
-    if chunk.find(b"\\") >= 0 and chunk.find(b'\\":') >= 0:
+    if chunk.find(b"\\") >= 0 and (chunk.find(b'\\":') >= 0 or has_surrogate(chunk)):
         return False
     spaced = chunk.find(b'": ', 0, chunk.find(b"\n")) >= 0
     keys = chunk.count(b'":')
@@ -329,6 +403,21 @@ def _counts_fit(chunk: bytes, frame: pl.DataFrame, ent: Entity) -> bool:
         return False
     return chunk.find(b"null") < 0 or not unvouched(
         pl.Series(chunk.decode("utf-8").split("\n")), ent).any()
+
+
+def has_surrogate(data: bytes) -> bool:
+    """Whether the bytes may hold the \\u escape of half a UTF-16 surrogate pair: polars
+    reads a lone one as NUL (``"\\ud800"`` lands as ``"\\x00"``), so such lines must take the
+    exact path, which refuses a lone half (a whole pair, an escaped emoji, is only slower)."""
+    return data.find(b"\\u") >= 0 and _SURROGATE_BYTES.search(data) is not None
+
+
+def surrogate_lines(lines: pl.Series, body: bytes) -> pl.Series | None:
+    """Per line: whether it may hold a surrogate escape (see ``has_surrogate``); None when
+    ``body`` (the bytes of the lines) has none, which is the common case and costs one scan."""
+    if body.find(b"\\u") < 0:
+        return None
+    return lines.str.contains(SURROGATE_PATTERN).fill_null(False)
 
 
 def unvouched(lines: pl.Series, ent: Entity) -> pl.Series:
@@ -409,11 +498,11 @@ def _chunk_lines(ent: Entity, chunk: bytes, first: int, where: str):
         no = first + i
         line = raw[:-1] if raw.endswith(b"\r") else raw
         if ascii_only:
-            if not line.strip():
+            if not line.strip(BLANK_BYTES):
                 continue
         else:
             try:
-                if not line.decode("utf-8").strip():
+                if not line.decode("utf-8").strip(BLANK):
                     continue
             except UnicodeDecodeError as exc:
                 errors.append((no, raw.decode("utf-8", errors="backslashreplace"),
@@ -421,13 +510,16 @@ def _chunk_lines(ent: Entity, chunk: bytes, first: int, where: str):
                                f"UTF-8 ({exc.reason} at byte {exc.start})"))
                 continue
         cands.append((no, line))
-    body = b"\n".join(line for _, line in cands)
-    ends = list(itertools.accumulate(len(line) + 1 for _, line in cands))
+    shaped = [i for i, (_, line) in enumerate(cands) if _object_shaped(line)]
+    body = b"\n".join(cands[i][1] for i in shaped)
+    ends = list(itertools.accumulate(len(cands[i][1]) + 1 for i in shaped))
     import numpy as np
 
     stops = np.array(ends, dtype=np.int64)
     starts = np.concatenate([[0], stops[:-1]]).astype(np.int64)
-    bad = _locate(ent, body, starts, stops - 1) if cands else set()
+    found = _locate(ent, body, starts, stops - 1) if shaped else set()
+    bad = None if found is None else (
+        {shaped[i] for i in found} | set(range(len(cands))) - set(shaped))
     if bad is not None:
         good = [c for i, c in enumerate(cands) if i not in bad]
         slow = [(cands[i][0], cands[i][1].decode("utf-8")) for i in sorted(bad)]
@@ -444,6 +536,14 @@ def _chunk_lines(ent: Entity, chunk: bytes, first: int, where: str):
             pass
     frame, slow = _check_lines(ent, cands)
     return frame, slow, errors
+
+
+def _object_shaped(line: bytes) -> bool:
+    """Whether a line looks like one JSON object (``{`` ... ``}``): only such lines may go to
+    pyarrow's reader, which crashes the process (segmentation fault, pyarrow 20+) on a block
+    that starts with a ``null`` line followed by another scalar line."""
+    text = line.strip(BLANK_BYTES)
+    return text[:1] == b"{" and text[-1:] == b"}"
 
 
 _ROW = re.compile(r" in row (\d+)$")
@@ -505,18 +605,24 @@ def _chunk_located(ent: Entity, chunk: bytes, first: int, where: str):
     if lines.len() != len(starts):
         return None
     pattern = _suspect_pattern(ent)
-    suspect = ~lines.str.starts_with("{") | ~lines.str.ends_with("}") | unvouched(lines, ent)
+    unshaped = ~lines.str.starts_with("{") | ~lines.str.ends_with("}")  # never to pyarrow
+    suspect = unshaped | unvouched(lines, ent)
     if pattern:
         suspect = suspect | lines.str.contains(pattern)
-    bad = set(np.flatnonzero(suspect.to_numpy()).tolist()) - undecodable
-    located = _read_others(ent, chunk, starts, ends, bad | undecodable, first)
+    if (halves := surrogate_lines(lines, chunk)) is not None:
+        suspect = suspect | halves
+    blank = lines.str.strip_chars(BLANK) == ""  # no record (as ``_chunk_lines`` skips them)
+    skip = undecodable | set(np.flatnonzero(blank.to_numpy()).tolist())
+    bad = set(np.flatnonzero(suspect.to_numpy()).tolist()) - skip
+    located = _read_others(ent, chunk, starts, ends, bad | skip, first)
     if located is None:
-        rest = np.array(sorted(set(range(len(starts))) - undecodable), dtype=np.int64)
-        found = _locate(ent, chunk, starts[rest], ends[rest])
+        odd = set(np.flatnonzero(unshaped.to_numpy()).tolist()) - skip
+        rest = np.array(sorted(set(range(len(starts))) - skip - odd), dtype=np.int64)
+        found = _locate(ent, chunk, starts[rest], ends[rest]) if len(rest) else set()
         if found is None:
             return None
-        bad = {int(rest[i]) for i in found}
-        located = _read_others(ent, chunk, starts, ends, bad | undecodable, first)
+        bad = {int(rest[i]) for i in found} | odd
+        located = _read_others(ent, chunk, starts, ends, bad | skip, first)
         if located is None:
             return None
     slow = [(first + i, chunk[int(starts[i]):int(ends[i])].decode("utf-8")) for i in sorted(bad)]
@@ -617,9 +723,12 @@ def _check_lines(ent: Entity, cands: list[tuple[int, bytes]]):
     good, numbers, slow = [], [], []
     for no, line in cands:
         text = line.decode("utf-8")
+        if b"\\u" in line and _SURROGATE_BYTES.search(line):
+            slow.append((no, text))  # polars would read a lone half as NUL
+            continue
         try:
             obj = _decode(text)
-        except (ValueError, DuplicateKey):
+        except (ValueError, DuplicateKey, RecursionError):
             slow.append((no, text))
             continue
         if type(obj) is dict and _fits(types, obj):
@@ -665,6 +774,8 @@ def parse_jsonl(ent: Entity, data: bytes, where: str, *, first: int = 1,
     last file had bad lines: the attempt would be wasted); ``Parsed.refused`` tells whether any
     chunk had to be taken apart.
     """
+    if first == 1:
+        data = strip_bom(data)
     if not fast_ok(ent):
         if first != 1:
             raise ValueError(f"{ent.name}: only the typed path reads a file in pieces")
@@ -737,7 +848,15 @@ def _present(ent: Entity, parts: list[pl.DataFrame]) -> set[str]:
 
 
 # ---------------------------------------------------------------- CSV
+# The csv module refuses a field over 128 KiB by default (process-wide); a huge quoted field is
+# data like any other, so the limit is the largest the module takes.
+csv.field_size_limit((1 << 31) - 1)
+
+
 def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
+    """Records of a CSV file: line 1 is the header, a record is one line unless a quoted field
+    holds line breaks; every record is a row or an error row naming its first line."""
+    data = strip_bom(data)
     errors: list[tuple] = []
     whole = _csv_whole(data, where)
     if whole is not None:
@@ -746,13 +865,16 @@ def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
         frame, errors = decode_lines(data, where)
         good = list(frame.iter_rows())
         if not good or good[0][0] != 1:
-            for line, text in good:
-                errors.append((line, text, "unreadable_file", None,
-                               f"{where}: the header (line 1) is missing or not UTF-8, so no "
-                               "column can be identified"))
-            return Parsed([_empty_records(ent)], error_frame(errors), entity=ent)
+            return _headless(ent, good, errors, where, "the header (line 1) is missing or not "
+                             "UTF-8, so no column can be identified")
         header, body = good[0][1], good[1:]
-        columns = next(csv.reader([header]))
+        try:
+            columns = next(csv.reader([header], strict=True))
+        except csv.Error as exc:
+            return _headless(ent, good, errors, where, "the header (line 1) is not readable as "
+                             f"CSV ({_csv_problem(exc)}), so no column can be identified")
+        if (twice := _repeated(columns)) is not None:
+            return _ambiguous(ent, columns, body, errors, where, twice)
         rows = _csv_fast(header, body, len(columns)) if '"' not in header else None
         if rows is None:
             rows, errs = _csv_slow(columns, body, where)
@@ -762,10 +884,69 @@ def parse_csv(ent: Entity, data: bytes, where: str) -> Parsed:
     return Parsed([recs], error_frame(errors), present, entity=ent)
 
 
+def _headless(ent: Entity, lines: list[tuple[int, str]], errors: list[tuple], where: str,
+              why: str) -> Parsed:
+    """Every line of a CSV file whose header cannot be used, quarantined with the reason."""
+    errors = errors + [(line, text, "unreadable_file", None, f"{where} line {line}: {why}")
+                       for line, text in lines]
+    return Parsed([_empty_records(ent)], error_frame(sorted(errors)), entity=ent)
+
+
+def _repeated(columns: list[str]) -> str | None:
+    """The first column name the header has twice, else None."""
+    seen: set[str] = set()
+    return next((c for c in columns if c in seen or seen.add(c)), None)
+
+
+def _ambiguous(ent: Entity, columns: list[str], body: list[tuple[int, str]],
+               errors: list[tuple], where: str, twice: str) -> Parsed:
+    """A header naming a column twice: which of its values holds is unclear (as for a JSON key
+    named twice), so every record is an error row, read as records so each keeps its lines."""
+    unique = [f"{c}#{i}" for i, c in enumerate(columns)]
+    rows, errs = _csv_slow(unique, body, where)
+    errors = errors + errs + [
+        (line, raw, "duplicate_key", twice, f"{where} line {line}: field `{twice}` is named "
+         "twice in the header (line 1), so which of its values holds is unclear")
+        for line, raw in rows.select(LINE, RAW).iter_rows()]
+    return Parsed([_empty_records(ent)], error_frame(sorted(errors)), entity=ent)
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    """What the csv module's complaint means for the file (its wording assumes a program)."""
+    text = str(exc)
+    if "new-line character" in text:
+        return "a carriage return (CR) inside an unquoted field"
+    if "unexpected end of data" in text:
+        return "a quoted field is never closed before the end of the file"
+    if "expected after" in text:
+        return f"text after the closing quote of a field: {text}"
+    return text
+
+
+_INTERNAL = (LINE, RAW, EXTRA, "_file")  # columns the readers add (``_file``: validate.FILE)
+
+
+def csv_aliases(columns: list[str]) -> list[str]:
+    """The frame column of each header column: its name, unless the readers use that name
+    themselves (a header may say ``_line``), then the name with ``#`` added until unique."""
+    taken = set(columns) | set(_INTERNAL)
+    out = []
+    for c in columns:
+        if c in _INTERNAL:
+            while c in taken:
+                c += "#"
+            taken.add(c)
+        out.append(c)
+    return out
+
+
 def csv_records(ent: Entity, columns: list[str], rows: pl.DataFrame) -> pl.DataFrame:
-    """CSV rows (``_line``, ``_raw``, one text column per header column, any others kept) as
-    (text, kind) records; columns the spec does not know go to ``_extra``."""
+    """CSV rows (``_line``, ``_raw``, one text column per header column under its
+    ``csv_aliases`` name, any others kept) as (text, kind) records; columns the spec does not
+    know go to ``_extra`` under their header names."""
     names = [f.name for f in ent.all_fields]
+    aliases = csv_aliases(columns)
+    alias_of = dict(zip(columns, aliases, strict=True))
     extras = [c for c in columns if c not in set(names)]
     exprs = []
     for n in names:
@@ -776,11 +957,12 @@ def csv_records(ent: Entity, columns: list[str], rows: pl.DataFrame) -> pl.DataF
             exprs += [pl.lit(None, pl.String).alias(n),
                       pl.lit(None, pl.String).alias(kind_col(n))]
     if extras:
-        extra = (pl.when(pl.any_horizontal([pl.col(c).is_not_null() for c in extras]))
-                 .then(pl.struct(extras).struct.json_encode()))
+        cols = [pl.col(alias_of[c]).alias(c) for c in extras]
+        extra = (pl.when(pl.any_horizontal([c.is_not_null() for c in cols]))
+                 .then(pl.struct(cols).struct.json_encode()))
     else:
         extra = pl.lit(None, pl.String)
-    keep = [c for c in rows.columns if c not in (LINE, RAW, *columns)]
+    keep = [c for c in rows.columns if c not in (LINE, RAW, *aliases)]
     return rows.select(pl.col(LINE), pl.col(RAW), extra.alias(EXTRA), *exprs, *keep).select(
         *_empty_records(ent).columns, *keep)
 
@@ -834,7 +1016,7 @@ def _csv_whole(data: bytes, where: str) -> tuple[list[str], pl.DataFrame, list[t
         return None
     rest = pl.DataFrame({LINE: pl.Series(numbers[1:], dtype=pl.Int64), RAW: lines.slice(1)})
     fields = pl.col(RAW).str.count_matches(",", literal=True) + 1
-    rest = rest.with_columns(fields.alias("_n"), (pl.col(RAW).str.strip_chars() == "")
+    rest = rest.with_columns(fields.alias("_n"), (pl.col(RAW).str.strip_chars(BLANK) == "")
                              .alias("_blank"))
     wrong = rest.filter((pl.col("_n") != len(columns)) & ~pl.col("_blank"))
     errors += [(line, raw, "malformed_csv", None, f"{where} line {line}: {n} fields, the "
@@ -851,6 +1033,7 @@ def _csv_whole(data: bytes, where: str) -> tuple[list[str], pl.DataFrame, list[t
         return None
     if frame.height != good.height or frame.columns != columns:
         return None
+    frame.columns = csv_aliases(columns)
     return columns, pl.concat([good, frame], how="horizontal"), errors
 
 
@@ -859,10 +1042,11 @@ def _csv_fast(header: str, body: list[tuple[int, str]], ncols: int) -> pl.DataFr
     lines = pl.DataFrame(body, schema={LINE: pl.Int64, RAW: pl.String}, orient="row")
     if not lines.height:
         frame = pl.read_csv(io.StringIO(header + "\n"), infer_schema=False)
+        frame.columns = csv_aliases(frame.columns)
         return pl.concat([lines, frame], how="horizontal")
     raw = lines[RAW]
-    if raw.str.contains('"', literal=True).any():
-        return None
+    if raw.str.contains('"', literal=True).any() or raw.str.contains("\r", literal=True).any():
+        return None  # a CR inside a line: the csv module decides
     if not (raw.str.count_matches(",", literal=True) == ncols - 1).all():
         return None
     try:
@@ -872,17 +1056,29 @@ def _csv_fast(header: str, body: list[tuple[int, str]], ncols: int) -> pl.DataFr
         return None
     if frame.height != lines.height or frame.width != ncols:
         return None
+    frame.columns = csv_aliases(frame.columns)
     return pl.concat([lines, frame], how="horizontal")
 
 
 def _csv_slow(columns: list[str], body: list[tuple[int, str]], where: str):
     """csv-module read: quoted fields, multi-line records, wrong field counts."""
+    names = csv_aliases(columns)
     texts = [t for _, t in body]
-    reader = csv.reader([t + "\n" for t in texts])
+    reader = csv.reader([t + "\n" for t in texts], strict=True)
     rows: list[dict] = []
     errors = []
     consumed = 0
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # the reader carries on with the next line
+            start, consumed = consumed, reader.line_num
+            line = body[start][0]
+            errors.append((line, "\n".join(texts[start:consumed]), "malformed_csv", None,
+                           f"{where} line {line}: not readable as CSV ({_csv_problem(exc)})"))
+            continue
         start, consumed = consumed, reader.line_num
         line = body[start][0]
         raw = "\n".join(texts[start:consumed])
@@ -891,10 +1087,10 @@ def _csv_slow(columns: list[str], body: list[tuple[int, str]], where: str):
                            f"{where} line {line}: {len(record)} fields, the header has "
                            f"{len(columns)}"))
             continue
-        row = {c: (v if v != "" else None) for c, v in zip(columns, record, strict=True)}
+        row = {c: (v if v != "" else None) for c, v in zip(names, record, strict=True)}
         row[LINE], row[RAW] = line, raw
         rows.append(row)
-    schema = {LINE: pl.Int64, RAW: pl.String} | {c: pl.String for c in columns}
+    schema = {LINE: pl.Int64, RAW: pl.String} | {c: pl.String for c in names}
     return pl.DataFrame(rows, schema=schema), errors
 
 
@@ -903,35 +1099,129 @@ DOCUMENT_ARRAYS = {("catalog", "products"): "products", ("locations", "locations
                    ("locations", "shipping_rates"): "rates"}
 
 
-def parse_document(ents: list[Entity], data: bytes, where: str) -> dict[str, Parsed]:
-    """A JSON export holding one array per entity; an unreadable document is one error row."""
-    out = {e.name: Parsed([_empty_records(e)], error_frame([]), entity=e) for e in ents}
-    raw_text = data.decode("utf-8", errors="replace")
+class _Repeats(dict):
+    """A decoded JSON object of a document that names a key twice (or holds such an object):
+    ``repeated`` is the key (a path for a nested one), ``pairs`` the object as written."""
+
+    repeated: str
+    pairs: list
+
+
+def _marking_pairs(pairs: list[tuple[str, object]]) -> dict:
+    """``object_pairs_hook`` of documents: a repeated key marks its object (and the objects
+    holding it) instead of failing the whole document, so only that record is refused."""
+    obj = dict(pairs)
+    repeated = None
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(k for k, _ in pairs if k in seen or seen.add(k))
+    else:
+        repeated = next((r for k, v in pairs if (r := _repeat_in(k, v)) is not None), None)
+    if repeated is None:
+        return obj
+    marked = _Repeats(obj)
+    marked.repeated, marked.pairs = repeated, pairs
+    return marked
+
+
+def _repeat_in(key: str, value: object) -> str | None:
+    """The path of a repeated key in a value: a marked object, or one in an array."""
+    if type(value) is _Repeats:
+        return f"{key}.{value.repeated}"
+    if type(value) is list:
+        for i, item in enumerate(value):
+            if type(item) is _Repeats:
+                return f"{key}[{i}].{item.repeated}"
+    return None
+
+
+_decode_document = json.JSONDecoder(object_pairs_hook=_marking_pairs,
+                                    parse_constant=_no_constant).decode
+
+
+def _written(obj: object) -> str:
+    """A record's raw text: compact JSON, every repeated key kept as written, any lone
+    surrogate escaped (as undecodable bytes are)."""
+    if type(obj) is _Repeats:
+        text = "{" + ",".join(f"{_compact(k)}:{_written(v)}" for k, v in obj.pairs) + "}"
+    elif type(obj) is list and any(type(x) is _Repeats for x in obj):
+        text = "[" + ",".join(_written(x) for x in obj) + "]"
+    else:
+        text = _compact(obj)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _document(data: bytes, ents: list[Entity]) -> tuple[dict, dict[str, list]]:
+    """The decoded document and its arrays by entity; ValueError says why it cannot be read."""
     try:
-        doc = json.loads(data.decode("utf-8"))
-        if not isinstance(doc, dict):
-            raise ValueError(f"expected a JSON object at the top, got {type(doc).__name__}")
-        arrays = {e.name: doc.get(DOCUMENT_ARRAYS[(e.channel, e.name)]) for e in ents}
-        for e in ents:
-            if not isinstance(arrays[e.name], list):
-                raise ValueError(f"key {DOCUMENT_ARRAYS[(e.channel, e.name)]!r} is missing "
-                                 "or not a list")
+        doc = _decode_document(data.decode("utf-8"))
+    except RecursionError:
+        raise ValueError(f"it nests more than {MAX_DEPTH} levels deep") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"expected a JSON object at the top, got {json_type(doc)}")
+    names = [DOCUMENT_ARRAYS[(e.channel, e.name)] for e in ents]
+    if type(doc) is _Repeats and not doc.repeated.startswith(tuple(f"{n}[" for n in names)):
+        # (a key repeated inside a record only refuses that record, below)
+        raise ValueError(f"key `{doc.repeated}` appears twice, so which value holds is unclear")
+    arrays = {e.name: doc.get(DOCUMENT_ARRAYS[(e.channel, e.name)]) for e in ents}
+    for e in ents:
+        if not isinstance(arrays[e.name], list):
+            raise ValueError(f"key {DOCUMENT_ARRAYS[(e.channel, e.name)]!r} is missing "
+                             "or not a list")
+    extra = {k: v for k, v in doc.items() if k not in DOCUMENT_ARRAYS.values()}
+    if too_deep(extra, MAX_DEPTH - 1) or unencodable(extra) is not None:
+        raise ValueError(f"a key besides the arrays nests more than {MAX_DEPTH} levels deep "
+                         "or holds a lone UTF-16 surrogate")
+    for e in ents:
+        for i, obj in enumerate(arrays[e.name], start=1):
+            if type(obj) in (dict, list) and too_deep(obj):
+                raise ValueError(f"record {i} of {DOCUMENT_ARRAYS[(e.channel, e.name)]!r} "
+                                 f"nests more than {MAX_DEPTH} levels deep")
+    return doc, arrays
+
+
+def _record_error(obj: object, i: int, where: str, array: str) -> tuple | None:
+    """The error row of a document record that is not an object of its own keys, else None."""
+    where = f"{where} record {i} of {array!r}"
+    if not isinstance(obj, dict):
+        return (i, _written(obj), "wrong_type", None,
+                f"{where}: expected an object, got {json_type(obj)}")
+    if type(obj) is _Repeats:
+        return (i, _written(obj), "duplicate_key", obj.repeated,
+                f"{where}: key `{obj.repeated}` appears twice in one object, so which of its "
+                "values holds is unclear")
+    if (key := unencodable(obj)) is not None:
+        return (i, _written(obj), "encoding_error", key,
+                f"{where}: field `{key}` holds a \\u escape of half a UTF-16 surrogate pair "
+                "without its other half, which is no character")
+    return None
+
+
+def parse_document(ents: list[Entity], data: bytes, where: str) -> dict[str, Parsed]:
+    """A JSON export holding one array per entity; an unreadable document is one error row.
+
+    A record that is not an object, names a key twice or holds a lone surrogate is one error
+    row; a document nesting deeper than ``MAX_DEPTH`` is unreadable (a record's raw text is
+    its JSON, which cannot be written back that deep)."""
+    data = strip_bom(data)
+    out = {e.name: Parsed([_empty_records(e)], error_frame([]), entity=e) for e in ents}
+    try:
+        doc, arrays = _document(data, ents)
     except (ValueError, UnicodeDecodeError) as exc:
+        raw_text = data.decode("utf-8", errors="backslashreplace")
         out[ents[0].name].errors = error_frame(
             [(1, raw_text, "unreadable_file", None,
               f"{where}: cannot read the JSON document ({exc}); no record was loaded")])
         return out
     doc_extra = {k: v for k, v in doc.items() if k not in DOCUMENT_ARRAYS.values()} or None
     for e in ents:
+        array = DOCUMENT_ARRAYS[(e.channel, e.name)]
         objs, errors = [], []
         for i, obj in enumerate(arrays[e.name], start=1):
-            raw = _compact(obj)
-            if isinstance(obj, dict):
-                objs.append((i, raw, obj))
+            if (error := _record_error(obj, i, where, array)) is not None:
+                errors.append(error)
             else:
-                errors.append((i, raw, "wrong_type", None,
-                               f"{where} record {i} of {DOCUMENT_ARRAYS[(e.channel, e.name)]!r}:"
-                               f" expected an object, got {type(obj).__name__}"))
+                objs.append((i, _compact(obj), obj))
         recs = records_from_objects(e, objs, doc_extra)
         present = {f.name for f in e.all_fields if recs[kind_col(f.name)].is_not_null().any()}
         out[e.name] = Parsed([recs], error_frame(errors), present, entity=e)

@@ -142,6 +142,10 @@ def _typed(f: Field, ctx: Context, native: bool) -> tuple[dict[str, pl.Expr], li
         return {f"{f.name}#i": value, value_col(f.name): stamp.cast(pl.Datetime("us"))
                 .dt.replace_time_zone(UTC)}, checks
     if t == "float":
+        # 1e400 reads as infinity (JSON has no such number; Python's reader also takes NaN)
+        checks.append((v.is_infinite() | v.is_nan(), _err(
+            ctx, "out_of_range", f.name, pl.lit("is ") + shown
+            + pl.lit(", not a finite number (beyond the 64-bit float range)"))))
         if native:
             return {value_col(f.name): text}, checks
         ok = kind.is_in(["int", "float"]) | (is_csv & text.str.contains(_FLOAT_RE))
