@@ -20,9 +20,9 @@ DAGSTER_INSTANCE_YAML = f"""\
 {INSTANCE_YAML_MARKER}
 telemetry:
   enabled: false
-run_coordinator:
-  module: dagster._core.run_coordinator
-  class: QueuedRunCoordinator
+run_coordinator:  # the queue, tagging UI materializations of lake assets as lake writers
+  module: orchestration.launcher
+  class: LakeRunCoordinator
   config:
     max_concurrent_runs: 2
     dequeue_interval_seconds: 1  # micro-batches: start a queued run within a second
@@ -41,6 +41,9 @@ run_launcher:  # run workers forked from a process that imported the code alread
 run_monitoring:  # a killed run worker fails its run instead of holding the lake tag for ever
   enabled: true
   poll_interval_seconds: 30
+  # a worker waiting for the lake-writer lock behind a nightly run gives up (naming the
+  # holder) only after this: a nightly on the default simulation takes a few minutes
+  start_timeout_seconds: 900
 retention:  # the landing sensor ticks every second: keep a day of its skipped ticks
   sensor:
     purge_after_days:

@@ -8,11 +8,23 @@ then runs what `dagster api execute_run` runs, so events, logs, failure handling
 cancellation are Dagster's own. The warm process is replaced when a file it loaded changes, so
 a run never executes stale code.
 
+A worker of a run that writes the lake (`writes_lake`) holds the home's lake-writer lock
+(`lakehouse.storage.lock`) for the whole run, waiting for it before the run starts and failing
+the run with the holder's name if it cannot get it before run monitoring's start timeout. The
+queue's tag limit keeps such waits rare (and short); the lock is what guarantees that an
+in-process `lakehouse run` and a launched run never write at the same time.
+
 Configured in the home's `dagster.yaml` (`lakehouse.home.DAGSTER_INSTANCE_YAML`):
 
     run_launcher:
       module: orchestration.launcher
       class: PreforkRunLauncher
+
+and, so that a UI materialization queues behind a lake-writing run like a micro-batch does,
+
+    run_coordinator:
+      module: orchestration.launcher
+      class: LakeRunCoordinator   # QueuedRunCoordinator's config, unchanged
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagster import DagsterRun, QueuedRunCoordinator, SubmitRunContext
 from dagster._core.launcher.base import (
     CheckRunHealthResult,
     LaunchRunContext,
@@ -39,7 +52,33 @@ from dagster._serdes import ConfigurableClass, ConfigurableClassData
 
 PID_TAG = "lakehouse/run_worker_pid"
 HOST_TAG = "lakehouse/run_worker_host"
+WRITES_TAG = "lakehouse/writes"  # "lake" on jobs that write it; the queue runs one at a time
 READY_TIMEOUT_S = 120.0
+LANDING = "landing"  # asset key prefix of the landing zone: files, not the lake
+LOCK_MARGIN_S = 15.0  # a worker gives up on the lake this long before monitoring would fail it
+
+
+def writes_lake(run) -> bool:
+    """Whether a run writes the lake, so its worker must hold the lake-writer lock: a job
+    tagged to (a job opts out with another value of the tag), or, untagged, any run of assets
+    (every asset here writes the lake or the warehouse) or of checks beyond the landing zone
+    (gates record their validations in the lake). Checks of landing assets only (the
+    freshness sensor's runs, the landing file gate) read files and the instance: no lock."""
+    tag = run.tags.get(WRITES_TAG)
+    if tag is not None:
+        return tag == "lake"
+    if run.asset_selection:
+        return True
+    return any(key.asset_key.path[0] != LANDING for key in run.asset_check_selection or ())
+
+
+def lake_home(run) -> str:
+    """The home a run writes: its `lakehouse` resource's, else the launcher's own."""
+    from lakehouse.home import Home
+
+    resources = (run.run_config or {}).get("resources", {})
+    home = resources.get("lakehouse", {}).get("config", {}).get("home")
+    return str(Home.resolve(home).root)
 
 
 @dataclass
@@ -119,6 +158,22 @@ def worker_alive(run) -> bool:
     return True
 
 
+class LakeRunCoordinator(QueuedRunCoordinator):
+    """Dagster's run queue, with every run that writes the lake tagged as such when it is
+    submitted, so the queue's limit on the tag covers it: a materialization launched from the
+    UI (an asset job run, untagged) then waits in the queue, not in a worker that holds a
+    queue slot while it waits for the lake-writer lock (and fails at monitoring's start
+    timeout behind a long nightly)."""
+
+    def submit_run(self, context: SubmitRunContext) -> DagsterRun:
+        run = context.dagster_run
+        if WRITES_TAG not in run.tags and writes_lake(run):
+            self._instance.add_run_tags(run.run_id, {WRITES_TAG: "lake"})
+            tagged = self._instance.get_run_by_id(run.run_id) or run
+            context = SubmitRunContext(tagged, context.workspace)
+        return super().submit_run(context)
+
+
 class PreforkRunLauncher(RunLauncher, ConfigurableClass):
     """Launches each run in a worker forked from a process that imported the code already."""
 
@@ -162,6 +217,9 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
         args = ExecuteRunArgs(job_origin=origin, run_id=run.run_id,
                               instance_ref=self._instance.get_ref())
         started = time.monotonic()
+        request: dict[str, Any] = {"input_json": serialize_value(args)}
+        if writes_lake(run):  # before the warm process may (re)start: monitoring's clock runs
+            request["lake"] = self._lake_request(run)
         with self._lock:
             warm = self._warm.get(key)
             if warm is None or not warm.fresh():
@@ -170,7 +228,7 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
                 warm = self._warm[key] = _start(
                     *key, serialize_value(self._instance.get_ref()), self._preload_modules)
             assert warm.process.stdin is not None
-            warm.process.stdin.write(json.dumps({"input_json": serialize_value(args)}) + "\n")
+            warm.process.stdin.write(json.dumps(request) + "\n")
             warm.process.stdin.flush()
             pid = _read_reply(warm.process, 30.0)["pid"]
         self._instance.add_run_tags(run.run_id, {PID_TAG: str(pid),
@@ -179,6 +237,20 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
             f"Forked run worker (pid {pid}) from the warm process in "
             f"{time.monotonic() - started:.2f} s.", run, cls=self.__class__)
         self._run_ids.add(run.run_id)
+
+    def _lake_request(self, run) -> dict[str, Any]:
+        """What the worker needs to hold the lake for the run. An untagged lake writer (a UI
+        materialization of assets) gets the tag now, so the queue holds the next lake-writing
+        runs back while it runs instead of letting their workers wait on the lock."""
+        if WRITES_TAG not in run.tags:
+            self._instance.add_run_tags(run.run_id, {WRITES_TAG: "lake"})
+        deadline = None  # wall clock: the worker gives up then, before monitoring fails the run
+        if self._instance.run_monitoring_enabled and \
+                self._instance.run_monitoring_start_timeout_seconds > 0:
+            deadline = time.time() + max(
+                1.0, self._instance.run_monitoring_start_timeout_seconds - LOCK_MARGIN_S)
+        return {"home": lake_home(run), "holder": f"run {run.run_id} ({run.job_name})",
+                "deadline": deadline}
 
     def terminate(self, run_id: str) -> bool:
         """Interrupt the worker as Ctrl-C would: Dagster stops at the next step boundary and

@@ -7,8 +7,10 @@ loads the code location (dagster, polars, deltalake, the asset graph) and the in
 storage stack, imports the named modules, and answers ``{"ready": true, "sources": [...]}``
 with the project files it loaded, so the launcher can tell when they change. Then each
 ``{"input_json": ...}`` line (the serialized `ExecuteRunArgs` that `dagster api execute_run`
-takes) forks a worker and is answered ``{"pid": N}``. End of input ends this process; workers
-already running carry on.
+takes) forks a worker and is answered ``{"pid": N}``. With ``"lake": {"home", "holder",
+"deadline"}`` the worker holds the home's lake-writer lock (`lakehouse.storage.lock`) for the
+whole run, step processes included; this process never takes it. End of input ends this
+process; workers already running carry on.
 
 Forking is safe here because this process never runs a query or a polars expression, so no
 library thread pool exists yet; only allocator housekeeping threads do, and jemalloc is
@@ -24,7 +26,9 @@ import random
 import signal
 import sys
 import threading
+import time
 import traceback
+from contextlib import ExitStack
 from pathlib import Path
 
 # Loaded code whose change makes a warm process stale: the project's own modules and the files
@@ -53,8 +57,10 @@ def _skipped(root: Path, path: str) -> bool:
     return any(p.startswith(".") or p in _SKIPPED_DIRS for p in parts)
 
 
-def _run_worker(input_json: str) -> None:
-    """The forked child: exactly what `dagster api execute_run` does, then exit."""
+def _run_worker(input_json: str, lake: dict | None = None) -> None:
+    """The forked child: exactly what `dagster api execute_run` does, then exit; holding the
+    lake-writer lock for the whole run when the run writes the lake (`lake`, from the
+    launcher)."""
     from dagster._cli.api import execute_run_command
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker waits on its own subprocesses
@@ -65,7 +71,10 @@ def _run_worker(input_json: str) -> None:
     os.close(devnull)
     code = 0
     try:
-        execute_run_command.callback(input_json, None)  # the body of `dagster api execute_run`
+        with ExitStack() as stack:
+            if lake is not None and not stack.enter_context(_LakeTurn(input_json, lake)):
+                return
+            execute_run_command.callback(input_json, None)  # the body of `dagster api execute_run`
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -75,6 +84,57 @@ def _run_worker(input_json: str) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+class _LakeTurn:
+    """The run worker's hold on the lake: entered, it is True once the lock is held, False when
+    the run ended without it (waited too long, cancelled while waiting), the run's log saying
+    why. The warm process never holds the lock: only the forked child takes it."""
+
+    def __init__(self, input_json: str, lake: dict) -> None:
+        self.input_json, self.lake = input_json, lake
+        self.lock: ExitStack | None = None
+        self._instance = None
+
+    def _run_and_instance(self):
+        from dagster._core.instance import DagsterInstance
+        from dagster._grpc.types import ExecuteRunArgs
+        from dagster._serdes import deserialize_value
+
+        args = deserialize_value(self.input_json, ExecuteRunArgs)
+        if self._instance is None:
+            self._instance = DagsterInstance.from_ref(args.instance_ref)
+        return self._instance.get_run_by_id(args.run_id), self._instance
+
+    def _waiting(self, message: str) -> None:
+        run, instance = self._run_and_instance()
+        instance.report_engine_event(message, run)
+
+    def __enter__(self) -> bool:
+        from lakehouse.storage.lock import LakeBusy, lake_writer
+
+        self.lock = ExitStack()
+        try:
+            deadline = self.lake.get("deadline")
+            self.lock.enter_context(lake_writer(
+                self.lake["home"],
+                timeout=None if deadline is None else max(1.0, deadline - time.time()),
+                holder=self.lake["holder"], on_wait=self._waiting))
+        except LakeBusy as exc:
+            run, instance = self._run_and_instance()
+            instance.report_run_failed(run, f"{exc}; no table was written: launch it again")
+            return False
+        except KeyboardInterrupt:  # terminated (cancelled) while waiting
+            run, instance = self._run_and_instance()
+            instance.report_run_canceled(run, "Cancelled while waiting for the lake.")
+            return False
+        return True
+
+    def __exit__(self, *exc_info) -> None:
+        if self.lock is not None:
+            self.lock.close()
+        if self._instance is not None:
+            self._instance.dispose()
 
 
 def warm_up(pointer, instance_ref, modules: list[str]) -> None:
@@ -112,7 +172,7 @@ def main(argv: list[str]) -> int:
         request = json.loads(line)
         pid = os.fork()
         if pid == 0:
-            _run_worker(request["input_json"])
+            _run_worker(request["input_json"], request.get("lake"))
         reply.write(json.dumps({"pid": pid}) + "\n")
         reply.flush()
     return 0

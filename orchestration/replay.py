@@ -1,15 +1,18 @@
 """`lakehouse quarantine replay`: the `quarantine_replay` job, run in-process on one home.
 
 Runs through the home's Dagster instance like `lakehouse run` (the run, its materializations
-and gate evaluations show in the UI), after any running lake-writing run has finished. Prints
-what became of the selected rows; exits non-zero when the run failed (a gate, an error).
+and gate evaluations show in the UI), holding the lake-writer lock (`lakehouse.storage.lock`)
+once any launched lake-writing run has finished. Prints what became of the selected rows;
+exits non-zero when the run failed (a gate, an error).
 """
 
 import argparse
 import os
 import socket
 import sys
+import uuid
 from collections.abc import Sequence
+from contextlib import ExitStack
 
 import dagster as dg
 
@@ -17,7 +20,7 @@ from lakehouse.cli import add_selection_arguments
 from lakehouse.home import Home
 from orchestration.assets.quarantine_ops import JOB_NAME, OP_NAME
 from orchestration.launcher import HOST_TAG, PID_TAG
-from orchestration.run import _root_cause, wait_for_lake_writers
+from orchestration.run import _root_cause, lake_turn
 
 
 def run_replay(home: Home, args: argparse.Namespace,
@@ -28,18 +31,22 @@ def run_replay(home: Home, args: argparse.Namespace,
     job = definitions.resolve_job_def(JOB_NAME).with_logger_defs(
         {"console": dg.colored_console_logger})
     instance = instance or dg.DagsterInstance.get()
-    if job.tags.get("lakehouse/writes"):
-        wait_for_lake_writers(instance, {"lakehouse/writes": job.tags["lakehouse/writes"]})
     config = {"kinds": list(args.kind or []), "channels": list(args.channel or []),
               "file": args.file or "", "status": args.status or "", "rows": args.rows}
     if args.gate_engine:
         config["gate_engine"] = args.gate_engine
-    result = job.execute_in_process(
-        instance=instance, raise_on_error=False,
-        tags={PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
-        run_config={"ops": {OP_NAME: {"config": config}},
-                    "resources": {"lakehouse": {"config": {"home": str(home.root)}}},
-                    "loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    run_id = str(uuid.uuid4())
+    with ExitStack() as stack:
+        if job.tags.get("lakehouse/writes"):
+            stack.enter_context(lake_turn(
+                instance, home, {"lakehouse/writes": job.tags["lakehouse/writes"]},
+                holder=f"lakehouse quarantine replay (run {run_id})"))
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_id=run_id,
+            tags={PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
+            run_config={"ops": {OP_NAME: {"config": config}},
+                        "resources": {"lakehouse": {"config": {"home": str(home.root)}}},
+                        "loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if not result.success:
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         cause = _root_cause(failures[0]) if failures else "the run failed"

@@ -11,11 +11,18 @@ import os
 import socket
 import sys
 import time
+import uuid
+from collections.abc import Collection, Iterator
+from contextlib import ExitStack, contextmanager
 
 import dagster as dg
 
 from lakehouse.home import Home
+from lakehouse.storage.lock import lake_writer
 from orchestration.launcher import HOST_TAG, PID_TAG, worker_alive
+
+# job name of the placeholder run an in-process run holds the queue with (`_queue_held`)
+QUEUE_HOLD_JOB = "lakehouse_waiting_for_the_lake"
 
 _PROGRESS_EVENTS = {
     "STEP_START": "start",
@@ -114,25 +121,78 @@ def summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> 
     return "\n".join(lines), ok
 
 
+def _lake_writers(instance: dg.DagsterInstance, tags: dict[str, str],
+                  exclude: Collection[str] = ()) -> list[dg.DagsterRun]:
+    """Runs with the tag that are going: their worker is alive, or it is being launched
+    (STARTING, no worker pid yet). One left STARTED by a killed process holds nothing; nor does
+    another in-process run's placeholder (in-process runs take turns through the lock)."""
+    from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
+
+    return [r for r in instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES,
+                                                                tags=tags))
+            if r.run_id not in exclude and r.job_name != QUEUE_HOLD_JOB
+            and (worker_alive(r) or (r.status == dg.DagsterRunStatus.STARTING
+                                     and PID_TAG not in r.tags))]
+
+
 def wait_for_lake_writers(instance: dg.DagsterInstance, tags: dict[str, str],
-                          poll_seconds: float = 2.0) -> int:
+                          poll_seconds: float = 2.0, exclude: Collection[str] = ()) -> int:
     """Block while a launched run that writes the lake is going; returns how many polls it took.
 
     `lakehouse run` executes in this process, outside the run queue, so the queue's limit of
-    one lake-writing run cannot stop it starting beside a micro-batch the daemon launched. Once
-    it runs, its own run (same tag, status STARTED) holds the queue's next runs back. Only runs
-    whose worker is alive count: one left STARTED by a killed process is not waited for."""
-    from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
-
+    one lake-writing run cannot stop it starting beside a micro-batch the daemon launched."""
     polls = 0
-    while runs := [r for r in instance.get_runs(
-            filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES, tags=tags)) if worker_alive(r)]:
+    while runs := _lake_writers(instance, tags, exclude):
         if polls == 0:
             print(f"waiting for run {runs[0].run_id} ({runs[0].job_name}), which writes the "
                   "lake, to finish ...", flush=True)
         polls += 1
         time.sleep(poll_seconds)
     return polls
+
+
+@contextmanager
+def _queue_held(instance: dg.DagsterInstance, tags: dict[str, str],
+                holder: str) -> Iterator[str]:
+    """A placeholder run in the queue's view (STARTED, the tag, this process as its worker)
+    from before this process waits for the lake until its in-process run has ended, so the
+    queue launches no lake-writing run meanwhile: without it, the queue cannot see the
+    in-process run until it is registered, seconds after it took the lock, and a run it
+    launched in between would wait for the lock in STARTING until run monitoring failed it.
+    Deleted afterwards; if this process dies, run monitoring fails it (its worker is gone)."""
+    run_id = str(uuid.uuid4())
+    instance.add_run(dg.DagsterRun(
+        job_name=QUEUE_HOLD_JOB, run_id=run_id, status=dg.DagsterRunStatus.STARTED,
+        tags={**tags, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname(),
+              "lakehouse/holder": holder}))
+    try:
+        yield run_id
+    finally:
+        instance.delete_run(run_id)
+
+
+@contextmanager
+def lake_turn(instance: dg.DagsterInstance, home: Home, tags: dict[str, str],
+              holder: str, poll_seconds: float = 0.5,
+              settle_seconds: float = 2.0) -> Iterator[None]:
+    """Hold the lake-writer lock for an in-process run, after the launched lake writers.
+
+    Holds the queue first (`_queue_held`), lets a dequeue already under way land
+    (`settle_seconds`: the daemon dequeues every second), waits for the launched writers,
+    then takes the lock; a writer launched meanwhile gets the lock back and the turn starts
+    over. The lock alone guarantees that writes never interleave; this keeps launched runs
+    from failing while they wait for it."""
+    with _queue_held(instance, tags, holder) as own:
+        time.sleep(settle_seconds)
+        stack = ExitStack()
+        while True:
+            wait_for_lake_writers(instance, tags, poll_seconds, exclude={own})
+            stack.enter_context(lake_writer(home, holder=holder))
+            if not _lake_writers(instance, tags, exclude={own}):
+                break
+            stack.close()
+        with stack:
+            yield
 
 
 def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> int:
@@ -145,16 +205,22 @@ def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> in
         {"progress": progress_logger, "console": dg.colored_console_logger}
     )
     instance = dg.DagsterInstance.get()
-    if job.tags.get("lakehouse/writes"):
-        wait_for_lake_writers(instance, {"lakehouse/writes": job.tags["lakehouse/writes"]})
-    print(f"Materializing every asset on {home.root} ...", flush=True)
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        # this process is the run's worker: run monitoring fails the run if it is killed
-        tags={PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
-        run_config={"loggers": {"progress": {}, "console": {"config": {"log_level": "WARNING"}}}},
-    )
+    run_id = str(uuid.uuid4())  # known before the run starts: it names the lock's holder
+    with ExitStack() as stack:
+        if job.tags.get("lakehouse/writes"):
+            stack.enter_context(lake_turn(
+                instance, home, {"lakehouse/writes": job.tags["lakehouse/writes"]},
+                holder=f"lakehouse run (run {run_id})"))
+        print(f"Materializing every asset on {home.root} ...", flush=True)
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            raise_on_error=False,
+            # this process is the run's worker: run monitoring fails the run if it is killed
+            tags={PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
+            run_config={"loggers": {"progress": {},
+                                    "console": {"config": {"log_level": "WARNING"}}}},
+        )
     text, ok = summarize(result, home, time.monotonic() - started)
     print(text, flush=True)
     return 0 if ok else 1

@@ -1,8 +1,11 @@
 """Table maintenance as its own asset: compaction, checkpoints, vacuum within retention."""
 
+from pathlib import Path
+
 import dagster as dg
 from deltalake import DeltaTable
 
+from lakehouse.storage.lock import lake_writer
 from lakehouse.storage.maintenance import DEFAULT_RETENTION_HOURS, data_unchanged, maintain
 from lakehouse.storage.validations import (
     record_validation,
@@ -33,7 +36,14 @@ class MaintenanceConfig(dg.Config):
 )
 def lake_maintenance(context: dg.AssetExecutionContext, config: MaintenanceConfig,
                      lakehouse: LakehouseResource) -> dg.MaterializeResult:
-    lake = lakehouse.paths.lake
+    # a run that writes the lake holds the lock already (re-entered here); maintenance
+    # materialized any other way (a test, a notebook) must not rewrite files under a writer
+    with lake_writer(lakehouse.paths, holder=f"lake maintenance (run {context.run_id})"):
+        return _maintain_lake(context, config, lakehouse.paths.lake)
+
+
+def _maintain_lake(context: dg.AssetExecutionContext, config: MaintenanceConfig,
+                   lake: Path) -> dg.MaterializeResult:
     # the validation registry last: maintaining the other tables appends to it
     uris = sorted((str(p) for p in lake.glob("*/*") if DeltaTable.is_deltatable(str(p))),
                   key=lambda uri: (uri == registry_uri(lake), uri))
