@@ -263,7 +263,7 @@ def _erase(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     handlers = {"simulate": _simulate, "run": _run, "dev": _dev, "serve": _serve,
-                "quarantine": _quarantine, "keys": _keys}
+                "quarantine": _quarantine, "keys": _keys, "erase": _erase}
     return handlers[args.command](args)
 
 

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import polars as pl
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from lakehouse.home import Home
 from lakehouse.identity.evaluate import evaluate, evaluate_households, linkable_truth
-from lakehouse.identity.pii import load_key, pseudonymise_expr
+from lakehouse.identity.pii import load_key, pseudonymise, pseudonymise_expr
 from lakehouse.identity.profiles import customer_profiles, identity_map
 from lakehouse.identity.resolve import DEFAULT_ENGINE, Resolution, resolve_full
-from lakehouse.storage.delta import read_table, to_arrow, writer_properties
+from lakehouse.storage.delta import committed, read_table, to_arrow, writer_properties
+from lakehouse.storage.faults import fault
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
 from lakehouse.storage.validations import read_validated
@@ -63,6 +64,25 @@ def previous_assignments(home: Home, records: pl.DataFrame, key: bytes) -> pl.Da
                        on=["source", "identifier_hash"]).select("source", "record_id", *ids)
 
 
+HISTORY_APP = "lakehouse.identity/history"
+
+
+def _append_history(uri: str, history: pl.DataFrame, basis: int) -> None:
+    """Append the events computed against version ``basis`` of the identity map, once: the
+    commit carries ``Transaction(HISTORY_APP, basis + 1)``, so a re-run after a crash that
+    left the map at ``basis`` (the same events again) appends nothing."""
+    # the app id is read on the object the write goes through (DESIGN, sharp edges)
+    dt = DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
+    if dt is not None and (not history.height or committed(dt, HISTORY_APP, basis + 1)):
+        return
+    fault("identity.history.before", uri)
+    write_deltalake(dt if dt is not None else uri, to_arrow(history), mode="append",
+                    commit_properties=CommitProperties(
+                        app_transactions=[Transaction(HISTORY_APP, basis + 1)]),
+                    writer_properties=writer_properties(history))
+    fault("identity.history.after", uri)
+
+
 def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = None,
                  engine: str = DEFAULT_ENGINE) -> IdentityRun:
     """Resolve silver's customer records into the gold identity tables; ``engine`` is the
@@ -76,9 +96,15 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
                                   columns=["source", "record_id", "identifier_type", "value"])
     key = key or load_key(home.root)
     records, observations = _without_erased(home, records, observations, key)
+    map_uri = table_uri(home, "gold", "identity_map")
+    basis = DeltaTable(map_uri).version() if DeltaTable.is_deltatable(map_uri) else -1
     result = resolve_full(records, previous_assignments(home, records, key),
                           at=at or datetime.now(UTC), observations=observations,
                           engine=engine)
+    # the history first: its events are the difference from the map as it stands, so a crash
+    # after the map was replaced would leave a re-run nothing to record (events lost)
+    history_uri = table_uri(home, "gold", "person_id_history")
+    _append_history(history_uri, result.history, basis)
     versions = {
         "identity_map": replace_table(table_uri(home, "gold", "identity_map"),
                                       identity_map(result.records, records, key)),
@@ -86,10 +112,6 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
                                            customer_profiles(records, result.records, key,
                                                              observations)),
     }
-    history_uri = table_uri(home, "gold", "person_id_history")
-    if result.history.height or not DeltaTable.is_deltatable(history_uri):
-        write_deltalake(history_uri, to_arrow(result.history), mode="append",
-                        writer_properties=writer_properties(result.history))
     versions["person_id_history"] = DeltaTable(history_uri).version()
     scores = linkable_scores = household_scores = None
     truth = _truth(home)
@@ -152,8 +174,12 @@ def _without_erased(home: Home, records: pl.DataFrame, observations: pl.DataFram
     if not DeltaTable.is_deltatable(uri):
         return records, observations
     erased = read_table(uri).select("source", "identifier_hash")
-    gone = records.select("source", "record_id", pseudonymise_expr("record_id", key)
-                          .alias("identifier_hash")).join(erased, on=["source", "identifier_hash"])
+    ids = records.select("source", "record_id")
+    # entries are suppression hashes; entries written before them: the record id's pseudonym
+    gone = pl.concat([
+        ids.with_columns(suppression_hash_expr(key).alias("identifier_hash")),
+        ids.with_columns(pseudonymise_expr("record_id", key).alias("identifier_hash")),
+    ]).join(erased, on=["source", "identifier_hash"]).unique(["source", "record_id"])
     keys = ["source", "record_id"]
     records = records.join(gone.select(keys), on=keys, how="anti")
     if observations is not None:
@@ -161,10 +187,41 @@ def _without_erased(home: Home, records: pl.DataFrame, observations: pl.DataFram
     return records, observations
 
 
-def erase(home: Home, person_ids: list[str], at: datetime | None = None) -> dict[str, int]:
+def suppression_hash_expr(key: bytes) -> pl.Expr:
+    """The suppression-list hash of a record (``source``, ``record_id`` columns): keyed, and
+    domain-separated from the pseudonyms in gold (an e-mail record's id is the address, whose
+    pseudonym is in the marts), so the list links to nothing the marts hold."""
+    return pl.concat_str(pl.lit("erasure-record:"), pl.col("source"), pl.lit(":"),
+                         pl.col("record_id")).map_elements(
+        lambda v: pseudonymise(v, key), return_dtype=pl.String)
+
+
+def _suppression_entries(home: Home, hashed: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """``source, identifier_hash`` suppression entries of map records (``source,
+    identifier_hash`` pseudonyms): raw record ids are recovered from silver through the same
+    HMAC; a record silver no longer holds keeps its pseudonym (nothing else to key it by)."""
+    uri = table_uri(home, "silver", "customer_records")
+    if not hashed.height or not DeltaTable.is_deltatable(uri):
+        return hashed
+    raw = (read_table(uri).select("source", "record_id").unique()
+           .with_columns(pseudonymise_expr("record_id", key).alias("identifier_hash"))
+           .join(hashed, on=["source", "identifier_hash"]))
+    found = raw.select("source", suppression_hash_expr(key).alias("identifier_hash"))
+    rest = hashed.join(raw.select("source", "identifier_hash"),
+                       on=["source", "identifier_hash"], how="anti")
+    return pl.concat([found, rest])
+
+
+def erase(home: Home, person_ids: list[str], at: datetime | None = None,
+          key: bytes | None = None, unlinkable: bool = False) -> dict[str, int]:
     """Forget persons in the identity outputs: delete their rows from ``identity_map``,
     ``customer_profiles`` and ``person_id_history`` (also as a merged or split-off id), and
-    suppress their source records in every later run. Returns rows removed per table."""
+    suppress their source records in every later run (``identity_erasures``). Returns rows
+    removed per table.
+
+    Entries are the records' pseudonyms (what ``identity.rotate`` re-keys); ``unlinkable``
+    (the full erasure, ``lakehouse.privacy``) writes suppression hashes instead
+    (:func:`suppression_hash_expr`), which match no pseudonym in gold or the warehouse."""
     ids = sorted(set(person_ids))
     if not ids:
         return {}
@@ -172,9 +229,12 @@ def erase(home: Home, person_ids: list[str], at: datetime | None = None) -> dict
     map_uri = table_uri(home, "gold", "identity_map")
     if not DeltaTable.is_deltatable(map_uri):
         return {}
-    records = read_table(map_uri).filter(
+    hashed = read_table(map_uri).filter(
         pl.col("person_id").is_in(ids) & (pl.col("identifier_type") == "record")).select(
-        "source", "identifier_hash", pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("erased_at"))
+        "source", "identifier_hash")
+    if unlinkable:
+        hashed = _suppression_entries(home, hashed, key or load_key(home.root))
+    records = hashed.with_columns(pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("erased_at"))
     if records.height:
         write_deltalake(table_uri(home, "gold", ERASURES), to_arrow(records), mode="append",
                         writer_properties=writer_properties(records))

@@ -122,6 +122,10 @@ def resolve_versions(lake: Path, tables: Iterable[str],
         raise NotValidatedError(
             f"pinned versions {', '.join(unvalidated)} never passed their quality gate "
             f"(not in {registry_uri(lake)})")
+    # an erasure purged the files of every version before it (right to be forgotten)
+    from lakehouse.privacy.audit import check_pins
+
+    check_pins(lake, {t: int(versions[t]) for t in tables})
     return {t: int(versions[t]) for t in tables}
 
 
