@@ -65,6 +65,7 @@ from lakehouse.ingest.quarantine import (
     status_expr,
 )
 from lakehouse.storage.delta import append_files_once, to_arrow
+from lakehouse.storage.faults import fault
 from lakehouse.storage.paths import bronze_table_name, bronze_uri, quarantine_uri
 
 STATUSES = ("pending", "dead", "released")
@@ -646,10 +647,12 @@ def mark_replayed(home: Home, identities: pl.DataFrame, at: datetime) -> None:
         *(pl.col(c).cast(SCHEMA[c]) for c in IDENTITY), pl.col("released_by").cast(pl.String),
         pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("released_at")).unique()
     on = " AND ".join(f"t.{c} = s.{c}" for c in IDENTITY)
+    fault("quarantine.replayed.before", uri)
     (dt.merge(to_arrow(source), predicate=on, source_alias="s", target_alias="t")
      .when_matched_update({"released_by": "s.released_by", "released_at": "s.released_at"},
                           predicate="t.released_by IS NULL")
      .execute())
+    fault("quarantine.replayed.after", uri)
 
 
 def _silver_tables(home: Home) -> list[str]:

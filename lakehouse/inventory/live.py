@@ -63,6 +63,7 @@ from lakehouse.inventory.ledger import (
 )
 from lakehouse.silver.delta_io import Layout, PinnedTables, read_bronze, read_existing
 from lakehouse.storage.delta import committed, to_arrow, writer_properties
+from lakehouse.storage.faults import fault
 from lakehouse.storage.paths import table_uri
 
 PARTITION = "business_day"
@@ -91,8 +92,10 @@ def app_id(batch_id: str) -> str:
 def write_ledger(uri: str, ledger: pl.DataFrame) -> int:
     """Replace the ledger table whole, partitioned by ``business_day`` (the full build)."""
     Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    fault("ledger.overwrite.before", uri)
     write_deltalake(uri, to_arrow(ledger), mode="overwrite", schema_mode="overwrite",
                     partition_by=PARTITIONS, writer_properties=writer_properties(ledger))
+    fault("ledger.overwrite.after", uri)
     return DeltaTable(uri).version()
 
 
@@ -459,7 +462,18 @@ def apply_micro_batch(home: Home | str | Path, batch_id: str) -> LiveReport:
         run = build_inventory(home)
         _mark(luri, aid)
         _mark(puri, aid)
+        if DeltaTable.is_deltatable(curi):
+            _mark(curi, aid)
         report.full_rebuild, report.versions = True, dict(run.versions)
+        report.seconds["total"] = time.perf_counter() - started
+        return report
+    if committed(ledger.dt, aid, APP_VERSION) and _behind(curi, aid):
+        # a crash between the positions and the channel availability commits: the stored
+        # positions are this batch's, and channel availability is a function of them
+        locations = _Silver(home, batch_id).whole("locations")
+        chan = channel_availability(pl.read_delta(puri), locations) if locations.height \
+            else pl.DataFrame(schema=CHANNEL_SCHEMA)
+        report.versions["inventory_channel_availability"] = _replace(curi, chan, aid)
         report.seconds["total"] = time.perf_counter() - started
         return report
     if committed(ledger.dt, aid, APP_VERSION):
@@ -702,7 +716,15 @@ def _mark(uri: str, aid: str) -> None:
     """Record the batch on a table without changing rows (an empty append)."""
     dt = DeltaTable(uri)
     empty = pa.schema(dt.schema().to_arrow()).empty_table()
+    fault("live.mark.before", uri)
     write_deltalake(dt, empty, mode="append", commit_properties=_props(aid))
+    fault("live.mark.after", uri)
+
+
+def _behind(uri: str, aid: str) -> bool:
+    """Whether a table the batch writes after the ledger lacks the batch: a crash came
+    between their commits (positions, then channel availability)."""
+    return not DeltaTable.is_deltatable(uri) or not committed(DeltaTable(uri), aid, APP_VERSION)
 
 
 def _merge(ledger: LedgerTable, changed: pl.DataFrame, stored: pl.DataFrame,
@@ -717,22 +739,28 @@ def _merge(ledger: LedgerTable, changed: pl.DataFrame, stored: pl.DataFrame,
     replaced = stored.join(changed.select("event_key"), on="event_key", how="semi")
     data = to_arrow(changed)
     if replaced.is_empty():
+        fault("live.append.before", ledger.uri)
         write_deltalake(dt, data, mode="append", commit_properties=_props(aid),
                         writer_properties=writer_properties(changed))
+        fault("live.append.after", ledger.uri)
         return changed.height, 0
     days = sorted(set(changed[PARTITION].drop_nulls().to_list())
                   | set(replaced[PARTITION].drop_nulls().to_list()))
     pred = "t.event_key = s.event_key"
     if days and not (changed[PARTITION].null_count() or replaced[PARTITION].null_count()):
         pred += f" AND t.{PARTITION} IN ({', '.join(repr(d.isoformat()) for d in days)})"
+    fault("live.merge.before", ledger.uri)
     (dt.merge(data, predicate=pred, source_alias="s", target_alias="t",
               commit_properties=_props(aid), writer_properties=writer_properties(changed))
      .when_matched_update_all().when_not_matched_insert_all().execute())
+    fault("live.merge.after", ledger.uri)
     return changed.height - replaced.height, replaced.height
 
 
 def _replace(uri: str, frame: pl.DataFrame, aid: str) -> int:
     Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    fault("live.replace.before", uri)
     write_deltalake(uri, to_arrow(frame), mode="overwrite", schema_mode="overwrite",
                     commit_properties=_props(aid), writer_properties=writer_properties(frame))
+    fault("live.replace.after", uri)
     return DeltaTable(uri).version()

@@ -355,7 +355,10 @@ def _pending_identity_batches(run: _Run) -> list[str]:
     counts only once its silver table committed it, so a batch whose silver build has not run
     yet is never marked done here without its rows. A batch that only released quarantined
     rows into a table is found through the quarantine's ``released_by``."""
-    obs = run.tables.get(run.uri("identifier_observations"))
+    # both identity tables: a crash between their commits leaves the batch in the
+    # observations only, and its customer records still to write
+    identity = [run.tables.get(run.uri(t)) for t in ("identifier_observations",
+                                                     "customer_records")]
     pending: set[str] = set()
     released = run.pending.rows.filter(pl.col("released_by").is_not_null())
     for source, table in sorted(_IDENTITY_TABLE_OF.items()):
@@ -366,7 +369,8 @@ def _pending_identity_batches(run: _Run) -> list[str]:
                                    & (pl.col("_entity") == source[1]))["released_by"]
         for b in {*batches_in(run.inputs, bronze_uri(run.home, *source)), *releases}:
             if (b != run.batch_id and committed(silver, app_id(b), APP_VERSION)
-                    and (obs is None or not committed(obs, app_id(b), APP_VERSION))):
+                    and not all(t is not None and committed(t, app_id(b), APP_VERSION)
+                                for t in identity)):
                 pending.add(b)
     return sorted(pending)
 

@@ -29,6 +29,7 @@ from deltalake.schema import PrimitiveType
 
 from lakehouse.silver.frames import KNOWLEDGE, with_knowledge
 from lakehouse.storage.delta import committed, to_arrow, writer_properties
+from lakehouse.storage.faults import fault
 from lakehouse.storage.validations import pinned
 
 APP_VERSION = 1
@@ -295,9 +296,11 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
         if desired.is_empty():
             return Written()
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        fault("silver.create.before", uri)
         write_deltalake(uri, to_arrow(desired), mode="append", commit_properties=props,
                         partition_by=[layout.partition] if layout.partition else None,
                         writer_properties=writer_properties(desired))
+        fault("silver.create.after", uri)
         tables.forget(uri)
         return Written(inserted=desired.height, created=True)
     if app_ids and all(committed(dt, a, APP_VERSION) for a in app_ids):
@@ -319,8 +322,10 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
         return Written()
     data = to_arrow(changed)
     if updates == 0:
+        fault("silver.append.before", uri)
         write_deltalake(dt, data, mode="append", commit_properties=props,
                         writer_properties=writer_properties(changed))
+        fault("silver.append.after", uri)
         return Written(inserted=changed.height)
     key = list(layout.key)
     on = [f"t.{k} = s.{k}" for k in key]
@@ -328,9 +333,11 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
         values = ", ".join(_literal(v) for v in changed[layout.partition].unique().sort())
         on += [f"t.{layout.partition} = s.{layout.partition}",
                f"t.{layout.partition} IN ({values})"]
+    fault("silver.merge.before", uri)
     (dt.merge(data, predicate=" AND ".join(on), source_alias="s", target_alias="t",
               commit_properties=props, writer_properties=writer_properties(changed))
      .when_matched_update_all().when_not_matched_insert_all().execute())
+    fault("silver.merge.after", uri)
     return Written(inserted=changed.height - updates, updated=updates)
 
 
@@ -344,9 +351,11 @@ def overwrite(tables: Tables, uri: str, layout: Layout, rows: pl.DataFrame,
         return Written()
     Path(uri).parent.mkdir(parents=True, exist_ok=True)
     props = CommitProperties(app_transactions=[Transaction(a, APP_VERSION) for a in app_ids])
+    fault("silver.overwrite.before", uri)
     write_deltalake(dt if dt is not None else uri, to_arrow(rows), mode="overwrite",
                     schema_mode="overwrite", commit_properties=props,
                     partition_by=[layout.partition] if layout.partition else None,
                     writer_properties=writer_properties(rows))
+    fault("silver.overwrite.after", uri)
     tables.forget(uri)
     return Written(inserted=rows.height)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from deltalake import DeltaTable
 
 from lakehouse.storage.delta import writer_properties
+from lakehouse.storage.faults import fault
 
 DEFAULT_RETENTION_HOURS = 7 * 24
 # commits that rewrite files without changing rows (the Delta protocol marks their actions
@@ -70,16 +71,20 @@ def maintain(
     files_before = len(table.file_uris())
     added = removed = 0
     if files_before >= min_files_to_compact:
+        fault("maintenance.compact.before", uri)
         metrics = table.optimize.compact(writer_properties=writer_properties(None))
+        fault("maintenance.compact.after", uri)
         added, removed = int(metrics["numFilesAdded"]), int(metrics["numFilesRemoved"])
         table.update_incremental()
     table.create_checkpoint()
+    fault("maintenance.vacuum.before", uri)
     vacuumed = table.vacuum(
         retention_hours=retention_hours,
         dry_run=False,
         # deltalake refuses a window shorter than the table's setting unless told; so do we.
         enforce_retention_duration=not allow_short_retention,
     )
+    fault("maintenance.vacuum.after", uri)
     table.cleanup_metadata()
     return MaintenanceReport(
         uri=uri,

@@ -10,6 +10,7 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.storage.delta import to_arrow, writer_properties
+from lakehouse.storage.faults import fault
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ def replace_table(uri: str, frame: pl.DataFrame) -> int:
     versions stay readable by time travel within the maintenance retention window.
     """
     Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    fault("replace.before", uri)
     write_deltalake(uri, to_arrow(frame), mode="overwrite", schema_mode="overwrite",
                     writer_properties=writer_properties(frame))
+    fault("replace.after", uri)
     return DeltaTable(uri).version()

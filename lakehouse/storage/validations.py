@@ -31,6 +31,7 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
 from lakehouse.storage.delta import writer_properties
+from lakehouse.storage.faults import fault
 
 SCHEMA = pa.schema([
     ("table", pa.string()),  # "<layer>/<name>" under H/lake, e.g. "silver/orders"
@@ -83,14 +84,18 @@ COMPACT_EVERY = 50  # registry commits between compactions: a read opens at most
 def _append(lake: Path, rows: list[dict]) -> None:
     # merge: registries written before `passed` existed gain the columns
     uri = registry_uri(lake)
+    fault("pins.before", uri)
     write_deltalake(uri, pa.Table.from_pylist(rows, schema=SCHEMA), mode="append",
                     schema_mode="merge", writer_properties=writer_properties(None))
+    fault("pins.after", uri)
     # every gate reads the registry: its read must not grow with the micro-batches between
     # two nightly maintenances (rows are few; files and log entries are what cost)
     table = DeltaTable(uri)
     if table.version() % COMPACT_EVERY == 0:
         try:
+            fault("pins.compact.before", uri)
             table.optimize.compact(writer_properties=writer_properties(None))
+            fault("pins.compact.after", uri)
             DeltaTable(uri).create_checkpoint()
         except CommitFailedError:  # a concurrent append won: compact next time
             pass

@@ -26,6 +26,7 @@ import duckdb
 
 from lakehouse.home import Home
 from lakehouse.ingest.landing import sha256_file
+from lakehouse.storage.faults import fault
 
 BUILD_NAME = "warehouse.build.duckdb"
 PUBLISHED_NAME = "warehouse.duckdb"
@@ -113,7 +114,9 @@ def record_audit(home: Home, results: dict[str, bool]) -> None:
                "results": results, "audited_at": datetime.now(UTC).isoformat()}
     tmp = _audit_path(home).with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
+    fault("warehouse.audit.before", str(_audit_path(home)))
     os.replace(tmp, _audit_path(home))
+    fault("warehouse.audit.after", str(_audit_path(home)))
 
 
 def publish(home: Home) -> Published:
@@ -150,11 +153,14 @@ def publish(home: Home) -> Published:
         tmp.unlink(missing_ok=True)
         raise PublishMismatch(f"not publishing: the copy of {database} has SHA-256 {copied}, "
                               f"the audited file had {audited}: audit it again", audited, copied)
+    fault("warehouse.copy.after", str(target))
     os.replace(tmp, target)
+    fault("warehouse.rename.after", str(target))
     record = {"sha256": audited, "audited_at": audit["audited_at"], "results": audit["results"]}
     tmp_record = home.root / f".{PUBLISHED_AUDIT_NAME}.tmp"
     tmp_record.write_text(json.dumps(record, indent=1, sort_keys=True))
     os.replace(tmp_record, home.root / PUBLISHED_AUDIT_NAME)
+    fault("warehouse.record.after", str(target))
     published = sha256_file(target)
     return Published(target, len(audit["results"]), target.stat().st_size,
                      audit["audited_at"], audited, published)

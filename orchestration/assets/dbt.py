@@ -18,6 +18,7 @@ from typing import Any
 
 import dagster as dg
 
+from lakehouse.storage.faults import fault
 from lakehouse.warehouse.publish import build_path
 from orchestration.assets.attribution import EXTRA_METADATA
 from orchestration.assets.identity import identity_tables
@@ -181,8 +182,10 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtResource,
     cli = DbtCliResource(project_dir=dbt.project_dir, profiles_dir=dbt.project_dir,
                          dbt_executable=dbt.executable)
     # dbt holds the file's write lock while it runs: tables are measured once it is done.
+    fault("dbt.build.before", str(database))
     events = list(cli.cli(args, manifest=MANIFEST_PATH, dagster_dbt_translator=Translator())
                   .stream())
+    fault("dbt.build.after", str(database))
     yield from _results(events, database, context, lakehouse.paths.root)
 
 
