@@ -3,16 +3,19 @@
 import dagster as dg
 
 from lakehouse.storage.tables import table_stats
+from orchestration.column_docs import column_docs
 
 
 def table_metadata(uri: str) -> dict:
     stats = table_stats(uri)
+    docs = column_docs(uri)
     if stats is None:
         return {"dagster/row_count": 0, "path": dg.MetadataValue.path(uri)}
     return {
         "dagster/row_count": stats.rows,
         "dagster/column_schema": dg.TableSchema(
-            columns=[dg.TableColumn(name, type_) for name, type_ in stats.columns]
+            columns=[dg.TableColumn(name, type_, description=docs.get(name))
+                     for name, type_ in stats.columns]
         ),
         "delta_version": stats.version,
         "delta_files": stats.files,

@@ -39,6 +39,25 @@ SCHEMA = {
     "field": pl.String, "reason": pl.String,
     "released_by": pl.String, "released_at": pl.Datetime("us", "UTC"),
 }
+# what the columns of SCHEMA hold that the lineage columns (bronze.LINEAGE_DOCS) do not say
+COLUMN_DOCS = {
+    "_source_channel": "Channel of the landing file the row came from (landing/<channel>/).",
+    "_entity": "Entity of the channel the row was read as (the bronze table "
+    "<channel>__<entity>); null for a file whose name matches no entity.",
+    "raw": "The rejected input as text: the JSON or CSV line, a JSON document's record, or the "
+    "start of a file refused whole; for a row silver held back, the bronze row as JSON. Can "
+    "hold raw personal data (e-mails, phones): reports never show it.",
+    "error_kind": "Why the row was rejected (ERROR_KINDS): unknown_product, unknown_location, "
+    "unknown_supplier, unknown_order, unknown_transaction and unresolved_timezone wait for a "
+    "reference and are retried (pending); every other kind is dead.",
+    "field": "Contract field the error is about (nested fields dotted, e.g. "
+    "line_items.variant_id); null when it concerns the whole row or file.",
+    "reason": "Human-readable explanation of the error; a pending row that now waits for "
+    "another reference gets that reference's reason.",
+    "released_by": "Batch that released the row (an ingest or replay batch into bronze, or a "
+    "silver build into silver); null while pending or dead.",
+    "released_at": "When the release was recorded (UTC); null while not released.",
+}
 # a row's key: one bronze row (a file's line of one entity)
 KEY = ("_source_channel", "_entity", "_source_file", "_line")
 
@@ -89,6 +108,7 @@ def mark_released(uri: str, keys: pl.DataFrame, release_id: str, at: datetime) -
     from deltalake.schema import PrimitiveType
 
     from lakehouse.storage.delta import to_arrow
+    from lakehouse.storage.faults import fault
 
     if keys.is_empty():
         return 0
@@ -104,10 +124,12 @@ def mark_released(uri: str, keys: pl.DataFrame, release_id: str, at: datetime) -
     if new:
         dt.alter.add_columns(new)
     on = " AND ".join(f"t.{k} = s.{k}" for k in on_cols)
+    fault("quarantine.release.before", uri)
     (dt.merge(to_arrow(keys), predicate=on, source_alias="s", target_alias="t")
      .when_matched_update({"released_by": "s.released_by", "released_at": "s.released_at"},
                           predicate="t.released_by IS NULL")
      .execute())
+    fault("quarantine.release.after", uri)
     return keys.height
 
 
@@ -118,14 +140,17 @@ def update_reasons(uri: str, rows: pl.DataFrame) -> int:
     from deltalake import DeltaTable
 
     from lakehouse.storage.delta import to_arrow
+    from lakehouse.storage.faults import fault
 
     if rows.is_empty():
         return 0
     on_cols = [*KEY, "_batch_id"]
     rows = rows.select(*on_cols, "error_kind", "field", "reason").unique(subset=on_cols)
     on = " AND ".join(f"t.{k} = s.{k}" for k in on_cols)
+    fault("quarantine.reasons.before", uri)
     (DeltaTable(uri).merge(to_arrow(rows), predicate=on, source_alias="s", target_alias="t")
      .when_matched_update({c: f"s.{c}" for c in ("error_kind", "field", "reason")},
                           predicate="t.released_by IS NULL")
      .execute())
+    fault("quarantine.reasons.after", uri)
     return rows.height
