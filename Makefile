@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: env run test dev live lint bench clean help
+.PHONY: env browser run test dev live lint bench chaos clean help
 
 help:
 	@echo "make run    simulate a retailer into $(LAKEHOUSE_HOME) and materialize every asset"
@@ -26,6 +26,8 @@ help:
 	@echo "make live   keep dropping micro-batch files into the landing zone"
 	@echo "make lint   ruff"
 	@echo "make bench  run the benchmark scripts in bench/"
+	@echo "make browser  install Debian's Chromium for the browser tests (make test does)"
+	@echo "make chaos  crash campaign: SIGKILL runs at random points (50 kills), re-run, compare"
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -42,7 +44,19 @@ run: env
 	$(BIN)/lakehouse simulate --home "$(LAKEHOUSE_HOME)"
 	$(BIN)/lakehouse run --home "$(LAKEHOUSE_HOME)"
 
-test: env
+# The browser tests drive Debian's Chromium through Playwright (never a browser Playwright
+# downloads). Installed with apt-get when missing and this user may; otherwise those tests skip
+# and say why.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium >/dev/null) \
+	  || echo "make browser: could not install chromium; the browser tests will skip"; \
+	else echo "make browser: no $(CHROMIUM) and no root apt-get; the browser tests will skip"; fi
+
+test: env browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 -q
 
@@ -58,6 +72,12 @@ lint: env
 
 bench: env
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Crash campaign (issue 16): KILLS=N SEED=S to change it; prints kills, points, mismatches.
+KILLS ?= 50
+SEED ?= 1
+chaos: env
+	$(BIN)/python bench/chaos.py --kills $(KILLS) --seed $(SEED)
 
 clean:
 	rm -rf .lakehouse dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
