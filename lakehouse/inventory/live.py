@@ -118,9 +118,9 @@ class LedgerTable:
     """The stored ledger, read by ``business_day`` and ``location_inferred`` partitions (from
     the log's partition values, no listing and no statistics)."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, version: int | None = None) -> None:
         self.uri = uri
-        self.dt = DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
+        self.dt = DeltaTable(uri, version=version) if DeltaTable.is_deltatable(uri) else None
         self.rows_read = 0
         self.files_read = 0
         self._actions: pl.DataFrame | None = None
@@ -243,7 +243,8 @@ def _spread(frame: pl.DataFrame, key: str, day: str, out_day: str, days=(-1, 0, 
 class LiveReport:
     batch_id: str
     skipped: bool = False  # the batch was applied before
-    full_rebuild: bool = False  # no ledger yet (first run) or recovery: a full build ran
+    full_rebuild: bool = False  # no ledger yet (first run): a full build ran
+    recovered: bool = False  # the ledger held the batch, positions did not: redone from it
     silver_rows: dict[str, int] = field(default_factory=dict)
     ledger_rows: int = 0  # ledger rows derived from the batch (and orders it touches)
     ledger_inserted: int = 0
@@ -452,11 +453,9 @@ def apply_micro_batch(home: Home | str | Path, batch_id: str) -> LiveReport:
     curi = table_uri(home, "gold", "inventory_channel_availability")
     ledger = LedgerTable(luri)
     aid = app_id(batch_id)
-    if ledger.dt is None or not ledger.partitioned or not _has_live_columns(puri) or (
-            committed(ledger.dt, aid, APP_VERSION)
-            and not committed(DeltaTable(puri), aid, APP_VERSION)):
-        # first run, a ledger from before partitioning, or a crash between the ledger and
-        # the positions commits: one full build puts every table in step
+    if ledger.dt is None or not ledger.partitioned or not _has_live_columns(puri):
+        # first run, or a ledger from before partitioning: one full build puts every table
+        # in step
         from lakehouse.inventory.store import build_inventory
 
         run = build_inventory(home)
@@ -467,7 +466,15 @@ def apply_micro_batch(home: Home | str | Path, batch_id: str) -> LiveReport:
         report.full_rebuild, report.versions = True, dict(run.versions)
         report.seconds["total"] = time.perf_counter() - started
         return report
-    if committed(ledger.dt, aid, APP_VERSION) and _behind(curi, aid):
+    recovering = committed(ledger.dt, aid, APP_VERSION) and _behind(puri, aid)
+    if recovering:
+        # a crash between the ledger and the positions commits: redo the batch against the
+        # ledger as it stood before the batch's commit (time travel), so positions come out
+        # as the uninterrupted run wrote them; the ledger itself is not written again, and
+        # the nightly-only tables are left alone
+        ledger = LedgerTable(luri, version=_version_before(ledger, aid))
+        report.recovered = True
+    elif committed(ledger.dt, aid, APP_VERSION) and _behind(curi, aid):
         # a crash between the positions and the channel availability commits: the stored
         # positions are this batch's, and channel availability is a function of them
         locations = _Silver(home, batch_id).whole("locations")
@@ -476,7 +483,7 @@ def apply_micro_batch(home: Home | str | Path, batch_id: str) -> LiveReport:
         report.versions["inventory_channel_availability"] = _replace(curi, chan, aid)
         report.seconds["total"] = time.perf_counter() - started
         return report
-    if committed(ledger.dt, aid, APP_VERSION):
+    elif committed(ledger.dt, aid, APP_VERSION):
         report.skipped = True
         report.seconds["total"] = time.perf_counter() - started
         return report
@@ -528,7 +535,10 @@ def apply_micro_batch(home: Home | str | Path, batch_id: str) -> LiveReport:
     report.keys_touched = touched.height
     lap("positions")
 
-    report.ledger_inserted, report.ledger_updated = _merge(ledger, changed, stored, aid)
+    if recovering:
+        report.ledger_inserted, report.ledger_updated = _merge_counts(changed, stored)
+    else:
+        report.ledger_inserted, report.ledger_updated = _merge(ledger, changed, stored, aid)
     report.versions["inventory_ledger"] = DeltaTable(luri).version()
     report.versions["inventory_positions"] = _replace(puri, pos, aid)
     report.versions["inventory_channel_availability"] = _replace(curi, chan, aid)
@@ -725,6 +735,23 @@ def _behind(uri: str, aid: str) -> bool:
     """Whether a table the batch writes after the ledger lacks the batch: a crash came
     between their commits (positions, then channel availability)."""
     return not DeltaTable.is_deltatable(uri) or not committed(DeltaTable(uri), aid, APP_VERSION)
+
+
+def _version_before(ledger: LedgerTable, aid: str) -> int:
+    """The ledger version just before the commit that recorded ``aid`` (the ledger's first
+    version is a full build's, which records no batch, so there always is one)."""
+    assert ledger.dt is not None
+    version = ledger.dt.version()
+    while version > 1 and committed(DeltaTable(ledger.uri, version=version - 1), aid,
+                                    APP_VERSION):
+        version -= 1
+    return version - 1
+
+
+def _merge_counts(changed: pl.DataFrame, stored: pl.DataFrame) -> tuple[int, int]:
+    """(inserted, updated) of an upsert of ``changed`` over ``stored`` on ``event_key``."""
+    replaced = stored.join(changed.select("event_key"), on="event_key", how="semi").height
+    return changed.height - replaced, replaced
 
 
 def _merge(ledger: LedgerTable, changed: pl.DataFrame, stored: pl.DataFrame,

@@ -1,7 +1,8 @@
 """Inventory from micro-batches (real Delta): a simulation landed in several out-of-order
 micro-batches, each applied with ``apply_micro_batch``, gives the ledger and positions a full
 ``build_inventory`` of the same silver gives; re-applying a batch changes nothing; a crash
-between the ledger and the positions commits is repaired by the next run; the Dagster
+between the ledger and the positions commits is repaired by the next run without touching
+the nightly-only tables; the Dagster
 asset runs in a micro-batch run with its DuckDB gates."""
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from deltalake import DeltaTable
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.inventory import Inventory, build_ledger, read_silver
-from lakehouse.inventory.live import _mark, app_id
+from lakehouse.inventory.live import APP_VERSION, app_id
 from lakehouse.inventory.store import gold_frames
 from lakehouse.simulate import SimConfig, simulate
+from lakehouse.storage.delta import committed
+from lakehouse.storage.faults import ENV, InjectedFault
 from tests.gated import apply_micro_batch, build_inventory, build_silver
 
 KEY = ["product_id", "location_id"]
@@ -51,7 +54,7 @@ def landed(tmp_path_factory):
     return h, discover(h)
 
 
-def test_out_of_order_micro_batches_equal_a_full_rebuild(landed) -> None:
+def test_out_of_order_micro_batches_equal_a_full_rebuild(landed, monkeypatch) -> None:
     h, files = landed
     days = sorted({_day(f) for f in files if "_" in f.path.name})
     # five batches, each a mix of landing days (day 5 lands before day 1, and so on)
@@ -62,11 +65,24 @@ def test_out_of_order_micro_batches_equal_a_full_rebuild(landed) -> None:
         ingest_files(h, group, bid)
         build_silver(h, bid)
         crash = n == len(groups) - 1
-        if crash:  # a crash after the ledger commit, before the positions commit
-            _mark(str(h / "lake/silver/inventory_ledger"), app_id(bid))
+        if crash:  # a failure after the ledger commit, before the positions commit
+            ledger_version = _version(h, "silver", "inventory_ledger")
+            daily = _version(h, "gold", "inventory_daily")
+            monkeypatch.setenv(ENV, "raise:live.replace.before:inventory_positions")
+            with pytest.raises(InjectedFault):
+                apply_micro_batch(h, bid)
+            monkeypatch.delenv(ENV)
+            assert _version(h, "silver", "inventory_ledger") > ledger_version
+            assert committed(DeltaTable(str(h / "lake/silver/inventory_ledger")),
+                             app_id(bid), APP_VERSION)
         report = apply_micro_batch(h, bid)
-        # the first run builds the tables once; after the crash a full build re-aligns them
-        assert report.full_rebuild == (n == 0 or crash)
+        # the first run builds the tables once; after the crash the batch is redone against
+        # the ledger as it stood before its commit, and the nightly-only tables stay as
+        # they were
+        assert report.full_rebuild == (n == 0)
+        assert report.recovered == crash
+        if crash:
+            assert _version(h, "gold", "inventory_daily") == daily
         stats.append(report)
         inp = read_silver(h)
         ledger = build_ledger(inp)
