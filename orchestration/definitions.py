@@ -11,7 +11,7 @@ from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_live, inventory_tables
 from orchestration.assets.landing import landing_assets
 from orchestration.assets.maintenance import lake_maintenance
-from orchestration.assets.ml import ml_feature_marts
+from orchestration.assets.ml import ml_automation, ml_feature_marts
 from orchestration.assets.quarantine_ops import replay_job
 from orchestration.assets.silver import silver_tables
 from orchestration.assets.warehouse import (
@@ -87,9 +87,10 @@ defs = dg.Definitions(
                   bronze_batch_volume, ml_feature_drift, pending_age_check],
     jobs=[all_assets_job, micro_batch_job, quarantine_replay_job],
     schedules=[daily_batch],
-    # files arriving start micro-batches; a warehouse build publishes itself (automation)
+    # files arriving start micro-batches; a warehouse build publishes itself and the ML marts
+    # follow their inputs (automation)
     sensors=[build_landing_sensor(micro_batch_job), landing_arrivals, landing_freshness_sensor,
-             warehouse_automation],
+             warehouse_automation, ml_automation],
     resources={
         "lakehouse": LakehouseResource(home=str(Home.resolve().root)),
         "dbt": DbtResource(),

@@ -31,7 +31,13 @@ def _input_keys() -> list[dg.AssetKey]:
     return keys
 
 
+# the marts follow their inputs: a micro-batch that moved silver, or an identity or inventory
+# build launched from the UI, refreshes them (recent-activity features stay recent between
+# nightly runs); one run at a time, and the UI says why a mart is stale or was requested
+AUTOMATION_SENSOR = "ml_automation"
 SPECS, CHECKS = gold_table_specs("ml", DESCRIPTIONS, deps=_input_keys())
+SPECS = [spec.replace_attributes(automation_condition=dg.AutomationCondition.eager())
+         for spec in SPECS]
 
 
 @dg.multi_asset(specs=SPECS, check_specs=CHECKS, name="ml_feature_marts", can_subset=False)
@@ -48,3 +54,11 @@ def ml_feature_marts(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
         "ml", {mart: done[mart]["uri"] for mart in MARTS},
         {"as_of": done["as_of"], "input_versions": dg.MetadataValue.json(read)},
         run_id=context.run_id, suites=ml_suites())
+
+
+ml_automation = dg.AutomationConditionSensorDefinition(
+    AUTOMATION_SENSOR, target=[ml_feature_marts], default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Refreshes the ML feature marts when one of their validated inputs changed "
+    "since they were last built (a micro-batch, a build launched from the UI); the nightly "
+    "job builds them in the same run.")

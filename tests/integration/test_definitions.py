@@ -98,6 +98,30 @@ def test_a_mart_rebuilt_outside_the_nightly_job_gets_the_warehouse_published():
         dg.DefaultSensorStatus.RUNNING)
 
 
+def test_ml_marts_follow_a_micro_batch_and_nothing_else():
+    """A micro-batch that moved a silver input requests both marts (they are built in one
+    step); a mart built after its inputs requests nothing; the sensor runs by default."""
+    from orchestration.assets.ml import ml_feature_marts
+    from orchestration.assets.silver import silver_key
+
+    selection = dg.AssetSelection.assets(ml_feature_marts)
+    marts = list(ml_feature_marts.keys)
+    inputs = set(defs.resolve_asset_graph().get(marts[0]).parent_keys)
+    with dg.instance_for_test() as instance:
+        for key in [*inputs, *marts]:  # a nightly run: inputs, then the marts
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        result = dg.evaluate_automation_conditions(defs, instance, selection)
+        assert result.total_requested == 0
+        assert silver_key("orders") in inputs
+        instance.report_runless_asset_event(dg.AssetMaterialization(silver_key("orders")))
+        result = dg.evaluate_automation_conditions(defs, instance, selection,
+                                                   cursor=result.cursor)
+        assert result.total_requested == 2
+        assert {k for k in marts if result.get_requested_partitions(k) == {None}} == set(marts)
+    assert defs.resolve_sensor_def("ml_automation").default_status == (
+        dg.DefaultSensorStatus.RUNNING)
+
+
 def test_every_asset_past_landing_says_when_it_is_stale():
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
