@@ -98,6 +98,7 @@ class IngestResult:
     batch_id: str
     files: list[FileCounts] = field(default_factory=list)
     tables: dict[str, TableCounts] = field(default_factory=dict)
+    quarantined_by_kind: dict[str, int] = field(default_factory=dict)  # error_kind -> rows
 
     @property
     def rows_read(self) -> int:
@@ -122,6 +123,7 @@ class IngestResult:
             "files_skipped": self.files_skipped, "rows_read": self.rows_read,
             "rows_bronze": self.rows_bronze, "rows_quarantined": self.rows_quarantined,
             "tables": {k: asdict(v) for k, v in sorted(self.tables.items())},
+            "quarantined_by_kind": dict(sorted(self.quarantined_by_kind.items())),
         }
 
 
@@ -552,6 +554,9 @@ def ingest_files(
             for uri, parts in out.bronze:
                 bronze_parts[uri] += parts
             q_parts.extend(out.quarantine)
+            for _, part in out.quarantine:
+                for kind, n in part.group_by("error_kind").len().iter_rows():
+                    result.quarantined_by_kind[kind] = result.quarantined_by_kind.get(kind, 0) + n
             held += out.held
             for identity, (read, good, bad) in out.files.items():
                 counts = counts_of[identity]

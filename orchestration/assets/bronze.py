@@ -140,6 +140,9 @@ def ingest_bronze(context: dg.AssetExecutionContext, config: IngestConfig,
             # rows in = rows landed in bronze + rows quarantined, for every batch
             "rows_balance": counts["rows_read"] - counts["rows_bronze"]
             - counts["rows_quarantined"],
+            # one plotted series per kind of bad row (the UI plots numbers run over run)
+            **{f"batch_quarantined_{kind}": n
+               for kind, n in counts["quarantined_by_kind"].items()},
         },
     )
     yield gate_result(quarantine_uri(home), quarantine_suite(), QUARANTINE_KEY,

@@ -63,6 +63,9 @@ def test_batch_lands_rows_and_counts_add_up(home):
     assert broken["_batch_id"] == result.batch_id
     meta = result.metadata()
     assert meta["rows_read"] == 18 and meta["files_skipped"] == 0
+    # the quarantine asset plots one series per kind: the counts are the table's
+    by_kind = quarantine.group_by("error_kind").len()
+    assert meta["quarantined_by_kind"] == dict(by_kind.sort("error_kind").iter_rows())
 
 
 def test_lineage_columns_and_utc_microsecond_timestamps(home):
