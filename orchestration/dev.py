@@ -48,7 +48,10 @@ def serve_home_docs(argv: Sequence[str]) -> str | None:
         return None
     host = _option(argv, ("-h", "--host"), "127.0.0.1")
     port = int(_option(argv, ("-p", "--port"), "3000")) + 1
-    serve_docs(Path(home) / "docs", host, port)
+    from orchestration.assets.dbt import DbtResource
+
+    dbt = DbtResource()
+    serve_docs(Path(home) / "docs", host, port, dbt=(Path(dbt.project_dir), dbt.executable))
     url = f"http://{host}:{port}"
     os.environ[DOCS_URL_ENV] = url
     return url
@@ -60,7 +63,7 @@ def main(argv: Sequence[str]) -> None:
     interruptible()
     url = serve_home_docs(argv)
     if url:
-        print(f"Data Docs on {url}/gx/index.html", flush=True)
+        print(f"Data Docs on {url}/gx/index.html, dbt docs on {url}/dbt/", flush=True)
 
     spawn = dagster_dev.open_ipc_subprocess
 

@@ -7,6 +7,7 @@ the file and every relation passed (publishing checks the gate itself, whatever 
 """
 
 import json
+import os
 import time
 from collections.abc import Iterator
 
@@ -26,6 +27,7 @@ from lakehouse.warehouse.publish import (
     sha256_file,
 )
 from orchestration.assets.dbt import model_relations
+from orchestration.docs_server import DOCS_URL_ENV
 from orchestration.gates import DEFAULT_ENGINE, GateEngine, check_result
 from orchestration.resources import LakehouseResource
 
@@ -120,7 +122,14 @@ def warehouse(context: dg.AssetExecutionContext,
             "\n".join(f"- `{r}`" for r in sorted(audit["results"]))),
         "open_with": dg.MetadataValue.md(
             f"```\nduckdb -readonly {published_path(home)}\n```"),
+        **_dbt_docs_link(),
     })
+
+
+def _dbt_docs_link() -> dict:
+    """dbt's docs for this warehouse, when `lakehouse dev` serves them (built on first open)."""
+    base = os.environ.get(DOCS_URL_ENV)
+    return {"dbt_docs": dg.MetadataValue.url(f"{base.rstrip('/')}/dbt/")} if base else {}
 
 
 @dg.asset_check(

@@ -125,6 +125,7 @@ def test_dbt_builds_linked_pseudonymised_marts_incrementally(home: Home, tmp_pat
     _every_mart_answers_its_readme_question(home)
     _every_conversion_is_credited_once_by_every_model(home)
     _analysts_get_plain_types_honest_counts_and_freshness(home)
+    _dbt_docs_are_served_for_the_published_warehouse(home)
 
     before = _q(home, "select count(*) from fct_interactions")[0][0]
     added, moved_hash, new_person = _second_batch(home, key)
@@ -473,3 +474,30 @@ def _attribution_tests_fail_on_broken_credits(home: Home, work: Path) -> None:
         con.close()
     assert failing == {"credits_sum_to_one": 1, "no_credit_after_conversion": 1,
                        "every_conversion_credited": 1}
+
+
+def _dbt_docs_are_served_for_the_published_warehouse(home: Home) -> None:
+    """`lakehouse dev`'s docs server builds dbt's static docs site on the first request,
+    describes the published warehouse (catalog with its marts) and reuses the page until the
+    warehouse is published again."""
+    import socket
+    import urllib.request
+
+    from orchestration.docs_server import serve_docs
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = serve_docs(home.root / "docs", "127.0.0.1", port, dbt=(DBT_DIR, str(DBT)))
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/dbt/", timeout=600) as response:
+            assert response.status == 200
+            page = response.read().decode()
+        assert "dim_customers" in page and "fct_orders" in page and "catalog" in page
+        built = (home.root / "docs" / "dbt" / "index.html").stat().st_mtime_ns
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/dbt/index.html", timeout=60) as r:
+            assert r.status == 200
+        assert (home.root / "docs" / "dbt" / "index.html").stat().st_mtime_ns == built
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -35,3 +35,23 @@ def test_docs_are_served_over_http_and_checks_link_there(tmp_path, monkeypatch):
         server.server_close()
     monkeypatch.delenv(DOCS_URL_ENV)
     assert docs_link(page, root) == dg.MetadataValue.path(str(page))  # no server: the file
+
+
+def test_dbt_docs_before_any_publish_say_so(tmp_path):
+    """Without a published warehouse the dbt docs page is a 503 that says what to run."""
+    import urllib.error
+    from pathlib import Path
+
+    root = tmp_path / "docs"
+    port = _free_port()
+    server = serve_docs(root, "127.0.0.1", port, dbt=(Path("dbt_project"), "dbt"))
+    try:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/dbt/", timeout=5)
+            raise AssertionError("served a page with no warehouse")
+        except urllib.error.HTTPError as e:
+            assert e.code == 503
+            assert "no published warehouse" in e.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
