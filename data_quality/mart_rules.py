@@ -25,6 +25,14 @@ MART_RULES: dict[str, MartRules] = {
         sets=(("loyalty_tier", ("bronze", "silver", "gold")),),
         references=(("household_id", "main.dim_households", "household_id"),)),
     # one row per household: every person in exactly one, so sizes add up to dim_customers
+    # every segmented person is a customer; scores 1-5 among buyers, 0 for a person who never
+    # bought
+    "main.dim_customer_segments": MartRules(
+        key=("person_id",), not_null=("rfm_segment", "rfm_score", "cluster_id", "cluster_name"),
+        min_rows=1, rows_expected_from="staging.stg_gold__customer_segments",
+        between=(("r_score", 0, 5), ("f_score", 0, 5), ("m_score", 0, 5), ("frequency", 0, None),
+                 ("monetary", 0, None), ("recency_days", 0, None), ("cluster_share", 0, 1)),
+        references=(_CUSTOMER,)),
     "main.dim_households": MartRules(
         key=("household_id",), not_null=("persons", "records"), min_rows=1,
         rows_expected_from="main.dim_customers",

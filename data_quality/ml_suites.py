@@ -1,4 +1,6 @@
-"""Suites of the ML feature marts: what a model may rely on in every training row."""
+"""Suites of the ML products: what a model, a marketer or a buyer may rely on in every row of
+the feature marts, the customer segments, the demand forecasts, the replenishment plan and the
+recommendations."""
 
 from data_quality.suites import Expect, Suite
 
@@ -23,7 +25,25 @@ def ml_suites() -> dict[str, Suite]:
     product = [Expect("ExpectColumnValuesToNotBeNull", c) for c in ("product_id", "as_of")]
     product += _between(_PRODUCT_COUNTS, 0) + _between(("return_rate",), 0, 1)
     product += _between(("mean_rating",), 1, 5) + _between(("price",), 0)
+    scores = _between(("r_score", "f_score", "m_score"), 0, 5)
+    segments = [Expect("ExpectColumnValuesToNotBeNull", c)
+                for c in ("person_id", "rfm_score", "rfm_segment", "cluster", "cluster_name",
+                          "as_of")]
+    segments += [Expect("ExpectColumnValuesToMatchRegex", "person_id", (("regex", r"^P"),)),
+                 Expect("ExpectColumnValuesToMatchRegex", "rfm_score", (("regex", r"^[0-5]{3}$"),))]
+    segments += scores + _between(("frequency", "monetary", "recency_days", "cluster"), 0)
+    profiles = [Expect("ExpectColumnValuesToNotBeNull", c)
+                for c in ("cluster", "cluster_name", "description", "persons", "as_of")]
+    profiles += _between(("persons",), 1) + _between(("share", "buyer_share"), 0, 1)
     return {
+        "customer_segments": Suite(
+            "gold.customer_segments", tuple(segments), unique_key=("person_id",),
+            newest_column="as_of", min_rows=1, tags={"layer": "gold"},
+            references=(("person_id", "customer_profiles", "person_id"),
+                        ("cluster", "customer_segment_profiles", "cluster"))),
+        "customer_segment_profiles": Suite(
+            "gold.customer_segment_profiles", tuple(profiles), unique_key=("cluster",),
+            newest_column="as_of", min_rows=1, tags={"layer": "gold"}),
         "ml_customer_features": Suite(
             "gold.ml_customer_features", tuple(customer), unique_key=("person_id",),
             newest_column="as_of", min_rows=1, tags={"layer": "gold"},

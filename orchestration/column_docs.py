@@ -25,6 +25,7 @@ from lakehouse.ingest.quarantine import COLUMN_DOCS as QUARANTINE_DOCS
 from lakehouse.inventory.column_docs import COLUMNS as INVENTORY_COLUMNS
 from lakehouse.ml.column_docs import COLUMNS as ML_COLUMNS
 from lakehouse.ml.column_docs import PREFIXES as ML_PREFIXES
+from lakehouse.segments.segmentation import MEMBER_DOCS, PROFILE_DOCS
 from lakehouse.silver.column_docs import COLUMNS as SILVER_COLUMNS
 
 SOURCES_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "staging"
@@ -59,6 +60,9 @@ def _package(layer: str, table: str) -> tuple[dict[str, dict[str, str]],
         return IDENTITY_COLUMNS, {}
     if layer == "gold" and table.startswith("ml_"):
         return ML_COLUMNS, ML_PREFIXES
+    if layer == "gold" and table.startswith("customer_segment"):
+        return ({"customer_segments": MEMBER_DOCS, "customer_segment_profiles": PROFILE_DOCS},
+                {"customer_segment_profiles": {"share_": PROFILE_DOCS["share_<channel>"]}})
     return {}, {}
 
 

@@ -1,6 +1,7 @@
 """Materialization metadata shared by every Delta-table asset."""
 
 import dagster as dg
+import polars as pl
 
 from lakehouse.storage.tables import table_stats
 from orchestration.column_docs import column_docs
@@ -22,3 +23,13 @@ def table_metadata(uri: str) -> dict:
         "bytes": stats.bytes,
         "path": dg.MetadataValue.path(uri),
     }
+
+
+def markdown_table(frame: pl.DataFrame, digits: int = 3) -> dg.MetadataValue:
+    """A small frame as a Markdown table for the UI (floats rounded, pipes escaped)."""
+    def cell(value) -> str:
+        text = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|")
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + " --- |" * frame.width]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
+    return dg.MetadataValue.md("\n".join(lines))

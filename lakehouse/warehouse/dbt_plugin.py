@@ -72,6 +72,7 @@ _INPUTS_DOCS = {
 _TYPES: dict[str, pa.DataType] = {
     "varchar": pa.string(), "text": pa.string(), "string": pa.string(),
     "bigint": pa.int64(), "integer": pa.int32(), "int": pa.int32(), "smallint": pa.int16(),
+    "tinyint": pa.int8(),
     "double": pa.float64(), "float": pa.float32(), "boolean": pa.bool_(), "date": pa.date32(),
     "timestamp": pa.timestamp("us"),
     "timestamptz": pa.timestamp("us", tz="UTC"),

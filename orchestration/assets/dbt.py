@@ -23,6 +23,7 @@ from lakehouse.warehouse.publish import build_path
 from orchestration.assets.attribution import EXTRA_METADATA
 from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_tables
+from orchestration.assets.ml import customer_segments
 from orchestration.resources import LakehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -68,7 +69,8 @@ def prepare_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
 prepare_manifest()
 
 # dbt sources are the lake's own assets: one lineage graph from landing to the marts
-_GOLD_KEYS = {key.path[-1]: key for key in [*identity_tables.keys, *inventory_tables.keys]}
+_GOLD_KEYS = {key.path[-1]: key for key in [*identity_tables.keys, *inventory_tables.keys,
+                                             *customer_segments.keys]}
 
 
 def asset_key(props: Mapping[str, Any]) -> dg.AssetKey:

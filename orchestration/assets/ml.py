@@ -1,14 +1,18 @@
-"""ML feature marts: every customer and product as of now, from validated table versions."""
+"""ML products: the feature marts (every customer and product as of now), the customer
+segments built on them and the recommendations, each from validated table versions."""
 
 import dagster as dg
 
 from data_quality.ml_suites import ml_suites
 from lakehouse.ml import MARTS, publish_feature_marts
 from lakehouse.ml.inputs import TABLES
+from lakehouse.segments import publish_segments
+from lakehouse.storage.delta import read_table
 from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.silver import silver_key
 from orchestration.gates import gold_table_results, gold_table_specs, one_registry_commit
+from orchestration.metadata import markdown_table
 from orchestration.resources import LakehouseResource
 
 DESCRIPTIONS = {
@@ -62,3 +66,36 @@ ml_automation = dg.AutomationConditionSensorDefinition(
     description="Refreshes the ML feature marts when one of their validated inputs changed "
     "since they were last built (a micro-batch, a build launched from the UI); the nightly "
     "job builds them in the same run.")
+
+
+SEGMENT_DESCRIPTIONS = {
+    "customer_segment_profiles": "One row per behaviour cluster of the customer feature mart: "
+    "size, a name derived from its profile relative to the population, a description and the "
+    "mean features that set it apart.",
+    "customer_segments": "One row per person: RFM scores (1-5 among buyers, 0 never bought) and "
+    "the classic RFM segment, and the person's behaviour cluster with its name.",
+}
+SEGMENT_SPECS, SEGMENT_CHECKS = gold_table_specs(
+    "ml", SEGMENT_DESCRIPTIONS, deps=[dg.AssetKey(["ml", "ml_customer_features"])])
+
+
+@dg.multi_asset(specs=SEGMENT_SPECS, check_specs=SEGMENT_CHECKS, name="customer_segments",
+                can_subset=False)
+@one_registry_commit
+def customer_segments(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+    """RFM and k-means segments of the validated customer feature mart."""
+    done = publish_segments(lakehouse.paths)
+    context.log.info(f"segments: k={done['k']} (silhouette {done['silhouette']}), "
+                     f"{done['customer_segments']['rows']} persons in {done['seconds']}s")
+    profiles = read_table(done["customer_segment_profiles"]["uri"])
+    sizes = {f"persons_{row['cluster_name']}": row["persons"]
+             for row in profiles.iter_rows(named=True)}
+    yield from gold_table_results(
+        "ml", {name: done[name]["uri"] for name in SEGMENT_DESCRIPTIONS},
+        {"k": done["k"], "silhouette": done["silhouette"], "as_of": done["as_of"],
+         "silhouette_by_k": dg.MetadataValue.json({str(k): v for k, v in
+                                                   done["silhouettes"].items()}),
+         "clusters": markdown_table(profiles.select(
+             "cluster", "cluster_name", "persons", "share", "description")),
+         **sizes},
+        run_id=context.run_id, suites=ml_suites())

@@ -1,0 +1,36 @@
+"""Customer segmentation a marketer can use: RFM scores and named clusters per person.
+
+```python
+from lakehouse.ml import training_set
+from lakehouse.segments import publish_segments, segment_customers
+
+features = training_set("customer").frame        # validated inputs, as of now
+seg = segment_customers(features, features["as_of"].max())
+seg.members    # person_id, recency_days, frequency, monetary, r/f/m_score (1-5, 0: never
+               # bought), rfm_score "543", rfm_segment, cluster, cluster_name, as_of
+seg.profiles   # cluster, cluster_name, description, persons, share, mean key features
+seg.k, seg.silhouette
+
+publish_segments(home)   # gold/customer_segments + gold/customer_segment_profiles
+```
+
+RFM rules: ``lakehouse.segments.rfm``; clustering matrix: ``.matrix``; choice of k:
+``.clustering``; cluster names: ``.naming``.
+"""
+
+from lakehouse.segments.publish import MEMBERS, PROFILES, publish_segments, segment_home
+from lakehouse.segments.rfm import NO_PURCHASE, SEGMENT_GRID, SEGMENTS
+from lakehouse.segments.segmentation import MEMBER_COLUMNS, Segmentation, segment_customers
+
+__all__ = [
+    "MEMBERS",
+    "MEMBER_COLUMNS",
+    "NO_PURCHASE",
+    "PROFILES",
+    "SEGMENTS",
+    "SEGMENT_GRID",
+    "Segmentation",
+    "publish_segments",
+    "segment_customers",
+    "segment_home",
+]

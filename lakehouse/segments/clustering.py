@@ -1,0 +1,125 @@
+"""k-means on the clustering matrix, with k chosen by silhouette, deterministically.
+
+- Fit: ``scipy.cluster.vq.kmeans2`` (k-means++ seeding, then Lloyd steps ``STEP`` at a time
+  until the labels stop changing, at most ``ITERATIONS``: kmeans2 alone always runs all its
+  iterations), restarted ``RESTARTS`` times from seeds derived from ``seed``; the fit with the
+  lowest inertia wins.
+  The rows are sorted by person id before (``lakehouse.segments.matrix``), so the same
+  features and seed give the same clusters, whatever the order the frame came in.
+- Choice of k (when not given): every k in ``K_RANGE`` is fitted and scored by its mean
+  silhouette on a fixed sample of at most ``SILHOUETTE_SAMPLE`` rows (drawn once, with the
+  seed, and shared by every k); the best silhouette wins, the smaller k on a tie. A k whose
+  smallest cluster holds less than ``MIN_SHARE`` of the persons is not eligible: a segment of
+  a dozen people is an outlier report, not something to run a campaign on (if no k is
+  eligible, the best silhouette wins anyway).
+- Labels: clusters are numbered by size, largest first (ties by centroid), so cluster 0 is
+  the biggest segment and the numbering is not an artefact of the seeding; empty clusters
+  are dropped.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.cluster.vq import kmeans2
+from scipy.spatial.distance import cdist
+
+K_RANGE = range(3, 9)
+RESTARTS = 4
+ITERATIONS = 60
+STEP = 5
+SILHOUETTE_SAMPLE = 2000
+MIN_SHARE = 0.02
+
+
+@dataclass(frozen=True)
+class Fit:
+    k: int
+    labels: np.ndarray  # cluster per row, 0 = largest
+    centroids: np.ndarray  # one row per cluster, in matrix units
+    inertia: float
+    silhouette: float | None = None
+
+
+def relabel(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clusters renumbered by size (largest first, ties by centroid), empty ones dropped."""
+    sizes = np.bincount(labels, minlength=len(centroids))
+    used = [c for c in range(len(centroids)) if sizes[c] > 0]
+    order = sorted(used, key=lambda c: (-sizes[c], tuple(np.round(centroids[c], 12))))
+    mapping = np.full(len(centroids), -1)
+    mapping[order] = np.arange(len(order))
+    return mapping[labels], centroids[order]
+
+
+def lloyd(values: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """k-means++ seeding and Lloyd steps until the labels are stable (or ``ITERATIONS``)."""
+    centroids, labels = kmeans2(values, k, iter=STEP, minit="++", rng=rng)
+    for _ in range(ITERATIONS // STEP - 1):
+        previous = labels
+        centroids, labels = kmeans2(values, centroids, iter=STEP, minit="matrix")
+        if np.array_equal(labels, previous):
+            break
+    return centroids, labels
+
+
+def fit(values: np.ndarray, k: int, seed: int = 0) -> Fit:
+    """The best of ``RESTARTS`` k-means++ fits (lowest inertia), relabelled by size."""
+    best: Fit | None = None
+    for restart in range(RESTARTS):
+        with warnings.catch_warnings():  # an empty cluster is dropped by relabel()
+            warnings.simplefilter("ignore")
+            centroids, labels = lloyd(values, k, np.random.default_rng([seed, restart]))
+        inertia = float(((values - centroids[labels]) ** 2).sum())
+        if best is None or inertia < best.inertia - 1e-9:
+            labels, centroids = relabel(labels, centroids)
+            best = Fit(len(centroids), labels, centroids, inertia)
+    assert best is not None
+    return best
+
+
+def sample_rows(n: int, seed: int = 0, size: int = SILHOUETTE_SAMPLE) -> np.ndarray:
+    """A fixed sample of row indices (all rows when ``n <= size``), sorted."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def silhouette(values: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette (Rousseeuw 1987) of the rows given: (b - a) / max(a, b), a the mean
+    distance to the own cluster, b to the nearest other cluster; a row alone in its cluster
+    scores 0. Quadratic in rows: pass a sample."""
+    clusters = np.unique(labels)
+    if len(clusters) < 2:
+        return 0.0
+    dist = cdist(values, values)
+    member = labels[:, None] == clusters[None, :]  # rows x clusters
+    counts = member.sum(axis=0)
+    sums = dist @ member  # rows x clusters: distance sums to each cluster
+    own = np.argmax(member, axis=1)
+    own_count = counts[own] - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(own_count > 0, sums[np.arange(len(labels)), own] / own_count, 0.0)
+        means = sums / counts[None, :]
+    means[member] = np.inf
+    b = means.min(axis=1)
+    s = np.where(own_count > 0, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
+    return float(s.mean())
+
+
+def choose(values: np.ndarray, k: int | None = None, seed: int = 0) -> tuple[Fit, list[Fit]]:
+    """The chosen fit and every fit tried (with its silhouette on the shared sample)."""
+    ks = [k] if k is not None else [c for c in K_RANGE if c < len(values)]
+    if not ks or ks[0] < 2 or ks[0] > len(values):
+        raise ValueError(f"cannot cluster {len(values)} rows into k={k or min(K_RANGE)}")
+    rows = sample_rows(len(values), seed)
+    tried = []
+    for c in ks:
+        f = fit(values, c, seed)
+        tried.append(Fit(f.k, f.labels, f.centroids, f.inertia,
+                         silhouette(values[rows], f.labels[rows])))
+    n = len(values)
+    eligible = [f for f in tried if np.bincount(f.labels).min() >= MIN_SHARE * n] or tried
+    best = max(eligible, key=lambda f: (round(f.silhouette or 0.0, 9), -f.k))
+    return best, tried
