@@ -33,6 +33,22 @@ MART_RULES: dict[str, MartRules] = {
         between=(("r_score", 0, 5), ("f_score", 0, 5), ("m_score", 0, 5), ("frequency", 0, None),
                  ("monetary", 0, None), ("recency_days", 0, None), ("cluster_share", 0, 1)),
         references=(_CUSTOMER,)),
+    # demand is never negative and the intervals hold the mean
+    "main.fct_demand_forecast": MartRules(
+        key=("forecast_key",), not_null=("product_id", "location_id", "forecast_date",
+                                         "demand_mean", "sales_channel"),
+        min_rows=1, rows_expected_from="staging.stg_gold__demand_forecast",
+        between=(("demand_mean", 0, None), ("demand_lo_95", 0, None), ("demand_hi_95", 0, None),
+                 ("days_ahead", 1, None)),
+        sets=(("sales_channel", ("store", "online")),),
+        references=(_PRODUCT, _LOCATION)),
+    "main.fct_replenishment_plan": MartRules(
+        key=("action_key",), not_null=("product_id", "location_id", "action", "source_id",
+                                       "quantity", "order_date"),
+        rows_expected_from="staging.stg_gold__replenishment_recommendations",
+        between=(("quantity", 1, None), ("expected_cost", 0, None), ("purchase_value", 0, None)),
+        sets=(("action", ("order", "transfer")),),
+        references=(_PRODUCT, _LOCATION)),
     "main.dim_households": MartRules(
         key=("household_id",), not_null=("persons", "records"), min_rows=1,
         rows_expected_from="main.dim_customers",

@@ -35,7 +35,43 @@ def ml_suites() -> dict[str, Suite]:
     profiles = [Expect("ExpectColumnValuesToNotBeNull", c)
                 for c in ("cluster", "cluster_name", "description", "persons", "as_of")]
     profiles += _between(("persons",), 1) + _between(("share", "buyer_share"), 0, 1)
+    bounds = ("mean", "lo_80", "hi_80", "lo_95", "hi_95")
+    forecast = [Expect("ExpectColumnValuesToNotBeNull", c)
+                for c in ("product_id", "location_id", "date", "model", *bounds, "as_of")]
+    forecast += _between(bounds, 0)
+    accuracy = [Expect("ExpectColumnValuesToNotBeNull", c) for c in ("model", "n_series")]
+    accuracy += _between(("mase", "wape", "n_series"), 0)
+    plan = [Expect("ExpectColumnValuesToNotBeNull", c)
+            for c in ("product_id", "location_id", "action", "source_id", "quantity",
+                      "order_date", "expected_arrival", "reason", "as_of")]
+    plan += [Expect("ExpectColumnValuesToBeInSet", "action",
+                    (("value_set", ("order", "transfer")),))]
+    plan += _between(("quantity",), 1) + _between(
+        ("reorder_point", "order_up_to", "expected_lost_units", "unit_cost", "order_cost",
+         "shipping_cost", "holding_cost"), 0)
+    recs = [Expect("ExpectColumnValuesToNotBeNull", c)
+            for c in ("person_id", "channel", "rank", "product_id", "score",
+                      "available_to_promise", "reason", "as_of")]
+    recs += [Expect("ExpectColumnValuesToMatchRegex", "person_id", (("regex", r"^P"),))]
+    # never recommend what the channel cannot sell now
+    recs += _between(("rank", "available_to_promise"), 1) + _between(("quality",), 0, 1)
+    recs += _between(("fulfilment_cost", "delivery_days"), 0)
     return {
+        "ml_recommendations": Suite(
+            "gold.ml_recommendations", tuple(recs), unique_key=("person_id", "channel", "rank"),
+            newest_column="as_of", tags={"layer": "gold"},
+            references=(("person_id", "customer_profiles", "person_id"),)),
+        # one row per product, location and day ahead: the chosen model's, never negative
+        "demand_forecast": Suite(
+            "gold.demand_forecast", tuple(forecast),
+            unique_key=("product_id", "location_id", "date"), newest_column="as_of",
+            min_rows=1, rows_expected_from="gold/inventory_daily", tags={"layer": "gold"}),
+        "forecast_accuracy": Suite("gold.forecast_accuracy", tuple(accuracy),
+                                   tags={"layer": "gold"}),
+        "replenishment_recommendations": Suite(
+            "gold.replenishment_recommendations", tuple(plan),
+            unique_key=("product_id", "location_id", "action", "source_id", "order_date"),
+            newest_column="as_of", tags={"layer": "gold"}),
         "customer_segments": Suite(
             "gold.customer_segments", tuple(segments), unique_key=("person_id",),
             newest_column="as_of", min_rows=1, tags={"layer": "gold"},

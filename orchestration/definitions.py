@@ -11,7 +11,13 @@ from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_live, inventory_tables
 from orchestration.assets.landing import landing_assets
 from orchestration.assets.maintenance import lake_maintenance
-from orchestration.assets.ml import customer_segments, ml_automation, ml_feature_marts
+from orchestration.assets.merchandising import demand_forecasts, replenishment
+from orchestration.assets.ml import (
+    customer_segments,
+    ml_automation,
+    ml_feature_marts,
+    recommendations,
+)
 from orchestration.assets.quarantine_ops import replay_job
 from orchestration.assets.silver import silver_tables
 from orchestration.assets.warehouse import (
@@ -78,7 +84,8 @@ def _with_nightly_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
 defs = dg.Definitions(
     assets=[*landing_assets, *dg.map_asset_specs(_with_nightly_freshness, [
         ingest_bronze, silver_tables, identity_tables, inventory_tables, inventory_live,
-        lake_maintenance, dbt_models, warehouse, ml_feature_marts, customer_segments])],
+        lake_maintenance, dbt_models, warehouse, ml_feature_marts, customer_segments,
+        demand_forecasts, replenishment, recommendations])],
     # checks beyond the contracts: the landing file gate (blocking), landing freshness, bronze
     # increment volume, ML feature drift and the age of pending quarantine rows (warnings),
     # the byte-for-byte warehouse publish

@@ -17,6 +17,7 @@ from lakehouse.ml.features import customer_features, product_features
 from lakehouse.ml.inputs import NotValidatedError
 from lakehouse.ml.marts import MARTS, publish_feature_marts
 from lakehouse.ml.training import FEATURE_SETS, HistoryError, TrainingSet, training_set
+from lakehouse.recommend.api import recommend
 
 __all__ = [
     "FEATURE_SETS",
@@ -27,5 +28,6 @@ __all__ = [
     "customer_features",
     "product_features",
     "publish_feature_marts",
+    "recommend",
     "training_set",
 ]

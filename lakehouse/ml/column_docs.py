@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from lakehouse.ml.features import CUSTOMER_DOCS, PRODUCT_DOCS
+from lakehouse.recommend.rerank import REC_DOCS
 
 AFFINITY = "affinity_<category>"  # the key of the shared affinity text in CUSTOMER_DOCS
 _WINDOW = re.compile(r"_(\d+)d$")
@@ -38,6 +39,7 @@ def _mart(docs: dict[str, str]) -> dict[str, str]:
 COLUMNS: dict[str, dict[str, str]] = {
     "ml_customer_features": _mart(CUSTOMER_DOCS),
     "ml_product_features": _mart(PRODUCT_DOCS),
+    "ml_recommendations": REC_DOCS,
 }
 # table -> column-name prefix -> description, for columns named by data
 PREFIXES: dict[str, dict[str, str]] = {

@@ -23,6 +23,7 @@ from lakehouse.warehouse.publish import build_path
 from orchestration.assets.attribution import EXTRA_METADATA
 from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_tables
+from orchestration.assets.merchandising import demand_forecasts, replenishment
 from orchestration.assets.ml import customer_segments
 from orchestration.resources import LakehouseResource
 
@@ -70,7 +71,8 @@ prepare_manifest()
 
 # dbt sources are the lake's own assets: one lineage graph from landing to the marts
 _GOLD_KEYS = {key.path[-1]: key for key in [*identity_tables.keys, *inventory_tables.keys,
-                                             *customer_segments.keys]}
+                                             *customer_segments.keys, *demand_forecasts.keys,
+                                             *replenishment.keys]}
 
 
 def asset_key(props: Mapping[str, Any]) -> dg.AssetKey:

@@ -6,6 +6,7 @@ import dagster as dg
 from data_quality.ml_suites import ml_suites
 from lakehouse.ml import MARTS, publish_feature_marts
 from lakehouse.ml.inputs import TABLES
+from lakehouse.recommend import publish_recommendations
 from lakehouse.segments import publish_segments
 from lakehouse.storage.delta import read_table
 from orchestration.assets.identity import identity_tables
@@ -98,4 +99,37 @@ def customer_segments(context: dg.AssetExecutionContext, lakehouse: LakehouseRes
          "clusters": markdown_table(profiles.select(
              "cluster", "cluster_name", "persons", "share", "description")),
          **sizes},
+        run_id=context.run_id, suites=ml_suites())
+
+
+REC_DESCRIPTIONS = {
+    "ml_recommendations": "Top products per person and channel (web, app, the person's home "
+    "store) from purchase, cart and browsing signals, re-ranked by what the channel can deliver "
+    "now (available to promise, fulfilment cost and days to the person's zone) and by product "
+    "quality; nothing the channel cannot sell is listed. `lakehouse.ml.recommend(person_id, "
+    "channel, n)` answers the same live.",
+}
+_GOLD = {key.path[-1]: key for key in [*identity_tables.keys, *inventory_tables.keys]}
+REC_SPECS, REC_CHECKS = gold_table_specs(
+    "ml", REC_DESCRIPTIONS,
+    deps=[*(silver_key(n) for n in ("orders", "order_lines", "pos_transaction_lines",
+                                    "clickstream_events", "products", "reviews", "returns",
+                                    "shipments")),
+          *(_GOLD[n] for n in ("identity_map", "customer_profiles",
+                               "inventory_channel_availability",
+                               "inventory_fulfilment_options"))])
+
+
+@dg.multi_asset(specs=REC_SPECS, check_specs=REC_CHECKS, name="recommendations",
+                can_subset=False)
+@one_registry_commit
+def recommendations(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
+    """The nightly recommendation lists, from validated signals and stock."""
+    done = publish_recommendations(lakehouse.paths)
+    context.log.info(f"recommendations: {done['rows']} rows for {done['persons']} persons "
+                     f"({done['model']}) in {done['seconds']}s")
+    yield from gold_table_results(
+        "ml", {"ml_recommendations": done["uri"]},
+        {"persons": done["persons"], "model": done["model"], "as_of": done["as_of"],
+         "seconds": done["seconds"]},
         run_id=context.run_id, suites=ml_suites())
