@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from lakehouse.home import Home
+from lakehouse.replenish.actions import ACTION_SCHEMA
 from lakehouse.replenish.costs import Costs
 from lakehouse.replenish.recommend import recommend_replenishment
 from lakehouse.storage.paths import table_uri
@@ -41,24 +42,26 @@ FORECAST = ("gold", "demand_forecast")
 
 
 class MissingInputError(LookupError):
-    """An input table is missing or has no validated version to read."""
+    """An input table has no validated version to read."""
 
 
 def read_input(home: Home, layer: str, name: str,
-               columns: list[str] | None = None) -> pl.DataFrame:
+               columns: list[str] | None = None) -> pl.DataFrame | None:
+    """The table at its validated pin; None when it does not exist (its channel never
+    delivered); an error when it exists but no version of it passed its gate."""
     try:
-        frame = read_validated(table_uri(home, layer, name), columns)
+        return read_validated(table_uri(home, layer, name), columns)
     except NotValidatedError:
-        frame = None
-    if frame is None:
         raise MissingInputError(f"{layer}/{name} has no validated version: build it and let "
-                                f"its quality gate pass before planning replenishment")
-    return frame
+                                f"its quality gate pass before planning replenishment") from None
 
 
 def latest_forecast(home: Home) -> pl.DataFrame:
     """The newest run (``as_of``) of the validated ``gold/demand_forecast``."""
     frame = read_input(home, *FORECAST)
+    if frame is None:
+        raise MissingInputError("gold/demand_forecast does not exist: publish the forecast "
+                                "before planning replenishment")
     if "as_of" in frame.columns and frame.height:
         frame = frame.filter(pl.col("as_of") == pl.col("as_of").max())
     return frame
@@ -75,15 +78,23 @@ def publish_replenishment(home: Home | str | Path, forecast: pl.DataFrame | None
     home = home if isinstance(home, Home) else Home.resolve(home)
     frames = {k: read_input(home, *spec) for k, spec in INPUTS.items()}
     fc = latest_forecast(home) if forecast is None else forecast
-    if as_of is None:
-        as_of = read_input(home, "gold", "inventory_daily", ["date"])["date"].max()
-    plan = recommend_replenishment(fc, frames["positions"], frames["products"],
-                                   frames["suppliers"], frames["purchase_orders"],
-                                   frames["locations"], frames["shipping_rates"], as_of, costs)
+    daily = read_input(home, "gold", "inventory_daily", ["date"])
+    if as_of is None and daily is not None:
+        as_of = daily["date"].max()
+    # a source that never delivered (no purchase orders yet, no catalog) leaves nothing to
+    # plan from: an empty plan that says which, not a failed night
+    missing = sorted(f"{spec[0]}/{spec[1]}" for k, spec in INPUTS.items() if frames[k] is None)
+    if missing or as_of is None or fc.is_empty():
+        plan = pl.DataFrame(schema=ACTION_SCHEMA)
+    else:
+        plan = recommend_replenishment(fc, frames["positions"], frames["products"],
+                                       frames["suppliers"], frames["purchase_orders"],
+                                       frames["locations"], frames["shipping_rates"], as_of,
+                                       costs)
     plan = plan.with_columns(pl.lit(as_of, pl.Date).alias("as_of"))
     uri = table_uri(home, "gold", TABLE)
     version = replace_table(uri, plan)
-    return {"uri": uri, "rows": plan.height, "version": version,
+    return {"uri": uri, "rows": plan.height, "version": version, "missing": missing,
             "seconds": round(time.perf_counter() - t0, 3),
             "orders": plan.filter(pl.col("action") == "order").height,
             "transfers": plan.filter(pl.col("action") == "transfer").height,

@@ -78,5 +78,6 @@ def replenishment(context: dg.AssetExecutionContext, lakehouse: LakehouseResourc
     yield from gold_table_results(
         GROUP, {"replenishment_recommendations": done["uri"]},
         {"orders": done["orders"], "transfers": done["transfers"], "units": done["units"],
-         "seconds": done["seconds"]},
+         "seconds": done["seconds"],
+         "inputs_never_delivered": ", ".join(done["missing"]) or "none"},
         run_id=context.run_id, suites=ml_suites())

@@ -27,12 +27,16 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
+from lakehouse.forecast import publish_forecast
 from lakehouse.home import Home
 from lakehouse.identity.pii import load_key, pseudonymise
 from lakehouse.ingest import batch_id_for, discover, ingest_files
+from lakehouse.ml import publish_feature_marts
+from lakehouse.replenish import publish_replenishment
+from lakehouse.segments import publish_segments
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.validations import record_validation
-from tests.gated import build_inventory, build_silver, resolve_home
+from tests.gated import build_inventory, build_silver, gate, resolve_home
 from tests.readme import readme_block, readme_questions
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -104,6 +108,13 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     build_silver(home.root, batch)
     resolve_home(home)
     build_inventory(home)
+    # the ML products the merchandising and segment marts read, each behind its gate
+    publish_feature_marts(home)
+    gate(home, "gold")
+    publish_segments(home)
+    publish_forecast(home)
+    gate(home, "gold")
+    publish_replenishment(home)
     assert not (home.silver / "ad_spend").exists()
     _validate_all(home)
     # a newer version of orders that no gate has passed

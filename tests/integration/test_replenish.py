@@ -137,3 +137,16 @@ def test_inputs_are_read_at_their_validated_pins(home, frames):
     write_deltalake(uri, extra.to_arrow(), mode="append")  # not gated: must not be read
     assert pl.read_delta(uri).height == frames["products"].height + 1
     assert read_input(home, *INPUTS["products"]).height == frames["products"].height
+
+
+def test_a_source_that_never_delivered_gives_an_empty_plan_that_names_it(home, fc, tmp_path):
+    """No purchase orders have landed yet (the table does not exist): the night does not fail,
+    the plan is empty and says which input it lacked; an unvalidated table still fails."""
+    import shutil
+
+    copy = Home.resolve(shutil.copytree(home.root, tmp_path / "h"))
+    shutil.rmtree(table_uri(copy, "silver", "purchase_orders"))
+    out = publish_replenishment(copy, fc, as_of=AS_OF)
+    assert out["missing"] == ["silver/purchase_orders"]
+    assert out["rows"] == 0 == pl.read_delta(out["uri"]).height
+    assert out["orders"] == out["transfers"] == out["units"] == 0
