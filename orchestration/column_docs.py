@@ -19,6 +19,7 @@ import yaml
 from deltalake import DeltaTable
 
 from lakehouse.channels.spec import entity
+from lakehouse.forecast.column_docs import COLUMNS as FORECAST_COLUMNS
 from lakehouse.identity.column_docs import COLUMNS as IDENTITY_COLUMNS
 from lakehouse.ingest.bronze import LINEAGE_DOCS
 from lakehouse.ingest.quarantine import COLUMN_DOCS as QUARANTINE_DOCS
@@ -60,6 +61,8 @@ def _package(layer: str, table: str) -> tuple[dict[str, dict[str, str]],
         return IDENTITY_COLUMNS, {}
     if layer == "gold" and table.startswith("ml_"):
         return ML_COLUMNS, ML_PREFIXES
+    if layer == "gold" and table in FORECAST_COLUMNS:
+        return FORECAST_COLUMNS, {}
     if layer == "gold" and table.startswith("customer_segment"):
         return ({"customer_segments": MEMBER_DOCS, "customer_segment_profiles": PROFILE_DOCS},
                 {"customer_segment_profiles": {"share_": PROFILE_DOCS["share_<channel>"]}})
