@@ -68,6 +68,8 @@ RUN_LOG_TABLES = {
 AS_OF_DURATIONS: dict[str, tuple[str, ...]] = {
     "gold/ml_customer_features": ("recency_days", "tenure_days", "days_since_last_visit"),
     "gold/ml_product_features": ("days_since_last_sale",),
+    "gold/customer_segments": ("recency_days",),
+    "gold/customer_segment_profiles": ("recency_days",),
 }
 # floats are compared to this many significant digits: sums over the same rows in a
 # different order differ in the last bits

@@ -14,7 +14,7 @@ raw PII.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -44,11 +44,15 @@ def home_stores(interactions: pl.DataFrame, stores: list[str]) -> pl.DataFrame:
 def publish_recommendations(home: str | Path | Home | None = None, n: int = 10,
                             model: str = DEFAULT_MODEL, as_of: datetime | None = None) -> dict:
     """Rebuild ``gold/ml_recommendations`` from validated inputs; returns ``{"uri", "rows",
-    "version", "persons", "seconds", "model", "as_of"}``."""
+    "version", "persons", "seconds", "model", "as_of"}``. ``as_of`` defaults to just after
+    the latest signal: the table is then a function of the validated data, not of the wall
+    clock (a re-run, or a run an hour later on the same data, writes the same rows)."""
     start = time.perf_counter()
     h = home if isinstance(home, Home) else Home.resolve(home)
-    as_of = as_of or datetime.now(UTC)
     interactions = read_interactions(h)
+    latest = interactions["event_time"].max() if interactions.height else None
+    as_of = as_of or (latest + timedelta(microseconds=1) if isinstance(latest, datetime)
+                      else datetime.now(UTC))
     availability = inputs.read_availability(h)
     persons = sorted(interactions.filter(pl.col("event_time") < as_of)["person_id"].unique())
     stores = sorted(set(availability["channel"]) - set(ONLINE_CHANNELS))
@@ -59,7 +63,8 @@ def publish_recommendations(home: str | Path | Home | None = None, n: int = 10,
         interactions, availability, inputs.read_fulfilment(h), inputs.read_quality(h), n,
         as_of=as_of, zones=inputs.read_zones(h), requests=requests,
         categories=inputs.read_categories(h), model=model)
-    frame = recs.with_columns(pl.lit(as_of, pl.Datetime("us", "UTC")).alias("as_of"))
+    frame = (recs.with_columns(pl.lit(as_of, pl.Datetime("us", "UTC")).alias("as_of"))
+             .sort("person_id", "channel", "rank"))  # same data, same file content
     uri = table_uri(h, "gold", TABLE)
     version = replace_table(uri, frame)
     return {"uri": uri, "rows": frame.height, "version": version,

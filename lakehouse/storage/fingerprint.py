@@ -15,10 +15,10 @@ never what the data says; two clean runs of the same home differ in them and not
   watermarks use it, the fold never does);
 - ``released_at`` (quarantine): the wall clock of the run that released a pending row;
 - ``at`` (``gold/person_id_history``): the wall clock of the identity run that recorded it;
-- ``as_of`` (ML feature marts): the wall-clock time the marts were built for, and the features
-  that are ``as_of`` minus an event time (``recency_days``, ``tenure_days``,
-  ``days_since_last_visit``, ``days_since_last_sale``): the event times they count from are
-  compared in silver;
+- ``as_of`` (ML feature marts, and the customer segments cut at the marts' ``as_of``): the
+  wall-clock time the marts were built for, and the features that are ``as_of`` minus an event
+  time (``recency_days``, ``tenure_days``, ``days_since_last_visit``,
+  ``days_since_last_sale``): the event times they count from are compared in silver;
 - the warehouse's lineage tables (``lakehouse_meta``): ``invocation_id`` (dbt's run id),
   ``loaded_at``/``built_at`` (wall clock), ``committed_at``/``inputs_committed_at`` (the wall
   clock of the Delta commits read), ``uri`` (the home's absolute path: the campaign compares
@@ -47,6 +47,10 @@ VOLATILE = {
     "gold/ml_customer_features": ("as_of", "recency_days", "tenure_days",
                                   "days_since_last_visit"),
     "gold/ml_product_features": ("as_of", "days_since_last_sale"),
+    # segments are cut at the feature mart's as_of: recency counts up to it
+    "gold/customer_segments": ("as_of", "recency_days"),
+    "gold/customer_segment_profiles": ("as_of", "recency_days"),
+    "main.dim_customer_segments": ("segmented_as_of", "recency_days"),
     # the warehouse's own lineage tables: where, when and by which dbt invocation it loaded
     "lakehouse_meta.warehouse_inputs": ("uri", "version", "committed_at", "loaded_at",
                                         "invocation_id"),

@@ -53,6 +53,14 @@ def test_nightly_table_covers_persons_online_and_home_store(published):
                for r in ranks["rank"].to_list())
 
 
+def test_nightly_table_is_a_function_of_the_data_not_of_the_clock(published):
+    """Cut just after the latest signal by default: publishing again writes the same rows."""
+    home, out, table = published
+    again = publish_recommendations(home, n=5)
+    assert again["as_of"] == out["as_of"]
+    assert read_table(again["uri"]).equals(table)
+
+
 def test_nightly_table_recommends_only_what_the_channel_can_sell(published):
     home, _, table = published
     stock = channel_stock(read_table(str(home.lake / "gold" / "inventory_channel_availability")))
