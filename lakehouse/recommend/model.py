@@ -22,6 +22,7 @@ re-ranking (``rerank``) turns it into a stock-aware list.
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,7 +87,7 @@ def _age(interactions: pl.DataFrame, as_of: datetime) -> pl.Expr:
     return ((ref - pl.col("event_time")).dt.total_seconds() / 86400.0).clip(lower_bound=0.0)
 
 
-class Model:
+class Model(ABC):
     """A fitted relevance model: ``scores(rows)`` is persons (matrix rows) x products."""
 
     name = "model"
@@ -96,8 +97,9 @@ class Model:
         self.matrix, self.popularity = matrix, popularity.astype(np.float32)
         return self
 
+    @abstractmethod
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Relevance of every product for the persons at matrix ``rows``."""
 
     def parts(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores, and where they come from the person's own signals (for the reason)."""
