@@ -19,14 +19,12 @@ import yaml
 from deltalake import DeltaTable
 
 from lakehouse.channels.spec import entity
-from lakehouse.forecast.column_docs import COLUMNS as FORECAST_COLUMNS
 from lakehouse.identity.column_docs import COLUMNS as IDENTITY_COLUMNS
 from lakehouse.ingest.bronze import LINEAGE_DOCS
 from lakehouse.ingest.quarantine import COLUMN_DOCS as QUARANTINE_DOCS
 from lakehouse.inventory.column_docs import COLUMNS as INVENTORY_COLUMNS
 from lakehouse.ml.column_docs import COLUMNS as ML_COLUMNS
 from lakehouse.ml.column_docs import PREFIXES as ML_PREFIXES
-from lakehouse.segments.segmentation import MEMBER_DOCS, PROFILE_DOCS
 from lakehouse.silver.column_docs import COLUMNS as SILVER_COLUMNS
 
 SOURCES_DIR = Path(__file__).resolve().parents[1] / "dbt_project" / "models" / "staging"
@@ -61,9 +59,15 @@ def _package(layer: str, table: str) -> tuple[dict[str, dict[str, str]],
         return IDENTITY_COLUMNS, {}
     if layer == "gold" and table.startswith("ml_"):
         return ML_COLUMNS, ML_PREFIXES
-    if layer == "gold" and table in FORECAST_COLUMNS:
+    # the merchandising packages import their models' libraries: loaded when a table of theirs
+    # is described, not with the code location
+    if layer == "gold" and table in ("demand_forecast", "forecast_accuracy"):
+        from lakehouse.forecast.column_docs import COLUMNS as FORECAST_COLUMNS
+
         return FORECAST_COLUMNS, {}
     if layer == "gold" and table.startswith("customer_segment"):
+        from lakehouse.segments.segmentation import MEMBER_DOCS, PROFILE_DOCS
+
         return ({"customer_segments": MEMBER_DOCS, "customer_segment_profiles": PROFILE_DOCS},
                 {"customer_segment_profiles": {"share_": PROFILE_DOCS["share_<channel>"]}})
     return {}, {}

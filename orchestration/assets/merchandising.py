@@ -5,8 +5,6 @@ import dagster as dg
 import polars as pl
 
 from data_quality.ml_suites import ml_suites
-from lakehouse.forecast import publish_forecast
-from lakehouse.replenish import publish_replenishment
 from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.silver import silver_key
 from orchestration.gates import gold_table_results, gold_table_specs, one_registry_commit
@@ -35,6 +33,8 @@ FORECAST_SPECS, FORECAST_CHECKS = gold_table_specs(
 @one_registry_commit
 def demand_forecasts(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     """Backtest the candidate models, forecast with the best, publish both tables."""
+    from lakehouse.forecast import publish_forecast  # statsforecast: only where it runs
+
     done = publish_forecast(lakehouse.paths)
     context.log.info(f"demand forecast: {done['demand_forecast']['rows']} rows with "
                      f"{done['chosen']} in {done['seconds']}s")
@@ -72,6 +72,8 @@ REPLENISH_SPECS, REPLENISH_CHECKS = gold_table_specs(
 @one_registry_commit
 def replenishment(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     """Plan orders and transfers from the validated forecast and positions."""
+    from lakehouse.replenish import publish_replenishment  # scipy.stats: only where it runs
+
     done = publish_replenishment(lakehouse.paths)
     context.log.info(f"replenishment: {done['orders']} orders, {done['transfers']} transfers, "
                      f"{done['units']} units in {done['seconds']}s")

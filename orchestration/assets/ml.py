@@ -6,8 +6,6 @@ import dagster as dg
 from data_quality.ml_suites import ml_suites
 from lakehouse.ml import MARTS, publish_feature_marts
 from lakehouse.ml.inputs import TABLES
-from lakehouse.recommend import publish_recommendations
-from lakehouse.segments import publish_segments
 from lakehouse.storage.delta import read_table
 from orchestration.assets.identity import identity_tables
 from orchestration.assets.inventory import inventory_tables
@@ -85,6 +83,8 @@ SEGMENT_SPECS, SEGMENT_CHECKS = gold_table_specs(
 @one_registry_commit
 def customer_segments(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     """RFM and k-means segments of the validated customer feature mart."""
+    from lakehouse.segments import publish_segments  # scipy: only in the step that runs it
+
     done = publish_segments(lakehouse.paths)
     context.log.info(f"segments: k={done['k']} (silhouette {done['silhouette']}), "
                      f"{done['customer_segments']['rows']} persons in {done['seconds']}s")
@@ -125,6 +125,8 @@ REC_SPECS, REC_CHECKS = gold_table_specs(
 @one_registry_commit
 def recommendations(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     """The nightly recommendation lists, from validated signals and stock."""
+    from lakehouse.recommend import publish_recommendations  # only in the step that runs it
+
     done = publish_recommendations(lakehouse.paths)
     context.log.info(f"recommendations: {done['rows']} rows for {done['persons']} persons "
                      f"({done['model']}) in {done['seconds']}s")
