@@ -50,12 +50,21 @@ KEEP_UNDERSCORE = {"_delivered_at"}
 RUN_TIME_COLUMNS: dict[str, set[str]] = {
     # bronze ingestion time of the ledger row (``_ingested_at``; alert watermarks use it)
     "silver/inventory_ledger": {"arrived_at"},
+    # k-means clusters: its starts follow the rows' person-id order, and two lakes may label
+    # the same persons differently (lakehouse.segments.matrix, a known gap); the RFM scores
+    # and segments are compared
+    "gold/customer_segments": {"cluster", "cluster_name"},
+    "warehouse/dim_customer_segments": {"cluster_id", "cluster_name", "cluster_description",
+                                        "cluster_persons", "cluster_share", "segmented_as_of",
+                                        "recency_days"},
 }
 # Tables that are a log of runs rather than state: left out of the fingerprint whole.
 RUN_LOG_TABLES = {
     # appended by every identity run (new, merged and split person ids, *when* and why): two
     # deliveries legitimately leave a longer history than one
     "gold/person_id_history",
+    # one row per k-means cluster (see RUN_TIME_COLUMNS' customer_segments)
+    "gold/customer_segment_profiles",
 }
 # (the warehouse's load manifest and mart freshness live in ``lakehouse_meta``, not in ``main``:
 # only ``main`` is compared)
@@ -69,7 +78,6 @@ AS_OF_DURATIONS: dict[str, tuple[str, ...]] = {
     "gold/ml_customer_features": ("recency_days", "tenure_days", "days_since_last_visit"),
     "gold/ml_product_features": ("days_since_last_sale",),
     "gold/customer_segments": ("recency_days",),
-    "gold/customer_segment_profiles": ("recency_days",),
 }
 # floats are compared to this many significant digits: sums over the same rows in a
 # different order differ in the last bits

@@ -126,6 +126,8 @@ def test_the_ui_and_the_api_docs_in_a_real_browser(home):
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(UI_TIMEOUT_MS)
+            # assertions have their own 5 s default, too short for a loaded machine
+            expect.set_options(timeout=UI_TIMEOUT_MS)
 
             # the asset graph renders: the silver group's tables as nodes of its lineage
             page.goto(f"{ui}/locations/orchestration.definitions/asset-groups/silver")
