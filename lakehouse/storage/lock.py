@@ -141,7 +141,7 @@ def _log(path: Path, event: str, holder: str, waited: float = 0.0) -> None:
     """One line per acquisition and release; written only while holding the lock."""
     log = path.with_name(LOG_FILE)
     line = json.dumps({"event": event, "pid": os.getpid(), "holder": holder,
-                       "at": time.time(), "waited": round(waited, 3)})
+                       "at": time.time(), "waited": round(waited, 6)})
     with open(log, "a") as f:
         f.write(line + "\n")
     if event == "released" and log.stat().st_size > 2 * LOG_KEEP * 200:
@@ -167,7 +167,9 @@ def _say(message: str) -> None:
 def _flock(fd: int, path: Path, wait: bool, timeout: float | None,
            on_wait: Callable[[str], None]) -> float:
     """Take the flock on `fd`; returns the seconds waited. Raises LakeBusy when it may not
-    wait (longer)."""
+    wait (longer). The clock starts before the first try, so a holder that leaves while we
+    announce the wait still counts as waited for."""
+    started = time.monotonic()
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return 0.0
@@ -178,7 +180,6 @@ def _flock(fd: int, path: Path, wait: bool, timeout: float | None,
     if not wait:
         raise LakeBusy(f"the lake at {path.parent} is being written by {who}")
     on_wait(f"waiting for {who}, which writes the lake at {path.parent}, to finish ...")
-    started = time.monotonic()
     if timeout is None:
         fcntl.flock(fd, fcntl.LOCK_EX)  # a signal (Ctrl-C, terminate) interrupts the wait
         return time.monotonic() - started
