@@ -50,6 +50,7 @@ VOLATILE = {
     # segments are cut at the feature mart's as_of: recency counts up to it
     "gold/customer_segments": ("as_of", "recency_days"),
     "gold/customer_segment_profiles": ("as_of", "recency_days"),
+    "staging.stg_gold__customer_segments": ("segmented_as_of", "recency_days"),
     "main.dim_customer_segments": ("segmented_as_of", "recency_days"),
     # the warehouse's own lineage tables: where, when and by which dbt invocation it loaded
     "lakehouse_meta.warehouse_inputs": ("uri", "version", "committed_at", "loaded_at",

@@ -29,6 +29,7 @@ from orchestration.resources import LakehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+PARTIAL_PARSE = "partial_parse.msgpack"
 _SOURCES = ("models", "macros", "tests", "seeds", "dbt_project.yml", "profiles.yml")
 _LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate"}
 
@@ -43,14 +44,16 @@ def _newest_source_mtime(project_dir: Path) -> float:
 
 
 def prepare_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
-    """Parse the dbt project (offline) when its manifest is missing or older than its sources,
-    so `lakehouse run`, tests, CI and `dagster dev` all load the project as it is on disk.
+    """Parse the dbt project (offline) when its manifest or partial-parse state is missing or
+    older than its sources, so `lakehouse run`, tests, CI and `dagster dev` all load the project
+    as it is on disk, and every build starts from a partial parse.
 
     Each process parses into its own target directory and renames the manifest into place, so
     a process loading the code location at the same time (test workers, the UI and the
     daemon) never reads a half-written manifest."""
     manifest = project_dir / "target" / "manifest.json"
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project_dir):
+    if (manifest.exists() and (manifest.parent / PARTIAL_PARSE).exists()
+            and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)):
         return manifest
     dbt = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
@@ -63,6 +66,9 @@ def prepare_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
         )
         if done.returncode != 0:
             raise RuntimeError(f"dbt parse failed in {project_dir}:\n{done.stdout}{done.stderr}")
+        # dagster-dbt seeds every build's target with target/partial_parse.msgpack: with it a
+        # build re-parses only what changed (the profile's path is constant for this reason)
+        os.replace(Path(target) / "partial_parse.msgpack", manifest.parent / PARTIAL_PARSE)
         os.replace(Path(target) / "manifest.json", manifest)
     return manifest
 

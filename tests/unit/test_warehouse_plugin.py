@@ -15,6 +15,7 @@ from deltalake import DeltaTable, write_deltalake
 from lakehouse.identity.pii import load_key, pseudonymise
 from lakehouse.storage.validations import record_validation
 from lakehouse.warehouse.dbt_plugin import (
+    DATABASE_ENV,
     INPUTS_TABLE,
     UNVALIDATED_ENV,
     Plugin,
@@ -61,6 +62,23 @@ def test_pseudonymise_udf_equals_the_python_pseudonymiser(plugin: Plugin, tmp_pa
     plugin.configure_cursor(cursor)
     assert cursor.execute("select pseudonymise('a@example.com')").fetchall() == [
         (pseudonymise("a@example.com", key),)]
+
+
+def test_the_connection_opens_the_home_build_file_not_the_profile_path(
+        plugin: Plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+
+    creds = DuckDBCredentials.from_dict({"path": "warehouse.duckdb", "schema": "main"})
+    monkeypatch.delenv(DATABASE_ENV, raising=False)
+    plugin.update_connection_config(creds, {})
+    assert creds.path == str(tmp_path / "warehouse.duckdb")
+    monkeypatch.setenv(DATABASE_ENV, str(tmp_path / "build" / "warehouse.build.duckdb"))
+    plugin.update_connection_config(creds, {})
+    assert creds.path == str(tmp_path / "build" / "warehouse.build.duckdb")
+    # DuckDB names the catalog after the file: another name would build nowhere dbt looks
+    monkeypatch.setenv(DATABASE_ENV, str(tmp_path / "marts.duckdb"))
+    with pytest.raises(WarehouseSourceError, match=r"catalog 'marts'.*name the file warehouse"):
+        plugin.update_connection_config(creds, {})
 
 
 def test_reads_the_validated_version_not_a_newer_one(plugin: Plugin, tmp_path: Path) -> None:
