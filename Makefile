@@ -58,7 +58,7 @@ browser:
 
 test: env browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 -q --durations=25
 
 dev: env
 	$(BIN)/lakehouse dev --home "$(LAKEHOUSE_HOME)"
