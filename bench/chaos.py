@@ -3,9 +3,11 @@
 Usage: .venv/bin/python bench/chaos.py [--kills 50] [--seed 1] [--nightly-share 0.3]
        [--random-time-share 0.1] [--root DIR] [--keep]
 
-Builds a small home (a few simulated days, one nightly run, then live micro-batch files),
-records an uninterrupted reference of two steps from copies of their pre-states (a micro-batch
-over new live files; the nightly run over the result plus more live files), then, per kill:
+Runs every step from a copy of the code taken at start (``work/code``), so the working tree
+may change while a campaign runs. Builds a small home (a few simulated days, one nightly run,
+then live micro-batch files), records an uninterrupted reference of two steps from copies of
+their pre-states (a micro-batch over new live files; the nightly run over the result plus more
+live files), then, per kill:
 copies a step's pre-state, runs the step with ``LAKEHOUSE_FAULT=kill-at:<k>`` (k drawn among
 the fault-point crossings the reference run logged, stratified by point so every writer gets
 its turn) or SIGKILLs its process group at a random time, runs the step again plainly, and
@@ -40,6 +42,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# the code the runs execute: a copy frozen at the campaign's start (see ``freeze``)
+CODE = ROOT
+FROZEN = ("lakehouse", "orchestration", "data_quality", "dbt_project", "bench", "pyproject.toml",
+          "workspace.yaml")
 
 from lakehouse.home import Home  # noqa: E402
 from lakehouse.storage.faults import ENV  # noqa: E402
@@ -87,7 +93,7 @@ def command(step: Step, home: Path) -> list[str]:
     if step.name == "nightly":
         return [sys.executable, "-m", "orchestration.run", "--home", str(home)]
     assert step.files is not None
-    return [sys.executable, str(Path(__file__).resolve()), "worker", "--home", str(home),
+    return [sys.executable, str(CODE / "bench" / "chaos.py"), "worker", "--home", str(home),
             "--files", str(step.files)]
 
 
@@ -97,12 +103,12 @@ def run(cmd: list[str], home: Path, fault: str | None = None, kill_after: float 
     ``kill_after`` seconds if given, and always reap what a killed worker left (a dbt child
     would otherwise go on writing the build file). Returns (return code, seconds)."""
     env = {k: v for k, v in Home(home).environment().items() if k != ENV}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(CODE)
     if fault:
         env[ENV] = fault
     started = time.monotonic()
     with open(log or os.devnull, "ab") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(cmd, env=env, cwd=CODE, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         try:
             proc.wait(timeout=kill_after if kill_after is not None else STEP_TIMEOUT)
@@ -184,10 +190,31 @@ def stuck_writers(home: Path) -> list[str]:
 # ------------------------------------------------------------------ the home
 
 
+def freeze(work: Path) -> Path:
+    """Copy the project's code into the campaign's work directory and run every step from
+    the copy: a campaign lasts an hour or more, and an edit to the working tree meanwhile
+    would otherwise change the code between the reference run and the kills (and void the
+    comparison). The harness itself keeps what it imported at start."""
+    code = work / "code"
+    if code.exists():
+        return code
+    partial = work / "code.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    ignore = shutil.ignore_patterns("target", "logs", "__pycache__", "*.pyc", ".parse-*")
+    for name in FROZEN:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, partial / name, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, partial / name)
+    partial.rename(code)
+    return code
+
+
 def simulate(home: Path, *extra: str) -> None:
     subprocess.run([sys.executable, "-m", "lakehouse.cli", "simulate", "--home", str(home),
-                    *SIM, *extra], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+                    *SIM, *extra], cwd=CODE, check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "PYTHONPATH": str(CODE)})
 
 
 def landed(home: Path) -> set[str]:
@@ -397,6 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     def say(msg: str) -> None:
         print(f"[{time.monotonic() - started:7.1f}s] {msg}", flush=True)
 
+    global CODE
+    CODE = freeze(work)
+    say(f"running the code frozen at {CODE}")
     try:
         steps = load(work) if args.reuse else build(work, say, nightly=args.nightly_share > 0)
         save(steps, work)
