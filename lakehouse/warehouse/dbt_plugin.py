@@ -238,12 +238,10 @@ class Plugin(BasePlugin):
         self._conn = conn
         for layer in LAYERS:
             conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {layer}")
+        # once per connection: the cursors dbt-duckdb opens per node see the function (no
+        # configure_cursor: looking the UDF up per cursor in duckdb_functions() cost about
+        # 20 ms per node, an eighth of a tiny build)
         self._register(conn)
-
-    def configure_cursor(self, cursor) -> None:
-        """Nothing to do: dbt-duckdb opens a cursor per node, and a cursor sees the functions
-        registered on its connection (checking for the UDF per cursor through
-        ``duckdb_functions()`` cost about 20 ms per node, a third of a tiny build)."""
 
     def _register(self, conn) -> None:
         exists = conn.execute(
