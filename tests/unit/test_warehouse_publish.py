@@ -1,10 +1,17 @@
 """Write-audit-publish of the analysts' warehouse file."""
 
+import json
+import os
+import signal
+import subprocess
+import sys
+
 import duckdb
 import pytest
 
 from lakehouse.home import Home
 from lakehouse.warehouse.publish import (
+    PUBLISHED_AUDIT_NAME,
     PublishRefused,
     build_path,
     checkpoint,
@@ -130,3 +137,30 @@ def test_an_audit_without_a_hash_must_be_redone(tmp_path):
     audit.write_text(json.dumps(payload))
     with pytest.raises(PublishRefused, match="no SHA-256"):
         publish(home)
+
+
+@pytest.mark.parametrize("point", ["warehouse.copy.after", "warehouse.rename.after",
+                                   "warehouse.record.after"])
+def test_a_publish_killed_anywhere_is_finished_by_publishing_again(tmp_path, point):
+    """SIGKILL between the copy, the rename and the publish record (the crash campaign's draws
+    rarely land there): analysts see the old file or the new one whole, never a part, and
+    publishing again ends with the audited bytes and their record."""
+    home = Home.resolve(tmp_path)
+    _build(home, 1)
+    record_audit(home, {"marts.t": True})
+    publish(home)
+    _build(home, 2)
+    record_audit(home, {"marts.t": True})
+    code = ("import sys; from lakehouse.home import Home; "
+            "from lakehouse.warehouse.publish import publish; publish(Home.resolve(sys.argv[1]))")
+    killed = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                            text=True, timeout=120, check=False,
+                            env={**os.environ, "LAKEHOUSE_FAULT": f"kill:{point}"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert _published_value(home) == (1 if point == "warehouse.copy.after" else 2)
+    again = publish(home)
+    assert again.byte_identical and _published_value(home) == 2
+    assert published_path(home).read_bytes() == build_path(home).read_bytes()
+    record = json.loads((home.root / PUBLISHED_AUDIT_NAME).read_text())
+    assert record["sha256"] == again.audited_sha256
+    assert not list(tmp_path.glob(".*.publishing"))
