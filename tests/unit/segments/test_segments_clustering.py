@@ -70,3 +70,22 @@ def test_a_k_that_isolates_a_handful_of_outliers_is_not_chosen():
     assert by_k[4].silhouette > by_k[3].silhouette  # the outlier cluster scores best ...
     assert best.k == 3  # ... but two persons are not a segment (MIN_SHARE)
     assert np.bincount(best.labels).min() >= 0.02 * len(x)
+
+
+def test_many_rows_search_k_on_a_sample_and_refine_on_every_row(monkeypatch):
+    """Past FIT_SAMPLE rows the k search fits a sample; the chosen k is refined on all rows
+    and still finds the planted blobs, deterministically."""
+    import lakehouse.segments.clustering as clustering
+
+    x, truth = blobs(sizes=(400, 300, 200, 100), seed=3)
+    monkeypatch.setattr(clustering, "FIT_SAMPLE", 150)
+    calls = []
+    real_fit = clustering.fit
+    monkeypatch.setattr(clustering, "fit",
+                        lambda v, k, seed=0: calls.append(len(v)) or real_fit(v, k, seed))
+    best, tried = choose(x, seed=0)
+    assert set(calls) == {150}  # every k was searched on the sample only
+    assert best.k == 4 and np.array_equal(best.labels, truth)  # refined over all 1,000 rows
+    assert all(len(f.labels) == len(x) for f in tried)
+    again, _ = choose(x, seed=0)
+    assert np.array_equal(again.labels, best.labels)
