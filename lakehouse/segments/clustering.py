@@ -12,8 +12,8 @@
 - Many rows: past ``FIT_SAMPLE`` rows the k search fits on a fixed sample of that many rows
   (every row is then labelled by its nearest centroid for the silhouette and the size rule),
   and only the chosen k is refined by Lloyd steps over every row. Fitting all six k four
-  times over every row made segmentation grow faster than the customers (5.5 s at 27,000
-  persons, 71.5 s at 270,000: more rows take more steps to settle); below ``FIT_SAMPLE`` rows
+  times over every row made segmentation grow faster than the data (5.5 s at 1M simulated
+  events, 71.5 s at 10M: more rows take more steps to settle); below ``FIT_SAMPLE`` rows
   nothing changes. A k whose
   smallest cluster holds less than ``MIN_SHARE`` of the persons is not eligible: a segment of
   a dozen people is an outlier report, not something to run a campaign on (if no k is
