@@ -60,6 +60,11 @@ def relabel(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.n
     return mapping[labels], centroids[order]
 
 
+def inertia(values: np.ndarray, centroids: np.ndarray, labels: np.ndarray) -> float:
+    """Sum of squared distances of the rows to their centroid."""
+    return float(((values - centroids[labels]) ** 2).sum())
+
+
 def lloyd(values: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """k-means++ seeding and Lloyd steps until the labels are stable (or ``ITERATIONS``)."""
     centroids, labels = kmeans2(values, k, iter=STEP, minit="++", rng=rng)
@@ -84,10 +89,10 @@ def fit(values: np.ndarray, k: int, seed: int = 0) -> Fit:
         with warnings.catch_warnings():  # an empty cluster is dropped by relabel()
             warnings.simplefilter("ignore")
             centroids, labels = lloyd(values, k, np.random.default_rng([seed, restart]))
-        inertia = float(((values - centroids[labels]) ** 2).sum())
-        if best is None or inertia < best.inertia - 1e-9:
+        spread = inertia(values, centroids, labels)
+        if best is None or spread < best.inertia - 1e-9:
             labels, centroids = relabel(labels, centroids)
-            best = Fit(len(centroids), labels, centroids, inertia)
+            best = Fit(len(centroids), labels, centroids, spread)
     assert best is not None
     return best
 
@@ -95,8 +100,7 @@ def fit(values: np.ndarray, k: int, seed: int = 0) -> Fit:
 def _nearest(values: np.ndarray, found: Fit) -> Fit:
     """Every row labelled by its nearest centroid of a fit made on a sample of them."""
     labels = vq(values, found.centroids)[0]
-    inertia = float(((values - found.centroids[labels]) ** 2).sum())
-    return Fit(found.k, labels, found.centroids, inertia)
+    return Fit(found.k, labels, found.centroids, inertia(values, found.centroids, labels))
 
 
 def refine(values: np.ndarray, start: Fit) -> Fit:
@@ -106,8 +110,7 @@ def refine(values: np.ndarray, start: Fit) -> Fit:
         centroids, labels = settle(values, start.centroids, vq(values, start.centroids)[0],
                                    ITERATIONS // STEP)
     labels, centroids = relabel(labels, centroids)
-    return Fit(len(centroids), labels, centroids,
-               float(((values - centroids[labels]) ** 2).sum()))
+    return Fit(len(centroids), labels, centroids, inertia(values, centroids, labels))
 
 
 def sample_rows(n: int, seed: int = 0, size: int = SILHOUETTE_SAMPLE) -> np.ndarray:
