@@ -1,8 +1,10 @@
 -- One row per web or app session: its visitor, person, timing, funnel and campaign.
+-- A session's channel and id are those of its own clickstream events: an ad click joined to the
+-- session carries channel `ads`, and `any_value` would pick either, run to run.
 select
     session_key,
-    any_value(channel) as channel,
-    any_value(session_id) as session_id,
+    min(channel) filter (where interaction_source = 'clickstream') as channel,
+    min(session_id) filter (where interaction_source = 'clickstream') as session_id,
     arg_min(person_id, occurred_at) as person_id,
     arg_min(identity_record_hash, occurred_at) as identity_record_hash,
     min(occurred_at) as started_at,
