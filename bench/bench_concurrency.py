@@ -17,18 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
+
+from tests.servers import free_port, graphql, stop  # noqa: E402 (ROOT on sys.path first)
 
 LAUNCH = """
 mutation($p: ExecutionParams!) { launchPipelineExecution(executionParams: $p) {
@@ -40,26 +39,12 @@ SENSORS = """{ repositoriesOrError { ... on RepositoryConnection { nodes { name
 STOP_SENSOR = """mutation($id: String) { stopSensor(id: $id) { __typename } }"""
 
 
-def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _up(port: int, deadline: float) -> dict:
     """The code location's repository once the UI serves a running landing sensor."""
     while time.monotonic() < deadline:
         try:
-            for repo in _graphql(port, SENSORS)["data"]["repositoriesOrError"]["nodes"]:
+            repos = graphql(port, SENSORS, timeout=30)["data"]["repositoriesOrError"]["nodes"]
+            for repo in repos:
                 states = {s["name"]: s["sensorState"] for s in repo["sensors"]}
                 if states.get("landing_sensor", {}).get("status") == "RUNNING":
                     return repo
@@ -77,7 +62,8 @@ def _launch(port: int, repo: dict, job: str, assets: list, config: dict,
                            "assetSelection": [{"path": k.path} for k in assets]},
               "runConfigData": config,
               "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]}}
-    result = _graphql(port, LAUNCH, {"p": params})["data"]["launchPipelineExecution"]
+    answer = graphql(port, LAUNCH, {"p": params}, timeout=30)
+    result = answer["data"]["launchPipelineExecution"]
     if result["__typename"] != "LaunchRunSuccess":
         raise SystemExit(f"launch of {job} failed: {result}")
     return result["run"]["runId"]
@@ -142,7 +128,7 @@ def _lake_queue(home) -> None:
     assert default in DAGSTER_INSTANCE_YAML
     (home.dagster_home / "dagster.yaml").write_text(
         DAGSTER_INSTANCE_YAML.replace(INSTANCE_YAML_MARKER + "\n", "").replace(
-            default, "  module: orchestration.launcher\n  class: LakeRunCoordinator\n"))
+            default, "  module: orchestration.runtime.launcher\n  class: LakeRunCoordinator\n"))
 
 
 def main() -> int:
@@ -151,7 +137,7 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=2)
     parser.add_argument("--keep", help="keep the homes in this directory")
     parser.add_argument("--queue", choices=["lake", "dagster"], default="lake",
-                        help="run coordinator: orchestration.launcher.LakeRunCoordinator "
+                        help="run coordinator: orchestration.runtime.launcher.LakeRunCoordinator "
                         "(default) or the home's QueuedRunCoordinator")
     args = parser.parse_args()
     os.environ.pop("LAKEHOUSE_HMAC_KEY", None)
@@ -188,7 +174,7 @@ def _bench(tmp: Path, args) -> int:
     from orchestration.assets.inventory import inventory_tables
     from orchestration.sensors import assets_fed_by
 
-    port = _free_port()
+    port = free_port()
     dev = subprocess.Popen([str(BIN / "lakehouse"), "dev", "--home", str(together), "--port",
                             str(port)], env=_env(together), cwd=ROOT, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -197,7 +183,7 @@ def _bench(tmp: Path, args) -> int:
         # the micro-batches below are the sensor's requests, submitted by hand so that every
         # file is landed before the race: the content is then the same in any order
         sensor = {s["name"]: s["sensorState"]["id"] for s in repo["sensors"]}["landing_sensor"]
-        _graphql(port, STOP_SENSOR, {"id": sensor})
+        graphql(port, STOP_SENSOR, {"id": sensor}, timeout=30)
         seconds["dev up"] = time.monotonic() - t0
         for home in homes.values():
             cv.deliver(source, home, source.files)
@@ -229,11 +215,7 @@ def _bench(tmp: Path, args) -> int:
         outcome |= {name: status[r] for name, r in runs.items()}
         seconds["together"] = time.monotonic() - t1
     finally:
-        os.killpg(dev.pid, signal.SIGTERM)
-        try:
-            dev.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(dev.pid, signal.SIGKILL)
+        stop(dev, 30, group=True)
     print(f"outcome: {json.dumps(outcome)}")
     held = intervals(together)
     base = held[0][1]

@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
-from lakehouse.channels.spec import entity_for_file
+from lakehouse.channels import entity_for_file
 from lakehouse.home import Home
 from lakehouse.simulate import SimConfig, live, simulate
 from lakehouse.storage.paths import bronze_uri, table_uri

@@ -33,7 +33,7 @@ from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.inventory import build_ledger, daily_positions, discrepancies, evaluate, read_silver
 from lakehouse.inventory.evaluate import SETTLE_DAYS, explain
 from lakehouse.inventory.fold import apply_batch, state_of
-from lakehouse.inventory.ledger import LEDGER_SCHEMA, SilverInputs
+from lakehouse.inventory.ledger_rows import LEDGER_SCHEMA, SilverInputs
 from lakehouse.inventory.reconcile import STOCK_CHANNELS
 from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, simulate

@@ -36,8 +36,10 @@ from deltalake import write_deltalake
 
 from lakehouse.home import Home
 from lakehouse.inventory.api import Inventory
-from lakehouse.inventory.ledger import canonical, wms_rows
-from lakehouse.inventory.live import apply_micro_batch, write_ledger
+from lakehouse.inventory.ledger import canonical
+from lakehouse.inventory.ledger_stock import wms_rows
+from lakehouse.inventory.ledger_table import write_ledger
+from lakehouse.inventory.live import apply_micro_batch
 from lakehouse.inventory.store import gold_frames
 from lakehouse.storage.delta import to_arrow
 from lakehouse.storage.paths import table_uri

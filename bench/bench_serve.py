@@ -31,7 +31,6 @@ import json
 import os
 import random
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,7 @@ from lakehouse.silver import build_silver
 from lakehouse.simulate import SimConfig, live, simulate
 from lakehouse.storage.tables import replace_table
 from lakehouse.storage.validations import validated_version
+from tests.servers import free_port, stop
 
 BIN = Path(sys.executable).parent
 POSITIONS = ("gold", "inventory_positions")
@@ -88,12 +88,6 @@ def ensure_home(root: Path) -> Home:
     return home
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def server(home: Home, port: int, log: Path) -> Iterator[tuple[str, int]]:
     """`lakehouse serve` until the block ends: (base URL, pid)."""
@@ -114,12 +108,7 @@ def server(home: Home, port: int, log: Path) -> Iterator[tuple[str, int]]:
                 time.sleep(0.1)
         yield base, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 10)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -318,7 +307,7 @@ def main() -> None:
     channels: list[str | None] = [None, "web", "app", "store", *stores]
     print(f"{len(products)} products, {positions.height} positions, channels {channels}")
     log = Path(tempfile.mkdtemp(prefix="bench_serve_")) / "serve.log"
-    with server(home, args.port or _free_port(), log) as (base, pid):
+    with server(home, args.port or free_port(), log) as (base, pid):
         try:
             from uvloop import run  # the generator's own overhead is smaller on uvloop
         except ImportError:

@@ -18,6 +18,11 @@ any lock file in the home free. Exits non-zero on any mismatch.
 
 ``worker`` is the micro-batch a sensor requests, run in this process as its own run worker
 (the harness starts it as a child; it is not for people).
+
+Why one file of ~430 lines: the harness starts itself as the micro-batch worker
+(``chaos.py worker``) from the frozen copy of the code, and the test suite loads it by path
+(``tests/integration/test_crash_campaign.py``); a script split into modules would need both to
+find its siblings.
 """
 
 from __future__ import annotations
@@ -40,16 +45,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "bench"):  # the project, and code_copy when loaded by path
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 # the code the runs execute: a copy frozen at the campaign's start (see ``freeze``)
 CODE = ROOT
-FROZEN = ("lakehouse", "orchestration", "data_quality", "dbt_project", "bench", "pyproject.toml",
-          "workspace.yaml")
+
+from code_copy import PARTS, copy_code  # noqa: E402
 
 from lakehouse.home import Home  # noqa: E402
 from lakehouse.storage.faults import ENV  # noqa: E402
 from lakehouse.storage.fingerprint import differences, home_fingerprint  # noqa: E402
+
+FROZEN = (*PARTS, "bench")
 
 # the smallest home that still reaches every writer (identity merges, inventory, quarantine)
 SIM = ["--persons", "150", "--products", "12", "--stores", "1", "--warehouses", "1",
@@ -91,7 +99,7 @@ class Kill:
 def command(step: Step, home: Path) -> list[str]:
     """The plain command of a step: the nightly (`lakehouse run`) or a micro-batch."""
     if step.name == "nightly":
-        return [sys.executable, "-m", "orchestration.run", "--home", str(home)]
+        return [sys.executable, "-m", "orchestration.runtime.run", "--home", str(home)]
     assert step.files is not None
     return [sys.executable, str(CODE / "bench" / "chaos.py"), "worker", "--home", str(home),
             "--files", str(step.files)]
@@ -166,7 +174,7 @@ def stuck_writers(home: Path) -> list[str]:
     import dagster as dg
     from dagster._core.storage.dagster_run import ACTIVE_RUN_STATUSES
 
-    from orchestration.launcher import worker_alive
+    from orchestration.runtime.launcher import worker_alive
 
     stuck = []
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
@@ -196,19 +204,7 @@ def freeze(work: Path) -> Path:
     would otherwise change the code between the reference run and the kills (and void the
     comparison). The harness itself keeps what it imported at start."""
     code = work / "code"
-    if code.exists():
-        return code
-    partial = work / "code.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    ignore = shutil.ignore_patterns("target", "logs", "__pycache__", "*.pyc", ".parse-*")
-    for name in FROZEN:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, partial / name, ignore=ignore)
-        elif source.exists():
-            shutil.copy2(source, partial / name)
-    partial.rename(code)
-    return code
+    return code if code.exists() else copy_code(code, FROZEN)
 
 
 def simulate(home: Path, *extra: str) -> None:
@@ -384,7 +380,7 @@ def worker(home: Path, files: list[str]) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
-    from orchestration.launcher import HOST_TAG, PID_TAG
+    from orchestration.runtime.launcher import HOST_TAG, PID_TAG
     from orchestration.sensors import assets_fed_by
 
     with dg.DagsterInstance.get() as instance:

@@ -5,7 +5,7 @@ Usage: .venv/bin/python bench/fuzz_landing.py [--seconds N] [--engine atheris|hy
 
 ``atheris`` (the default when it imports): coverage-guided fuzzing (libFuzzer) of the parse
 entry points in memory, no Delta: the JSON-lines group and file readers, the CSV group and file
-readers and the JSON-document reader, each followed by validation (``bronze._check_group``, the
+readers and the JSON-document reader, each followed by validation (``bronze.check.check_group``, the
 ingest's own step), seeded with every file of ``tests/corpus/malformed`` (and the generated
 kinds, smaller) for every reader of its format. The first input byte picks the reader and
 entity, the rest is the file. The oracle is the one of ``tests/integration/test_fuzz_landing.py``
@@ -40,7 +40,7 @@ STATS = {"executions": 0, "failures": 0, "started": time.time(), "saved": []}
 
 def _readers():
     """(name, format, entity key) of every reader the first input byte can pick."""
-    from lakehouse.channels.spec import CHANNELS, NESTED
+    from lakehouse.channels import CHANNELS, NESTED
 
     out = []
     for ch in CHANNELS:
@@ -58,8 +58,8 @@ def _readers():
 
 def parse_and_check(reader: str, ent, data: bytes) -> None:
     """One file through one reader and validation; AssertionError when the oracle fails."""
-    from lakehouse.channels.spec import entity
-    from lakehouse.ingest import bronze
+    from lakehouse.channels import entity
+    from lakehouse.ingest.bronze.check import check_group
     from lakehouse.ingest.group import from_parsed, parse_csv_group, parse_jsonl_group
     from lakehouse.ingest.parse import parse_csv, parse_document, parse_jsonl
 
@@ -79,7 +79,7 @@ def parse_and_check(reader: str, ent, data: bytes) -> None:
         groups = {e.name: from_parsed([parsed[e.name]]) for e in ents}
     for name, group in groups.items():
         e = ent if name == ent.name else entity("locations", "shipping_rates")
-        good, bad = bronze._check_group(e, group, (where,), NOW, timedelta(days=1), {"S1": "UTC"})
+        good, bad = check_group(e, group, (where,), NOW, timedelta(days=1), {"S1": "UTC"})
         assert group.rows[0] == good.height + bad.height, "rows != bronze + quarantine"
         _check_rows(where, reader, data, good["_line"].to_list(), bad)
 

@@ -3,7 +3,8 @@
 Importing this package is cheap: GX (about 8 s and 270 MB) loads only when a gate runs.
 """
 
-from data_quality.gate import GateResult, Outcome, validate_table
+from data_quality.gate import validate_table
+from data_quality.results import GateResult, Outcome
 from data_quality.suites import Expect, Suite, bronze_suite, bronze_suites
 
 __all__ = [

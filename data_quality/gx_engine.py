@@ -24,15 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from data_quality.gx_project import PROJECT_DIR, class_name, load_suite, snake
+from data_quality.results import SAMPLE_SIZE, Outcome
 from data_quality.suites import Expect, Suite
 
-if TYPE_CHECKING:
-    from data_quality.gate import Outcome
-
-SAMPLE_SIZE = 5
 _NOT_NULL = "expect_column_values_to_not_be_null"
 # result keys that carry raw values: dropped for PII columns before anything keeps a result
 _VALUE_KEYS = ("partial_unexpected_list", "partial_unexpected_counts",
@@ -59,7 +56,7 @@ def _teach_gx_duckdb() -> None:
     opens and closes a connection per query except for these dialects; over duckdb-engine an
     in-memory database dies with its connection and results come back empty (GX issue 10738).
     Adding DuckDB keeps one connection (and its in-memory database) for the engine's life.
-    Guarded by tests/unit/test_gx_engine.py::test_gx_private_symbols_still_exist.
+    Guarded by tests/unit/data_quality/test_gx_engine.py::test_gx_private_symbols_still_exist.
     """
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine
 
@@ -168,8 +165,6 @@ def validate(database: str | Path | None, query: str, suite: Suite,
     default catalog for the query, or None (in-memory: the query reads files itself).
     ``rows``: how many rows the query returns, when the caller knows (then passing
     expectations are reported with that element count and no per-expectation queries)."""
-    from data_quality.gate import Outcome
-
     if not expectations:
         return Validation([], None)
     project_dir = project_dir or suites_project()
@@ -229,8 +224,6 @@ def _outcome(suite: Suite, r, rows: int | None = None) -> Outcome:
     """One GX expectation result as the gate's Outcome (``rows``: the row count of a result
     asked only for success, every row of which was checked); drops raw values of PII columns
     from the GX result itself."""
-    from data_quality.gate import Outcome
-
     config = r.expectation_config
     column = config.kwargs.get("column")
     details = r.result or ({"element_count": rows, "unexpected_count": 0} if rows else {})

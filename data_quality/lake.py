@@ -14,8 +14,9 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 
-from data_quality.gate import GateResult, validate_table
+from data_quality.gate import validate_table
 from data_quality.ml_suites import ml_suites
+from data_quality.results import GateResult
 from data_quality.suites import Suite, bronze_suites, gold_suites, quarantine_suite, silver_suite
 from lakehouse.silver import LAYOUTS
 from lakehouse.storage.validations import batched, record_validation, validated_version

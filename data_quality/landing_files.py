@@ -21,7 +21,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lakehouse.channels.spec import Channel, Entity, entity_for_file
+from lakehouse.channels import Channel, Entity, entity_for_file
+from lakehouse.ingest.parse.records import is_utf8
 
 # Size limits per format. A line file is read in bounded chunks by ingestion, but a single file
 # above this is a delivery problem (a runaway export, a wrong file), not a batch.
@@ -126,19 +127,11 @@ def _encoding_problems(head: bytes, tail: bytes, complete: bool) -> list[str]:
                 continue  # one line longer than the tail sample: nothing whole to judge
             sample = sample.split(b"\n", 1)[1]  # drop the line it starts in the middle of
         lines = _sample_lines(sample, whole)
-        bad = sum(1 for line in lines if not _utf8(line))
+        bad = sum(1 for line in lines if not is_utf8(line))
         if lines and bad * 2 > len(lines):
             problems.append(f"not UTF-8: {bad} of the {len(lines)} {where} lines sampled do not "
                             "decode")
     return problems
-
-
-def _utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _json_lines_problems(head: bytes, complete: bool) -> list[str]:

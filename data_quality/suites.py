@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lakehouse.channels.spec import CHANNELS, NESTED, Entity, entity
+from lakehouse.channels import CHANNELS, NESTED, Entity, entity
 from lakehouse.ingest.quarantine import ERROR_KINDS
 from lakehouse.silver.references import REFERENCES
 

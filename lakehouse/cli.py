@@ -141,7 +141,7 @@ def _simulate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     # The Dagster side lives in `orchestration`, which the domain package never imports.
     home = Home.resolve(args.home).ensure()
-    cmd = [sys.executable, "-m", "orchestration.run", "--home", str(home.root)]
+    cmd = [sys.executable, "-m", "orchestration.runtime.run", "--home", str(home.root)]
     return subprocess.call(cmd, env=home.environment())
 
 
@@ -149,9 +149,9 @@ def _dev(args: argparse.Namespace) -> int:
     home = Home.resolve(args.home).ensure()
     env = home.environment()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    # `dagster dev`, with the daemon's sensor loop at 1 s (orchestration/daemon.py)
-    cmd = [sys.executable, "-m", "orchestration.dev", "-w", os.path.join(root, "workspace.yaml"),
-           "-h", args.host, "-p", str(args.port)]
+    # `dagster dev`, with the daemon's sensor loop at 1 s (orchestration/runtime/daemon.py)
+    cmd = [sys.executable, "-m", "orchestration.runtime.dev",
+           "-w", os.path.join(root, "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (home {home.root})", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: the Dagster UI has no login; anyone who can reach {args.host} can "
@@ -197,7 +197,7 @@ def _keys(args: argparse.Namespace) -> int:
         print("not rebuilt: marts, ML tables and the warehouse still hold old hashes until "
               "`lakehouse run`")
         return 0
-    cmd = [sys.executable, "-m", "orchestration.run", "--home", str(home.root)]
+    cmd = [sys.executable, "-m", "orchestration.runtime.run", "--home", str(home.root)]
     return subprocess.call(cmd, env=env)
 
 
@@ -215,7 +215,8 @@ def _quarantine(args: argparse.Namespace) -> int:
         return 2
     if args.action == "replay":
         # gates and the run live in `orchestration`, which the domain package never imports
-        cmd = [sys.executable, "-m", "orchestration.replay", "--home", str(home.ensure().root)]
+        cmd = [sys.executable, "-m", "orchestration.runtime.replay",
+               "--home", str(home.ensure().root)]
         for flag in ("kind", "channel"):
             for value in getattr(args, flag) or []:
                 cmd += [f"--{flag}", value]

@@ -21,7 +21,7 @@ DAGSTER_INSTANCE_YAML = f"""\
 telemetry:
   enabled: false
 run_coordinator:  # the queue, tagging UI materializations of lake assets as lake writers
-  module: orchestration.launcher
+  module: orchestration.runtime.launcher
   class: LakeRunCoordinator
   config:
     max_concurrent_runs: 2
@@ -31,7 +31,7 @@ run_coordinator:  # the queue, tagging UI materializations of lake assets as lak
         value: lake
         limit: 1
 run_launcher:  # run workers forked from a process that imported the code already (~3 s saved)
-  module: orchestration.launcher
+  module: orchestration.runtime.launcher
   class: PreforkRunLauncher
   config:
     # what micro-batch steps import lazily; GX (~4 s to import) validates every gate

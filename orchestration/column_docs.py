@@ -1,6 +1,6 @@
 """Column descriptions for the lake's tables, from where each is already written once.
 
-Bronze columns are the channel contract's fields (``lakehouse.channels.spec``); silver and gold
+Bronze columns are the channel contract's fields (``lakehouse.channels``); silver and gold
 columns are documented in the dbt sources that read them
 (``dbt_project/models/staging/<layer>/_<layer>__sources.yml``), so the Dagster UI shows the same
 text an analyst reads in the warehouse, and the columns dbt does not read beside the code that
@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from deltalake import DeltaTable
 
-from lakehouse.channels.spec import entity
+from lakehouse.channels import entity
 from lakehouse.identity.column_docs import COLUMNS as IDENTITY_COLUMNS
 from lakehouse.ingest.bronze import LINEAGE_DOCS
 from lakehouse.ingest.quarantine import COLUMN_DOCS as QUARANTINE_DOCS

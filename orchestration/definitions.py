@@ -18,7 +18,6 @@ from orchestration.assets.ml import (
     ml_feature_marts,
     recommendations,
 )
-from orchestration.assets.quarantine_ops import replay_job
 from orchestration.assets.silver import silver_tables
 from orchestration.assets.warehouse import (
     gx_warehouse_gate,
@@ -35,40 +34,9 @@ from orchestration.checks.freshness import (
 from orchestration.checks.landing import landing_files_gate
 from orchestration.checks.pending import pending_age_check
 from orchestration.checks.volume import bronze_batch_volume
+from orchestration.jobs import all_assets_job, daily_batch, micro_batch_job, quarantine_replay_job
 from orchestration.resources import LakehouseResource
 from orchestration.sensors import build_landing_sensor
-
-# Runs that write the lake never overlap (the home's dagster.yaml limits this tag to one run):
-# a nightly rebuild must not overwrite what a micro-batch is committing.
-LAKE_WRITER = {"lakehouse/writes": "lake"}
-
-all_assets_job = dg.define_asset_job(
-    "materialize_all",
-    # the live positions path is for micro-batches: the batch rebuilds positions in full;
-    # landing freshness is a monitor of the feeds, evaluated by its sensors, not a batch outcome
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(inventory_live)
-    - dg.AssetSelection.checks(*landing_freshness_checks),
-    description="Everything, in dependency order: the daily batch path and `lakehouse run`.",
-    tags=LAKE_WRITER,
-)
-micro_batch_job = dg.define_asset_job(
-    "micro_batch",
-    selection=dg.AssetSelection.assets(ingest_bronze, silver_tables, inventory_live),
-    description="New landing files to bronze and silver, gated at each layer, and the "
-    "inventory positions they move.",
-    tags=LAKE_WRITER,
-    # One process per run: a micro-batch must not pay a process start and imports per step.
-    executor_def=dg.in_process_executor,
-)
-# launched from the UI (or `lakehouse quarantine replay`): quarantined rows replayed, gated
-quarantine_replay_job = replay_job(tags=LAKE_WRITER)
-daily_batch = dg.ScheduleDefinition(
-    name="daily_batch",
-    job=all_assets_job,
-    cron_schedule="0 2 * * *",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Rebuilds what needs the whole history, and table maintenance, every night.",
-)
 
 # Everything past landing is rebuilt at least by the nightly job (02:00): older than a day and
 # two hours means a night was missed, and the UI says so on the asset. Landing has its own

@@ -2,6 +2,7 @@
 
 import functools
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
@@ -9,20 +10,20 @@ from typing import Literal
 import dagster as dg
 
 from data_quality.docs import index_page, render
-from data_quality.gate import GateResult
 from data_quality.lake import gate_table
+from data_quality.results import GateResult
 from data_quality.suites import Suite, gold_suites
 from lakehouse.storage.validations import (
     batched,
     table_name,
 )
-from orchestration.docs_server import docs_link
 from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
+from orchestration.runtime.docs_server import docs_link
 
 # "gx" (default): Great Expectations validates each suite, pushed down as SQL into DuckDB, and
 # renders its Data Docs; "duckdb" (opt-in): the same expectations as the gate's own SQL, with
-# no GX import, held equal to GX by a generated corpus (tests/unit/test_gx_engine.py).
+# no GX import, held equal to GX by a generated corpus (tests/unit/data_quality/test_gx_engine.py).
 GateEngine = Literal["gx", "duckdb"]
 DEFAULT_ENGINE: GateEngine = "gx"
 
@@ -121,6 +122,24 @@ def gold_table_specs(group: str, descriptions: dict[str, str], deps: list[dg.Ass
                                 description=f"GX suite gold.{name}")
               for name in descriptions]
     return specs, checks
+
+
+def gold_step(name: str, group: str, descriptions: dict[str, str], deps: list[dg.AssetKey],
+              layer=lambda name: "gold",
+              automation_condition: dg.AutomationCondition | None = None,
+              ) -> Callable[[Callable], dg.AssetsDefinition]:
+    """The Dagster step that builds a group of derived tables: every table or none (they are
+    written together), each behind its blocking gate, the step's gates in one registry commit
+    (``one_registry_commit``). Decorates the step's body."""
+    specs, checks = gold_table_specs(group, descriptions, deps, layer)
+    if automation_condition is not None:
+        specs = [spec.replace_attributes(automation_condition=automation_condition)
+                 for spec in specs]
+
+    def decorate(body):
+        return dg.multi_asset(specs=specs, check_specs=checks, name=name,
+                              can_subset=False)(one_registry_commit(body))
+    return decorate
 
 
 def gold_table_results(group: str, uris: dict[str, str], metadata: dict,

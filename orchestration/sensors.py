@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from lakehouse.channels.spec import entity_for_file
+from lakehouse.channels import entity_for_file
 from lakehouse.home import Home
 from lakehouse.ingest.bronze import ingested
 from lakehouse.ingest.landing import landing_file

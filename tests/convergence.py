@@ -437,9 +437,14 @@ def differences(a: Fingerprint, b: Fingerprint, labels=("A", "B"),
 
 def assert_same(a: Fingerprint, b: Fingerprint, labels=("one delivery", "in batches"),
                 tables: set[str] | None = None, context: str = "") -> None:
-    diff = differences(a, b, labels, tables)
-    if diff:  # raised, not asserted: pytest's rewriting would repeat the whole message
-        raise AssertionError((context + "\n" if context else "") + "\n".join(diff))
+    raise_failures(context, differences(a, b, labels, tables))
+
+
+def raise_failures(header: str, failures: list[str]) -> None:
+    """Fail with every finding at once, under ``header``; raised, not asserted: pytest's
+    rewriting would repeat the whole message."""
+    if failures:
+        raise AssertionError((header + "\n" if header else "") + "\n".join(failures))
 
 
 # --------------------------------------------------------------------------- the quarantine
@@ -552,6 +557,16 @@ def check_truth(source: Source, home: Path) -> None:
     assert not_pending.is_empty(), f"unknown_product faults not pending: {not_pending.to_dicts()}"
     problems = unexplained_pending(source, source.files, pending)
     assert not problems, "\n".join(problems)
+
+
+def quarantine_failures(home: Path, one: Path) -> list[str]:
+    """What ``check_quarantine`` finds, as a failure to report with the lake's differences
+    (none when the quarantine is as one delivery's)."""
+    try:
+        check_quarantine(home, one)
+    except AssertionError as e:
+        return [f"quarantine: {e}"]
+    return []
 
 
 def check_quarantine(home: Path, one: Path) -> None:

@@ -9,6 +9,7 @@ the gate's own description (``data_quality.lake.GateFailed``).
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from data_quality.lake import gate_layers
@@ -52,18 +53,33 @@ def apply_micro_batch(home, *args, **kwargs):
     return result
 
 
+def ingest_batch(home, files=None) -> str:
+    """Ingest ``files`` (``LandingFile``s; default: every landed file) as one batch and build
+    silver for it, gated: the batch id."""
+    from lakehouse.ingest import batch_id_for, discover, ingest_files
+
+    files = discover(home) if files is None else files
+    batch = batch_id_for(files)
+    ingest_files(home, files, batch)
+    build_silver(home, batch)
+    return batch
+
+
 def simulated_lake(root: Path, config) -> Home:
     """A simulated retailer (``config``: a ``SimConfig``) ingested and built through every
     gated step: bronze, silver, identity, inventory, each table at a validated pin."""
-    from lakehouse.ingest import batch_id_for, discover, ingest_files
     from lakehouse.simulate import simulate
 
     home = Home.resolve(root)
     simulate(home, config)
-    files = discover(root)
-    batch = batch_id_for(files)
-    ingest_files(root, files, batch)
-    build_silver(root, batch)
+    ingest_batch(root)
     resolve_home(home)
     build_inventory(home)
     return home
+
+
+def private_copy(built: Path, tmp_path: Path) -> Home:
+    """A copy of the home built at ``built`` that one test may write to: the built one stays
+    as it was for the next test."""
+    shutil.copytree(built, tmp_path / "h")
+    return Home.resolve(tmp_path / "h")

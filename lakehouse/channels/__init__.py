@@ -1,5 +1,12 @@
-"""Raw source channels: the documented landing-file contract of every source system."""
+"""Raw source channels: the documented landing-file contract of every source system.
 
-from lakehouse.channels.spec import CHANNELS, Channel, Entity, Field, entity, entity_for_file
+The types (``spec.py``), the contracts of the channels that carry shoppers
+(``customer_facing.py``) and of the back office (``back_office.py``), the table of channels
+with its lookups (``registry.py``), and the README table generated from it (``docs.py``).
+"""
 
-__all__ = ["CHANNELS", "Channel", "Entity", "Field", "entity", "entity_for_file"]
+from lakehouse.channels.registry import CHANNELS, NESTED, entity, entity_for_file
+from lakehouse.channels.spec import PII_FIELDS, Channel, Entity, Field
+
+__all__ = ["CHANNELS", "NESTED", "PII_FIELDS", "Channel", "Entity", "Field", "entity",
+           "entity_for_file"]

@@ -35,6 +35,15 @@ BACKTEST_ORIGINS = 3
 BACKTEST_HORIZON = 7
 # a model is eligible only when it is unbiased within this, overall and after stock-outs
 BIAS_TOLERANCE = 0.10
+# table -> what it holds, for the asset graph (columns: ``column_docs.py``)
+DESCRIPTIONS: dict[str, str] = {
+    "demand_forecast": "Daily demand per product x location for the next 28 days with 80% and "
+    "95% prediction intervals, from the model that won the backtest; days a stock-out capped "
+    "sales are censored and their demand imputed before training; planned promotions move it.",
+    "forecast_accuracy": "Rolling-origin backtest of every candidate model against the seasonal "
+    "naive baseline: MASE, WAPE, bias overall, on promotion days and on days after a stock-out "
+    "(against the simulator's true demand on simulated homes, else observed uncensored demand).",
+}
 
 
 def choose(accuracy: pl.DataFrame, default: str = DEFAULT_MODEL) -> str:

@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from lakehouse.identity.names import _typo_sql
+from lakehouse.identity.names import typo_sql
 
 # (name, key columns): records equal on every key column are compared
 BLOCKING_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -39,12 +39,12 @@ _GAMMA_SQL = f"""
 select a, b,
  case when l.fn is null or r.fn is null then -1 when l.fn = r.fn then 4
       when l.fn = r.ln and l.ln = r.fn then 3
-      when {_typo_sql("l.fn", "r.fn")} or list_has_any(l.fna, r.fna) then 2
+      when {typo_sql("l.fn", "r.fn")} or list_has_any(l.fna, r.fna) then 2
       when (length(l.fn) = 1 or length(r.fn) = 1) and left(l.fn, 1) = left(r.fn, 1) then 1
       else 0 end as first_name,
  case when l.ln is null or r.ln is null then -1
       when l.ln = r.ln or (l.fn = r.ln and l.ln = r.fn) then 3
-      when {_typo_sql("l.ln", "r.ln")} then 2
+      when {typo_sql("l.ln", "r.ln")} then 2
       when (length(l.ln) = 1 or length(r.ln) = 1) and left(l.ln, 1) = left(r.ln, 1) then 1
       else 0 end as last_name,
  case when l.dob is null or r.dob is null then -1 when l.dob = r.dob then 2

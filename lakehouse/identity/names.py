@@ -40,7 +40,7 @@ def _letters(name: str) -> str:
 
 
 @cache
-def _table() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+def nickname_table() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     """(short form -> the given names it stands for, every given name that has short forms),
     upper case letters only, from the ``nicknames`` package's relations."""
     from nicknames import NickNamer  # on first use (~0.1 s with its CSV)
@@ -75,14 +75,14 @@ def canonical_first(first: pl.Series) -> pl.Series:
     """The key ``_fnc`` of each first name (upper case letters): the name itself when it is a
     given name of the nickname table or unknown to it, else the one given name it is a short
     form of, else (a short form of several) the name itself."""
-    givens, canonical = _table()
+    givens, canonical = nickname_table()
     return _per_distinct(first, lambda n: _key(n, givens, canonical), pl.String())
 
 
 def alternates(keys: pl.Series) -> pl.Series:
     """For first-name keys (``_fnc``): the key and every given name it is a short form of,
     sorted. Two names are nickname-compatible when the alternates of their keys meet."""
-    givens, _ = _table()
+    givens, _ = nickname_table()
     return _per_distinct(keys, lambda k: sorted({k, *givens.get(k, ())}), pl.List(pl.String))
 
 
@@ -92,7 +92,7 @@ def first_name_keys(first: pl.Series) -> pl.DataFrame:
     plus :func:`alternates` of its key: adding the name changes no compatibility (a name
     whose key is another name is a short form of that one given name only, so no other name
     lists it), it only lets a reader see the name in its own list."""
-    givens, canonical = _table()
+    givens, canonical = nickname_table()
 
     def alts(n: str) -> list[str]:
         k = _key(n, givens, canonical)
@@ -102,7 +102,7 @@ def first_name_keys(first: pl.Series) -> pl.DataFrame:
                          _per_distinct(first, alts, pl.List(pl.String)).alias("_fn_alts")])
 
 
-def _typo_sql(a: str, b: str) -> str:
+def typo_sql(a: str, b: str) -> str:
     """SQL: equal, or one letter dropped, doubled or two neighbours swapped (length >= 3)."""
     return (f"({a} = {b} or (least(length({a}), length({b})) >= 3 "
             f"and damerau_levenshtein({a}, {b}) = 1 "
@@ -115,8 +115,8 @@ def compatible_sql(a: str, b: str) -> str:
     (:func:`alternates` of that key, or the record's ``_fn_alts``: the same answer) and ``ln``
     (last name key): the two names may belong to one person."""
     swapped = f"({a}.ln = {b}.fn and {a}.fn = {b}.ln)"
-    last = (f"({_typo_sql(f'{a}.ln', f'{b}.ln')} or ((length({a}.ln) = 1 or length({b}.ln) = 1)"
+    last = (f"({typo_sql(f'{a}.ln', f'{b}.ln')} or ((length({a}.ln) = 1 or length({b}.ln) = 1)"
             f" and left({a}.ln, 1) = left({b}.ln, 1)))")
-    first = (f"({_typo_sql(f'{a}.fn', f'{b}.fn')} or ((length({a}.fn) = 1 or length({b}.fn) = 1)"
+    first = (f"({typo_sql(f'{a}.fn', f'{b}.fn')} or ((length({a}.fn) = 1 or length({b}.fn) = 1)"
              f" and left({a}.fn, 1) = left({b}.fn, 1)) or list_has_any({a}.fna, {b}.fna))")
     return f"(({last} and {first}) or {swapped})"

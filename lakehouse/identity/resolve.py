@@ -64,9 +64,9 @@ def _fs_links(rec: pl.DataFrame, labels: np.ndarray, threshold: float
 def _splink_links(rec: pl.DataFrame, labels: np.ndarray, threshold: float | None
                   ) -> tuple[pl.DataFrame, dict]:
     """Pairs Splink links that the deterministic pass left apart (its blocking skips the rest)."""
-    from lakehouse.identity import splink_model
+    from lakehouse.identity import splink_comparisons, splink_model
 
-    f = splink_model.features(rec, labels)
+    f = splink_comparisons.features(rec, labels)
     if f.height < 2:
         return _NO_HITS, {}
     run = splink_model.link(f, threshold)

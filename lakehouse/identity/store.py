@@ -34,6 +34,14 @@ from lakehouse.storage.tables import replace_table
 from lakehouse.storage.validations import read_validated
 
 TABLES = ("identity_map", "customer_profiles", "person_id_history")
+# table -> what it holds, for the asset graph (columns: ``column_docs.py``, the dbt sources)
+DESCRIPTIONS: dict[str, str] = {
+    "identity_map": "Every source record and each strong identifier it carries (as HMAC "
+    "hashes) to its person and household ids, with the rule or comparison that linked it.",
+    "customer_profiles": "One row per person: household, best name, e-mails, phones and "
+    "address as keyed hashes, city/postcode/state, first and last seen, sources, devices.",
+    "person_id_history": "Appended per run: new, merged and split person ids, when and why.",
+}
 ERASURES = "identity_erasures"  # source, identifier_hash (HMAC of record_id), erased_at
 
 
@@ -125,7 +133,7 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
         records=records.height,
         persons=result.records["person_id"].n_unique(),
         history_events=result.history.height,
-        report=_with_parameters(result),
+        report=report_with_parameters(result),
         scores=scores,
         linkable_scores=linkable_scores,
         households=result.records["household_id"].n_unique(),
@@ -148,7 +156,7 @@ def _truth(home: Home) -> pl.DataFrame | None:
     return truth
 
 
-def _with_parameters(result: Resolution) -> dict:
+def report_with_parameters(result: Resolution) -> dict:
     """The run's report, with ``parameters`` (``comparison, level, label, m, u, weight`` per
     comparison level) for our Fellegi-Sunter engine too, as Splink's report has them."""
     report, model = result.report, result.model

@@ -4,11 +4,14 @@ Why: a batch holds hundreds of files, and most of them have a bad line somewhere
 them one by one pays per-file overhead and a second attempt for nearly every file. Here every
 line of every JSON-lines file of the group is screened at once: lines that fit the typed reader
 exactly (spec keys only, every value of its column's JSON type, checked line by line) are read
-by one ``read_ndjson`` call; only the others take the exact path (``parse._loads_lines``), per
+by one ``read_ndjson`` call; only the others take the exact path (``parse.exact``), per
 file, so every reason still names its own file and line. Entities with nested values have
 no typed frame: all their lines take the exact path, still in one go. A file the screen cannot
-take (CR, NUL or blank lines) is parsed on its own by ``parse.parse_jsonl``, as is the whole
+take (CR, NUL or blank lines) is parsed on its own by ``parse_jsonl``, as is the whole
 group when the typed reader refuses what the screen let through.
+
+One module (about 400 lines): the JSON-lines and CSV group readers share ``Group``, ``_merge``
+and the line arithmetic over the joined files, and read best side by side.
 """
 
 from __future__ import annotations
@@ -22,28 +25,26 @@ import numpy as np
 import polars as pl
 
 from lakehouse.channels.spec import Entity
-from lakehouse.ingest.parse import (
+from lakehouse.ingest.parse.csv_file import csv_records, parse_csv, read_fitting
+from lakehouse.ingest.parse.exact import gc_paused, load_line, records_from_objects
+from lakehouse.ingest.parse.jsonl import parse_jsonl
+from lakehouse.ingest.parse.records import (
     BLANK,
     EXTRA,
     LINE,
     RAW,
     Parsed,
-    _polars_schema,
-    _string_fields,
-    _suspect_pattern,
-    csv_aliases,
-    csv_records,
     error_frame,
-    fast_ok,
-    gc_paused,
     is_native,
     kind_col,
-    load_line,
-    parse_csv,
-    parse_jsonl,
-    records_from_objects,
     strip_bom,
+)
+from lakehouse.ingest.parse.typed import (
+    fast_ok,
+    polars_schema,
+    string_fields,
     surrogate_lines,
+    suspect_pattern,
     unvouched,
 )
 from lakehouse.ingest.validate import FILE
@@ -145,7 +146,7 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | set
         return None
     if fast_ok(ent):
         suspect = ~lines.str.starts_with("{") | ~lines.str.ends_with("}")
-        if (pattern := _suspect_pattern(ent)) is not None:
+        if (pattern := suspect_pattern(ent)) is not None:
             suspect = suspect | lines.str.contains(pattern)
         if (halves := surrogate_lines(lines, body)) is not None:
             suspect = suspect | halves  # polars reads a lone surrogate escape as NUL
@@ -205,8 +206,8 @@ def _screened(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group | set
 
 def parse_csv_group(ent: Entity, datas: list[bytes], wheres: list[str]) -> Group:
     """The records of several CSV files of ``ent``: files without quotes, CR or NUL that share
-    a header are read as one (a record is then one line, see ``parse._csv_whole``); the others
-    file by file."""
+    a header are read as one (a record is then one line, see ``parse.csv_file.csv_whole``);
+    the others file by file."""
     datas = [strip_bom(d) for d in datas]
     n = len(datas)
     group = Group([], [], [], [0] * n, [set() for _ in range(n)], [None] * n)
@@ -296,13 +297,9 @@ def _csv_lines(ent: Entity, header: bytes, datas: list[bytes], wheres: list[str]
     good = lines.filter((pl.col("_n") == len(columns)) & ~pl.col("_blank"))
     text = header + b"\n" + (body if good.height == lines.height else
                              "\n".join(good[RAW].to_list()).encode())
-    try:
-        frame = pl.read_csv(io.BytesIO(text), infer_schema=False)
-    except Exception:  # the file-by-file path decides
+    frame = read_fitting(text, columns, good.height)
+    if frame is None:  # the file-by-file path decides
         return None
-    if frame.height != good.height or frame.columns != columns:
-        return None
-    frame.columns = csv_aliases(columns)  # a header may name a column as the readers do
     rows = pl.concat([good.select(LINE, RAW, FILE), frame], how="horizontal")
     present = {f.name for f in ent.all_fields if f.name in columns}
     read = np.bincount(np.concatenate([rows[FILE].to_numpy(), [e[0] for e in errors]])
@@ -319,7 +316,7 @@ def _csv_lines(ent: Entity, header: bytes, datas: list[bytes], wheres: list[str]
 def _read_lines(ent: Entity, body: bytes, starts, ends, skip, expect: int):
     """Typed frame of the lines not in ``skip``; None when polars refuses them."""
     if expect == 0:
-        return pl.DataFrame(schema=_polars_schema(ent))
+        return pl.DataFrame(schema=polars_schema(ent))
     if skip.any():
         view, pieces, previous = memoryview(body), [], -1  # views: one copy (the join), not two
         for i in [*np.flatnonzero(skip).tolist(), len(starts)]:
@@ -328,7 +325,7 @@ def _read_lines(ent: Entity, body: bytes, starts, ends, skip, expect: int):
             previous = i
         body = b"".join(pieces)
     try:
-        frame = pl.scan_ndjson(io.BytesIO(body), schema=_polars_schema(ent)).collect()
+        frame = pl.scan_ndjson(io.BytesIO(body), schema=polars_schema(ent)).collect()
     except Exception:  # something the screen missed: the file-by-file path decides
         return None
     return frame if frame.height == expect else None
@@ -337,7 +334,8 @@ def _read_lines(ent: Entity, body: bytes, starts, ends, skip, expect: int):
 def _key_counts(ent: Entity, lines: pl.Series) -> pl.DataFrame:
     """Per line: key separators ``":`` (``k``), those followed by a string (``s``) or by null
     (``n``), and whether the counts cannot vouch for the line (``e``): a ``\\":`` (an escaped
-    quote before a colon) is there, or a key may repeat or be unknown (``parse.unvouched``).
+    quote before a colon) is there, or a key may repeat or be unknown
+    (``parse.typed.unvouched``).
 
     Counted by polars on the lines (one pass per count, faster than scanning the bytes);
     the optional space after the colon is only looked for when some line has one."""
@@ -364,7 +362,7 @@ def _fits(ent: Entity, frame: pl.DataFrame, counts: pl.DataFrame) -> np.ndarray:
     repeated key balances the counts too: ``e`` marks such lines as it marks escapes. Such a
     line only takes the exact path, which decides (and refuses a repeated key).
     """
-    strings = _string_fields(ent)
+    strings = string_fields(ent)
     nonnull = frame.select(
         pl.sum_horizontal([pl.col(c).is_not_null() for c in frame.columns]).alias("all"),
         pl.sum_horizontal([pl.col(c).is_not_null() for c in strings] or [pl.lit(0)])

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from lakehouse.channels.spec import Entity, entity_for_file
+from lakehouse.channels import Entity, entity_for_file
 from lakehouse.home import Home
 
 _SKIP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")

@@ -150,7 +150,7 @@ def judge(pending: pl.DataFrame, at: datetime | None, limit: timedelta) -> Pendi
 
 def pending_age(home: Home | str | Path, limit: timedelta | None = None) -> PendingAge:
     """The verdict for a home's quarantine (only the columns it needs are read)."""
-    from lakehouse.ingest.replay import scan_quarantine
+    from lakehouse.ingest.replay.listing import scan_quarantine
 
     home = home if isinstance(home, Home) else Home.resolve(home)
     rows = (scan_quarantine(home).filter(pl.col("status") == "pending")

@@ -11,11 +11,12 @@ to silver, exactly once, and its quarantine row records the batch that released 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
 
-from lakehouse.ingest.parse import LINE, RAW
+from lakehouse.ingest.parse.records import LINE, RAW
 
 ERROR_KINDS = (
     "broken_json", "missing_required", "wrong_type", "negative_quantity", "bad_timestamp",
@@ -104,18 +105,29 @@ def mark_released(uri: str, keys: pl.DataFrame, release_id: str, at: datetime) -
     of one line) were released by ``release_id``: a MERGE that only touches rows not released
     yet, so a re-run records nothing twice. Tables written before these columns existed get
     them first."""
-    from deltalake import DeltaTable, Field
-    from deltalake.schema import PrimitiveType
-
-    from lakehouse.storage.delta import to_arrow
-    from lakehouse.storage.faults import fault
-
     if keys.is_empty():
         return 0
     on_cols = [*KEY, "_batch_id"]
     keys = keys.select(on_cols).unique().with_columns(
         pl.lit(release_id, pl.String).alias("released_by"),
         pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("released_at"))
+    merge_release_marks(uri, keys, on_cols,
+                        ("quarantine.release.before", "quarantine.release.after"))
+    return keys.height
+
+
+def merge_release_marks(uri: str, marks: pl.DataFrame, on: Sequence[str],
+                        fault_points: tuple[str, str]) -> None:
+    """Copy ``released_by`` and ``released_at`` from ``marks`` onto the quarantine rows that
+    match on the columns ``on`` and that no release has marked yet: one MERGE, so marking
+    again changes nothing. A table written before these columns existed gets them first.
+    ``fault_points``: the crash points just before and just after the MERGE."""
+    from deltalake import DeltaTable, Field
+    from deltalake.schema import PrimitiveType
+
+    from lakehouse.storage.delta import to_arrow
+    from lakehouse.storage.faults import fault
+
     dt = DeltaTable(uri)
     have = {f.name for f in dt.schema().fields}
     new = [Field(n, PrimitiveType(t), nullable=True)
@@ -123,14 +135,14 @@ def mark_released(uri: str, keys: pl.DataFrame, release_id: str, at: datetime) -
            if n not in have]
     if new:
         dt.alter.add_columns(new)
-    on = " AND ".join(f"t.{k} = s.{k}" for k in on_cols)
-    fault("quarantine.release.before", uri)
-    (dt.merge(to_arrow(keys), predicate=on, source_alias="s", target_alias="t")
+    predicate = " AND ".join(f"t.{k} = s.{k}" for k in on)
+    before, after = fault_points
+    fault(before, uri)
+    (dt.merge(to_arrow(marks), predicate=predicate, source_alias="s", target_alias="t")
      .when_matched_update({"released_by": "s.released_by", "released_at": "s.released_at"},
                           predicate="t.released_by IS NULL")
      .execute())
-    fault("quarantine.release.after", uri)
-    return keys.height
+    fault(after, uri)
 
 
 def update_reasons(uri: str, rows: pl.DataFrame) -> int:

@@ -18,8 +18,11 @@ import polars as pl
 from deltalake import DeltaTable
 
 from lakehouse.home import Home
+from lakehouse.ingest.bronze.check import check_group
+from lakehouse.ingest.bronze.rows import bronze_frame, entities_of
+from lakehouse.ingest.bronze.work import parse_group
 from lakehouse.ingest.landing import delivered_at, landing_file, location_timezones
-from lakehouse.ingest.parse import LINE
+from lakehouse.ingest.parse.records import LINE
 from lakehouse.ingest.quarantine import BRONZE_RETRYABLE, KEY, mark_released
 from lakehouse.storage.delta import append_files_once, to_arrow
 from lakehouse.storage.paths import bronze_uri, quarantine_uri
@@ -63,8 +66,6 @@ def release_waiting(home: Home, batch_id: str, *, now: datetime, max_skew: timed
                     ingested_at: datetime) -> dict[str, int]:
     """Release the bronze rows waiting for a store's time zone that the landed store list now
     gives; returns rows appended per bronze table name."""
-    from lakehouse.ingest.bronze import _check_group, _parse_group, bronze_frame, entities_of
-
     q_uri = quarantine_uri(home)
     waiting = _waiting(q_uri)
     if waiting.is_empty():
@@ -84,8 +85,8 @@ def release_waiting(home: Home, batch_id: str, *, now: datetime, max_skew: timed
         if not ents:
             continue
         ent = ents[0]
-        group = _parse_group(ents, [f])[ent.name]
-        good, _ = _check_group(ent, group, (f.relpath,), now, max_skew, zones)
+        group = parse_group(ents, [f])[ent.name]
+        good, _ = check_group(ent, group, (f.relpath,), now, max_skew, zones)
         lines = rows.select(pl.col("_line").alias(LINE), "_batch_id")
         good = good.join(lines, on=LINE, how="inner") if good.height else good
         uri = bronze_uri(home, channel, entity)

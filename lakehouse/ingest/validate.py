@@ -8,34 +8,23 @@ in the reason.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from lakehouse.channels.spec import Entity, Field
-from lakehouse.ingest.parse import (
-    EXTRA,
-    LINE,
-    RAW,
-    gc_paused,
-    is_native,
-    kind_col,
-    native_kind,
-)
+from lakehouse.ingest.parse.exact import gc_paused
+from lakehouse.ingest.parse.records import EXTRA, LINE, RAW, is_native, kind_col, native_kind
+from lakehouse.ingest.timestamps import UTC, iso_to_utc
 
-UTC = "UTC"
 SRC = "_src"  # source file named in a reason (a column, so one frame can hold many files)
 FILE = "_file"  # index of the row's file in ``Context.sources`` when one frame holds several
 SEP = "\x1f"
 _INT_RE = r"^[+-]?[0-9]+$"
 _FLOAT_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-_ISO = "%Y-%m-%dT%H:%M:%S%.f%#z"
 _LOCAL = "%Y-%m-%d %H:%M:%S"
 _EPOCH_MAX_S = 4102444800  # 2100-01-01
 _TS_TYPES = {"ts_iso", "ts_local", "epoch_ms", "epoch_s"}
@@ -172,7 +161,7 @@ def _typed(f: Field, ctx: Context, native: bool) -> tuple[dict[str, pl.Expr], li
         return {value_col(f.name): value}, checks
     if t == "ts_iso":
         wrong(stringy, "an ISO-8601 timestamp string")
-        parsed = text.map_batches(_iso_to_utc, return_dtype=pl.Datetime("us", UTC))
+        parsed = text.map_batches(iso_to_utc, return_dtype=pl.Datetime("us", UTC))
         value = parsed if native else pl.when(stringy).then(parsed)
         checks.append((stringy & (text != "") & v.is_null(), _err(
             ctx, "bad_timestamp", f.name, pl.lit("is ") + shown
@@ -185,46 +174,6 @@ def _typed(f: Field, ctx: Context, native: bool) -> tuple[dict[str, pl.Expr], li
 
 
 _STRINGY = {"str", "ts_iso", "ts_local", "date"}
-
-
-_ISO_PLAIN = (r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
-              r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-              r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$")
-
-
-_ISO_PIECE = 16384  # values cast by Arrow at a time: a value it refuses sends its piece on
-
-
-def _iso_to_utc(text: pl.Series) -> pl.Series:
-    """ISO-8601 text -> UTC instants, null where it does not parse (``_ISO``, as polars reads it).
-
-    Values of the plain shape both readers agree on (``_ISO_PLAIN``, with field ranges) are
-    cast by Arrow, an order of magnitude faster, piece by piece; anything else, or a piece
-    Arrow refuses (a 30 February), goes to polars' own parser, which decides.
-    """
-    if text.dtype != pl.String or not text.len():
-        return _polars_iso(text)
-    plain = text.str.contains(_ISO_PLAIN).fill_null(False)
-    if not plain.any():
-        return _polars_iso(text)
-    values = text.filter(plain)
-    pieces = []
-    for offset in range(0, values.len(), _ISO_PIECE):
-        piece, out = values.slice(offset, _ISO_PIECE), None
-        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            out = pl.from_arrow(pc.cast(piece.to_arrow(), pa.timestamp("us", UTC)))
-        pieces.append(out if isinstance(out, pl.Series) else _polars_iso(piece))
-    cast = pl.concat(pieces)
-    if values.len() == text.len():
-        return cast.alias(text.name)
-    out = pl.Series(text.name, [None] * text.len(), dtype=pl.Datetime("us", UTC))
-    out = out.scatter(plain.arg_true(), cast)
-    return out.scatter((~plain).arg_true(), _polars_iso(text.filter(~plain)))
-
-
-def _polars_iso(text: pl.Series) -> pl.Series:
-    return text.cast(pl.String).str.to_datetime(
-        _ISO, strict=False, time_unit="us").dt.convert_time_zone(UTC)
 
 
 def _future(f: Field, ctx: Context, value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

@@ -1,6 +1,7 @@
 """Inventory intelligence: an event-sourced stock ledger and everything read from it.
 
-- ``build_ledger(read_silver(home))``: one row per stock-affecting event (ledger.py)
+- ``build_ledger(read_silver(home))``: one row per stock-affecting event (ledger.py; the row:
+  ledger_rows.py; each source's rows: ledger_stock.py, ledger_shop.py; the table: ledger_table.py)
 - ``positions`` / ``apply_batch``: event-time fold, full or incremental; ``supersede`` /
   ``ledger_changes``: what a micro-batch adds and takes back (fold.py)
 - ``availability(home_or_inventory, product_ids, location, channel, as_of)`` and
@@ -8,7 +9,9 @@
 - ``daily_positions``, ``days_of_cover`` (daily.py); ``evaluate`` against truth (evaluate.py)
 - ``phantom_alerts`` (alerts.py), ``discrepancies`` (reconcile.py), ``inbound`` (inbound.py)
 - ``apply_micro_batch(home, batch_id)``: one silver micro-batch into the ledger, positions and
-  channel availability, incrementally (live.py); ``build_inventory(home)``: everything (store.py)
+  channel availability, incrementally (live.py, with its silver reads, shop rows, positions and
+  writes in live_silver.py, live_shop.py, live_positions.py, live_writes.py);
+  ``build_inventory(home)``: everything (store.py)
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from lakehouse.inventory.inbound import (
     supplier_delays,
     transfers_in_transit,
 )
-from lakehouse.inventory.ledger import SilverInputs, build_ledger, canonical, read_silver
-from lakehouse.inventory.live import LiveReport, apply_micro_batch
+from lakehouse.inventory.ledger import build_ledger, canonical, read_silver
+from lakehouse.inventory.ledger_rows import SilverInputs
+from lakehouse.inventory.live import apply_micro_batch
+from lakehouse.inventory.live_report import LiveReport
 from lakehouse.inventory.reconcile import discrepancies
 
 __all__ = [

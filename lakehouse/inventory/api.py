@@ -25,7 +25,8 @@ from lakehouse.inventory.channels import (
 from lakehouse.inventory.fold import KEY, positions
 from lakehouse.inventory.inbound import inbound as inbound_of
 from lakehouse.inventory.inbound import transfers_in_transit
-from lakehouse.inventory.ledger import SilverInputs, build_ledger, read_silver
+from lakehouse.inventory.ledger import build_ledger, read_silver
+from lakehouse.inventory.ledger_rows import SilverInputs
 from lakehouse.storage.validations import read_validated
 
 ONLINE = (*ONLINE_CHANNELS, "online")

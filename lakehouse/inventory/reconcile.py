@@ -19,7 +19,8 @@ from pathlib import Path
 import polars as pl
 
 from lakehouse.inventory.fold import running
-from lakehouse.inventory.ledger import SilverInputs, canonical
+from lakehouse.inventory.ledger import canonical
+from lakehouse.inventory.ledger_rows import SilverInputs
 from lakehouse.storage.validations import read_validated
 
 # source systems whose rows move stock: an unmapped code elsewhere (clickstream) is not a stock

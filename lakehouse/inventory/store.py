@@ -38,7 +38,8 @@ from lakehouse.inventory.daily import daily_positions, days_of_cover
 from lakehouse.inventory.evaluate import scores as truth_scores
 from lakehouse.inventory.fold import KEY, positions
 from lakehouse.inventory.ledger import build_ledger, read_silver
-from lakehouse.inventory.live import with_live_columns, write_ledger
+from lakehouse.inventory.ledger_table import write_ledger
+from lakehouse.inventory.live_positions import with_live_columns
 from lakehouse.inventory.reconcile import discrepancies
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table

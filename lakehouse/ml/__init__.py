@@ -13,7 +13,7 @@ ts.rebuild().frame.equals(ts.frame)            # same versions (Delta time trave
 ```
 """
 
-from lakehouse.ml.features import customer_features, product_features
+from lakehouse.ml.frames import customer_features, product_features
 from lakehouse.ml.inputs import NotValidatedError
 from lakehouse.ml.marts import MARTS, publish_feature_marts
 from lakehouse.ml.training import FEATURE_SETS, HistoryError, TrainingSet, training_set

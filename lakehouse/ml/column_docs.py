@@ -1,5 +1,5 @@
 """Descriptions of the ML feature marts' columns (``H/lake/gold/ml_*``), from the feature
-definitions' own docs (``lakehouse.ml.features.CUSTOMER_DOCS`` / ``PRODUCT_DOCS``, the text
+definitions' own docs (``lakehouse.ml.feature_docs.CUSTOMER_DOCS`` / ``PRODUCT_DOCS``, the text
 ``publish_feature_marts`` reports), plus what holds in a published mart: the window of each
 ``_<n>d`` feature and what ``as_of`` is there.
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from lakehouse.ml.features import CUSTOMER_DOCS, PRODUCT_DOCS
+from lakehouse.ml.feature_docs import CUSTOMER_DOCS, PRODUCT_DOCS
 from lakehouse.recommend.rerank import REC_DOCS
 
 AFFINITY = "affinity_<category>"  # the key of the shared affinity text in CUSTOMER_DOCS

@@ -18,9 +18,8 @@ cutoff: the promotion calendar (known ahead), the identity map (which person a r
 to) and the daily stock closes. Stock comes from the last daily close certainly before the
 cutoff in any time zone (close of day D <= D + 38 h UTC).
 
-The functions :func:`customer_features` and :func:`product_features` run the same SQL on
-polars frames of the canonical relations (see ``lakehouse.ml.canonical``), for tests and
-ad-hoc use.
+The same SQL on polars frames (tests, notebooks): ``frames.py``; what each column means:
+``feature_docs.py``.
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ from collections.abc import Sequence
 import duckdb
 import polars as pl
 
-from lakehouse.ml.inputs import connect
-
 TOP_CATEGORIES = 12
 CUTOFF = "cutoff"  # spine column: features use only events strictly before it
 
@@ -41,6 +38,13 @@ def known(alias: str, cutoff: str = "s.cutoff") -> str:
     """SQL: row ``alias`` was known at ``cutoff`` (delivered by then, not yet superseded)."""
     return (f"({alias}.known_at is null or {alias}.known_at <= {cutoff}) and "
             f"({alias}.superseded_at is null or {cutoff} < {alias}.superseded_at)")
+
+
+def spine_joins(key: str, **aliases: str) -> str:
+    """SQL: ``left join`` each per-(``key``, cutoff) relation (name=alias) to its spine row, so
+    every spine row stays, with nulls where a relation has nothing for it."""
+    return "\n".join(f"left join {name} {alias} on {alias}.{key} = s.{key} "
+                     f"and {alias}.cutoff = s.cutoff" for name, alias in aliases.items())
 
 
 def category_column(category: str) -> str:
@@ -175,11 +179,7 @@ select
         as email_click_rate,
     coalesce(e.unsubscribed, false) as email_unsubscribed
 from spine s
-left join purchases p on p.person_id = s.person_id and p.cutoff = s.cutoff
-left join spend a on a.person_id = s.person_id and a.cutoff = s.cutoff
-left join returned r on r.person_id = s.person_id and r.cutoff = s.cutoff
-left join activity v on v.person_id = s.person_id and v.cutoff = s.cutoff
-left join email e on e.person_id = s.person_id and e.cutoff = s.cutoff
+{spine_joins("person_id", purchases="p", spend="a", returned="r", activity="v", email="e")}
 order by s.person_id, s.cutoff
 """
 
@@ -265,11 +265,7 @@ select
     coalesce(m.discount_pct, 0.0) as promo_discount_pct
 from spine s
 left join catalog c on c.product_id = s.product_id and {known("c")}
-left join sold x on x.product_id = s.product_id and x.cutoff = s.cutoff
-left join returned r on r.product_id = s.product_id and r.cutoff = s.cutoff
-left join reviewed v on v.product_id = s.product_id and v.cutoff = s.cutoff
-left join stock st on st.product_id = s.product_id and st.cutoff = s.cutoff
-left join promo m on m.product_id = s.product_id and m.cutoff = s.cutoff
+{spine_joins("product_id", sold="x", returned="r", reviewed="v", stock="st", promo="m")}
 order by s.product_id, s.cutoff
 """
 
@@ -281,162 +277,3 @@ def run(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
     ints = [c for c, t in frame.schema.items()
             if t == pl.Int128 or (isinstance(t, pl.Decimal) and t.scale == 0)]
     return frame.with_columns(pl.col(ints).cast(pl.Int64))
-
-
-# --- the same definitions on polars frames (tests, notebooks) -------------------------------
-
-CUSTOMER_RELATIONS = {
-    "purchase_lines": {"person_id": pl.String, "order_key": pl.String, "channel": pl.String,
-                       "event_time": pl.Datetime("us", "UTC"),
-                       "cancelled_at": pl.Datetime("us", "UTC"), "category": pl.String,
-                       "quantity": pl.Int64, "amount": pl.Float64},
-    "customer_returns": {"person_id": pl.String, "event_time": pl.Datetime("us", "UTC"),
-                         "quantity": pl.Int64, "refund": pl.Float64},
-    "interactions": {"person_id": pl.String, "event_time": pl.Datetime("us", "UTC"),
-                     "session_id": pl.String},
-    "email_activity": {"person_id": pl.String, "event_time": pl.Datetime("us", "UTC"),
-                       "event_type": pl.String, "campaign_id": pl.String},
-}
-PRODUCT_RELATIONS = {
-    "sales": {"product_id": pl.String, "event_time": pl.Datetime("us", "UTC"),
-              "cancelled_at": pl.Datetime("us", "UTC"), "channel": pl.String,
-              "quantity": pl.Int64, "amount": pl.Float64, "list_amount": pl.Float64},
-    "product_returns": {"product_id": pl.String, "event_time": pl.Datetime("us", "UTC"),
-                        "quantity": pl.Int64},
-    "product_reviews": {"product_id": pl.String, "event_time": pl.Datetime("us", "UTC"),
-                        "rating": pl.Int64},
-    "catalog": {"product_id": pl.String, "category": pl.String, "price": pl.Float64},
-    "promos": {"category": pl.String, "discount_pct": pl.Float64, "start_date": pl.Date,
-               "end_date": pl.Date},
-    "stock_daily": {"product_id": pl.String, "date": pl.Date, "on_hand": pl.Int64,
-                    "available": pl.Int64},
-}
-_KNOWLEDGE = {"known_at": pl.Datetime("us", "UTC"), "superseded_at": pl.Datetime("us", "UTC")}
-for _schema in (*CUSTOMER_RELATIONS.values(), *PRODUCT_RELATIONS.values()):
-    if "event_time" in _schema or "price" in _schema:  # relations of events and versions
-        _schema.update(_KNOWLEDGE)
-_MONEY = {"amount", "list_amount", "refund"}
-
-
-def _register_frames(con: duckdb.DuckDBPyConnection, schemas: dict[str, dict],
-                     frames: dict[str, pl.DataFrame | None]) -> None:
-    for name, schema in schemas.items():
-        frame = frames.get(name)
-        frame = pl.DataFrame(schema=schema) if frame is None else frame
-        missing = [c for c in schema if c not in frame.columns]
-        frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in missing)
-        frame = frame.select(pl.col(c).cast(t) for c, t in schema.items())
-        con.register(f"_{name}", frame.to_arrow())
-        cols = ", ".join(f"{c}::decimal(18, 2) as {c}" if c in _MONEY else c for c in schema)
-        con.execute(f"create or replace view {name} as select {cols} from _{name}")
-
-
-def _spine(con: duckdb.DuckDBPyConnection, spine: pl.DataFrame, key: str) -> None:
-    frame = spine.select(pl.col(key).cast(pl.String),
-                         pl.col(CUTOFF).cast(pl.Datetime("us", "UTC"))).unique()
-    con.register("spine", frame.to_arrow())
-
-
-def customer_features(spine: pl.DataFrame, categories: Sequence[str] = (),
-                      cutoff_name: str = "as_of", **relations: pl.DataFrame) -> pl.DataFrame:
-    """Customer features for ``spine(person_id, cutoff)`` from frames of the customer relations
-    (``purchase_lines``, ``customer_returns``, ``interactions``, ``email_activity``; a missing
-    relation or column is empty/null)."""
-    con = connect()
-    try:
-        _register_frames(con, CUSTOMER_RELATIONS, relations)
-        _spine(con, spine, "person_id")
-        return run(con, customer_sql(categories, cutoff_name))
-    finally:
-        con.close()
-
-
-def product_features(spine: pl.DataFrame, cutoff_name: str = "as_of",
-                     **relations: pl.DataFrame) -> pl.DataFrame:
-    """Product features for ``spine(product_id, cutoff)`` from frames of the product relations
-    (``sales``, ``product_returns``, ``product_reviews``, ``catalog``, ``promos``,
-    ``stock_daily``)."""
-    con = connect()
-    try:
-        _register_frames(con, PRODUCT_RELATIONS, relations)
-        _spine(con, spine, "product_id")
-        return run(con, product_sql(cutoff_name))
-    finally:
-        con.close()
-
-
-# --- column documentation (for catalogs and Dagster column schemas) ---------------------------
-
-CUSTOMER_DOCS = {
-    "person_id": "resolved person (identity map); the only identifier, no raw PII",
-    "as_of": "cutoff: every feature uses events strictly before it (label_time in a "
-             "labelled training set)",
-    "recency_days": "days since the last order or till purchase (null: none)",
-    "tenure_days": "days since the first order or till purchase (null: none)",
-    "frequency": "orders and identified till transactions (web, app, store)",
-    "orders_30d": "orders in the 30 days before the cutoff",
-    "orders_90d": "orders in the 90 days before the cutoff",
-    "monetary": "spend after discounts, all orders",
-    "monetary_90d": "spend after discounts, last 90 days",
-    "avg_order_value": "monetary / frequency (null: no orders)",
-    "share_web": "share of orders placed on the web shop",
-    "share_app": "share of orders placed in the app",
-    "share_store": "share of purchases at the till (loyalty card or card token)",
-    "affinity_<category>": "share of spend in that catalog category (top categories by "
-                           "product count; null: no spend)",
-    "affinity_other": "share of spend outside the listed categories",
-    "returns": "return receipts for the person's orders",
-    "units_returned": "units returned",
-    "refund_total": "refunded amount",
-    "return_rate": "units returned / units bought (null: none bought)",
-    "events_7d": "web and app events in the last 7 days",
-    "events_30d": "web and app events in the last 30 days",
-    "sessions_7d": "web and app sessions in the last 7 days",
-    "sessions_30d": "web and app sessions in the last 30 days",
-    "days_since_last_visit": "days since the last web or app event (null: none)",
-    "emails_delivered": "campaigns delivered to any of the person's addresses",
-    "emails_opened": "campaigns opened",
-    "emails_clicked": "campaigns clicked",
-    "emails_opened_30d": "campaigns opened in the last 30 days",
-    "emails_clicked_30d": "campaigns clicked in the last 30 days",
-    "email_open_rate": "campaigns opened / delivered (null: none delivered)",
-    "email_click_rate": "campaigns clicked / delivered (null: none delivered)",
-    "email_unsubscribed": "an unsubscribe before the cutoff",
-}
-PRODUCT_DOCS = {
-    "product_id": "canonical product (catalog)",
-    "as_of": "cutoff: every feature uses events strictly before it (label_time in a "
-             "labelled training set)",
-    "category": "catalog category (as of the catalog version read)",
-    "price": "catalog list price (as of the catalog version read)",
-    "units_7d": "units sold in the last 7 days (web, app, store; cancelled orders out)",
-    "units_28d": "units sold in the last 28 days",
-    "velocity_7d": "units per day over the last 7 days",
-    "velocity_28d": "units per day over the last 28 days",
-    "revenue_28d": "revenue after discounts, last 28 days",
-    "avg_selling_price_28d": "revenue_28d / units_28d (null: none sold)",
-    "realised_discount_28d": "1 - revenue / list value, last 28 days",
-    "days_since_last_sale": "days since the last sale (null: never sold)",
-    "stock_date": "the daily close the stock figures come from: the last one certainly "
-                  "before the cutoff in every time zone (D + 38 h UTC)",
-    "stock_on_hand": "units on hand over all locations at that close",
-    "stock_available": "units available to promise over all locations at that close",
-    "days_of_cover": "stock_available / velocity_28d (null: nothing sold in 28 days)",
-    "units_sold": "units sold, all history",
-    "units_returned": "units returned, all history",
-    "units_returned_28d": "units returned in the last 28 days",
-    "return_rate": "units_returned / units_sold (null: none sold)",
-    "review_count": "reviews submitted",
-    "review_count_28d": "reviews submitted in the last 28 days",
-    "mean_rating": "mean review rating, 1-5 (null: no review)",
-    "promo_active": "a promotion of the product's category (or sitewide) runs on the day "
-                    "before the cutoff instant",
-    "promo_discount_pct": "the largest such promotion's discount, percent (0: none)",
-}
-
-
-def column_docs(name: str, columns: Sequence[str]) -> dict[str, str]:
-    """Descriptions of a feature frame's columns (affinity columns share one text)."""
-    docs = CUSTOMER_DOCS if name == "customer" else PRODUCT_DOCS
-    return {c: docs.get(c) or docs.get("affinity_<category>" if c.startswith("affinity_")
-                                        else c, "") for c in columns}

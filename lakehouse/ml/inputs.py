@@ -27,6 +27,7 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
+from lakehouse.storage.duck import parquet_scan, register_parquet, snapshot_files
 from lakehouse.storage.validations import (
     NotValidatedError,
     passed_versions,
@@ -159,9 +160,8 @@ def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, versi
     """View ``view`` over version ``version`` of the Delta table at ``uri`` (only ``columns``;
     those in ``optional`` read as null when the snapshot has no such column).
 
-    Reads the snapshot's Parquet files with DuckDB (partition values from the paths, columns
-    that older files lack as nulls), not through pyarrow: files written by MERGE and by appends
-    mix string and string_view, which pyarrow scans reject."""
+    Reads the snapshot's Parquet files with DuckDB, not through pyarrow
+    (:mod:`lakehouse.storage.duck` says why)."""
     if version == ABSENT:
         typed = ", ".join(f"null::{_TYPES[c]} as {_quote(c)}" for c in columns)
         con.execute(f"create or replace view {view} as select {typed} where false")
@@ -175,15 +175,10 @@ def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, versi
         raise ValueError(f"{uri}@{version} has no column {', '.join(absent)}")
     cols = ", ".join(_quote(c) if c in schema.names else f"null::{_TYPES[c]} as {_quote(c)}"
                      for c in wanted)
-    files = [u.removeprefix("file://") for u in table.file_uris()]
-    if not files:
+    if not register_parquet(con, view, snapshot_files(table), cols):
         empty = pa.schema([schema.field(c) for c in wanted if c in schema.names]).empty_table()
         con.register(f"_{view}_empty", empty)
         con.execute(f"create or replace view {view} as select {cols} from _{view}_empty")
-        return
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    con.execute(f"create or replace view {view} as select {cols} from read_parquet([{listed}], "
-                "union_by_name = true, hive_partitioning = true)")
 
 
 def register_inputs(con: duckdb.DuckDBPyConnection, lake: Path,
@@ -215,13 +210,10 @@ def snapshot_frame(con: duckdb.DuckDBPyConnection, uri: str, version: int,
     table = _open_version(uri, version)
     schema = pa.schema(table.schema().to_arrow())
     names = [c for c in (columns or schema.names) if c in schema.names]
-    files = [u.removeprefix("file://") for u in table.file_uris()]
+    files = snapshot_files(table)
     if not files:
         frame = pl.from_arrow(pa.schema([schema.field(c) for c in names]).empty_table())
         assert isinstance(frame, pl.DataFrame)
         return frame
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    cols = ", ".join(_quote(c) for c in names)
-    sql = (f"select {cols} from read_parquet([{listed}], union_by_name = true, "
-           "hive_partitioning = true)" + (f" where {where}" if where else ""))
-    return con.sql(sql).pl()
+    sql = parquet_scan(files, ", ".join(_quote(c) for c in names))
+    return con.sql(sql + (f" where {where}" if where else "")).pl()

@@ -13,12 +13,21 @@ from datetime import datetime
 from pathlib import Path
 
 from lakehouse.home import Home
-from lakehouse.ml.features import column_docs
+from lakehouse.ml.feature_docs import column_docs
 from lakehouse.ml.training import training_set
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
 
 MARTS = {"ml_customer_features": "customer", "ml_product_features": "product"}
+# mart -> what it holds, for the asset graph (columns: ``column_docs.py``)
+DESCRIPTIONS: dict[str, str] = {
+    "ml_customer_features": "One row per person as of the run: recency, frequency, monetary "
+    "value, channel mix, category affinities, return propensity, recent activity, e-mail "
+    "engagement. The same definition as `lakehouse.ml.training_set('customer')`.",
+    "ml_product_features": "One row per product as of the run: sales velocity, stock and days "
+    "of cover, return rate, review sentiment, price and active promotion. The same definition "
+    "as `lakehouse.ml.training_set('product')`.",
+}
 
 
 def mart_uri(home: Home, mart: str) -> str:

@@ -11,7 +11,7 @@ from datetime import datetime
 import polars as pl
 
 from lakehouse.home import Home
-from lakehouse.inventory.ledger import zone_of_state
+from lakehouse.inventory.ledger_shop import zone_of_state
 from lakehouse.recommend.quality import quality_scores
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.validations import read_validated
@@ -47,7 +47,7 @@ def read_categories(home: Home) -> pl.DataFrame:
 
 def read_zones(home: Home) -> pl.DataFrame:
     """``person_id, zone``: the shipping zone of each person's profile state, the zone per state
-    learnt from the carrier's shipments (``lakehouse.inventory.ledger.zone_of_state``)."""
+    learnt from the carrier's shipments (``lakehouse.inventory.ledger_shop.zone_of_state``)."""
     profiles = _read(home, "gold", "customer_profiles",
                      {"person_id": pl.String, "state": pl.String})
     shipments = _read(home, "silver", "shipments", {"order_id": pl.String, "zone": pl.String})

@@ -29,6 +29,14 @@ from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
 
 TABLE = "ml_recommendations"
+# table -> what it holds, for the asset graph (columns: ``rerank.REC_DOCS``)
+DESCRIPTIONS: dict[str, str] = {
+    TABLE: "Top products per person and channel (web, app, the person's home store) from "
+    "purchase, cart and browsing signals, re-ranked by what the channel can deliver now "
+    "(available to promise, fulfilment cost and days to the person's zone) and by product "
+    "quality; nothing the channel cannot sell is listed. `lakehouse.ml.recommend(person_id, "
+    "channel, n)` answers the same live.",
+}
 
 
 def home_stores(interactions: pl.DataFrame, stores: list[str]) -> pl.DataFrame:

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
-from scipy.stats import gamma
 
 KEY = ["product_id", "location_id"]
 Z = {"hi_95": 1.959964, "hi_80": 1.281552}  # upper bounds as standard normal quantiles
@@ -59,12 +58,16 @@ def _shape_scale(mu: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def quantile(p: np.ndarray | float, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
     """The ``p`` quantile of a gamma with mean ``mu`` and variance ``var`` (0 when mu is 0)."""
+    from scipy.stats import gamma  # on first use: the code location loads this package
+
     k, theta = _shape_scale(mu, var)
     return np.where(mu > 0, gamma.ppf(p, k, scale=theta), 0.0)
 
 
 def expected_shortfall(x: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
     """``E[(D - x)+]``: expected units short when ``x`` units meet gamma demand ``D``."""
+    from scipy.stats import gamma  # on first use: the code location loads this package
+
     k, theta = _shape_scale(mu, var)
     xs = np.maximum(x, 0.0)
     tail = mu * gamma.sf(xs, k + 1, scale=theta) - xs * gamma.sf(xs, k, scale=theta)

@@ -17,11 +17,11 @@ from lakehouse.home import Home
 from lakehouse.replenish.actions import ACTION_SCHEMA
 from lakehouse.replenish.costs import Costs
 from lakehouse.replenish.recommend import recommend_replenishment
+from lakehouse.replenish.tables import TABLE
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
 from lakehouse.storage.validations import NotValidatedError, read_validated
 
-TABLE = "replenishment_recommendations"
 INPUTS = {  # name -> (layer, table, columns read)
     "positions": ("gold", "inventory_positions",
                   ["product_id", "location_id", "on_hand", "reserved", "available_to_promise",

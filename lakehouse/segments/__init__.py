@@ -18,9 +18,22 @@ RFM rules: ``lakehouse.segments.rfm``; clustering matrix: ``.matrix``; choice of
 ``.clustering``; cluster names: ``.naming``.
 """
 
-from lakehouse.segments.publish import MEMBERS, PROFILES, publish_segments, segment_home
-from lakehouse.segments.rfm import NO_PURCHASE, SEGMENT_GRID, SEGMENTS
-from lakehouse.segments.segmentation import MEMBER_COLUMNS, Segmentation, segment_customers
+from importlib import import_module
+
+from lakehouse.segments.tables import MEMBERS, PROFILES
+
+# the rest on first use: the code location reads the table names and descriptions when it
+# loads, and must not pay for scipy (only the step that segments does)
+_LAZY = {"publish_segments": "publish", "segment_home": "publish", "NO_PURCHASE": "rfm",
+         "SEGMENT_GRID": "rfm", "SEGMENTS": "rfm", "MEMBER_COLUMNS": "segmentation",
+         "Segmentation": "segmentation", "segment_customers": "segmentation"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f"lakehouse.segments.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'lakehouse.segments' has no attribute {name!r}")
+
 
 __all__ = [
     "MEMBERS",

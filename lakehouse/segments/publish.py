@@ -26,12 +26,11 @@ from lakehouse.segments.segmentation import (
     Segmentation,
     segment_customers,
 )
+from lakehouse.segments.tables import MEMBERS, PROFILES
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
 from lakehouse.storage.validations import read_validated
 
-MEMBERS = "customer_segments"
-PROFILES = "customer_segment_profiles"
 FEATURES = "ml_customer_features"
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from lakehouse.silver.frames import UTC_US, event_date, lineage, opt
+from lakehouse.silver.frames import LINEAGE, UTC_US, event_date, lineage, opt
 from lakehouse.silver.products import map_product
 
 # A device time this far after receipt is a wrong clock, not network jitter.
@@ -25,8 +25,7 @@ COLUMNS = (
     "received_at", "anonymous_id", "session_id", "login_id", "product_id", "variant_id",
     "quantity", "search_query", "order_id", "page", "referrer", "utm_source", "utm_medium",
     "utm_campaign", "click_id", "campaign_id", "consent", "push_opt_in", "platform",
-    "app_version", "user_agent", "_source_file", "_line", "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "app_version", "user_agent", *LINEAGE,
 )
 
 

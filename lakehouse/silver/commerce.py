@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from lakehouse.silver.frames import event_date, lineage
+from lakehouse.silver.frames import LINEAGE, event_date, lineage
 from lakehouse.silver.products import map_product, raw_json
 
 ORDER_LINE = pl.List(pl.Struct({
@@ -63,14 +63,11 @@ ORDER_COLUMNS = (
     "customer_phone", "customer_created_at", "ship_first_name", "ship_last_name",
     "ship_address1", "ship_address2", "ship_city", "ship_postcode", "ship_state",
     "ship_country", "ship_phone", "payment_fingerprint", "browser_id", "landing_site",
-    "discount_codes", "order_date", "_source_file", "_line", "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "discount_codes", "order_date", *LINEAGE,
 )
 LINE_COLUMNS = (
-    "order_id", "line_id", "product_id", "variant_id", "sku", "title", "quantity",
-    "unit_price", "discount", "order_date", "updated_at", "_source_file", "_line", "_batch_id",
-    "_ingested_at",
-    "_delivered_at",
+    "order_id", "line_id", "product_id", "variant_id", "sku", "title", "quantity", "unit_price",
+    "discount", "order_date", "updated_at", *LINEAGE,
 )
 
 
@@ -120,8 +117,7 @@ def conform_orders(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 POS_COLUMNS = (
     "transaction_id", "line_no", "location_id", "register_id", "event_time", "event_date",
     "product_id", "pos_sku", "quantity", "unit_price", "discount", "promo_id", "loyalty_card",
-    "card_token", "payment_type", "_source_file", "_line", "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "card_token", "payment_type", *LINEAGE,
 )
 
 
@@ -137,9 +133,7 @@ def conform_pos_transactions(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 
 SHIPMENT_COLUMNS = (
     "shipment_id", "order_id", "location_id", "carrier", "service", "zone", "shipped_at",
-    "promised_delivery", "delivered_at", "cost", "units", "_source_file", "_line", "_batch_id",
-    "_ingested_at",
-    "_delivered_at",
+    "promised_delivery", "delivered_at", "cost", "units", *LINEAGE,
 )
 
 
@@ -151,9 +145,7 @@ def conform_shipments(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 
 RETURN_COLUMNS = (
     "return_id", "order_id", "channel", "product_id", "variant_id", "quantity", "reason",
-    "disposition", "location_id", "event_time", "refund_amount", "_source_file", "_line",
-    "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "disposition", "location_id", "event_time", "refund_amount", *LINEAGE,
 )
 
 
@@ -169,9 +161,7 @@ def conform_returns(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 
 REVIEW_COLUMNS = (
     "review_id", "product_id", "variant_id", "rating", "title", "body", "reviewer_email",
-    "reviewer_name", "order_id", "event_time", "_source_file", "_line", "_batch_id",
-    "_ingested_at",
-    "_delivered_at",
+    "reviewer_name", "order_id", "event_time", *LINEAGE,
 )
 
 

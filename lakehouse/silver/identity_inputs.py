@@ -35,10 +35,10 @@ RECORD_COLUMNS = ("record_id", "source", *IDENTIFIER_TYPES, "first_seen", "last_
 OBSERVATION_KEY = ("record_id", "source", "identifier_type", "value")
 OBSERVATION_COLUMNS = (*OBSERVATION_KEY, "observed_at", "last_observed_at", "_source_file",
                        "_line", "_batch_id", "_ingested_at", "_delivered_at")
-_LINEAGE = ("_source_file", "_line", "_batch_id", "_ingested_at", "_delivered_at")
+LINEAGE = ("_source_file", "_line", "_batch_id", "_ingested_at", "_delivered_at")
 
 # how each identifier type is normalised
-_NORMALISE = {
+NORMALISE = {
     "first_name": nz.name, "last_name": nz.name, "email": nz.email, "phone": nz.phone,
     "address_line1": nz.address_line, "address_line2": nz.address_line, "city": nz.city,
     "postcode": nz.postcode, "state": nz.code, "country": nz.code,
@@ -54,12 +54,12 @@ def normalise_records(records: pl.DataFrame) -> pl.DataFrame:
     """Customer records normalised per column as silver normalises identity inputs (the
     contract ``lakehouse.identity.resolve`` takes), for records that do not come through
     silver: a CRM export, a public benchmark."""
-    return records.with_columns(*[_NORMALISE[c](records[c].cast(pl.String)).alias(c)
-                                  for c in records.columns if c in _NORMALISE])
+    return records.with_columns(*[NORMALISE[c](records[c].cast(pl.String)).alias(c)
+                                  for c in records.columns if c in NORMALISE])
 
 
-def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str,
-          pairs: list[tuple[str, pl.Expr]]) -> pl.DataFrame:
+def fold_source(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str,
+                pairs: list[tuple[str, pl.Expr]]) -> pl.DataFrame:
     """Folded observations of one source: one row per (record, identifier type, normalised
     value), as :func:`fold_observations` would give from one row per (row, identifier).
 
@@ -69,12 +69,12 @@ def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str
     gathered by rank.
     """
     if frame.is_empty() or not pairs:
-        return pl.DataFrame(schema=_schema())
+        return pl.DataFrame(schema=observation_schema())
     frame = with_knowledge(frame)
     order = ["observed_at", "_source_file", "_line"]
     src = frame.select(
         record_id.cast(pl.String).alias("record_id"), pl.col(observed_at).alias("observed_at"),
-        *[pl.col(c) for c in _LINEAGE],
+        *[pl.col(c) for c in LINEAGE],
         *[v.cast(pl.String).alias(f"_v{i}") for i, (_, v) in enumerate(pairs)],
     ).filter(pl.col("record_id").is_not_null())
     perm = src.select(pl.arg_sort_by(order, nulls_last=True).alias("_row"))["_row"]
@@ -85,12 +85,12 @@ def _long(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str
     for i, (kind, value) in enumerate(pairs):
         columns.setdefault(kind, []).append((f"_v{i}", value.meta.eq(record_id)))
     folded = pl.concat([_fold_type(src, kind, cols) for kind, cols in columns.items()])
-    first = src.select("observed_at", *_LINEAGE)[perm.gather(folded["_rank"])]
+    first = src.select("observed_at", *LINEAGE)[perm.gather(folded["_rank"])]
     out = pl.concat([folded.select("record_id", pl.lit(source).alias("source"),
                                    "identifier_type", "value"),
                      first.select("observed_at"), folded.select("last_observed_at"),
-                     first.select(_LINEAGE)], how="horizontal")
-    return out.select(OBSERVATION_COLUMNS).cast(_schema())  # type: ignore[arg-type]
+                     first.select(LINEAGE)], how="horizontal")
+    return out.select(OBSERVATION_COLUMNS).cast(observation_schema())  # type: ignore[arg-type]
 
 
 def _fold_type(src: pl.DataFrame, kind: str, columns: list[tuple[str, bool]]) -> pl.DataFrame:
@@ -110,7 +110,7 @@ def _fold_type(src: pl.DataFrame, kind: str, columns: list[tuple[str, bool]]) ->
                     .select("record_id", pl.col("record_id" if is_record else col).alias("raw"),
                             "_rank", "last_observed_at"))
     raw = pl.concat(raws).collect()
-    norm = _NORMALISE.get(kind)
+    norm = NORMALISE.get(kind)
     if norm is None or norm in _CHEAP:
         values = raw.with_columns((raw["raw"] if norm is None else norm(raw["raw"])).alias("value"))
     else:  # each distinct spelling once (phones, addresses, e-mails repeat across columns)
@@ -124,7 +124,7 @@ def _fold_type(src: pl.DataFrame, kind: str, columns: list[tuple[str, bool]]) ->
                        "last_observed_at")
 
 
-def _schema() -> dict[str, pl.DataType]:
+def observation_schema() -> dict[str, pl.DataType]:
     s = pl.String()
     return {"record_id": s, "source": s, "identifier_type": s, "value": s,
             "observed_at": UTC_US, "last_observed_at": UTC_US, "_source_file": s,
@@ -150,23 +150,23 @@ def from_orders(orders: pl.DataFrame) -> pl.DataFrame:
     account = orders.filter(pl.col("customer_id").is_not_null())
     guest = orders.filter(pl.col("customer_id").is_null())
     return pl.concat([
-        _long(account, "shop_customer", pl.col("customer_id"), "created_at", [
+        fold_source(account, "shop_customer", pl.col("customer_id"), "created_at", [
             ("login_id", pl.col("customer_id")), ("email", pl.col("customer_email")),
             ("first_name", pl.col("customer_first_name")),
             ("last_name", pl.col("customer_last_name")),
             ("phone", pl.col("customer_phone")), *common]),
-        _long(guest, "shop_guest", pl.col("order_id"), "created_at", common),
+        fold_source(guest, "shop_guest", pl.col("order_id"), "created_at", common),
     ])
 
 
 def from_loyalty(members: pl.DataFrame) -> pl.DataFrame:
     cols = ("first_name", "last_name", "email", "phone", "address_line1", "address_line2",
             "city", "postcode", "state", "country", "date_of_birth", "loyalty_id")
-    return _long(members, "loyalty", pl.col("member_id"), "event_time",
-                 [(c, pl.col(c)) for c in cols])
+    return fold_source(members, "loyalty", pl.col("member_id"), "event_time",
+                       [(c, pl.col(c)) for c in cols])
 
 
-def _click_key(campaign: pl.Expr, at: pl.Expr, back_s: int = 0) -> pl.Expr:
+def click_key(campaign: pl.Expr, at: pl.Expr, back_s: int = 0) -> pl.Expr:
     return campaign + "|" + (at.dt.epoch("s") - back_s).cast(pl.String)
 
 
@@ -178,28 +178,28 @@ def from_clickstream(events: pl.DataFrame) -> pl.DataFrame:
     of a cookie's observations never share a key)."""
     landing = ((pl.col("event_type") == "page_view") & (pl.col("utm_source") == "newsletter")
                & pl.col("utm_campaign").is_not_null())
-    clicks = [("email_click", _click_key(pl.col("utm_campaign"), pl.col("event_time"), k))
+    clicks = [("email_click", click_key(pl.col("utm_campaign"), pl.col("event_time"), k))
               for k in range(CLICK_WINDOW_S + 1)]
     cookie = pl.col("anonymous_id")
     events = with_knowledge(events).select(
-        "channel", "anonymous_id", "login_id", "order_id", "event_time", *_LINEAGE,
+        "channel", "anonymous_id", "login_id", "order_id", "event_time", *LINEAGE,
         landing.alias("_landing"), "utm_campaign")
     return pl.concat([
-        *(_long(events.filter(pl.col("channel") == ch), ch, cookie, "event_time",
-                [("device_id", cookie), ("login_id", pl.col("login_id")),
-                 ("order_id", pl.col("order_id"))])
+        *(fold_source(events.filter(pl.col("channel") == ch), ch, cookie, "event_time",
+                      [("device_id", cookie), ("login_id", pl.col("login_id")),
+                       ("order_id", pl.col("order_id"))])
           for ch in ("web", "app")),
-        _long(events.filter((pl.col("channel") == "web") & pl.col("_landing")), "web", cookie,
-              "event_time", clicks),
+        fold_source(events.filter((pl.col("channel") == "web") & pl.col("_landing")), "web",
+                    cookie, "event_time", clicks),
     ])
 
 
 def from_pos(lines: pl.DataFrame) -> pl.DataFrame:
     """Till transactions paid or scanned with something that names a person."""
     named = lines.filter(pl.col("loyalty_card").is_not_null() | pl.col("card_token").is_not_null())
-    return _long(named, "pos", pl.col("transaction_id"), "event_time",
-                 [("loyalty_id", pl.col("loyalty_card")),
-                  ("payment_fingerprint", pl.col("card_token"))])
+    return fold_source(named, "pos", pl.col("transaction_id"), "event_time",
+                       [("loyalty_id", pl.col("loyalty_card")),
+                        ("payment_fingerprint", pl.col("card_token"))])
 
 
 def from_email(events: pl.DataFrame) -> pl.DataFrame:
@@ -207,16 +207,16 @@ def from_email(events: pl.DataFrame) -> pl.DataFrame:
     second): the web landing that answers a click carries the same key, which ties the
     address to the browser (the landing URL carries no subscriber id)."""
     click = pl.when(pl.col("event_type") == "click").then(
-        _click_key(pl.col("campaign_id"), pl.col("event_time")))
-    return _long(events, "email", pl.col("email"), "event_time",
-                 [("email", pl.col("email")), ("email_click", click)])
+        click_key(pl.col("campaign_id"), pl.col("event_time")))
+    return fold_source(events, "email", pl.col("email"), "event_time",
+                       [("email", pl.col("email")), ("email_click", click)])
 
 
 def from_reviews(reviews: pl.DataFrame) -> pl.DataFrame:
     """Reviewers: e-mail when given, the order reviewed, display name "First L." split into
     first and last."""
     name = pl.col("reviewer_name").str.strip_chars()
-    return _long(reviews, "reviews", pl.col("review_id"), "event_time", [
+    return fold_source(reviews, "reviews", pl.col("review_id"), "event_time", [
         ("email", pl.col("reviewer_email")), ("order_id", pl.col("order_id")),
         ("first_name", name.str.extract(r"^(\S+)", 1)),
         ("last_name", name.str.extract(r"^\S+\s+(.+)$", 1))])
@@ -227,7 +227,7 @@ def fold_observations(obs: pl.DataFrame) -> pl.DataFrame:
     ordered = with_knowledge(obs).sort("observed_at", "_source_file", "_line", nulls_last=True)
     return ordered.group_by(list(OBSERVATION_KEY), maintain_order=True).agg(
         pl.col("observed_at").first(), pl.col("last_observed_at").max(),
-        *[pl.col(c).first() for c in _LINEAGE],
+        *[pl.col(c).first() for c in LINEAGE],
     ).select(OBSERVATION_COLUMNS).sort(list(OBSERVATION_KEY))
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from lakehouse.silver.frames import event_date, lineage
+from lakehouse.silver.frames import LINEAGE, event_date, lineage
 
 EMAIL_COLUMNS = (
     "event_id", "event_type", "email", "event_time", "event_date", "campaign_id", "url",
-    "user_agent", "_source_file", "_line", "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "user_agent", *LINEAGE,
 )
 
 
@@ -24,8 +23,7 @@ def conform_email_events(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 
 CLICK_COLUMNS = (
     "click_id", "campaign_id", "ad_group", "network", "event_time", "event_date",
-    "landing_page", "device_type", "cost", "_source_file", "_line", "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "landing_page", "device_type", "cost", *LINEAGE,
 )
 
 
@@ -37,9 +35,7 @@ def conform_ad_clicks(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 
 
 SPEND_COLUMNS = (
-    "spend_id", "date", "campaign_id", "network", "impressions", "clicks", "spend",
-    "_source_file", "_line", "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "spend_id", "date", "campaign_id", "network", "impressions", "clicks", "spend", *LINEAGE,
 )
 
 

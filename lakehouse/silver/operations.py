@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from lakehouse.silver.frames import event_date, known_at, lineage, with_knowledge
+from lakehouse.silver.frames import LINEAGE, event_date, known_at, lineage, with_knowledge
 from lakehouse.silver.products import map_product
 
 MOVEMENT_COLUMNS = (
     "movement_id", "seq_no", "location_id", "product_id", "item_code", "movement_type", "qty",
-    "counted_qty", "reference", "event_time", "event_date", "_source_file", "_line",
-    "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "counted_qty", "reference", "event_time", "event_date", *LINEAGE,
 )
 
 
@@ -31,9 +29,7 @@ def conform_wms_movements(frame: pl.DataFrame, crosswalk: pl.DataFrame,
 
 PO_EVENT_COLUMNS = (
     "event_id", "po_number", "event", "supplier_id", "product_id", "wms_item_code",
-    "location_id", "qty", "promised_date", "event_time", "_source_file", "_line", "_batch_id",
-    "_ingested_at",
-    "_delivered_at",
+    "location_id", "qty", "promised_date", "event_time", *LINEAGE,
 )
 
 

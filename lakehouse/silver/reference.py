@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import polars as pl
 
-from lakehouse.silver.frames import lineage
+from lakehouse.silver.frames import LINEAGE, lineage
 
 PRODUCT_COLUMNS = (
     "product_id", "title", "brand", "category", "subcategory", "price", "cost", "supplier_id",
-    "web_variant_id", "pos_sku", "wms_item_code", "launched_on", "status", "_source_file",
-    "_line", "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "web_variant_id", "pos_sku", "wms_item_code", "launched_on", "status", *LINEAGE,
 )
 
 
@@ -49,8 +47,7 @@ def product_crosswalk(products: pl.DataFrame) -> pl.DataFrame:
 LOYALTY_COLUMNS = (
     "member_id", "loyalty_id", "first_name", "last_name", "email", "phone", "address_line1",
     "address_line2", "city", "postcode", "state", "country", "date_of_birth", "signup_store",
-    "event_time", "_source_file", "_line", "_batch_id", "_ingested_at",
-    "_delivered_at",
+    "event_time", *LINEAGE,
 )
 
 

@@ -124,15 +124,33 @@ LAYOUTS: dict[str, Layout] = {
     "orders": ORDERS, "order_lines": ORDER_LINES, "purchase_orders": PURCHASE_ORDERS,
     "identifier_observations": OBSERVATIONS, "customer_records": CUSTOMER_RECORDS,
 }
+# name -> what the table holds, for the asset graph (a table not listed gets a generic line)
+DESCRIPTIONS: dict[str, str] = {
+    "clickstream_events": "Web and app events in one schema, deduplicated by event id, in "
+    "event time (skewed app clocks fall back to receipt time), product ids canonical.",
+    "orders": "Shop orders, the latest version of each (cancellations update the order).",
+    "order_lines": "Lines of the current version of each order, with canonical product ids.",
+    "pos_transaction_lines": "Till sales lines in UTC, with canonical product and location.",
+    "inventory_movements": "WMS movements and cycle counts with canonical product and location, "
+    "source sequence kept.",
+    "products": "The product master, latest export.",
+    "product_crosswalk": "Every system's product code (web variant, till SKU, WMS item) to the "
+    "canonical product id.",
+    "purchase_orders": "Purchase orders folded from created and delivered events: ordered and "
+    "delivered quantities, promised and actual dates, delay.",
+    "identifier_observations": "Every identifier seen on every source record, normalised "
+    "(e-mail provider rules, E.164 phones, cased names, standardised addresses).",
+    "customer_records": "One row per source customer record: the input of identity resolution.",
+}
 
-# Bronze entities whose records carry customer identifiers (see build._identity).
+# Bronze entities whose records carry customer identifiers (see identity_tables.py).
 IDENTITY_SOURCES = {("orders", "orders"), ("loyalty", "members"), ("web", "events"),
                     ("app", "events"), ("pos", "transactions"), ("email", "events"),
                     ("reviews", "reviews")}
 
 
 # Silver tables only identity resolution (a batch job) reads: micro-batches leave them to the
-# next batch run, which folds in every batch they missed (see build._identity).
+# next batch run, which folds in every batch they missed (see identity_tables.py).
 IDENTITY_TABLES = ("identifier_observations", "customer_records")
 
 

@@ -1,4 +1,4 @@
-"""Deterministic retail simulator: writes every channel of ``lakehouse.channels.spec`` into
+"""Deterministic retail simulator: writes every channel of ``lakehouse.channels`` into
 ``H/landing/<channel>/`` and the ground truth into ``H/truth/``.
 
 Public API::

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lakehouse.channels.spec import entity
+from lakehouse.channels import entity
 from lakehouse.simulate import timefmt
 from lakehouse.simulate.config import SimConfig
 from lakehouse.simulate.faults import (

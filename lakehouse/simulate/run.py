@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lakehouse.channels.spec import CHANNELS, NESTED
+from lakehouse.channels import CHANNELS, NESTED
 from lakehouse.home import Home
 from lakehouse.simulate import timefmt
 from lakehouse.simulate.channels.reference import write_reference

@@ -70,22 +70,24 @@ def iso(t: float, off_min: int = 0) -> str:
     return f"{pre[0]}{m:02d}:{s:02d}.{milli:03d}{pre[1]}"
 
 
-def iso_s(t: float) -> str:
-    """ISO-8601 UTC without milliseconds (systems that log whole seconds)."""
-    si = int(t)
+def _clock(si: int) -> tuple[str, int, int, int]:
+    """(date, hour, minute, second) of whole epoch seconds ``si``."""
     eday, rem = divmod(si, DAY)
     h, rem = divmod(rem, 3600)
     m, s = divmod(rem, 60)
-    return f"{date_str(eday)}T{h:02d}:{m:02d}:{s:02d}Z"
+    return date_str(eday), h, m, s
+
+
+def iso_s(t: float) -> str:
+    """ISO-8601 UTC without milliseconds (systems that log whole seconds)."""
+    day, h, m, s = _clock(int(t))
+    return f"{day}T{h:02d}:{m:02d}:{s:02d}Z"
 
 
 def local(t: float, off_min: int) -> str:
     """``YYYY-MM-DD HH:MM:SS`` wall-clock time at the given offset: the spec's ``ts_local``."""
-    si = int(t) + off_min * 60
-    eday, rem = divmod(si, DAY)
-    h, rem = divmod(rem, 3600)
-    m, s = divmod(rem, 60)
-    return f"{date_str(eday)} {h:02d}:{m:02d}:{s:02d}"
+    day, h, m, s = _clock(int(t) + off_min * 60)
+    return f"{day} {h:02d}:{m:02d}:{s:02d}"
 
 
 def date_of(t: float) -> str:
@@ -98,8 +100,5 @@ def stamp(t: float) -> str:
 
 
 def stamp_hms(t: float) -> str:
-    si = int(t)
-    eday, rem = divmod(si, DAY)
-    h, rem = divmod(rem, 3600)
-    m, s = divmod(rem, 60)
-    return f"{date_str(eday).replace('-', '')}_{h:02d}{m:02d}{s:02d}"
+    day, h, m, s = _clock(int(t))
+    return f"{day.replace('-', '')}_{h:02d}{m:02d}{s:02d}"

@@ -4,6 +4,10 @@
 walks them in event-time order so stock checks are causal: a wanted product out of stock at the
 location is not sold (lost demand goes to the truth). Records are handed to ``Landing``, which
 decides arrival; the truth is written as facts happen.
+
+Why one module of ~450 lines: ``World`` is one class whose day steps share its state (stock,
+dice, landing, open orders and returns) in a fixed causal order; split by method, the order
+that makes stock checks causal would be spread over files that each touch the same state.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Delta Lake helpers shared by every layer: where tables live and how to write them safely."""
+"""Delta Lake helpers shared by every layer: where tables live, how to write them safely and how
+DuckDB reads them (``duck``)."""
 
 from lakehouse.storage.delta import (
     SchemaConflict,

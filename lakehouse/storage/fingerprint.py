@@ -39,6 +39,9 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
+from lakehouse.storage.duck import base_tables
+from lakehouse.storage.validations import REGISTRY, validated_versions
+
 VOLATILE = {
     "*": ("_ingested_at",),
     "quarantine/rows": ("released_at",),
@@ -58,7 +61,6 @@ VOLATILE = {
     "lakehouse_meta.mart_freshness": ("inputs_committed_at", "stalest_input_committed_at",
                                       "built_at", "invocation_id"),
 }
-REGISTRY = "quality/validations"
 _MASK = (1 << 64) - 1
 
 
@@ -104,10 +106,33 @@ def lake_fingerprint(lake: Path) -> dict[str, str]:
 
 def pins_fingerprint(lake: Path) -> dict[str, str]:
     """``layer/name -> digest`` of every table at its validated pin."""
-    from lakehouse.storage.validations import validated_versions
-
     return {name: digest(_read(str(lake / name), version), excluded(name))
             for name, version in sorted(validated_versions(lake).items())}
+
+
+def _relation(con, schema: str, table: str) -> pl.DataFrame:
+    frame = pl.from_arrow(con.sql(f'select * from "{schema}"."{table}"').to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def entry_frame(root: Path, entry: str) -> pl.DataFrame:
+    """The rows behind one fingerprint entry of home ``root`` (``lake:``, ``pin:`` or
+    ``warehouse:``), without its volatile columns: what to look at when a digest differs."""
+    kind, name = entry.split(":", 1)
+    if kind == "warehouse":
+        import duckdb
+
+        con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+        try:
+            frame = _relation(con, *name.split(".", 1))
+        finally:
+            con.close()
+    else:
+        lake = root / "lake"
+        frame = _read(str(lake / name),
+                      validated_versions(lake)[name] if kind == "pin" else None)
+    return frame.drop([c for c in excluded(name) if c in frame.columns])
 
 
 def warehouse_fingerprint(database: Path) -> dict[str, str]:
@@ -118,15 +143,10 @@ def warehouse_fingerprint(database: Path) -> dict[str, str]:
         return {}
     con = duckdb.connect(str(database), read_only=True)
     try:
-        names = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database() and table_type = 'BASE TABLE' "
-            "order by 1, 2").fetchall()
         out = {}
-        for schema, table in names:
-            frame = pl.from_arrow(con.sql(f'select * from "{schema}"."{table}"').to_arrow_table())
-            assert isinstance(frame, pl.DataFrame)
-            out[f"{schema}.{table}"] = digest(frame, excluded(f"{schema}.{table}"))
+        for schema, table in base_tables(con):
+            out[f"{schema}.{table}"] = digest(_relation(con, schema, table),
+                                              excluded(f"{schema}.{table}"))
         return out
     finally:
         con.close()

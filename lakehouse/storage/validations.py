@@ -45,10 +45,11 @@ SCHEMA = pa.schema([
     ("from_version", pa.int64()),
 ])
 NO_VERSION = -1  # from_version when the table had no pin yet: the whole table was checked
+REGISTRY = "quality/validations"  # the registry's own ``<layer>/<name>`` under H/lake
 
 
 def registry_uri(lake: Path) -> str:
-    return str(lake / "quality" / "validations")
+    return str(lake / REGISTRY)
 
 
 def table_name(uri: str | Path) -> tuple[Path, str]:

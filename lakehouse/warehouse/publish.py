@@ -26,6 +26,7 @@ import duckdb
 
 from lakehouse.home import Home
 from lakehouse.ingest.landing import sha256_file
+from lakehouse.storage.duck import base_tables
 from lakehouse.storage.faults import fault
 
 BUILD_NAME = "warehouse.build.duckdb"
@@ -98,10 +99,7 @@ def relations(database: Path) -> list[str]:
     """``schema.table`` of every table in the warehouse file (dbt's own temp tables aside)."""
     con = duckdb.connect(str(database), read_only=True)
     try:
-        rows = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database() and table_type = 'BASE TABLE' "
-            "and table_name not like '%__dbt_tmp%' order by 1, 2").fetchall()
+        rows = base_tables(con, dbt_temp=False)
     finally:
         con.close()
     return [f"{schema}.{table}" for schema, table in rows]

@@ -1,9 +1,14 @@
-"""dbt models as Dagster assets, grouped by layer (staging, intermediate, marts).
+"""dbt models as Dagster assets through dagster-dbt, grouped by layer (staging, intermediate,
+marts).
 
-The asset specs (keys, lineage, descriptions, column docs, one blocking check per dbt test) are
-read from the dbt manifest, and dagster-dbt runs dbt only inside the step that builds the
-models. Importing dagster-dbt loads dbt-core (seconds per process), and every run worker loads
-this code location: a micro-batch that never touches dbt must not pay that on every file drop.
+`@dbt_assets` reads the manifest and `LakehouseDbtTranslator` says what each node is here: its
+key (a source is the lake asset that writes the table it reads, so the graph runs from landing
+to the marts), group, owner, column docs, and one blocking check per dbt test.
+
+Importing dagster-dbt loads dbt-core, and `@dbt_assets` selects nodes with dbt's own graph:
+about 1.2 s of CPU and 90 MB for every process that loads this code location. The warm process
+behind micro-batch workers pays it once (workers are forked from it); each step process of a
+multiprocess run pays it again.
 """
 
 import json
@@ -12,11 +17,19 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from lakehouse.storage.faults import fault
 from lakehouse.warehouse.publish import build_path
@@ -28,7 +41,7 @@ from orchestration.assets.ml import customer_segments
 from orchestration.resources import LakehouseResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 PARTIAL_PARSE = "partial_parse.msgpack"
 _SOURCES = ("models", "macros", "tests", "seeds", "dbt_project.yml", "profiles.yml")
 _LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate"}
@@ -43,37 +56,43 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return newest
 
 
-def prepare_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+def prepare_manifest(project: DbtProject) -> Path:
     """Parse the dbt project (offline) when its manifest or partial-parse state is missing or
     older than its sources, so `lakehouse run`, tests, CI and `dagster dev` all load the project
     as it is on disk, and every build starts from a partial parse.
 
+    Not `DbtProject.prepare_if_dev()`: it prepares only under `dagster dev` (a `lakehouse run`,
+    a test or a daemon-launched run would load a stale manifest, or none in a fresh clone),
+    and then re-parses on every load, sources changed or not. The on-disk check is the cache:
+    a process whose manifest is current pays one stat per source file.
+
     Each process parses into its own target directory and renames the manifest into place, so
     a process loading the code location at the same time (test workers, the UI and the
     daemon) never reads a half-written manifest."""
-    manifest = project_dir / "target" / "manifest.json"
+    manifest = project.manifest_path
     if (manifest.exists() and (manifest.parent / PARTIAL_PARSE).exists()
-            and manifest.stat().st_mtime >= _newest_source_mtime(project_dir)):
+            and manifest.stat().st_mtime >= _newest_source_mtime(project.project_dir)):
         return manifest
-    dbt = Path(sys.executable).with_name("dbt")
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     manifest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".parse-", dir=manifest.parent) as target:
         done = subprocess.run(
-            [str(dbt), "parse", "--quiet", "--profiles-dir", str(project_dir),
+            [DBT_EXECUTABLE, "parse", "--quiet", "--profiles-dir", str(project.profiles_dir),
              "--target-path", target],
-            cwd=project_dir, env=env, capture_output=True, text=True, check=False,
+            cwd=project.project_dir, env=env, capture_output=True, text=True, check=False,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"dbt parse failed in {project_dir}:\n{done.stdout}{done.stderr}")
+            raise RuntimeError(f"dbt parse failed in {project.project_dir}:\n"
+                               f"{done.stdout}{done.stderr}")
         # dagster-dbt seeds every build's target with target/partial_parse.msgpack: with it a
         # build re-parses only what changed (the profile's path is constant for this reason)
-        os.replace(Path(target) / "partial_parse.msgpack", manifest.parent / PARTIAL_PARSE)
+        os.replace(Path(target) / PARTIAL_PARSE, manifest.parent / PARTIAL_PARSE)
         os.replace(Path(target) / "manifest.json", manifest)
     return manifest
 
 
-prepare_manifest()
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR)
+MANIFEST_PATH = prepare_manifest(DBT_PROJECT)
 
 # dbt sources are the lake's own assets: one lineage graph from landing to the marts
 _GOLD_KEYS = {key.path[-1]: key for key in [*identity_tables.keys, *inventory_tables.keys,
@@ -107,7 +126,7 @@ def _relation(node: Mapping[str, Any]) -> str:
     return f"{node['schema']}.{node.get('alias') or node['name']}"
 
 
-def model_relations(manifest_path: Path = MANIFEST_PATH) -> dict[dg.AssetKey, str]:
+def model_relations() -> dict[dg.AssetKey, str]:
     """Asset key -> ``schema.table`` of every dbt model."""
     return {asset_key(n): _relation(n) for n in _models()}
 
@@ -118,113 +137,139 @@ def column_docs() -> dict[str, dict[str, str]]:
             for n in _models()}
 
 
-def _spec(node: Mapping[str, Any]) -> dg.AssetSpec:
-    nodes = {**_manifest()["nodes"], **_manifest()["sources"]}
-    fqn = node.get("fqn", [])
-    layer = fqn[1] if len(fqn) > 2 else "marts"
-    owner = node.get("config", {}).get("meta", {}).get("owner")
-    columns = [dg.TableColumn(name, spec.get("data_type") or "unknown",
-                              description=spec.get("description") or None)
-               for name, spec in node["columns"].items()]
-    return dg.AssetSpec(
-        key=asset_key(node),
-        deps=[asset_key(nodes[uid]) for uid in node["depends_on"]["nodes"] if uid in nodes],
-        description=node.get("description") or None,
-        group_name=_LAYER_GROUPS.get(layer, "marts"),
-        kinds={"dbt", "duckdb"},
-        owners=[f"team:{owner}"] if owner else ["team:data-platform"],
-        code_version=node["checksum"]["checksum"][:16],
-        skippable=True,  # a model dbt skips after an upstream failure yields nothing
-        metadata={"dagster/column_schema": dg.TableSchema(columns=columns),
-                  "dagster/table_name": f"warehouse.{_relation(node)}",
-                  "dbt_unique_id": node["unique_id"],
-                  "dbt_path": node["original_file_path"]},
-    )
+class LakehouseDbtTranslator(DagsterDbtTranslator):
+    """dbt nodes as this lakehouse's assets and checks (public translator methods only)."""
 
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        return asset_key(dbt_resource_props)
 
-def _check_specs() -> list[dg.AssetCheckSpec]:
-    """One blocking check per dbt data test, on the model it is attached to."""
-    models = {n["unique_id"]: n for n in _models()}
-    specs = []
-    for test in _manifest()["nodes"].values():
-        attached = test.get("attached_node")
-        if test["resource_type"] != "test" or attached not in models:
-            continue
-        specs.append(dg.AssetCheckSpec(
-            test["name"], asset=asset_key(models[attached]), blocking=True,
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        fqn = dbt_resource_props.get("fqn", [])
+        layer = fqn[1] if len(fqn) > 2 else "marts"
+        return _LAYER_GROUPS.get(layer, "marts")
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        # the model's own words (dagster-dbt's default appends the model's SQL)
+        return dbt_resource_props.get("description") or ""
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        owner = dbt_resource_props.get("config", {}).get("meta", {}).get("owner")
+        return [f"team:{owner}"] if owner else ["team:data-platform"]
+
+    def get_code_version(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        # dbt's checksum of the file: an edited model shows as a new code version
+        checksum = dbt_resource_props.get("checksum", {}).get("checksum")
+        return checksum[:16] if checksum else None
+
+    def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
+        columns = [dg.TableColumn(name, spec.get("data_type") or "unknown",
+                                  description=spec.get("description") or None)
+                   for name, spec in dbt_resource_props.get("columns", {}).items()]
+        return {"dagster/column_schema": dg.TableSchema(columns=columns),
+                "dagster/table_name": f"warehouse.{_relation(dbt_resource_props)}",
+                "dbt_unique_id": dbt_resource_props["unique_id"],
+                "dbt_path": dbt_resource_props["original_file_path"]}
+
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any],
+                             unique_id: str, project: DbtProject | None
+                             ) -> dg.AssetCheckSpec | None:
+        """dagster-dbt's check for a test, blocking whatever its severity (a `warn` test that
+        fails reports WARN, which blocks nothing), described for a reader of the UI, and on
+        the model the test is attached to only (dagster-dbt would add the model a
+        relationships test compares with as a dependency of the check)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        test = manifest["nodes"][unique_id]
+        return dg.AssetCheckSpec(
+            spec.name, asset=spec.asset_key, blocking=True,
             description=test.get("description") or f"dbt test {test['name']}",
-            metadata={"dbt_unique_id": test["unique_id"]}))
-    return specs
+            metadata={**(spec.metadata or {}), "dbt_unique_id": unique_id})
 
 
-class DbtResource(dg.ConfigurableResource):
-    """Where the dbt project and the dbt executable are; dbt runs through dagster-dbt."""
-
-    project_dir: str = str(DBT_PROJECT_DIR)
-    executable: str = str(Path(sys.executable).with_name("dbt"))
+# a source's dep stays a plain edge to the lake asset, without the source's table metadata
+TRANSLATOR = LakehouseDbtTranslator(DagsterDbtTranslatorSettings(enable_source_metadata=False))
 
 
-@dg.multi_asset(
-    specs=[_spec(n) for n in _models()],
-    check_specs=_check_specs(),
-    name="dbt_models",
-    can_subset=True,
-    description="`dbt build` (models and their tests) into the home's build file.",
-)
+class DbtResource(DbtCliResource):
+    """dagster-dbt's dbt CLI on this repository's project, its profile (beside
+    dbt_project.yml) and the venv's dbt, never one found on PATH."""
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__(**{"project_dir": DBT_PROJECT, "dbt_executable": DBT_EXECUTABLE,
+                            **config})
+
+    @property
+    def executable(self) -> str:
+        """The dbt this resource runs (`lakehouse dev` builds the dbt docs with it)."""
+        return self.dbt_executable
+
+
+@contextmanager
+def _dbt_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``values`` in the environment while dbt starts, then the environment as it was.
+
+    The lakehouse plugin learns the home from dbt's environment: a home in profiles.yml or in
+    ``--vars`` would enter dbt's partial-parse state and re-parse the whole project for every
+    home. dagster-dbt starts dbt with a copy of ``os.environ`` and takes no environment of its
+    own (dagster#29656, declined), so the values are set only around that call, and a run
+    that goes on in this process (`lakehouse run`, tests on many homes) never sees them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dbt_assets(manifest=_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
+            name="dbt_models")
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtResource,
                lakehouse: LakehouseResource) -> Iterator:
-    """`dbt build` into the home's build file (write-audit-publish: analysts get it only after
-    `gx_warehouse_gate` passes and `warehouse` publishes it)."""
-    from dagster_dbt import DagsterDbtTranslator, DbtCliResource
-
-    class Translator(DagsterDbtTranslator):
-        def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-            return asset_key(dbt_resource_props)
-
-    # dbt runs as a subprocess and reads the home from the environment (profiles.yml).
+    """`dbt build` (models and their tests) into the home's build file."""
+    # write-audit-publish: analysts get the build only after `gx_warehouse_gate` passes and
+    # `warehouse` publishes it
     database = build_path(lakehouse.paths)
-    os.environ["LAKEHOUSE_HOME"] = str(lakehouse.paths.root)
-    os.environ["LAKEHOUSE_DBT_DATABASE"] = str(database)
-    by_key = {asset_key(n): n["name"] for n in _models()}
-    args = ["build"]
-    if set(context.selected_asset_keys) != set(by_key):
-        args += ["--select", *sorted(by_key[k] for k in context.selected_asset_keys)]
-    cli = DbtCliResource(project_dir=dbt.project_dir, profiles_dir=dbt.project_dir,
-                         dbt_executable=dbt.executable)
-    # dbt holds the file's write lock while it runs: tables are measured once it is done.
     fault("dbt.build.before", str(database))
-    events = list(cli.cli(args, manifest=MANIFEST_PATH, dagster_dbt_translator=Translator())
-                  .stream())
+    # the plugin's variables (lakehouse.warehouse.dbt_plugin: the home, the file it builds)
+    with _dbt_environment({"LAKEHOUSE_HOME": str(lakehouse.paths.root),
+                           "LAKEHOUSE_DBT_DATABASE": str(database)}):
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    # dbt holds the file's write lock while it runs: tables are measured once it is done
+    events = list(invocation.stream())
     fault("dbt.build.after", str(database))
+    # what dbt built before a model failed is yielded, measured, and then the step fails
     yield from _results(events, database, context, lakehouse.paths.root)
+    error = invocation.get_error()
+    if error is not None:
+        raise error
 
 
 def _results(events: list, database: Path, context: dg.AssetExecutionContext,
              home_root: Path) -> Iterator:
-    """dagster-dbt's events as this asset's results, with row count and column schema (DuckDB
-    types, YAML descriptions) measured on a short read-only connection, plus what a model
-    reports about itself (attribution: credit per channel and model)."""
+    """dagster-dbt's events, each model's with row count and column schema (DuckDB types, YAML
+    descriptions) measured on a short read-only connection, plus what a model reports about
+    itself (attribution: credit per channel and model)."""
     import duckdb
 
     relations = model_relations()
     docs = column_docs()
-    checks = {(c.asset_key, c.name) for c in context.selected_asset_check_keys}
     con = duckdb.connect(str(database), read_only=True)
     try:
         for event in events:
-            if isinstance(event, dg.AssetMaterialization):
-                relation = relations.get(event.asset_key)
-                extra = _table_metadata(con, relation, docs.get(relation, {})) if relation else {}
-                if relation in EXTRA_METADATA:
-                    extra.update(EXTRA_METADATA[relation](con, home_root))
-                yield dg.MaterializeResult(asset_key=event.asset_key,
-                                           metadata={**event.metadata, **extra})
-            elif (isinstance(event, dg.AssetCheckEvaluation)
-                  and (event.asset_key, event.check_name) in checks):
-                yield dg.AssetCheckResult(
-                    asset_key=event.asset_key, check_name=event.check_name,
-                    passed=event.passed, severity=event.severity,
-                    description=event.description, metadata=event.metadata)
+            if not isinstance(event, dg.Output):  # check results, observations
+                yield event
+                continue
+            key = context.asset_key_for_output(event.output_name)
+            relation = relations.get(key)
+            extra = _table_metadata(con, relation, docs.get(relation, {})) if relation else {}
+            if relation in EXTRA_METADATA:
+                extra.update(EXTRA_METADATA[relation](con, home_root))
+            yield dg.MaterializeResult(asset_key=key, metadata={**event.metadata, **extra})
     finally:
         con.close()
 

@@ -7,19 +7,11 @@ from typing import Literal
 import dagster as dg
 
 from lakehouse.identity.resolve import DEFAULT_ENGINE, THRESHOLD
-from lakehouse.identity.store import TABLES, IdentityRun, resolve_home
+from lakehouse.identity.store import DESCRIPTIONS, TABLES, IdentityRun, resolve_home
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.silver import silver_key
-from orchestration.gates import gold_table_results, gold_table_specs, one_registry_commit
+from orchestration.gates import gold_step, gold_table_results
 from orchestration.resources import LakehouseResource
-
-DESCRIPTIONS = {
-    "identity_map": "Every source record and each strong identifier it carries (as HMAC "
-    "hashes) to its person and household ids, with the rule or comparison that linked it.",
-    "customer_profiles": "One row per person: household, best name, e-mails, phones and "
-    "address as keyed hashes, city/postcode/state, first and last seen, sources, devices.",
-    "person_id_history": "Appended per run: new, merged and split person ids, when and why.",
-}
 
 PARAMETER_SCHEMA = dg.TableSchema(columns=[
     dg.TableColumn("comparison", "string", description="Comparison (model feature)"),
@@ -33,24 +25,14 @@ BAR_CHARS_PER_BIT = 2  # the match-weight chart's scale
 BAR_MAX_BITS = 16  # longer bars are cut here (and marked): a weight of -75 is "never"
 
 
-SPECS, CHECKS = gold_table_specs("identity", {n: DESCRIPTIONS[n] for n in TABLES},
-                                 deps=[silver_key("customer_records"),
-                                       silver_key("identifier_observations")])
-
-
 class IdentityConfig(dg.Config):
     """The probabilistic matching engine: our own Fellegi-Sunter model or Splink's (DuckDB)."""
 
     engine: Literal["fellegi_sunter", "splink"] = DEFAULT_ENGINE
 
 
-@dg.multi_asset(
-    specs=SPECS,
-    check_specs=CHECKS,
-    name="resolve_identity",
-    can_subset=False,
-)
-@one_registry_commit
+@gold_step("resolve_identity", "identity", {n: DESCRIPTIONS[n] for n in TABLES},
+           deps=[silver_key("customer_records"), silver_key("identifier_observations")])
 def identity_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource,
                     config: IdentityConfig):
     home = lakehouse.paths

@@ -4,14 +4,15 @@ import dagster as dg
 
 from data_quality.suites import gold_suites
 from lakehouse.inventory.store import GOLD_TABLES, build_inventory
+from lakehouse.inventory.tables import DESCRIPTIONS
 from lakehouse.storage.paths import table_uri
 from orchestration.assets.silver import _batch_of_this_run, silver_key
 from orchestration.gates import (
     DEFAULT_ENGINE,
     GateEngine,
     gate_result,
+    gold_step,
     gold_table_results,
-    gold_table_specs,
     one_registry_commit,
 )
 from orchestration.metadata import table_metadata
@@ -20,22 +21,6 @@ from orchestration.resources import LakehouseResource
 SOURCES = ["inventory_movements", "pos_transaction_lines", "orders", "order_lines",
            "shipments", "returns", "purchase_orders", "locations", "shipping_rates",
            "clickstream_events"]
-DESCRIPTIONS = {
-    "inventory_ledger": "One row per stock-affecting event (WMS, tills, shop reservations, "
-    "returns, PO receipts) per canonical product and location, in event time.",
-    "inventory_positions": "On hand, reserved and available to promise per product x location, "
-    "folded in event time; cycle counts reset on hand and record shrinkage.",
-    "inventory_daily": "Position at the close of each business day (stock-out censoring).",
-    "inventory_alerts": "Negative-stock alerts raised only past the watermark, naming events.",
-    "inventory_discrepancies": "Where WMS, tills and shop disagree: by how much, since when, "
-    "likely cause.",
-    "inventory_days_of_cover": "Available to promise over recent in-stock sales velocity.",
-    "inventory_channel_availability": "What web, app and each store may sell per product and "
-    "location (web and app share the warehouses' stock less a shrinkage buffer; a store sells "
-    "its own shelf).",
-    "inventory_fulfilment_options": "Per product and shipping zone: warehouses that can ship "
-    "it, shipping cost, transit and delivery days within daily ship capacity; rank 1 is routed.",
-}
 TABLES = ("inventory_ledger", *GOLD_TABLES)
 
 
@@ -43,17 +28,8 @@ def _layer(name: str) -> str:
     return "silver" if name == "inventory_ledger" else "gold"
 
 
-SPECS, CHECKS = gold_table_specs("inventory", {n: DESCRIPTIONS[n] for n in TABLES},
-                                 deps=[silver_key(s) for s in SOURCES], layer=_layer)
-
-
-@dg.multi_asset(
-    specs=SPECS,
-    check_specs=CHECKS,
-    name="build_inventory",
-    can_subset=False,
-)
-@one_registry_commit
+@gold_step("build_inventory", "inventory", {n: DESCRIPTIONS[n] for n in TABLES},
+           deps=[silver_key(s) for s in SOURCES], layer=_layer)
 def inventory_tables(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     home = lakehouse.paths
     run = build_inventory(home)

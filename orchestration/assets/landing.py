@@ -7,8 +7,7 @@ derived from the files' identities, so downstream layers can tell new work from 
 
 import dagster as dg
 
-from lakehouse.channels import CHANNELS, Channel
-from lakehouse.channels.spec import NESTED
+from lakehouse.channels import CHANNELS, NESTED, Channel
 from lakehouse.ingest.landing import batch_id_for, discover
 from orchestration.resources import LakehouseResource
 

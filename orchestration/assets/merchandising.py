@@ -5,32 +5,22 @@ import dagster as dg
 import polars as pl
 
 from data_quality.ml_suites import ml_suites
+from lakehouse.forecast.publish import DESCRIPTIONS as FORECAST_DESCRIPTIONS
+from lakehouse.replenish.tables import DESCRIPTIONS as REPLENISH_DESCRIPTIONS
 from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.silver import silver_key
-from orchestration.gates import gold_table_results, gold_table_specs, one_registry_commit
+from orchestration.gates import gold_step, gold_table_results
 from orchestration.metadata import markdown_table
 from orchestration.resources import LakehouseResource
 
 GROUP = "merchandising"
 _INVENTORY = {key.path[-1]: key for key in inventory_tables.keys}
 
-FORECAST_DESCRIPTIONS = {
-    "demand_forecast": "Daily demand per product x location for the next 28 days with 80% and "
-    "95% prediction intervals, from the model that won the backtest; days a stock-out capped "
-    "sales are censored and their demand imputed before training; planned promotions move it.",
-    "forecast_accuracy": "Rolling-origin backtest of every candidate model against the seasonal "
-    "naive baseline: MASE, WAPE, bias overall, on promotion days and on days after a stock-out "
-    "(against the simulator's true demand on simulated homes, else observed uncensored demand).",
-}
-FORECAST_SPECS, FORECAST_CHECKS = gold_table_specs(
-    GROUP, FORECAST_DESCRIPTIONS,
-    deps=[_INVENTORY["inventory_daily"], _INVENTORY["inventory_ledger"],
-          *(silver_key(n) for n in ("products", "promotions", "locations"))])
+FORECAST_INPUTS = [_INVENTORY["inventory_daily"], _INVENTORY["inventory_ledger"],
+                   *(silver_key(n) for n in ("products", "promotions", "locations"))]
 
 
-@dg.multi_asset(specs=FORECAST_SPECS, check_specs=FORECAST_CHECKS, name="demand_forecasts",
-                can_subset=False)
-@one_registry_commit
+@gold_step("demand_forecasts", GROUP, FORECAST_DESCRIPTIONS, deps=FORECAST_INPUTS)
 def demand_forecasts(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     """Backtest the candidate models, forecast with the best, publish both tables."""
     from lakehouse.forecast import publish_forecast  # statsforecast: only where it runs
@@ -53,23 +43,13 @@ def demand_forecasts(context: dg.AssetExecutionContext, lakehouse: LakehouseReso
         run_id=context.run_id, suites=ml_suites())
 
 
-REPLENISH_DESCRIPTIONS = {
-    "replenishment_recommendations": "What to order from which supplier, or move from which "
-    "warehouse, per product x location, when, and why: a cost-aware (s, S) policy on the "
-    "forecast's lead-time demand (lead times and fill rates learnt from purchase orders), "
-    "transfers within each warehouse's daily ship capacity.",
-}
-REPLENISH_SPECS, REPLENISH_CHECKS = gold_table_specs(
-    GROUP, REPLENISH_DESCRIPTIONS,
-    deps=[dg.AssetKey([GROUP, "demand_forecast"]), _INVENTORY["inventory_positions"],
-          _INVENTORY["inventory_daily"],
-          *(silver_key(n) for n in ("products", "suppliers", "purchase_orders", "locations",
-                                    "shipping_rates"))])
+REPLENISH_INPUTS = [dg.AssetKey([GROUP, "demand_forecast"]), _INVENTORY["inventory_positions"],
+                    _INVENTORY["inventory_daily"],
+                    *(silver_key(n) for n in ("products", "suppliers", "purchase_orders",
+                                              "locations", "shipping_rates"))]
 
 
-@dg.multi_asset(specs=REPLENISH_SPECS, check_specs=REPLENISH_CHECKS, name="replenishment",
-                can_subset=False)
-@one_registry_commit
+@gold_step("replenishment", GROUP, REPLENISH_DESCRIPTIONS, deps=REPLENISH_INPUTS)
 def replenishment(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
     """Plan orders and transfers from the validated forecast and positions."""
     from lakehouse.replenish import publish_replenishment  # scipy.stats: only where it runs

@@ -11,7 +11,7 @@ import dagster as dg
 from data_quality.lake import gate_table, referenced_first
 from data_quality.suites import quarantine_suite, silver_suite
 from lakehouse.silver import LAYOUTS, build_silver
-from lakehouse.silver.tables import IDENTITY_TABLES, reads
+from lakehouse.silver.tables import DESCRIPTIONS, IDENTITY_TABLES, reads
 from lakehouse.storage.paths import quarantine_uri, table_uri
 from orchestration.assets.bronze import ingest_bronze
 from orchestration.gates import (
@@ -22,25 +22,6 @@ from orchestration.gates import (
 )
 from orchestration.metadata import table_metadata
 from orchestration.resources import LakehouseResource
-
-DESCRIPTIONS = {
-    "clickstream_events": "Web and app events in one schema, deduplicated by event id, in "
-    "event time (skewed app clocks fall back to receipt time), product ids canonical.",
-    "orders": "Shop orders, the latest version of each (cancellations update the order).",
-    "order_lines": "Lines of the current version of each order, with canonical product ids.",
-    "pos_transaction_lines": "Till sales lines in UTC, with canonical product and location.",
-    "inventory_movements": "WMS movements and cycle counts with canonical product and location, "
-    "source sequence kept.",
-    "products": "The product master, latest export.",
-    "product_crosswalk": "Every system's product code (web variant, till SKU, WMS item) to the "
-    "canonical product id.",
-    "purchase_orders": "Purchase orders folded from created and delivered events: ordered and "
-    "delivered quantities, promised and actual dates, delay.",
-    "identifier_observations": "Every identifier seen on every source record, normalised "
-    "(e-mail provider rules, E.164 phones, cased names, standardised addresses).",
-    "customer_records": "One row per source customer record: the input of identity resolution.",
-}
-
 
 # gate order: every table after the tables it references (a sibling's reference check reads the
 # version they just passed)

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import dagster as dg
 
 from data_quality.docs import index_page, render
-from data_quality.gate import Warehouse
 from data_quality.mart_rules import MART_RULES
 from data_quality.suites import mart_suite
+from data_quality.warehouse_gate import Warehouse
 from lakehouse.warehouse.publish import (
     build_path,
     checkpoint,
@@ -27,9 +27,9 @@ from lakehouse.warehouse.publish import (
     sha256_file,
 )
 from orchestration.assets.dbt import model_relations
-from orchestration.docs_server import DOCS_URL_ENV
 from orchestration.gates import DEFAULT_ENGINE, GateEngine, check_result
 from orchestration.resources import LakehouseResource
+from orchestration.runtime.docs_server import DOCS_URL_ENV
 
 RELATIONS: dict[dg.AssetKey, str] = model_relations()
 

@@ -5,7 +5,7 @@ judged on the newest file's modification time (its delivery time): the landing a
 it as ``dagster/last_updated_timestamp``, and the ``landing_arrivals`` sensor reports it as an
 observation whenever a channel's newest file advances (a stat per file, nothing read).
 Dagster's last-update freshness checks compare it with the channel's ``cadence``
-(``lakehouse.channels.spec``); ``landing_freshness_sensor`` re-evaluates them once they could
+(``lakehouse.channels.registry``); ``landing_freshness_sensor`` re-evaluates them once they could
 be overdue, and ``landing_arrivals`` re-evaluates a failed one as soon as a file lands.
 """
 

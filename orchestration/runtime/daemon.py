@@ -5,7 +5,8 @@ constant with no setting), which alone costs a micro-batch 2.5 s of freshness on
 5 s at worst before the landing sensor even sees a file. This entry point lowers it to
 `SENSOR_LOOP_SECONDS` and runs the daemon's own CLI; `lakehouse dev` starts it in place of
 `python -m dagster._daemon`. A loop costs one cheap landing-zone scan per second.
-`tests/unit/test_dev.py` fails if a Dagster upgrade moves the constant.
+`tests/unit/orchestration/runtime/test_private_api.py` fails if a Dagster upgrade moves the
+constant (this package's `README.md` lists every private symbol it relies on).
 """
 
 import dagster._daemon.sensor as sensor_daemon

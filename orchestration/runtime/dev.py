@@ -1,8 +1,8 @@
-"""`dagster dev` with `orchestration.daemon` as its daemon (sensor loop at 1 s, not 5 s).
+"""`dagster dev` with our daemon, `orchestration.runtime.daemon` (sensor loop at 1 s, not 5 s).
 
 `lakehouse dev` runs this. Everything else is Dagster's own `dev` command: webserver, code
 server, instance and shutdown handling. Beside it, the home's Data Docs are served over HTTP on
-the next port (``orchestration.docs_server``), and every check links there.
+the next port (``orchestration.runtime.docs_server``), and every check links there.
 """
 
 import os
@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from orchestration.docs_server import DOCS_URL_ENV, serve_docs
+from orchestration.runtime.docs_server import DOCS_URL_ENV, serve_docs
 
 DAGSTER_DAEMON = ["-m", "dagster._daemon"]
-OUR_DAEMON = ["-m", "orchestration.daemon"]
+OUR_DAEMON = ["-m", "orchestration.runtime.daemon"]
 
 
 def with_our_daemon(cmd: Sequence[str]) -> list[str]:

@@ -3,8 +3,8 @@
 Dagster's default launcher has the code server spawn each run worker, which imports dagster and
 the whole code location again (about 3 s on this machine) before the first step runs: most of a
 micro-batch's freshness budget. `PreforkRunLauncher` keeps one process per code location that
-has imported it already (`orchestration.prefork`) and forks each worker from it; the worker
-then runs what `dagster api execute_run` runs, so events, logs, failure handling and
+has imported it already (`orchestration.runtime.prefork`) and forks each worker from it; the
+worker then runs what `dagster api execute_run` runs, so events, logs, failure handling and
 cancellation are Dagster's own. The warm process is replaced when a file it loaded changes, so
 a run never executes stale code.
 
@@ -17,13 +17,13 @@ in-process `lakehouse run` and a launched run never write at the same time.
 Configured in the home's `dagster.yaml` (`lakehouse.home.DAGSTER_INSTANCE_YAML`):
 
     run_launcher:
-      module: orchestration.launcher
+      module: orchestration.runtime.launcher
       class: PreforkRunLauncher
 
 and, so that a UI materialization queues behind a lake-writing run like a micro-batch does,
 
     run_coordinator:
-      module: orchestration.launcher
+      module: orchestration.runtime.launcher
       class: LakeRunCoordinator   # QueuedRunCoordinator's config, unchanged
 """
 
@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagster import DagsterRun, QueuedRunCoordinator, SubmitRunContext
+from dagster import DagsterRun, QueuedRunCoordinator, SubmitRunContext, serialize_value
 from dagster._core.launcher.base import (
     CheckRunHealthResult,
     LaunchRunContext,
@@ -110,7 +110,7 @@ class _WarmProcess:
 
 def _start(executable: str, pointer: str, instance_ref: str, modules: list[str]) -> _WarmProcess:
     process = subprocess.Popen(
-        [executable, "-m", "orchestration.prefork", pointer, instance_ref, *modules],
+        [executable, "-m", "orchestration.runtime.prefork", pointer, instance_ref, *modules],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
     ready = _read_reply(process, READY_TIMEOUT_S)
     sources = {}
@@ -133,7 +133,7 @@ def _read_reply(process: subprocess.Popen, timeout: float) -> dict[str, Any]:
     if not result or not result[0]:
         process.kill()
         raise RuntimeError(
-            "the warm run-worker process (orchestration.prefork) "
+            "the warm run-worker process (orchestration.runtime.prefork) "
             + (f"did not answer within {timeout:.0f} s" if not result
                else f"exited with code {process.wait()}; its error is in the daemon's log"))
     return json.loads(result[0])
@@ -206,7 +206,6 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
 
     def launch_run(self, context: LaunchRunContext) -> None:
         from dagster._grpc.types import ExecuteRunArgs
-        from dagster._serdes import serialize_value
 
         run = context.dagster_run
         origin = run.job_code_origin

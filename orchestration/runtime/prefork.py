@@ -1,16 +1,16 @@
 """The warm process behind `PreforkRunLauncher`: imports a code location once, then forks one
 run worker per request.
 
-Protocol, one JSON object per line: the launcher starts ``python -m orchestration.prefork
-<code pointer> <instance ref> [module ...]`` (serialized by dagster's serdes); this process
-loads the code location (dagster, polars, deltalake, the asset graph) and the instance's
-storage stack, imports the named modules, and answers ``{"ready": true, "sources": [...]}``
-with the project files it loaded, so the launcher can tell when they change. Then each
-``{"input_json": ...}`` line (the serialized `ExecuteRunArgs` that `dagster api execute_run`
-takes) forks a worker and is answered ``{"pid": N}``. With ``"lake": {"home", "holder",
-"deadline"}`` the worker holds the home's lake-writer lock (`lakehouse.storage.lock`) for the
-whole run, step processes included; this process never takes it. End of input ends this
-process; workers already running carry on.
+Protocol, one JSON object per line: the launcher starts ``python -m
+orchestration.runtime.prefork <code pointer> <instance ref> [module ...]`` (serialized by
+dagster's serdes); this process loads the code location (dagster, polars, deltalake, the asset
+graph) and the instance's storage stack, imports the named modules, and answers ``{"ready":
+true, "sources": [...]}`` with the project files it loaded, so the launcher can tell when they
+change. Then each ``{"input_json": ...}`` line (the serialized `ExecuteRunArgs` that `dagster
+api execute_run` takes) forks a worker and is answered ``{"pid": N}``. With ``"lake": {"home",
+"holder", "deadline"}`` the worker holds the home's lake-writer lock (`lakehouse.storage.lock`)
+for the whole run, step processes included; this process never takes it. End of input ends
+this process; workers already running carry on.
 
 Forking is safe here because this process never runs a query or a polars expression, so no
 library thread pool exists yet; only allocator housekeeping threads do, and jemalloc is
@@ -97,9 +97,8 @@ class _LakeTurn:
         self._instance = None
 
     def _run_and_instance(self):
-        from dagster._core.instance import DagsterInstance
+        from dagster import DagsterInstance, deserialize_value
         from dagster._grpc.types import ExecuteRunArgs
-        from dagster._serdes import deserialize_value
 
         args = deserialize_value(self.input_json, ExecuteRunArgs)
         if self._instance is None:
@@ -141,8 +140,8 @@ def warm_up(pointer, instance_ref, modules: list[str]) -> None:
     """Import what every run worker needs before its first step: the code location, the
     instance's storage stack (SQLAlchemy, Alembic: opened once on the real instance, then
     closed) and any modules the launcher's config names."""
+    from dagster import DagsterInstance
     from dagster._cli.api import execute_run_command  # noqa: F401
-    from dagster._core.instance import DagsterInstance
 
     pointer.load_target()
     with DagsterInstance.from_ref(instance_ref) as instance:
@@ -152,9 +151,9 @@ def warm_up(pointer, instance_ref, modules: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    from dagster import deserialize_value
     from dagster._core.code_pointer import CodePointer
     from dagster._core.instance.ref import InstanceRef
-    from dagster._serdes import deserialize_value
 
     pointer = deserialize_value(argv[0], CodePointer)
     root = Path(getattr(pointer, "working_directory", None)

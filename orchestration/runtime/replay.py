@@ -19,8 +19,8 @@ import dagster as dg
 from lakehouse.cli import add_selection_arguments
 from lakehouse.home import Home
 from orchestration.assets.quarantine_ops import JOB_NAME, OP_NAME
-from orchestration.launcher import HOST_TAG, PID_TAG
-from orchestration.run import _root_cause, lake_turn
+from orchestration.runtime.launcher import HOST_TAG, PID_TAG
+from orchestration.runtime.run import lake_turn, root_cause
 
 
 def run_replay(home: Home, args: argparse.Namespace,
@@ -49,7 +49,7 @@ def run_replay(home: Home, args: argparse.Namespace,
                         "loggers": {"console": {"config": {"log_level": "WARNING"}}}})
     if not result.success:
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        cause = _root_cause(failures[0]) if failures else "the run failed"
+        cause = root_cause(failures[0]) if failures else "the run failed"
         print(f"REPLAY FAILED (run {result.run_id}): {cause}", flush=True)
         return 1
     print(result.output_for_node(OP_NAME), flush=True)

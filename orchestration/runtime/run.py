@@ -19,7 +19,7 @@ import dagster as dg
 
 from lakehouse.home import Home
 from lakehouse.storage.lock import lake_writer
-from orchestration.launcher import HOST_TAG, PID_TAG, worker_alive
+from orchestration.runtime.launcher import HOST_TAG, PID_TAG, worker_alive
 
 # job name of the placeholder run an in-process run holds the queue with (`_queue_held`)
 QUEUE_HOLD_JOB = "lakehouse_waiting_for_the_lake"
@@ -76,7 +76,7 @@ def _value(metadata_value) -> float:
     return float(getattr(metadata_value, "value", metadata_value) or 0)
 
 
-def _root_cause(failure: dg.DagsterEvent) -> str:
+def root_cause(failure: dg.DagsterEvent) -> str:
     """The innermost error message: the user's exception, not Dagster's wrapper around it."""
     error = failure.event_specific_data.error
     message = "unknown error"
@@ -112,7 +112,7 @@ def summarize(result: dg.ExecuteInProcessResult, home: Home, seconds: float) -> 
         )
     failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     for failure in failures:
-        lines.append(f"\nFAILED step {failure.step_key}: {_root_cause(failure)}")
+        lines.append(f"\nFAILED step {failure.step_key}: {root_cause(failure)}")
     lines.append(f"\nWarehouse (DuckDB): {home.warehouse}")
     lines.append(f"Lake (Delta):       {home.lake}")
     lines.append(f"Dagster UI:         make dev  (then http://127.0.0.1:3000; home {home.root})")

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +21,8 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+
+from tests.servers import free_port, stop
 
 CHROMIUM = Path(os.environ.get("LAKEHOUSE_CHROMIUM", "/usr/bin/chromium"))
 pytestmark = pytest.mark.skipif(
@@ -42,26 +42,11 @@ def _cli(*args: str, home: Path, timeout: int = 900) -> subprocess.CompletedProc
                           text=True, timeout=timeout, check=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(*args: str, home: Path) -> subprocess.Popen:
     env = {**os.environ, "LAKEHOUSE_HOME": str(home)}
     return subprocess.Popen([str(BIN / "lakehouse"), *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
 
 
 def _wait_http(url: str, deadline: float, data: bytes | None = None) -> None:
@@ -113,7 +98,7 @@ def home(tmp_path_factory) -> Path:
 def test_the_ui_and_the_api_docs_in_a_real_browser(home):
     from playwright.sync_api import expect, sync_playwright
 
-    port, api_port = _free_port(), _free_port()
+    port, api_port = free_port(), free_port()
     dev = _start("dev", "--home", str(home), "--port", str(port), home=home)
     api = _start("serve", "--home", str(home), "--port", str(api_port), home=home)
     ui = f"http://127.0.0.1:{port}"
@@ -171,8 +156,8 @@ def test_the_ui_and_the_api_docs_in_a_real_browser(home):
             expect(page.get_by_text("/fulfilment").first).to_be_visible()
             browser.close()
     finally:
-        _stop(dev)
-        _stop(api)
+        stop(dev, 30, group=True)
+        stop(api, 30, group=True)
 
 
 def _skip_welcome(page) -> None:

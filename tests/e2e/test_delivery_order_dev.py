@@ -21,15 +21,11 @@ fulfilment options), the ML marts and the warehouse.
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import dagster as dg
@@ -40,6 +36,7 @@ from lakehouse.silver import LAYOUTS
 from lakehouse.silver.tables import IDENTITY_TABLES
 from lakehouse.simulate import SimConfig
 from tests import convergence as cv
+from tests.servers import free_port, graphql, stop
 
 BIN = Path(sys.executable).parent
 CONFIG = SimConfig(persons=70, products=10, stores=1, warehouses=1, days=5, seed=19,
@@ -60,25 +57,11 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.load(response)
-
-
 def _wait_for_ui(port: int, deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
-            repos = _graphql(port, "{ repositoriesOrError { ... on RepositoryConnection { "
-                                   "nodes { sensors { name sensorState { status } } } } } }")
+            repos = graphql(port, "{ repositoriesOrError { ... on RepositoryConnection { "
+                                  "nodes { sensors { name sensorState { status } } } } } }")
             sensors = {s["name"]: s["sensorState"]["status"]
                        for r in repos["data"]["repositoriesOrError"]["nodes"]
                        for s in r["sensors"]}
@@ -143,7 +126,7 @@ def test_micro_batches_release_what_the_first_delivery_held_back(tmp_path):
     assert held.height > 0, "the first delivery held nothing back: the test proves nothing"
     timing = {"first delivery, batch path": time.monotonic() - t0}
 
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(BIN / "lakehouse"), "dev", "--home", str(home), "--port",
                              str(port)], env=_env(home), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -170,11 +153,7 @@ def test_micro_batches_release_what_the_first_delivery_held_back(tmp_path):
             time.sleep(1)
         timing["dev start to micro-batches done"] = time.monotonic() - dropped
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc, 30, group=True)
     runs = _micro_batches(home)
     assert runs and set(second) <= set().union(*(_files_of(r) for r in runs)), (
         f"the second delivery did not reach a micro-batch run in time ({timing}): "
@@ -184,12 +163,7 @@ def test_micro_batches_release_what_the_first_delivery_held_back(tmp_path):
     got = cv.fingerprint(home, only=MICRO_TABLES, warehouse=False)
     failures += cv.differences(expected, got, ("one delivery", "run + micro-batches"),
                                tables=MICRO_TABLES)
-    try:
-        cv.check_quarantine(home, one)
-    except AssertionError as e:
-        failures.append(f"quarantine: {e}")
-    if failures:  # raised, not asserted: pytest's rewriting would repeat the whole message
-        raise AssertionError(f"seconds: {timing}\n" + "\n".join(failures))
+    cv.raise_failures(f"seconds: {timing}", failures + cv.quarantine_failures(home, one))
     # what the first run held back for the catalog was released by a micro-batch
     q = cv.quarantine(home).join(held.select("file", "line"), on=["file", "line"], how="semi")
     assert q.filter(pl.col("status") == "released").height > 0

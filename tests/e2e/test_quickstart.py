@@ -7,7 +7,6 @@ dbt build into the home's DuckDB warehouse, and the Dagster UI's GraphQL endpoin
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ import dagster as dg
 import duckdb
 import pytest
 from deltalake import DeltaTable
+
+from tests.servers import free_port, graphql
 
 BIN = Path(sys.executable).parent
 SMALL = ["--persons", "150", "--products", "20", "--stores", "2", "--warehouses", "1",
@@ -140,16 +141,10 @@ def test_a_mart_failing_its_audit_is_never_published(home, run_output):
     assert published.read_bytes() == before
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _a_landed_file_reaches_silver_through_the_daemon(home: Path) -> None:
     """The micro-batch path as deployed: the daemon's sensor sees a new file, the queue starts
     the run, the prefork launcher forks its worker, and the events reach silver."""
-    from orchestration.launcher import PID_TAG
+    from orchestration.runtime.launcher import PID_TAG
 
     source = sorted((home / "landing" / "web").glob("events_*.jsonl"))[0]
     lines = source.read_text().splitlines()[:5]
@@ -185,16 +180,8 @@ def _a_landed_file_reaches_silver_through_the_daemon(home: Path) -> None:
     assert all(PID_TAG in r.tags for r in runs)  # forked by PreforkRunLauncher
 
 
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.load(response)
-
-
 def test_dev_serves_the_asset_graph_and_runs_micro_batches(home):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LAKEHOUSE_HOME": str(home)}
     # started as a shell starts a background job (`make dev &`, a supervisor): SIGINT ignored
     proc = subprocess.Popen([str(BIN / "lakehouse"), "dev", "--home", str(home), "--port",
@@ -206,7 +193,7 @@ def test_dev_serves_the_asset_graph_and_runs_micro_batches(home):
         deadline, nodes = time.monotonic() + 180, None
         while time.monotonic() < deadline:
             try:
-                data = _graphql(port, "{ assetNodes { assetKey { path } groupName } }")
+                data = graphql(port, "{ assetNodes { assetKey { path } groupName } }")
                 nodes = data.get("data", {}).get("assetNodes")
                 if nodes:
                     break
@@ -218,8 +205,8 @@ def test_dev_serves_the_asset_graph_and_runs_micro_batches(home):
         assert groups[("landing", "web")] == "landing"
         assert groups[("bronze", "web__events")] == "bronze"
         assert groups[("dim_dates",)] == "marts"
-        repos = _graphql(port, "{ repositoriesOrError { ... on RepositoryConnection { nodes "
-                               "{ sensors { name } schedules { name } } } } }")
+        repos = graphql(port, "{ repositoriesOrError { ... on RepositoryConnection { nodes "
+                              "{ sensors { name } schedules { name } } } } }")
         repo = repos["data"]["repositoriesOrError"]["nodes"][0]
         assert {"landing_sensor"} <= {s["name"] for s in repo["sensors"]}
         assert {"daily_batch"} <= {s["name"] for s in repo["schedules"]}

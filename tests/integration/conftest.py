@@ -1,4 +1,5 @@
-"""Tiny landing zones written by hand (the simulator is not a dependency of these tests)."""
+"""Tiny landing zones written by hand (the simulator is not a dependency of these tests), and
+one small simulated retailer for the tests that need a real home."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
+from deltalake import DeltaTable
 
 from lakehouse.home import Home
+from lakehouse.storage import quarantine_uri, read_table
 
 
 def web_event(n: int, **kw) -> dict:
@@ -63,6 +67,31 @@ def standard_landing() -> dict[str, str | bytes]:
     }
 
 
+def ingest_outcome(home: Home) -> tuple[dict[str, list[int]], pl.DataFrame]:
+    """What ingestion made of a landing zone: the bronze ``_line`` values per source file
+    (every bronze table) and the quarantine table (empty when none was written)."""
+    landed: dict[str, list[int]] = {}
+    for path in home.bronze.iterdir() if home.bronze.exists() else []:
+        for source, line in read_table(str(path)).select("_source_file", "_line").iter_rows():
+            landed.setdefault(source, []).append(line)
+    uri = quarantine_uri(home)
+    quarantined = read_table(uri) if DeltaTable.is_deltatable(uri) else pl.DataFrame(
+        schema={"_source_file": pl.String, "_line": pl.Int64})
+    return landed, quarantined
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
     return Home.resolve(tmp_path / "home").ensure()
+
+
+@pytest.fixture(scope="session")
+def small_retailer(tmp_path_factory) -> Path:
+    """A small simulated retailer (150 persons, 40 products, Jan 1 - Jan 12) built through
+    every gated step, once: tests that write take a copy (``tests.gated.private_copy``)."""
+    from lakehouse.simulate import SimConfig
+    from tests.gated import simulated_lake
+
+    root = tmp_path_factory.mktemp("small_retailer")
+    simulated_lake(root, SimConfig(persons=150, products=40, days=12, seed=5))
+    return root

@@ -180,7 +180,7 @@ def test_a_duplicated_key_is_quarantined_and_passes_the_quarantine_gate(home):
     assert gate.passed, gate.describe()
 
 def test_big_file_read_in_pieces_lands_the_same_rows(tmp_path, monkeypatch):
-    from lakehouse.ingest import bronze
+    from lakehouse.ingest.bronze import work
 
     rows = [web_event(i) for i in range(60)]
     rows[7] = "{broken"
@@ -189,7 +189,7 @@ def test_big_file_read_in_pieces_lands_the_same_rows(tmp_path, monkeypatch):
     landing = {"web/events_20260301_000.jsonl": jsonl(rows)}
     out = {}
     for name, piece in (("whole", 1 << 30), ("pieces", 700)):
-        monkeypatch.setattr(bronze, "STREAM_BYTES", piece)
+        monkeypatch.setattr(work, "STREAM_BYTES", piece)
         home = Home.resolve(tmp_path / name).ensure()
         write_landing(home, landing)
         result = ingest(home)

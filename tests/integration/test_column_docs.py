@@ -13,7 +13,7 @@ from lakehouse.identity.stability import HISTORY_SCHEMA
 from lakehouse.identity.store import erase
 from lakehouse.ingest.bronze import LINEAGE
 from lakehouse.ingest.quarantine import SCHEMA as QUARANTINE_SCHEMA
-from lakehouse.inventory.ledger import LEDGER_SCHEMA
+from lakehouse.inventory.ledger_rows import LEDGER_SCHEMA
 from lakehouse.ml import publish_feature_marts
 from lakehouse.silver import clickstream, commerce, identity_inputs, marketing, operations
 from lakehouse.silver import reference as silver_reference

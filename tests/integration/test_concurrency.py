@@ -2,7 +2,7 @@
 (issue 16, "Concurrency"; DESIGN.md rule 2).
 
 One small simulated retailer, every file landed. Started at the same moment on that home, as
-real processes: an in-process nightly (`orchestration.run.materialize_all`, the code of
+real processes: an in-process nightly (`orchestration.runtime.run.materialize_all`, the code of
 `lakehouse run`, on a smaller job: bronze and silver), three
 micro-batches and a materialization of assets (what the UI launches: an untagged asset-job
 run), each a run launched through the home's `PreforkRunLauncher` as the daemon launches a
@@ -51,8 +51,9 @@ def _nightly_defs(home: str) -> dg.Definitions:
     """The small form's nightly job: the batch path's bronze and silver (`lakehouse run` runs
     every asset; the full form, in the bench, runs it)."""
     from orchestration import definitions as d
+    from orchestration.jobs import LAKE_WRITER
 
-    job = dg.define_asset_job("materialize_all", tags=d.LAKE_WRITER,
+    job = dg.define_asset_job("materialize_all", tags=LAKE_WRITER,
                               selection=dg.AssetSelection.assets(d.ingest_bronze,
                                                                  d.silver_tables))
     from orchestration.resources import LakehouseResource
@@ -66,7 +67,7 @@ def _nightly_defs(home: str) -> dg.Definitions:
 def nightly(home: str) -> int:
     """`lakehouse run`'s code (lake turn, in-process run on the home's instance) on the small
     nightly job."""
-    from orchestration.run import materialize_all
+    from orchestration.runtime.run import materialize_all
 
     return materialize_all(Home.resolve(home), _nightly_defs(home))
 
@@ -170,7 +171,7 @@ def intervals(home: Path) -> list[tuple[str, float, float]]:
 def last_turns(held: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
     """Each holder's last interval, in order: an in-process run that found a launched run
     dequeued meanwhile gives the lock back before writing anything and takes it again later
-    (`orchestration.run.lake_turn`), so its last interval is its write."""
+    (`orchestration.runtime.run.lake_turn`), so its last interval is its write."""
     last = {holder: (holder, a, r) for holder, a, r in held}
     return sorted(last.values(), key=lambda t: t[1])
 
@@ -312,7 +313,7 @@ def test_a_launched_run_that_cannot_get_the_lake_fails_naming_the_holder(tmp_pat
     start out first, it fails the run itself, naming the holder; nothing was written."""
     from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
 
-    from orchestration.launcher import WRITES_TAG
+    from orchestration.runtime.launcher import WRITES_TAG
 
     home = Home.resolve(tmp_path / "home").ensure()
     monkeypatch.setenv("LAKEHOUSE_HOME", str(home.root))
@@ -320,7 +321,7 @@ def test_a_launched_run_that_cannot_get_the_lake_fails_naming_the_holder(tmp_pat
     module.write_text(TOY)
     recon = ReconstructableJob(
         ReconstructableRepository.for_file(str(module), "defs", str(tmp_path)), "__ASSET_JOB")
-    overrides = {"run_launcher": {"module": "orchestration.launcher",
+    overrides = {"run_launcher": {"module": "orchestration.runtime.launcher",
                                   "class": "PreforkRunLauncher"},
                  # the worker gives up 15 s before this: after 1 s
                  "run_monitoring": {"enabled": True, "start_timeout_seconds": 16}}
@@ -363,7 +364,7 @@ def test_a_launched_run_that_cannot_get_the_lake_fails_naming_the_holder(tmp_pat
 
 
 def test_which_launched_runs_hold_the_lake():
-    from orchestration.launcher import writes_lake
+    from orchestration.runtime.launcher import writes_lake
 
     def run(tags=None, assets=None, checks=None) -> dg.DagsterRun:
         return dg.DagsterRun(job_name="j", tags=tags or {}, asset_selection=assets,
@@ -387,13 +388,13 @@ def test_the_queue_tags_a_ui_materialization_as_a_lake_writer():
         RemoteRepositoryOrigin,
     )
 
-    from orchestration.launcher import WRITES_TAG
+    from orchestration.runtime.launcher import WRITES_TAG
 
     origin = RemoteJobOrigin(RemoteRepositoryOrigin(
         RegisteredCodeLocationOrigin("orchestration.definitions"), "__repository__"),
         "__ASSET_JOB")
 
-    overrides = {"run_coordinator": {"module": "orchestration.launcher",
+    overrides = {"run_coordinator": {"module": "orchestration.runtime.launcher",
                                      "class": "LakeRunCoordinator",
                                      "config": {"tag_concurrency_limits": [
                                          {"key": WRITES_TAG, "value": "lake", "limit": 1}]}}}
@@ -414,7 +415,7 @@ TURN = """
 import sys, time
 import dagster as dg
 from lakehouse.home import Home
-from orchestration.run import QUEUE_HOLD_JOB, lake_turn
+from orchestration.runtime.run import QUEUE_HOLD_JOB, lake_turn
 
 home = Home.resolve(sys.argv[1])
 with dg.DagsterInstance.from_config(str(home.dagster_home)) as instance:

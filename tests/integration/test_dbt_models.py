@@ -494,7 +494,7 @@ def _dbt_docs_are_served_for_the_published_warehouse(home: Home) -> None:
     import socket
     import urllib.request
 
-    from orchestration.docs_server import serve_docs
+    from orchestration.runtime.docs_server import serve_docs
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -512,3 +512,32 @@ def _dbt_docs_are_served_for_the_published_warehouse(home: Home) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_dbt_step_keeps_what_dbt_built_when_a_model_fails(tmp_path: Path) -> None:
+    """Through Dagster (dagster-dbt): a model that fails (its source has no validated version)
+    fails the step, after the step has yielded the models dbt did build, measured; the home
+    reaches dbt only for the build (the environment is as it was afterwards)."""
+    import dagster as dg
+
+    from orchestration.assets.dbt import DbtResource, dbt_models
+    from orchestration.resources import LakehouseResource
+
+    home = Home.resolve(tmp_path / "home")
+    write_deltalake(str(home.silver / "suppliers"), pa.table({"supplier_id": ["S1"]}))
+    environment = dict(os.environ)
+    built, failing = dg.AssetKey("dim_dates"), dg.AssetKey(["staging", "stg_silver__suppliers"])
+    result = dg.materialize(
+        [dbt_models], selection=[built, failing], raise_on_error=False,
+        resources={"dbt": DbtResource(), "lakehouse": LakehouseResource(home=str(home.root))})
+    assert dict(os.environ) == environment
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "silver/suppliers" in str(failure.event_specific_data.error)
+    materialized = {e.asset_key: e.materialization.metadata
+                    for e in result.get_asset_materialization_events()}
+    assert set(materialized) == {built}
+    assert materialized[built]["dagster/row_count"].value > 365
+    assert materialized[built]["relation"].value == "main.dim_dates"
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks and all(checks.values()) and all("dim_dates" in name for name in checks)

@@ -80,6 +80,21 @@ def test_dbt_project_parses_offline_without_packages():
     assert "path: warehouse.duckdb" in profile
 
 
+def test_every_dbt_test_is_a_blocking_check_on_the_model_it_is_attached_to():
+    """The translator's checks (dagster-dbt's, through `get_asset_check_spec`): one per dbt
+    test, named as the test, on its model, blocking even for a `warn` test."""
+    from orchestration.assets.dbt import asset_key, dbt_models
+
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    specs = {(s.asset_key, s.name): s for s in dbt_models.check_specs}
+    assert len(specs) == len(tests)
+    for test in tests:
+        spec = specs[(asset_key(manifest["nodes"][test["attached_node"]]), test["name"])]
+        assert spec.blocking and spec.metadata["dbt_unique_id"] == test["unique_id"]
+        assert not spec.additional_deps
+
+
 def test_a_mart_rebuilt_outside_the_nightly_job_gets_the_warehouse_published():
     """Dagster's own evaluation of the warehouse's automation condition: after a mart is
     materialized on its own (from the UI), the warehouse is requested; once published, not."""

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 
 import dagster as dg
 
-from orchestration.docs_server import DOCS_URL_ENV, docs_link, serve_docs
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from orchestration.runtime.docs_server import DOCS_URL_ENV, docs_link, serve_docs
+from tests.servers import free_port
 
 
 def test_docs_are_served_over_http_and_checks_link_there(tmp_path, monkeypatch):
@@ -21,7 +15,7 @@ def test_docs_are_served_over_http_and_checks_link_there(tmp_path, monkeypatch):
     page = root / "gx" / "index.html"
     page.parent.mkdir(parents=True)
     page.write_text("<html>gates</html>")
-    port = _free_port()
+    port = free_port()
     server = serve_docs(root, "127.0.0.1", port)
     try:
         monkeypatch.setenv(DOCS_URL_ENV, f"http://127.0.0.1:{port}")
@@ -43,7 +37,7 @@ def test_dbt_docs_before_any_publish_say_so(tmp_path):
     from pathlib import Path
 
     root = tmp_path / "docs"
-    port = _free_port()
+    port = free_port()
     server = serve_docs(root, "127.0.0.1", port, dbt=(Path("dbt_project"), "dbt"))
     try:
         try:

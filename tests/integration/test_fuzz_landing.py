@@ -28,19 +28,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from deltalake import DeltaTable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lakehouse.channels.spec import CHANNELS, NESTED, Entity, Field
+from lakehouse.channels import CHANNELS, NESTED, Entity, Field
 from lakehouse.home import Home
 from lakehouse.ingest import IngestResult, batch_id_for, discover, ingest_files
 from lakehouse.ingest.quarantine import ERROR_KINDS
-from lakehouse.storage import quarantine_uri, read_table
+from tests.integration.conftest import ingest_outcome
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 TIME_LIMIT = 30  # seconds one example may take (a hang fails the test instead of stalling it)
-BLANK = b" \t\r"  # a line of only these is no record (lakehouse.ingest.parse.BLANK)
+BLANK = b" \t\r"  # a line of only these is no record (lakehouse.ingest.parse.records.BLANK)
 LANDED = [e for ch in CHANNELS for e in ch.entities if (ch.name, e.name) not in NESTED]
 JSONL = [e for e in LANDED if e.format == "jsonl"]
 CSV = [e for e in LANDED if e.format == "csv"]
@@ -243,21 +242,9 @@ def lines_of(data: bytes) -> list[bytes]:
     return data.split(b"\n") if data else []
 
 
-def rows_by_file(home: Home) -> tuple[dict[str, list[int]], pl.DataFrame]:
-    """Bronze ``_line`` values per source file and the quarantine table."""
-    landed: dict[str, list[int]] = {}
-    for path in home.bronze.iterdir() if home.bronze.exists() else []:
-        for source, line in read_table(str(path)).select("_source_file", "_line").iter_rows():
-            landed.setdefault(source, []).append(line)
-    uri = quarantine_uri(home)
-    quarantined = read_table(uri) if DeltaTable.is_deltatable(uri) else pl.DataFrame(
-        schema={"_source_file": pl.String, "_line": pl.Int64})
-    return landed, quarantined
-
-
 def check(result: IngestResult, home: Home, landing: dict[str, bytes]) -> None:
     """What must hold for any landing zone (DESIGN.md rules 3 and 4)."""
-    landed, quarantined = rows_by_file(home)
+    landed, quarantined = ingest_outcome(home)
     assert result.rows_read == result.rows_bronze + result.rows_quarantined
     for f in result.files:
         mine = quarantined.filter(pl.col("_source_file") == f.relpath)
@@ -377,7 +364,7 @@ def test_seeds_from_the_contracts_land_whole():
             files = discover(home)
             result = ingest_files(home, files, batch_id_for(files),
                                   now=NOW + timedelta(days=400))
-            _, quarantined = rows_by_file(home)
+            _, quarantined = ingest_outcome(home)
             assert result.rows_bronze == len(rows), quarantined["reason"].to_list()
 
     seeds()

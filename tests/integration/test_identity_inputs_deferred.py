@@ -1,5 +1,5 @@
 """Micro-batches leave the identity inputs to the next batch run, which folds every batch they
-missed: the result equals folding them batch by batch (lakehouse/silver/build.py)."""
+missed: the result equals folding them batch by batch (lakehouse/silver/identity_tables.py)."""
 
 import polars as pl
 

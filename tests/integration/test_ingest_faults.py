@@ -77,14 +77,14 @@ def test_groups_and_threads_land_what_one_file_at_a_time_lands(lake, tmp_path, m
     one file per group on one thread (the plain path) gives the same bronze and quarantine."""
     import shutil
 
-    from lakehouse.ingest import bronze
+    from lakehouse.ingest.bronze import plan, run
     from lakehouse.storage import read_table
 
     home, result, _ = lake
     plain = Home.resolve(tmp_path / "plain").ensure()
     shutil.copytree(home.landing, plain.landing, dirs_exist_ok=True)
-    monkeypatch.setattr(bronze, "WORKERS", 1)
-    monkeypatch.setattr(bronze, "GROUP_BYTES", 1)  # every file its own group
+    monkeypatch.setattr(run, "WORKERS", 1)
+    monkeypatch.setattr(plan, "GROUP_BYTES", 1)  # every file its own group
     files = discover(plain)
     again = ingest_files(plain, files, batch_id_for(files), now=_now_of(home))
     assert [vars(f) for f in again.files] == [vars(f) for f in result.files]

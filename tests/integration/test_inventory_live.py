@@ -17,7 +17,7 @@ from deltalake import DeltaTable
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.inventory import Inventory, build_ledger, read_silver
-from lakehouse.inventory.live import APP_VERSION, app_id
+from lakehouse.inventory.live_writes import APP_VERSION, app_id
 from lakehouse.inventory.store import gold_frames
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.delta import committed

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from lakehouse.home import Home
-from lakehouse.ingest import batch_id_for, discover, ingest_files
+from lakehouse.ingest import discover
 from lakehouse.inventory import (
     Inventory,
     apply_batch,
@@ -26,7 +26,7 @@ from lakehouse.inventory import (
 from lakehouse.inventory.evaluate import EQUAL, SHRINK, SHRINK_OPEN, explain
 from lakehouse.inventory.fold import empty_state
 from lakehouse.simulate import SimConfig, simulate
-from tests.gated import build_silver
+from tests.gated import ingest_batch
 
 ACCURACY_FLOOR = 0.85  # shrinkage stays invisible until a count; see bench_inventory.py
 SETTLE_DAYS = 4  # the last days' late records had not landed when the run ended
@@ -36,10 +36,7 @@ SETTLE_DAYS = 4  # the last days' late records had not landed when the run ended
 def home(tmp_path_factory):
     h = tmp_path_factory.mktemp("inv")
     simulate(Home.resolve(h), SimConfig(persons=400, days=12, seed=7))
-    files = discover(h)
-    bid = batch_id_for(files)
-    ingest_files(h, files, bid)
-    build_silver(h, bid)
+    ingest_batch(h)
     return h
 
 
@@ -83,9 +80,7 @@ def test_micro_batches_update_positions_like_a_full_fold(tmp_path) -> None:
     state, old = empty_state(), None
     moved = 0
     for group in groups:
-        bid = batch_id_for(group)
-        ingest_files(h, group, bid)
-        build_silver(h, bid)
+        ingest_batch(h, group)
         new = build_ledger(read_silver(h))
         if old is None:
             added, removed = new, new.clear()

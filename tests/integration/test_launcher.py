@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
 
-from orchestration.launcher import PID_TAG, PreforkRunLauncher
+from orchestration.runtime.launcher import PID_TAG, PreforkRunLauncher
 
 JOBS = textwrap.dedent("""
     import os, time
@@ -33,7 +33,7 @@ JOBS = textwrap.dedent("""
 
 @pytest.fixture
 def instance(tmp_path: Path):
-    overrides = {"run_launcher": {"module": "orchestration.launcher",
+    overrides = {"run_launcher": {"module": "orchestration.runtime.launcher",
                                   "class": "PreforkRunLauncher"}}
     (tmp_path / "dagster").mkdir()
     with dg.instance_for_test(overrides=overrides, temp_dir=str(tmp_path / "dagster")) as inst:
@@ -118,7 +118,7 @@ def test_run_monitoring_fails_a_run_whose_worker_died(instance):
 
     from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
-    from orchestration.launcher import HOST_TAG
+    from orchestration.runtime.launcher import HOST_TAG
 
     dead = subprocess.Popen(["true"])
     dead.wait()

@@ -17,14 +17,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from deltalake import DeltaTable
 
 from lakehouse.home import Home
-from lakehouse.ingest import IngestResult, batch_id_for, bronze, discover, ingest_files, parse
+from lakehouse.ingest import IngestResult, batch_id_for, discover, ingest_files
+from lakehouse.ingest.bronze import work
+from lakehouse.ingest.parse import jsonl
+from lakehouse.ingest.parse.records import strip_bom
 from lakehouse.ingest.quarantine import ERROR_KINDS
-from lakehouse.storage import quarantine_uri, read_table
+from lakehouse.storage import read_table
 from tests.corpus.malformed.generate import GENERATED, deep_nesting, huge_field
-from tests.integration.conftest import write_landing
+from tests.integration.conftest import ingest_outcome, write_landing
 
 CORPUS = Path(__file__).parents[1] / "corpus" / "malformed"
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
@@ -198,26 +200,14 @@ def ingest(home: Home) -> IngestResult:
 
 def line_texts(data: bytes) -> list[str]:
     """The file's lines as the reader names them (1-based by index + 1), raw text as kept."""
-    data = parse.strip_bom(data)
+    data = strip_bom(data)
     return [raw.removesuffix(b"\r").decode("utf-8", "backslashreplace")
             for raw in data.split(b"\n")]
 
 
-def outcome(home: Home) -> tuple[dict[str, list[int]], pl.DataFrame]:
-    """Bronze lines per source file (every bronze table) and the quarantine table."""
-    lines: dict[str, list[int]] = {}
-    for path in home.bronze.iterdir():
-        for source, line in read_table(str(path)).select("_source_file", "_line").iter_rows():
-            lines.setdefault(source, []).append(line)
-    uri = quarantine_uri(home)
-    quarantined = read_table(uri) if DeltaTable.is_deltatable(uri) else pl.DataFrame(
-        schema={"_source_file": pl.String})
-    return lines, quarantined
-
-
 def check_rules(result: IngestResult, home: Home, landing: dict[str, bytes]) -> None:
     """Rules 3 and 4 for every file, whatever it held."""
-    bronze_lines, quarantined = outcome(home)
+    bronze_lines, quarantined = ingest_outcome(home)
     assert result.rows_read == result.rows_bronze + result.rows_quarantined
     for f in result.files:
         rows = quarantined.filter(pl.col("_source_file") == f.relpath)
@@ -244,7 +234,7 @@ def check_rules(result: IngestResult, home: Home, landing: dict[str, bytes]) -> 
 
 def check_expected(kind: str, home: Home, result: IngestResult, rename=lambda p: p) -> None:
     """Which lines went where, file by file, as ``EXPECTED`` states."""
-    bronze_lines, quarantined = outcome(home)
+    bronze_lines, quarantined = ingest_outcome(home)
     for relpath, (in_bronze, in_quarantine) in EXPECTED[kind].items():
         source = rename(relpath)
         rows = quarantined.filter(pl.col("_source_file") == source)
@@ -293,8 +283,8 @@ def test_every_kind_in_one_batch_lands_as_each_alone(home: Home):
 
 def test_a_huge_line_across_stream_pieces(home: Home, monkeypatch):
     """A line longer than the streaming piece and the polars chunk is carried whole."""
-    monkeypatch.setattr(bronze, "STREAM_BYTES", 1 << 20)
-    monkeypatch.setattr(parse, "CHUNK_BYTES", 1 << 18)
+    monkeypatch.setattr(work, "STREAM_BYTES", 1 << 20)
+    monkeypatch.setattr(jsonl, "CHUNK_BYTES", 1 << 18)
     landing = huge_field(3 << 20)
     write_landing(home, landing)
     result = ingest(home)

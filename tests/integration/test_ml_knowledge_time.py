@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,9 +15,8 @@ import pytest
 from lakehouse.home import Home
 from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.ml import FEATURE_SETS, HistoryError, training_set
-from lakehouse.simulate import SimConfig
 from lakehouse.storage.delta import read_table
-from tests.gated import build_silver, gate, simulated_lake
+from tests.gated import build_silver, gate, private_copy
 
 T = datetime(2026, 1, 7, tzinfo=UTC)  # the label time (the simulation runs Jan 1 - Jan 12)
 DELIVERED = T + timedelta(hours=5)  # when the late files land
@@ -31,17 +29,10 @@ def validate(lake: Path) -> None:
     gate(lake.parent, "bronze", "quarantine", "silver", "gold")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("knowsim")
-    simulated_lake(root, SimConfig(persons=150, products=40, days=12, seed=5))
-    return root
-
-
 @pytest.fixture
-def home(built, tmp_path) -> Home:
-    shutil.copytree(built, tmp_path / "h")
-    return Home.resolve(tmp_path / "h")
+def home(small_retailer, tmp_path) -> Home:
+    """A private copy of the small retailer: tests write to its tables."""
+    return private_copy(small_retailer, tmp_path)
 
 
 def deliver(home: Home, rel: str, text: str, at: datetime) -> None:

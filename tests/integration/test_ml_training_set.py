@@ -18,10 +18,9 @@ from lakehouse.ml import (
     publish_feature_marts,
     training_set,
 )
-from lakehouse.simulate import SimConfig
 from lakehouse.storage.delta import read_table, to_arrow
 from lakehouse.storage.validations import record_validation, validated_versions
-from tests.gated import simulated_lake
+from tests.gated import private_copy
 
 INPUTS = sorted({t for fs in FEATURE_SETS.values() for t in fs.tables})
 T = datetime(2026, 1, 7, tzinfo=UTC)  # the label time (the simulation runs Jan 1 - Jan 12)
@@ -36,18 +35,10 @@ def validate(lake: Path, tables=INPUTS) -> None:
         record_validation(lake / t, dt.version(), f"test.{t}", 0, "test")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("mlsim")
-    simulated_lake(root, SimConfig(persons=150, products=40, days=12, seed=5))
-    return root
-
-
 @pytest.fixture
-def home(built, tmp_path) -> Home:
+def home(small_retailer, tmp_path) -> Home:
     """A private copy of the built home: tests append to its tables."""
-    shutil.copytree(built, tmp_path / "h")
-    return Home.resolve(tmp_path / "h")
+    return private_copy(small_retailer, tmp_path)
 
 
 def persons(home: Home) -> list[str]:

@@ -11,11 +11,11 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.home import Home
-from lakehouse.ingest import batch_id_for, discover, ingest_files
+from lakehouse.ingest import discover
 from lakehouse.silver.products import MappingError, read_mapping
 from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.paths import quarantine_uri, table_uri
-from tests.gated import build_silver
+from tests.gated import build_silver, ingest_batch
 
 SIM = SimConfig(persons=60, products=12, stores=2, warehouses=1, days=2, seed=21,
                 malformed_rate=0.1)
@@ -34,11 +34,7 @@ def _batch(home: Home, src: Home, rels: list[str]) -> str:
     for rel in rels:
         (home.landing / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src.landing / rel, home.landing / rel)
-    files = [f for f in discover(home) if f.relpath in set(rels)]
-    bid = batch_id_for(files)
-    ingest_files(home, files, bid)
-    build_silver(home, bid)
-    return bid
+    return ingest_batch(home, [f for f in discover(home) if f.relpath in set(rels)])
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Replaying the quarantine on a real lake: pending rows get a release pass, dead rows that the
 current contract accepts reach bronze and silver exactly once, the rest stay with their reason
-(lakehouse/ingest/replay.py, the `quarantine_replay` job, `lakehouse quarantine`)."""
+(lakehouse/ingest/replay/, the `quarantine_replay` job, `lakehouse quarantine`)."""
 
 from __future__ import annotations
 
@@ -110,14 +110,14 @@ def _allow_negative_web_quantities(monkeypatch) -> None:
     from dataclasses import replace
 
     import data_quality.suites
-    import lakehouse.channels.spec as spec
+    import lakehouse.channels.registry as registry
 
-    web = spec.entity("web", "events")
+    web = registry.entity("web", "events")
     fields = tuple(replace(f, minimum=None) if f.name == "quantity" else f for f in web.fields)
     channels = tuple(replace(ch, entities=tuple(replace(e, fields=fields) if e == web else e
                                                 for e in ch.entities))
-                     for ch in spec.CHANNELS)
-    monkeypatch.setattr(spec, "CHANNELS", channels)
+                     for ch in registry.CHANNELS)
+    monkeypatch.setattr(registry, "CHANNELS", channels)
     monkeypatch.setattr(data_quality.suites, "CHANNELS", channels)
 
 
@@ -235,7 +235,7 @@ def test_an_interrupted_replay_is_finished_not_repeated(placed, tmp_path):
 
 def test_the_replay_job_and_the_command_line(placed, tmp_path, capsys):
     from orchestration.definitions import defs
-    from orchestration.replay import main as replay_main
+    from orchestration.runtime.replay import main as replay_main
 
     home = _copy(placed, tmp_path)
     assert cli(["quarantine", "list", "--home", str(home.root), "--rows", "10"]) == 0

@@ -3,9 +3,6 @@ the nightly table, the live API against validated stock, and the offline evaluat
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import polars as pl
 import pytest
 from deltalake import DeltaTable
@@ -14,25 +11,15 @@ from lakehouse.home import Home
 from lakehouse.ml import recommend as ml_recommend
 from lakehouse.recommend import REC_SCHEMA, evaluate, publish_recommendations, recommend
 from lakehouse.recommend.rerank import channel_stock
-from lakehouse.simulate import SimConfig
 from lakehouse.storage.delta import read_table
 from lakehouse.storage.tables import replace_table
 from lakehouse.storage.validations import record_validation
-from tests.gated import simulated_lake
+from tests.gated import private_copy
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("recsim")
-    simulated_lake(root, SimConfig(persons=150, products=40, days=12, seed=5))
-    return root
-
-
-@pytest.fixture(scope="module")
-def published(built, tmp_path_factory) -> tuple[Home, dict, pl.DataFrame]:
-    root = tmp_path_factory.mktemp("recpub") / "h"
-    shutil.copytree(built, root)
-    home = Home.resolve(root)
+def published(small_retailer, tmp_path_factory) -> tuple[Home, dict, pl.DataFrame]:
+    home = private_copy(small_retailer, tmp_path_factory.mktemp("recpub"))
     out = publish_recommendations(home, n=5)
     return home, out, read_table(out["uri"])
 
@@ -88,9 +75,8 @@ def test_api_lists_for_known_unknown_persons_and_rejects_unknown_channels(publis
         recommend(person, "fax", home=home)
 
 
-def test_api_reads_only_validated_stock(built, tmp_path):
-    shutil.copytree(built, tmp_path / "h")
-    home = Home.resolve(tmp_path / "h")
+def test_api_reads_only_validated_stock(small_retailer, tmp_path):
+    home = private_copy(small_retailer, tmp_path)
     uri = str(home.lake / "gold" / "inventory_channel_availability")
     person = read_table(str(home.lake / "gold" / "identity_map"))["person_id"][0]
     before = recommend(person, "web", 5, home=home)
@@ -106,8 +92,8 @@ def test_api_reads_only_validated_stock(built, tmp_path):
     assert DeltaTable(uri).version() == version
 
 
-def test_evaluation_scores_every_model_with_nothing_unavailable(built):
-    out = evaluate(built, k=10)  # 12 days: the cutoff falls mid-way (day 7)
+def test_evaluation_scores_every_model_with_nothing_unavailable(small_retailer):
+    out = evaluate(small_retailer, k=10)  # 12 days: the cutoff falls mid-way (day 7)
     assert out["cutoff"] == "2026-01-07T00:00:00+00:00"
     assert out["unavailable"] == 0 and out["test_persons"] > 0
     assert set(out["models"]) == {"hybrid", "cooccurrence", "als", "bpr", "cosine", "bm25",

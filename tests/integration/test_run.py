@@ -1,4 +1,5 @@
-"""`lakehouse run` names failed assets and blocking checks, exits non-zero (orchestration/run)."""
+"""`lakehouse run` names failed assets and blocking checks, exits non-zero
+(`orchestration/runtime/run.py`)."""
 
 import socket
 import subprocess
@@ -8,8 +9,8 @@ import time
 import dagster as dg
 
 from lakehouse.home import Home
-from orchestration.launcher import HOST_TAG, PID_TAG
-from orchestration.run import materialize_all, wait_for_lake_writers
+from orchestration.runtime.launcher import HOST_TAG, PID_TAG
+from orchestration.runtime.run import materialize_all, wait_for_lake_writers
 
 
 def _definitions(fail_asset: bool, fail_check: bool) -> dg.Definitions:
@@ -31,22 +32,25 @@ def _definitions(fail_asset: bool, fail_check: bool) -> dg.Definitions:
     return dg.Definitions(assets=[upstream, downstream], asset_checks=[upstream_gate], jobs=[job])
 
 
-def test_run_passes_and_summarises(tmp_path, capsys):
-    home = Home.resolve(tmp_path)
+def _run(tmp_path, capsys, fail_asset: bool = False, fail_check: bool = False
+         ) -> tuple[int, str]:
+    """`lakehouse run` of the toy definitions on a home at ``tmp_path``: (exit code, output)."""
     with dg.instance_for_test():
-        assert materialize_all(home, _definitions(fail_asset=False, fail_check=False)) == 0
-    out = capsys.readouterr().out
+        code = materialize_all(Home.resolve(tmp_path), _definitions(fail_asset, fail_check))
+    return code, capsys.readouterr().out
+
+
+def test_run_passes_and_summarises(tmp_path, capsys):
+    code, out = _run(tmp_path, capsys)
+    assert code == 0
     assert "done  upstream" in out and "done  downstream" in out
     assert "Checks: 1 passed, 0 failed" in out
-    assert str(home.warehouse) in out
+    assert str(Home.resolve(tmp_path).warehouse) in out
     assert out.rstrip().endswith("OK")
 
 
 def test_run_fails_with_the_asset_and_error_named(tmp_path, capsys):
-    with dg.instance_for_test():
-        defs = _definitions(fail_asset=True, fail_check=False)
-        code = materialize_all(Home.resolve(tmp_path), defs)
-    out = capsys.readouterr().out
+    code, out = _run(tmp_path, capsys, fail_asset=True)
     assert code == 1
     assert "FAILED step upstream" in out
     assert "field `ts` is not a timestamp" in out
@@ -54,10 +58,7 @@ def test_run_fails_with_the_asset_and_error_named(tmp_path, capsys):
 
 
 def test_failed_blocking_check_fails_the_run_and_stops_downstream(tmp_path, capsys):
-    with dg.instance_for_test():
-        defs = _definitions(fail_asset=False, fail_check=True)
-        code = materialize_all(Home.resolve(tmp_path), defs)
-    out = capsys.readouterr().out
+    code, out = _run(tmp_path, capsys, fail_check=True)
     assert code == 1
     assert "FAILED [ERROR] upstream:upstream_gate row count 0 < 1" in out
     assert "done  downstream" not in out

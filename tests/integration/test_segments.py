@@ -4,9 +4,7 @@ per resolved person, only validated feature versions read, no raw PII, reproduci
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -15,11 +13,10 @@ from deltalake import DeltaTable
 from lakehouse.home import Home
 from lakehouse.ml import training_set
 from lakehouse.segments import MEMBER_COLUMNS, MEMBERS, PROFILES, publish_segments
-from lakehouse.simulate import SimConfig
 from lakehouse.storage.paths import table_uri
 from lakehouse.storage.tables import replace_table
 from lakehouse.storage.validations import record_validation
-from tests.gated import simulated_lake
+from tests.gated import private_copy
 
 AS_OF = datetime(2026, 1, 13, tzinfo=UTC)  # the simulation runs Jan 1 - Jan 12
 PII = re.compile(r"@|\+\d{6,}|\d{3}[- ]\d{3}[- ]\d{4}")
@@ -29,17 +26,10 @@ def read_table(uri: str, version: int | None = None) -> pl.DataFrame:
     return pl.from_arrow(DeltaTable(uri, version=version).to_pyarrow_table())
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("segsim")
-    simulated_lake(root, SimConfig(persons=150, products=40, days=12, seed=5))
-    return root
-
-
 @pytest.fixture
-def home(built, tmp_path) -> Home:
-    shutil.copytree(built, tmp_path / "h")
-    return Home.resolve(tmp_path / "h")
+def home(small_retailer, tmp_path) -> Home:
+    """A private copy of the small retailer: tests write to its tables."""
+    return private_copy(small_retailer, tmp_path)
 
 
 def test_publish_writes_one_row_per_person_and_the_profiles(home):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -34,16 +33,11 @@ from lakehouse.simulate import SimConfig, simulate
 from lakehouse.storage.tables import replace_table
 from lakehouse.storage.validations import record_validation, validated_version
 from tests.gated import build_inventory, build_silver
+from tests.servers import free_port, stop
 
 BIN = Path(sys.executable).parent
 POSITIONS = "lake/gold/inventory_positions"
 FRESH_SECONDS = 10  # a validated version is served within this long
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(base: str, path: str, **params) -> tuple[int, dict]:
@@ -59,7 +53,7 @@ def get(base: str, path: str, **params) -> tuple[int, dict]:
 @contextmanager
 def serving(home: Path, log: Path) -> Iterator[str]:
     """`lakehouse serve` on a free loopback port until the block ends."""
-    port = _free_port()
+    port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [str(BIN / "lakehouse"), "serve", "--home", str(home), "--port", str(port)],
@@ -77,12 +71,7 @@ def serving(home: Path, log: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 10)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ names, phones and addresses, household cards.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lakehouse.simulate import names, timefmt
@@ -24,6 +25,18 @@ DAY = 86400
 def _qty(w: World) -> int:
     r = w.d.u()
     return 1 if r < 0.82 else (2 if r < 0.96 else 3)
+
+
+def _basket(w: World, products: list[int], pick: Callable[[int, int, int], int],
+            loc: int) -> list[tuple[int, int]]:
+    """(product, units) of each product ``pick`` (reserve online, take off a store's shelf)
+    got any of at ``loc``, each wanted in a random quantity: what the person leaves with."""
+    lines = []
+    for prod in products:
+        got = pick(prod, loc, _qty(w))
+        if got:
+            lines.append((prod, got))
+    return lines
 
 
 def new_account(w: World, p: Person, t: float) -> dict:
@@ -71,11 +84,7 @@ def online_order(w: World, s: Session, t: float, source: str, browser_id: str,
     main = s.products[0]
     wh = next((x for x in order_wh if w.stock.available(main, x) > 0), order_wh[0])
     disc, which = w.promo_today[source]
-    lines = []
-    for prod in s.products:
-        got = w.stock.reserve(prod, wh, _qty(w))
-        if got:
-            lines.append((prod, got))
+    lines = _basket(w, s.products, w.stock.reserve, wh)
     if not lines:
         return None
     acct = checkout_account(w, p, logged_in, t)
@@ -164,11 +173,7 @@ def store_visit(w: World, s: Session, eday: int) -> None:
         loyalty_signup(w, s.person, s.t - 60, None, store=loc)
     if not s.buy:
         return
-    lines = []
-    for prod in s.products:
-        got = w.stock.take(prod, loc, _qty(w))
-        if got:
-            lines.append((prod, got))
+    lines = _basket(w, s.products, w.stock.take, loc)
     if not lines:
         return
     n = w.counter(f"txn-{store.code}")

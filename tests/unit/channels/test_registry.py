@@ -1,12 +1,8 @@
-"""The channel contract and landing-zone discovery (lakehouse/channels/)."""
-
-from pathlib import Path
+"""The channel contract and landing-zone discovery (lakehouse/channels/registry.py)."""
 
 import pytest
 
-from lakehouse.channels import CHANNELS, entity, entity_for_file
-from lakehouse.channels.docs import channels_markdown
-from lakehouse.channels.spec import NESTED
+from lakehouse.channels import CHANNELS, NESTED, entity, entity_for_file
 
 
 def test_every_landed_entity_has_a_key_and_typed_fields():
@@ -34,10 +30,3 @@ def test_entity_for_file_maps_names_and_rejects_strays():
         entity_for_file("fax", "x.csv")
     with pytest.raises(KeyError):
         entity("web", "nope")
-
-
-def test_readme_lists_the_channel_contract_as_generated():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert channels_markdown() in readme, (
-        "README channel table is stale: paste the output of `python -m lakehouse.channels.docs`"
-    )

@@ -15,7 +15,8 @@ from deltalake import DeltaTable, write_deltalake
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_quality.gate import _validate_in_duckdb, validate_table
+from data_quality.duckdb_engine import validate_in_duckdb
+from data_quality.gate import validate_table
 from data_quality.gx_engine import build_data_docs, validate, validate_rows
 from data_quality.gx_project import all_suites
 from data_quality.suites import Expect, Suite
@@ -100,7 +101,7 @@ def test_empty_tables_pass_vacuously_in_both(tmp_path):
     assert all(o.passed and o.element_count == 0 for o in ours)
     con = duckdb.connect()
     con.execute(f"create view t as {query}")
-    assert _key(ours) == _key(_validate_in_duckdb(con, SUITE, SUITE.expectations))
+    assert _key(ours) == _key(validate_in_duckdb(con, SUITE, SUITE.expectations))
     assert all(o.passed for o in _row_level(validate_table(uri, SUITE, engine="duckdb")))
 
 
@@ -169,7 +170,7 @@ def test_generated_data_gives_identical_outcomes(tmp_path, rows):
     query = f"select * from read_parquet(['{path}'])"
     con = duckdb.connect()
     con.execute(f"create or replace view t as {query}")
-    expected = _validate_in_duckdb(con, SUITE, SUITE.expectations)
+    expected = validate_in_duckdb(con, SUITE, SUITE.expectations)
     con.close()
     assert _key(validate_rows(None, query, SUITE, SUITE.expectations)) == _key(expected)
 
@@ -187,7 +188,7 @@ def test_nan_in_a_between_is_where_the_engines_differ(tmp_path):
         query = f"select * from read_parquet(['{path}'])"
         con = duckdb.connect()
         con.execute(f"create or replace view t as {query}")
-        (sql,) = _validate_in_duckdb(con, suite, suite.expectations)
+        (sql,) = validate_in_duckdb(con, suite, suite.expectations)
         con.close()
         (gx,) = validate_rows(None, query, suite, suite.expectations)
         seen[name] = (gx.unexpected_count, sql.unexpected_count)

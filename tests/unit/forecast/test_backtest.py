@@ -10,7 +10,7 @@ import pytest
 from lakehouse.forecast import ACCURACY_SCHEMA, backtest, choose, forecast
 from lakehouse.forecast.backtest import cut, origins_of
 from lakehouse.forecast.profile import impute
-from tests.unit.forecast.forecast_helpers import synthetic
+from tests.unit.forecast.helpers import synthetic
 
 MODELS = ("seasonal_naive", "historic_average", "imapa", "dow_profile")
 

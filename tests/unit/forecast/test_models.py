@@ -11,7 +11,7 @@ import pytest
 from lakehouse.forecast import DEFAULT_MODEL, MODELS, forecast, rollup
 from lakehouse.forecast.models import nb_quantiles
 from lakehouse.forecast.profile import impute
-from tests.unit.forecast.forecast_helpers import synthetic
+from tests.unit.forecast.helpers import synthetic
 
 COLUMNS = ["product_id", "location_id", "date", "model", "mean", "lo_80", "hi_80", "lo_95",
            "hi_95"]

@@ -12,7 +12,7 @@ from lakehouse.forecast.profile import (
     fit_profile,
     impute,
 )
-from tests.unit.forecast.forecast_helpers import WEEKDAY, synthetic
+from tests.unit.forecast.helpers import WEEKDAY, synthetic
 
 
 def test_weekday_profile_is_recovered() -> None:

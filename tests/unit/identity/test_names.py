@@ -13,7 +13,7 @@ import pytest
 from lakehouse.identity import names
 from lakehouse.identity.schema import conform
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _side(first: list[str], last: list[str]) -> pl.DataFrame:
@@ -94,7 +94,7 @@ def test_keys_per_name() -> None:
 
 def test_a_short_form_of_one_given_name_keys_to_it() -> None:
     """The table's single-given short forms key to that name, the same key as the name."""
-    givens, canonical = names._table()
+    givens, canonical = names.nickname_table()
     short = next(n for n, g in sorted(givens.items()) if len(g) == 1 and n not in canonical)
     (given,) = givens[short]
     assert names.canonical_first(pl.Series([short, given])).to_list() == [given, given]

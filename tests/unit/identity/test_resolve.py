@@ -170,7 +170,7 @@ def test_splink_is_imported_only_when_its_engine_runs() -> None:
             "'first_name': ['Ann', 'Ann'], 'last_name': ['Lee', 'Lee']}), "
             "engine='fellegi_sunter'); "
             "assert 'splink' not in sys.modules, 'splink imported'")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[3])
 
 
 def test_ids_stay_stable_and_merges_and_splits_are_recorded() -> None:

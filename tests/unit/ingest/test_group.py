@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from lakehouse.channels.spec import entity
-from lakehouse.ingest.bronze import _check_group
+from lakehouse.channels import entity
+from lakehouse.ingest.bronze.check import check_group
 from lakehouse.ingest.group import from_parsed, parse_csv_group, parse_jsonl_group
 from lakehouse.ingest.parse import parse_csv, parse_jsonl
 
@@ -76,7 +76,7 @@ CSV_FILES = {
 
 
 def checked(ent, group, sources):
-    return _check_group(ent, group, sources, NOW, timedelta(days=1), {"S1": "Europe/Berlin"})
+    return check_group(ent, group, sources, NOW, timedelta(days=1), {"S1": "Europe/Berlin"})
 
 
 @pytest.mark.parametrize(("ent", "files", "together", "alone"), [
@@ -133,7 +133,7 @@ def test_group_survives_what_the_screen_misses(monkeypatch):
     """A line the screen lets through but the typed reader refuses: file by file decides."""
     from lakehouse.ingest import group as grp
 
-    monkeypatch.setattr(grp, "_suspect_pattern", lambda ent: None)
+    monkeypatch.setattr(grp, "suspect_pattern", lambda ent: None)
     datas = [jsonl([web(1), web(2, quantity="7")]), jsonl([web(3)])]
     sources = ("web/a", "web/b")
     got = checked(WEB, grp.parse_jsonl_group(WEB, datas, list(sources)), sources)

@@ -1,5 +1,5 @@
 """Listing the quarantine and judging how long pending rows waited, on hand-built tables
-(lakehouse/ingest/replay.py, lakehouse/ingest/pending_age.py)."""
+(lakehouse/ingest/replay/, lakehouse/ingest/pending_age.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,9 @@ from deltalake import write_deltalake
 
 from lakehouse.home import Home
 from lakehouse.ingest.pending_age import judge, max_age, pending_age, watermark
-from lakehouse.ingest.replay import (
-    Selection,
-    new_batch_id,
-    read_quarantine,
-    redacted,
-    rows,
-    summary,
-    text_table,
-)
+from lakehouse.ingest.replay import Selection, read_quarantine, rows, summary, text_table
+from lakehouse.ingest.replay.listing import redacted
+from lakehouse.ingest.replay.run import new_batch_id
 from lakehouse.storage.delta import to_arrow
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

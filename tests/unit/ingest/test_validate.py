@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from lakehouse.channels.spec import entity
-from lakehouse.ingest.parse import is_native, parse_csv, parse_document, parse_jsonl
+from lakehouse.channels import entity
+from lakehouse.ingest.parse import parse_csv, parse_document, parse_jsonl
+from lakehouse.ingest.parse.records import is_native
 from lakehouse.ingest.validate import Context, validate
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
@@ -340,15 +341,15 @@ def test_faulty_lines_among_many_are_found_and_the_rest_stays_typed():
 
 
 def test_iso_fast_path_agrees_with_the_strict_reader():
-    from lakehouse.ingest.validate import _iso_to_utc
+    from lakehouse.ingest.timestamps import iso_to_utc
 
     plain = pl.Series(["2026-03-01T10:15:30.123+01:00", "2026-03-01T10:15:30Z", None])
-    assert _iso_to_utc(plain).to_list() == [datetime(2026, 3, 1, 9, 15, 30, 123000, tzinfo=UTC),
-                                            datetime(2026, 3, 1, 10, 15, 30, tzinfo=UTC), None]
+    assert iso_to_utc(plain).to_list() == [datetime(2026, 3, 1, 9, 15, 30, 123000, tzinfo=UTC),
+                                           datetime(2026, 3, 1, 10, 15, 30, tzinfo=UTC), None]
     odd = pl.Series(["2026-02-30T10:15:30Z", "2026-03-01 10:15:30+01:00",
                      "2026-03-01T10:15:30"])  # impossible date, space, no offset: all refused
-    assert _iso_to_utc(odd).to_list() == [None, None, None]
-    assert _iso_to_utc(pl.Series(["2026-02-30T10:15:30Z"])).to_list() == [None]
+    assert iso_to_utc(odd).to_list() == [None, None, None]
+    assert iso_to_utc(pl.Series(["2026-02-30T10:15:30Z"])).to_list() == [None]
 
 
 @pytest.mark.parametrize("text", [
@@ -363,13 +364,13 @@ def test_iso_fast_path_agrees_with_the_strict_reader():
 def test_csv_whole_file_path_equals_the_line_path(text, monkeypatch):
     """The vectorised read of a file without quotes gives the line path's records and errors
     (undecodable lines, wrong field counts, blank lines, extra columns)."""
-    from lakehouse.ingest import parse
+    from lakehouse.ingest.parse import csv_file
 
     pos = entity("pos", "transactions")
     data = text.encode().replace("\xff".encode(), b"\xff")
-    assert parse._csv_whole(data, "pos/t.csv") is not None  # the fast path takes it
+    assert csv_file.csv_whole(data, "pos/t.csv") is not None  # the fast path takes it
     fast = parse_csv(pos, data, "pos/t.csv")
-    monkeypatch.setattr(parse, "_csv_whole", lambda data, where: None)
+    monkeypatch.setattr(csv_file, "csv_whole", lambda data, where: None)
     slow = parse_csv(pos, data, "pos/t.csv")
     assert fast.records.equals(slow.records)
     assert fast.errors.sort("_line").equals(slow.errors.sort("_line"))

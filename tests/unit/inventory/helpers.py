@@ -1,6 +1,6 @@
 """Shared builders for the inventory unit tests: ledger rows, frames and small reference data.
 
-Imported by ``tests/unit/test_inventory_*.py`` (a plain module, not a conftest: the helpers are
+Imported by ``tests/unit/inventory/test_*.py`` (a plain module, not a conftest: the helpers are
 functions, not fixtures)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from lakehouse.inventory.ledger import LEDGER_SCHEMA, SilverInputs
+from lakehouse.inventory.ledger_rows import LEDGER_SCHEMA, SilverInputs
 
 T0 = datetime(2026, 1, 1, 7, tzinfo=UTC)
 KINDS = ("receipt", "sale", "pick", "adjustment", "cycle_count", "reserve", "release")

@@ -9,7 +9,7 @@ import polars as pl
 
 from lakehouse.inventory.alerts import phantom_alerts
 from lakehouse.inventory.fold import apply_batch, state_of
-from tests.unit.inventory_helpers import T0, frame, row
+from tests.unit.inventory.helpers import T0, frame, row
 
 
 def arrived(r: dict, minutes: int) -> dict:

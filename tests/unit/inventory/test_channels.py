@@ -11,7 +11,7 @@ import pytest
 from lakehouse.inventory.api import Inventory, availability, fulfilment
 from lakehouse.inventory.channels import shrinkage_rates
 from lakehouse.inventory.inbound import transfers_in_transit
-from tests.unit.inventory_helpers import T0, frame, locations, row, shipping_rates
+from tests.unit.inventory.helpers import T0, frame, locations, row, shipping_rates
 
 DAY = 24 * 60
 

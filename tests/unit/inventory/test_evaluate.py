@@ -16,7 +16,7 @@ from lakehouse.inventory.evaluate import (
     classify,
     explain,
 )
-from tests.unit.inventory_helpers import frame, row
+from tests.unit.inventory.helpers import frame, row
 
 DAY = 24 * 60
 D1 = date(2026, 1, 1)

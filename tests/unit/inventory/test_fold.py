@@ -18,7 +18,7 @@ from lakehouse.inventory.fold import (
     supersede,
 )
 from lakehouse.inventory.ledger import canonical
-from tests.unit.inventory_helpers import KINDS, T0, cmp, frame, ledger_of, row
+from tests.unit.inventory.helpers import KINDS, T0, cmp, frame, ledger_of, row
 
 events = st.lists(
     st.tuples(st.sampled_from(KINDS), st.integers(0, 3000), st.integers(0, 9),

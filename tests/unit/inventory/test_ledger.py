@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from lakehouse.inventory.ledger import build_ledger, order_sessions
-from tests.unit.inventory_helpers import silver
+from lakehouse.inventory.ledger import build_ledger
+from lakehouse.inventory.ledger_shop import order_sessions
+from tests.unit.inventory.helpers import silver
 
 TS = pl.Datetime("us", "UTC")
 

@@ -1,4 +1,4 @@
-"""Which stored ledger row a micro-batch row replaces (``live._winners``): the same winner as
+"""Which stored ledger row a micro-batch row replaces (``live.winners``): the same winner as
 ``canonical`` over the whole ledger, plus "a row derived again from the same source record is
 its current version"."""
 
@@ -9,8 +9,8 @@ from datetime import timedelta
 import polars as pl
 
 from lakehouse.inventory.ledger import canonical
-from lakehouse.inventory.live import _winners
-from tests.unit.inventory_helpers import frame, row
+from lakehouse.inventory.live import winners
+from tests.unit.inventory.helpers import frame, row
 
 
 def _r(i: int, **kw) -> dict:
@@ -23,7 +23,7 @@ def test_a_row_derived_again_from_its_source_record_replaces_its_stored_self() -
     t = row(1, "receipt", 10, 5)["event_time"]
     stored = frame([_r(1, arrived_at=t + timedelta(hours=2))])
     new = frame([_r(1, arrived_at=t + timedelta(hours=5))])  # silver's current copy
-    out = _winners(stored, new)
+    out = winners(stored, new)
     assert out.height == 1 and out["arrived_at"][0] == t + timedelta(hours=5)
 
 
@@ -32,7 +32,7 @@ def test_system_of_record_beats_a_fallback_either_way_round() -> None:
     sup = _r(2, source="suppliers", source_event_id="PO1", event_key="receipt:PO1",
              delta_on_hand=4)
     for stored, new in ((sup, wms), (wms, sup)):
-        out = _winners(frame([stored]), frame([new]))
+        out = winners(frame([stored]), frame([new]))
         assert out["source"].to_list() == ["wms"]
         assert out.equals(canonical(frame([stored, new])))
 
@@ -42,12 +42,12 @@ def test_known_location_replaces_an_inferred_reservation() -> None:
                   event_key="shop:L1:reserve", location_id="WH02", location_inferred=True,
                   delta_on_hand=0, delta_reserved=2)
     picked = {**inferred, "location_id": "WH01", "location_inferred": False}
-    out = _winners(frame([inferred]), frame([picked]))
+    out = winners(frame([inferred]), frame([picked]))
     assert out.select("location_id", "location_inferred").rows() == [("WH01", False)]
 
 
 def test_unrelated_stored_rows_are_not_returned() -> None:
-    out = _winners(frame([_r(1)]), frame([_r(2)]))
+    out = winners(frame([_r(1)]), frame([_r(2)]))
     assert out["event_key"].to_list() == ["k2"]
-    assert _winners(frame([_r(1)]), frame([])).is_empty()
+    assert winners(frame([_r(1)]), frame([])).is_empty()
     assert isinstance(out, pl.DataFrame)

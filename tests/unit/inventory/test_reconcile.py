@@ -8,7 +8,7 @@ import polars as pl
 
 from lakehouse.inventory.reconcile import discrepancies
 from lakehouse.storage.validations import record_validation
-from tests.unit.inventory_helpers import T0, frame, row, silver
+from tests.unit.inventory.helpers import T0, frame, row, silver
 
 
 def test_causes() -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from lakehouse.marketing import MODELS, attribute, channel_shares
-from tests.unit.marketing_helpers import T0, journeys, random_paths
+from tests.unit.marketing.helpers import T0, journeys, random_paths
 
 
 def test_output_columns_kept_columns_and_value() -> None:

@@ -9,7 +9,7 @@ import pytest
 from mam.models.markov import MarkovModel
 
 from lakehouse.marketing import attribute, markov_removal_effects
-from tests.unit.marketing_helpers import credits, journeys, mam_journeys, random_paths
+from tests.unit.marketing.helpers import credits, journeys, mam_journeys, random_paths
 
 # a > b converts, a alone does not, b converts once and fails once:
 #   start -> a 2/4, start -> b 2/4; a -> b 1/2, a -> null 1/2; b -> conv 2/3, b -> null 1/3

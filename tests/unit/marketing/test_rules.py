@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from lakehouse.marketing import JourneyError, attribute, validate_journeys
-from tests.unit.marketing_helpers import T0, credits, journeys
+from tests.unit.marketing.helpers import T0, credits, journeys
 
 # j0: four touches converting for 100; j1: only direct; j2: one touch; j3: never converts;
 # j4: two touches

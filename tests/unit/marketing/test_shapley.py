@@ -9,7 +9,7 @@ import pytest
 from mam.models.shapley import ShapleyModel
 
 from lakehouse.marketing import attribute, shapley_values
-from tests.unit.marketing_helpers import credits, journeys, mam_journeys, random_paths
+from tests.unit.marketing.helpers import credits, journeys, mam_journeys, random_paths
 
 
 def test_two_channels_by_hand() -> None:

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from lakehouse.ml.features import category_column, customer_features, product_features
+from lakehouse.ml.features import category_column
+from lakehouse.ml.frames import customer_features, product_features
 
 CUT = datetime(2026, 2, 1, tzinfo=UTC)
 EARLY = datetime(2026, 1, 26, tzinfo=UTC)
@@ -169,7 +170,7 @@ def test_category_column_names() -> None:
 
 
 def test_every_feature_column_is_documented(customers, products) -> None:
-    from lakehouse.ml.features import column_docs
+    from lakehouse.ml.feature_docs import column_docs
 
     for name, frame in (("customer", customers), ("product", products)):
         docs = column_docs(name, frame.columns)

@@ -7,9 +7,17 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
-from frames import AS_OF, forecast, locations, products, purchase_orders, shipping_rates, suppliers
 
 from lakehouse.replenish import ACTION_SCHEMA, Costs, evaluate
+from tests.unit.replenish.frames import (
+    AS_OF,
+    forecast,
+    locations,
+    products,
+    purchase_orders,
+    shipping_rates,
+    suppliers,
+)
 
 DAYS = 6
 

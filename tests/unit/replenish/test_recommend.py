@@ -8,7 +8,14 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
-from frames import (
+
+from lakehouse.replenish import (
+    ACTION_SCHEMA,
+    Costs,
+    recommend_replenishment,
+    reorder_point_baseline,
+)
+from tests.unit.replenish.frames import (
     AS_OF,
     forecast,
     locations,
@@ -17,13 +24,6 @@ from frames import (
     purchase_orders,
     shipping_rates,
     suppliers,
-)
-
-from lakehouse.replenish import (
-    ACTION_SCHEMA,
-    Costs,
-    recommend_replenishment,
-    reorder_point_baseline,
 )
 
 

@@ -27,7 +27,7 @@ def _observations(rng: random.Random, n: int) -> pl.DataFrame:
         first = T0 + timedelta(hours=rng.randint(0, 5))
         last = None if rng.random() < 0.1 else first + timedelta(hours=rng.randint(0, 3))
         rows[key] = (*key, first, last, "f", 1, "b", T0, T0)
-    return pl.DataFrame(list(rows.values()), schema=ii._schema(), orient="row")
+    return pl.DataFrame(list(rows.values()), schema=ii.observation_schema(), orient="row")
 
 
 def _records_by_hand(obs: pl.DataFrame) -> dict[tuple[str, str], dict]:
@@ -87,26 +87,26 @@ def _rows(rng: random.Random, n: int) -> pl.DataFrame:
     }, schema_overrides={k: pl.String for k in _MESSY})
 
 
-def _long_by_hand(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str,
+def _fold_by_hand(frame: pl.DataFrame, source: str, record_id: pl.Expr, observed_at: str,
                   pairs: list[tuple[str, pl.Expr]]) -> pl.DataFrame:
-    """What ``_long`` stands for: one observation per (row, identifier), folded."""
+    """What ``fold_source`` stands for: one observation per (row, identifier), folded."""
     rows = [frame.select(record_id.cast(pl.String).alias("record_id"),
                          pl.lit(source).alias("source"), pl.lit(kind).alias("identifier_type"),
                          value.cast(pl.String).alias("value"),
                          pl.col(observed_at).alias("observed_at"),
-                         pl.col(observed_at).alias("last_observed_at"), *ii._LINEAGE)
+                         pl.col(observed_at).alias("last_observed_at"), *ii.LINEAGE)
             for kind, value in pairs]
-    rows = [r.with_columns(ii._NORMALISE[kind](r["value"]).alias("value"))
+    rows = [r.with_columns(ii.NORMALISE[kind](r["value"]).alias("value"))
             for r, (kind, _) in zip(rows, pairs, strict=True)]
     obs = pl.concat(rows).filter(pl.col("record_id").is_not_null() & pl.col("value").is_not_null())
-    return ii.fold_observations(obs).cast(ii._schema())  # type: ignore[arg-type]
+    return ii.fold_observations(obs).cast(ii.observation_schema())  # type: ignore[arg-type]
 
 
 def _same(a: pl.DataFrame, b: pl.DataFrame) -> bool:
     return a.schema == b.schema and a.sort(pl.all()).equals(b.sort(pl.all()))
 
 
-def test_long_folds_like_one_observation_per_row_and_identifier() -> None:
+def test_fold_source_folds_like_one_observation_per_row_and_identifier() -> None:
     rng = random.Random(11)
     pairs = [("email", pl.col("email")), ("phone", pl.col("phone")),
              ("first_name", pl.col("first_name")), ("address_line1", pl.col("address_line1")),
@@ -115,8 +115,8 @@ def test_long_folds_like_one_observation_per_row_and_identifier() -> None:
     for _ in range(30):
         frame = _rows(rng, rng.randint(0, 40))
         chosen = rng.sample(pairs, rng.randint(1, len(pairs)))
-        got = ii._long(frame, "src", pl.col("rid"), "at", chosen)
-        assert _same(got, _long_by_hand(frame, "src", pl.col("rid"), "at", chosen)), chosen
+        got = ii.fold_source(frame, "src", pl.col("rid"), "at", chosen)
+        assert _same(got, _fold_by_hand(frame, "src", pl.col("rid"), "at", chosen)), chosen
 
 
 def test_clickstream_observations_as_one_fold_per_channel() -> None:
@@ -140,10 +140,10 @@ def test_clickstream_observations_as_one_fold_per_channel() -> None:
         landing = ((pl.col("event_type") == "page_view")
                    & (pl.col("utm_source") == "newsletter") & pl.col("utm_campaign").is_not_null())
         web_pairs = [("email_click", pl.when(landing).then(
-            ii._click_key(pl.col("utm_campaign"), pl.col("event_time"), k)))
+            ii.click_key(pl.col("utm_campaign"), pl.col("event_time"), k)))
             for k in range(ii.CLICK_WINDOW_S + 1)]
         want = pl.concat([
-            _long_by_hand(events.filter(pl.col("channel") == ch), ch, pl.col("anonymous_id"),
+            _fold_by_hand(events.filter(pl.col("channel") == ch), ch, pl.col("anonymous_id"),
                           "event_time", [("device_id", pl.col("anonymous_id")),
                                          ("login_id", pl.col("login_id")),
                                          ("order_id", pl.col("order_id")),

@@ -1,4 +1,5 @@
-"""Landing files of the simulator against the channel contract (spec.py) and the fault truth."""
+"""Landing files of the simulator against the channel contract (spec.py) and the fault truth,
+and the pure formatting helpers of delivery against the standard library they replace."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from lakehouse.channels.spec import CHANNELS, NESTED, Entity, entity, entity_for_file
+from lakehouse.channels import CHANNELS, NESTED, Entity, entity, entity_for_file
 from lakehouse.home import Home
 from lakehouse.simulate import SimConfig, simulate
+from lakehouse.simulate.delivery import csv_line, dumps
 from lakehouse.simulate.faults import FAULT_KINDS, FAULT_SPECS
 
 TINY = SimConfig(persons=120, products=25, stores=2, warehouses=1, days=6, seed=3,
@@ -375,3 +377,22 @@ def test_invalid_knobs_are_refused() -> None:
         SimConfig(late_rate=1.5)
     with pytest.raises(ValueError, match="persons"):
         SimConfig(persons=0)
+
+
+def test_dumps_is_byte_identical_to_json() -> None:
+    cases = [
+        {"a": "x", "b": 1, "c": True, "d": False, "e": -7},
+        {"q": 'say "hi"'}, {"p": "back\\slash"}, {"n": "café"}, {"t": "tab\there"},
+        {"f": 1.5}, {"l": [1, "x"]}, {"o": {"k": "v"}}, {"z": None}, {'k"ey': "v"}, {},
+        {"u": "\u2063mark\u2063"},
+    ]
+    for obj in cases:
+        assert dumps(obj) == json.dumps(obj, separators=(",", ":")), obj
+
+
+def test_csv_line_round_trips_through_the_csv_module() -> None:
+    rows = [["a", 1, None, "b"], ["with, comma", 'with "quote"', "", 2.5],
+            ["multi\nline", "x"], ["O'Brien", "123 Main St, Apt 4"]]
+    for row in rows:
+        back = next(csv.reader(io.StringIO(csv_line(row))))
+        assert back == ["" if v is None else str(v) for v in row]

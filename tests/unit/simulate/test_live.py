@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from lakehouse.channels.spec import entity_for_file
+from lakehouse.channels import entity_for_file
 from lakehouse.home import Home
 from lakehouse.simulate import SimConfig, live, simulate
 

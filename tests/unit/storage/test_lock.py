@@ -35,7 +35,7 @@ def _hold(home: Path, name: str, seconds: float) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", HOLD, str(home), name, str(seconds)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).parents[2])
+                            cwd=Path(__file__).parents[3])
     return proc
 
 
@@ -87,7 +87,7 @@ def test_reentrant_in_the_process_and_its_children(tmp_path):
         child = subprocess.run(
             [sys.executable, "-c", "import sys; from lakehouse.storage.lock import lake_writer\n"
              "with lake_writer(sys.argv[1], wait=False): print('in')", str(tmp_path)],
-            capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[2])
+            capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[3])
         assert child.stdout.strip() == "in", child.stderr
         # another thread of this process waits like another process would
         entered = threading.Event()

@@ -2,7 +2,23 @@
 -- web/app events, e-mail opens / clicks / unsubscribes, ad clicks and store visits (one per
 -- till transaction). Each carries the identity record it belongs to; an ad click borrows the
 -- record of the web/app visitor whose visit carried its click id.
-with clickstream as (
+with clickstream_events as (
+    select * from {{ ref('stg_silver__clickstream_events') }}
+),
+
+email_events as (
+    select * from {{ ref('stg_silver__email_events') }}
+),
+
+ad_clicks as (
+    select * from {{ ref('stg_silver__ad_clicks') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders__unioned') }}
+),
+
+clickstream as (
     select
         'clickstream:' || event_id as interaction_id,
         'clickstream' as interaction_source,
@@ -24,7 +40,7 @@ with clickstream as (
         cast(null as double) as amount,
         _batch_id,
         _ingested_at
-    from {{ ref('stg_silver__clickstream_events') }}
+    from clickstream_events
 ),
 
 email as (
@@ -49,7 +65,7 @@ email as (
         cast(null as double) as amount,
         _batch_id,
         _ingested_at
-    from {{ ref('stg_silver__email_events') }}
+    from email_events
     where event_type in ('open', 'click', 'unsubscribe')
 ),
 
@@ -60,7 +76,7 @@ click_visitors as (
         arg_min(identity_record_hash, occurred_at) as identity_record_hash,
         arg_min(session_key, occurred_at) as session_key,
         arg_min(session_id, occurred_at) as session_id
-    from {{ ref('stg_silver__clickstream_events') }}
+    from clickstream_events
     where click_id is not null
     group by click_id
 ),
@@ -87,7 +103,7 @@ ads as (
         a.cost as amount,
         a._batch_id,
         a._ingested_at
-    from {{ ref('stg_silver__ad_clicks') }} as a
+    from ad_clicks as a
     left join click_visitors as v on v.click_id = a.click_id
 ),
 
@@ -113,7 +129,7 @@ store as (
         net_revenue as amount,
         _batch_id,
         _ingested_at
-    from {{ ref('int_orders__unioned') }}
+    from orders
     where order_source = 'pos'
 )
 

@@ -1,6 +1,18 @@
 -- Shop order lines and till lines in one shape, each carrying its order's lineage so a
 -- changed order re-processes all of its lines.
-with shop as (
+with order_lines as (
+    select * from {{ ref('stg_silver__order_lines') }}
+),
+
+orders as (
+    select * from {{ ref('stg_silver__orders') }}
+),
+
+till_lines as (
+    select * from {{ ref('stg_silver__pos_transaction_lines') }}
+),
+
+shop as (
     select
         l.order_line_id,
         l.order_id,
@@ -15,8 +27,8 @@ with shop as (
         l.discount_amount,
         l._batch_id,
         l._ingested_at
-    from {{ ref('stg_silver__order_lines') }} as l
-    left join {{ ref('stg_silver__orders') }} as o on o.order_id = l.order_id
+    from order_lines as l
+    left join orders as o on o.order_id = l.order_id
 ),
 
 store as (
@@ -34,15 +46,17 @@ store as (
         discount_amount,
         _batch_id,
         _ingested_at
-    from {{ ref('stg_silver__pos_transaction_lines') }}
+    from till_lines
+),
+
+unioned as (
+    select * from shop
+    union all by name
+    select * from store
 )
 
 select
     *,
     quantity * unit_price as gross_revenue,
     quantity * unit_price - discount_amount as net_revenue
-from (
-    select * from shop
-    union all by name
-    select * from store
-)
+from unioned

@@ -1,13 +1,25 @@
 -- Shop orders (web, app) and till transactions (store) as one set of orders, with the
 -- identity record each belongs to. Revenue comes from the lines: net = units x price - discount.
-with shop_lines as (
+with orders as (
+    select * from {{ ref('stg_silver__orders') }}
+),
+
+order_lines as (
+    select * from {{ ref('stg_silver__order_lines') }}
+),
+
+till_lines as (
+    select * from {{ ref('stg_silver__pos_transaction_lines') }}
+),
+
+shop_lines as (
     select
         order_id,
         count(*) as line_count,
         cast(sum(quantity) as bigint) as units,
         sum(quantity * unit_price) as gross_revenue,
         sum(discount_amount) as discount_amount
-    from {{ ref('stg_silver__order_lines') }}
+    from order_lines
     group by order_id
 ),
 
@@ -32,7 +44,7 @@ shop as (
         o.identity_record_hash,
         o._batch_id,
         o._ingested_at
-    from {{ ref('stg_silver__orders') }} as o
+    from orders as o
     left join shop_lines as l on l.order_id = o.order_id
 ),
 
@@ -58,7 +70,7 @@ store as (
             as identity_record_hash,
         arg_max(_batch_id, _ingested_at) as _batch_id,
         max(_ingested_at) as _ingested_at
-    from {{ ref('stg_silver__pos_transaction_lines') }}
+    from till_lines
     group by transaction_id
 ),
 

@@ -14,6 +14,22 @@ orders as (
     select * from {{ ref('int_orders__unioned') }}
 ),
 
+returns as (
+    select * from {{ ref('stg_silver__returns') }}
+),
+
+reviews as (
+    select * from {{ ref('stg_silver__reviews') }}
+),
+
+purchase_orders as (
+    select * from {{ ref('stg_silver__purchase_orders') }}
+),
+
+products as (
+    select * from {{ ref('stg_silver__products') }}
+),
+
 sold as (
     select l.product_id, cast(sum(l.quantity) as bigint) as units_sold
     from lines as l
@@ -24,7 +40,7 @@ sold as (
 
 returned as (
     select product_id, cast(sum(quantity) as bigint) as units_returned, count(*) as return_count
-    from {{ ref('stg_silver__returns') }}
+    from returns
     group by product_id
 ),
 
@@ -34,7 +50,7 @@ reviewed as (
         count(*) as review_count,
         avg(rating) as avg_rating,
         avg(sentiment) as review_sentiment
-    from {{ ref('stg_silver__reviews') }}
+    from reviews
     group by product_id
 ),
 
@@ -45,7 +61,7 @@ supplier as (
         avg(case when delay_days <= 0 then 1.0 else 0.0 end)
             filter (where delay_days is not null) as supplier_on_time_rate,
         avg(delay_days) as supplier_avg_delay_days
-    from {{ ref('stg_silver__purchase_orders') }}
+    from purchase_orders
     group by supplier_id
 ),
 
@@ -63,7 +79,7 @@ components as (
         coalesce(sp.delivered_po_count, 0) as supplier_delivered_po_count,
         sp.supplier_on_time_rate,
         sp.supplier_avg_delay_days
-    from {{ ref('stg_silver__products') }} as p
+    from products as p
     left join sold as s on s.product_id = p.product_id
     left join returned as r on r.product_id = p.product_id
     left join reviewed as v on v.product_id = p.product_id

@@ -5,9 +5,13 @@ with promotions as (
     select * from {{ ref('stg_silver__promotions') }}
 ),
 
+products as (
+    select * from {{ ref('stg_silver__products') }}
+),
+
 catalog_categories as (
     select distinct category
-    from {{ ref('stg_silver__products') }}
+    from products
     where category is not null
 ),
 

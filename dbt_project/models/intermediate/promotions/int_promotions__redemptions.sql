@@ -4,8 +4,32 @@
 -- matches the promotion whose dates contain the order's UTC date, with one day of slack either
 -- side for shops in time zones behind or ahead of UTC.
 with till_lines as (
+    select * from {{ ref('stg_silver__pos_transaction_lines') }}
+),
+
+order_lines as (
+    select * from {{ ref('stg_silver__order_lines') }}
+),
+
+orders as (
+    select * from {{ ref('stg_silver__orders') }}
+),
+
+products as (
+    select * from {{ ref('stg_silver__products') }}
+),
+
+promotions as (
+    select * from {{ ref('stg_silver__promotions') }}
+),
+
+coverage as (
+    select * from {{ ref('int_promotions__coverage') }}
+),
+
+till_promo_lines as (
     select transaction_line_id as order_line_id, promo_id
-    from {{ ref('stg_silver__pos_transaction_lines') }}
+    from till_lines
     where promo_id is not null
 ),
 
@@ -16,18 +40,10 @@ shop_lines as (
         o.order_date,
         regexp_split_to_array(upper(trim(o.discount_codes)), '\s*[,;]\s*') as codes,
         p.category
-    from {{ ref('stg_silver__order_lines') }} as l
-    inner join {{ ref('stg_silver__orders') }} as o on o.order_id = l.order_id
-    left join {{ ref('stg_silver__products') }} as p on p.product_id = l.product_id
+    from order_lines as l
+    inner join orders as o on o.order_id = l.order_id
+    left join products as p on p.product_id = l.product_id
     where nullif(trim(o.discount_codes), '') is not null
-),
-
-promotions as (
-    select * from {{ ref('stg_silver__promotions') }}
-),
-
-coverage as (
-    select * from {{ ref('int_promotions__coverage') }}
 ),
 
 coded as (
@@ -49,7 +65,7 @@ coded as (
 )
 
 select order_line_id, promo_id, 'till_promo_id' as redeemed_by
-from till_lines
+from till_promo_lines
 union all
 select order_line_id, promo_id, 'shop_code' as redeemed_by
 from coded

@@ -5,14 +5,26 @@
     on_schema_change='fail'
 ) }}
 -- One row per order line (shop lines and till lines), with its product and its order's person.
-with orders as (
+with order_lines as (
+    select * from {{ ref('int_order_lines__unioned') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders__unioned') }}
+),
+
+record_persons as (
+    select * from {{ ref('int_identity__record_persons') }}
+),
+
+order_persons as (
     select
         o.order_id,
         o.identity_source,
         o.identity_record_hash,
         p.person_id
-    from {{ ref('int_orders__unioned') }} as o
-    left join {{ ref('int_identity__record_persons') }} as p
+    from orders as o
+    left join record_persons as p
         on p.identity_source = o.identity_source
         and p.identity_record_hash = o.identity_record_hash
 ),
@@ -35,8 +47,8 @@ linked as (
         o.person_id,
         l._batch_id,
         l._ingested_at
-    from {{ ref('int_order_lines__unioned') }} as l
-    left join orders as o on o.order_id = l.order_id
+    from order_lines as l
+    left join order_persons as o on o.order_id = l.order_id
 )
 
 {{ incremental_changes('linked', 'order_line_id') }}

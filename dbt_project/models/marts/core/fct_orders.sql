@@ -7,7 +7,15 @@
 -- One row per order across web, app (shop orders) and store (till transactions), linked to
 -- its person: person_id is null when the order's identity record is not resolved (a cash till
 -- sale without loyalty card, or a record identity resolution has not seen yet) - anonymous.
-with linked as (
+with orders as (
+    select * from {{ ref('int_orders__unioned') }}
+),
+
+record_persons as (
+    select * from {{ ref('int_identity__record_persons') }}
+),
+
+linked as (
     select
         o.order_id,
         o.order_source,
@@ -31,8 +39,8 @@ with linked as (
         o.identity_record_hash,
         o._batch_id,
         o._ingested_at
-    from {{ ref('int_orders__unioned') }} as o
-    left join {{ ref('int_identity__record_persons') }} as p
+    from orders as o
+    left join record_persons as p
         on p.identity_source = o.identity_source
         and p.identity_record_hash = o.identity_record_hash
 )

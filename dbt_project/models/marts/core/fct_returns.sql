@@ -1,4 +1,12 @@
 -- One row per return (web, app and store), with the returned order's person.
+with returns as (
+    select * from {{ ref('stg_silver__returns') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+)
+
 select
     r.return_id,
     r.order_id,
@@ -12,5 +20,5 @@ select
     r.returned_at,
     r.return_date,
     r.refund_amount
-from {{ ref('stg_silver__returns') }} as r
-left join {{ ref('fct_orders') }} as o on o.order_id = r.order_id
+from returns as r
+left join orders as o on o.order_id = r.order_id

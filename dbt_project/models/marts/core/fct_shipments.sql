@@ -1,4 +1,12 @@
 -- One row per parcel shipped for a shop order, with the order's channel and person.
+with shipments as (
+    select * from {{ ref('stg_silver__shipments') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+)
+
 select
     s.shipment_id,
     s.order_id,
@@ -17,5 +25,5 @@ select
     s.transit_days,
     s.cost,
     s.units
-from {{ ref('stg_silver__shipments') }} as s
-left join {{ ref('fct_orders') }} as o on o.order_id = s.order_id
+from shipments as s
+left join orders as o on o.order_id = s.order_id

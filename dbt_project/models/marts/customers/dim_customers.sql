@@ -2,7 +2,27 @@
 -- hashes of name, address, e-mails and phones; no raw PII), the person's household, what the
 -- person did across channels, and whether the person is a loyalty member (one or more sign-ups
 -- in dim_loyalty_members). Anonymous activity (no resolved person) is not in this table.
-with orders as (
+with customer_profiles as (
+    select * from {{ ref('stg_gold__customer_profiles') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+interactions as (
+    select * from {{ ref('fct_interactions') }}
+),
+
+returns as (
+    select * from {{ ref('fct_returns') }}
+),
+
+loyalty_members as (
+    select * from {{ ref('dim_loyalty_members') }}
+),
+
+person_orders as (
     select
         person_id,
         count(*) as order_count,
@@ -13,12 +33,12 @@ with orders as (
         list(distinct channel order by channel) as order_channels,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at
-    from {{ ref('fct_orders') }}
+    from orders
     where person_id is not null
     group by person_id
 ),
 
-touches as (
+person_interactions as (
     select
         person_id,
         count(*) as interaction_count,
@@ -31,32 +51,32 @@ touches as (
         count(distinct session_key) as session_count,
         list(distinct channel order by channel) as interaction_channels,
         max(occurred_at) as last_interaction_at
-    from {{ ref('fct_interactions') }}
+    from interactions
     where person_id is not null
     group by person_id
 ),
 
-returns as (
+person_returns as (
     select person_id, count(*) as return_count, sum(refund_amount) as refund_amount
-    from {{ ref('fct_returns') }}
+    from returns
     where person_id is not null
     group by person_id
 ),
 
 households as (
     select household_id, count(*) as household_size
-    from {{ ref('stg_gold__customer_profiles') }}
+    from customer_profiles
     group by household_id
 ),
 
-loyalty as (
+person_loyalty as (
     -- a person can hold several memberships (signed up twice, with other details)
     select
         person_id,
         count(*) as loyalty_member_count,
         min(signed_up_at) as loyalty_signed_up_at,
         any_value(loyalty_tier) as loyalty_tier  -- the person's spend: the same on each membership
-    from {{ ref('dim_loyalty_members') }}
+    from loyalty_members
     where person_id is not null
     group by person_id
 )
@@ -103,9 +123,9 @@ select
     coalesce(l.loyalty_member_count, 0) as loyalty_member_count,
     l.loyalty_signed_up_at,
     l.loyalty_tier
-from {{ ref('stg_gold__customer_profiles') }} as c
-left join orders as o on o.person_id = c.person_id
-left join touches as t on t.person_id = c.person_id
-left join returns as r on r.person_id = c.person_id
+from customer_profiles as c
+left join person_orders as o on o.person_id = c.person_id
+left join person_interactions as t on t.person_id = c.person_id
+left join person_returns as r on r.person_id = c.person_id
 left join households as h on h.household_id = c.household_id
-left join loyalty as l on l.person_id = c.person_id
+left join person_loyalty as l on l.person_id = c.person_id

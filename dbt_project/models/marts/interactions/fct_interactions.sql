@@ -8,7 +8,15 @@
 -- app), e-mail opens / clicks / unsubscribes, ad clicks and store visits, linked to person,
 -- product, channel and session. person_id is null for touches whose identity record is not
 -- resolved (anonymous).
-with linked as (
+with interactions as (
+    select * from {{ ref('int_interactions__unioned') }}
+),
+
+record_persons as (
+    select * from {{ ref('int_identity__record_persons') }}
+),
+
+linked as (
     select
         i.interaction_id,
         i.interaction_source,
@@ -32,8 +40,8 @@ with linked as (
         i.amount,
         i._batch_id,
         i._ingested_at
-    from {{ ref('int_interactions__unioned') }} as i
-    left join {{ ref('int_identity__record_persons') }} as p
+    from interactions as i
+    left join record_persons as p
         on p.identity_source = i.identity_source
         and p.identity_record_hash = i.identity_record_hash
 )

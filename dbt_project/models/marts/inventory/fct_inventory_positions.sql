@@ -1,5 +1,13 @@
 -- Current stock per product and location (folded from the event-sourced ledger), with
 -- sales velocity and days of cover.
+with positions as (
+    select * from {{ ref('stg_gold__inventory_positions') }}
+),
+
+days_of_cover as (
+    select * from {{ ref('stg_gold__inventory_days_of_cover') }}
+)
+
 select
     p.product_id || '@' || p.location_id as position_key,
     p.product_id,
@@ -19,6 +27,6 @@ select
     d.in_stock_days,
     d.velocity,
     d.days_of_cover
-from {{ ref('stg_gold__inventory_positions') }} as p
-left join {{ ref('stg_gold__inventory_days_of_cover') }} as d
+from positions as p
+left join days_of_cover as d
     on d.product_id = p.product_id and d.location_id = p.location_id

@@ -6,7 +6,35 @@
 --   reach:  persons with an e-mail open / click, ad click or campaign session that day
 --   visits: web/app sessions whose campaign is this one; products viewed or carted in them;
 --           orders purchased in them, their revenue, and their shipments (on time, cost)
-with email as (
+with email_events as (
+    select * from {{ ref('stg_silver__email_events') }}
+),
+
+ad_spend as (
+    select * from {{ ref('stg_silver__ad_spend') }}
+),
+
+ad_clicks as (
+    select * from {{ ref('stg_silver__ad_clicks') }}
+),
+
+interactions as (
+    select * from {{ ref('fct_interactions') }}
+),
+
+sessions as (
+    select * from {{ ref('fct_sessions') }}
+),
+
+orders as (
+    select * from {{ ref('fct_orders') }}
+),
+
+shipments as (
+    select * from {{ ref('fct_shipments') }}
+),
+
+email as (
     select
         campaign_id,
         event_date as activity_date,
@@ -15,7 +43,7 @@ with email as (
         count(*) filter (where event_type = 'open') as email_opens,
         count(*) filter (where event_type = 'click') as email_clicks,
         count(*) filter (where event_type = 'unsubscribe') as email_unsubscribes
-    from {{ ref('stg_silver__email_events') }}
+    from email_events
     group by all
 ),
 
@@ -26,7 +54,7 @@ spend as (
         cast(sum(impressions) as bigint) as ad_impressions,
         cast(sum(clicks) as bigint) as ad_network_clicks,
         sum(spend) as ad_spend
-    from {{ ref('stg_silver__ad_spend') }}
+    from ad_spend
     group by all
 ),
 
@@ -36,7 +64,7 @@ clicks as (
         event_date as activity_date,
         count(*) as ad_clicks,
         sum(cost) as ad_click_cost
-    from {{ ref('stg_silver__ad_clicks') }}
+    from ad_clicks
     group by all
 ),
 
@@ -45,31 +73,31 @@ reach as (
         campaign_id,
         interaction_date as activity_date,
         count(distinct person_id) as persons_reached
-    from {{ ref('fct_interactions') }}
+    from interactions
     where campaign_id is not null
         and interaction_type in ('email_open', 'email_click', 'ad_click')
         or (campaign_id is not null and session_key is not null)
     group by all
 ),
 
-sessions as (
+campaign_sessions as (
     select
         campaign_id,
         session_date as activity_date,
         count(*) as campaign_sessions,
         count(*) filter (where has_purchase) as converting_sessions
-    from {{ ref('fct_sessions') }}
+    from sessions
     where campaign_id is not null
     group by all
 ),
 
-products as (
+campaign_products as (
     select
         s.campaign_id,
         s.session_date as activity_date,
         count(distinct i.product_id) as products_touched
-    from {{ ref('fct_sessions') }} as s
-    inner join {{ ref('fct_interactions') }} as i on i.session_key = s.session_key
+    from sessions as s
+    inner join interactions as i on i.session_key = s.session_key
     where s.campaign_id is not null
         and i.interaction_type in ('product_view', 'add_to_cart')
     group by all
@@ -80,14 +108,14 @@ campaign_orders as (
         s.campaign_id,
         s.session_date as activity_date,
         i.order_id
-    from {{ ref('fct_sessions') }} as s
-    inner join {{ ref('fct_interactions') }} as i on i.session_key = s.session_key
+    from sessions as s
+    inner join interactions as i on i.session_key = s.session_key
     where s.campaign_id is not null
         and i.interaction_type = 'purchase'
         and i.order_id is not null
 ),
 
-orders as (
+campaign_order_outcomes as (
     select
         co.campaign_id,
         co.activity_date,
@@ -97,8 +125,8 @@ orders as (
         count(*) filter (where sh.is_on_time) as attributed_shipments_on_time,
         sum(sh.cost) as attributed_shipping_cost
     from campaign_orders as co
-    left join {{ ref('fct_orders') }} as o on o.order_id = co.order_id
-    left join {{ ref('fct_shipments') }} as sh on sh.order_id = co.order_id
+    left join orders as o on o.order_id = co.order_id
+    left join shipments as sh on sh.order_id = co.order_id
     group by all
 ),
 
@@ -109,7 +137,7 @@ keys as (
     union
     select campaign_id, activity_date from clicks
     union
-    select campaign_id, activity_date from sessions
+    select campaign_id, activity_date from campaign_sessions
 )
 
 select
@@ -146,6 +174,6 @@ left join email as e using (campaign_id, activity_date)
 left join spend as sp using (campaign_id, activity_date)
 left join clicks as c using (campaign_id, activity_date)
 left join reach as r using (campaign_id, activity_date)
-left join sessions as s using (campaign_id, activity_date)
-left join products as p using (campaign_id, activity_date)
-left join orders as o using (campaign_id, activity_date)
+left join campaign_sessions as s using (campaign_id, activity_date)
+left join campaign_products as p using (campaign_id, activity_date)
+left join campaign_order_outcomes as o using (campaign_id, activity_date)

@@ -1,6 +1,22 @@
 -- One row per canonical product: catalog attributes, every system's codes, its supplier and a
 -- quality score from return rate, review sentiment and supplier reliability
 -- (see int_products__quality for the formula).
+with products as (
+    select * from {{ ref('stg_silver__products') }}
+),
+
+source_codes as (
+    select * from {{ ref('int_products__source_codes') }}
+),
+
+suppliers as (
+    select * from {{ ref('stg_silver__suppliers') }}
+),
+
+quality as (
+    select * from {{ ref('int_products__quality') }}
+)
+
 select
     p.product_id,
     p.product_name,
@@ -29,7 +45,7 @@ select
     q.supplier_on_time_rate,
     q.supplier_avg_delay_days,
     q.quality_score
-from {{ ref('stg_silver__products') }} as p
-left join {{ ref('int_products__source_codes') }} as c on c.product_id = p.product_id
-left join {{ ref('stg_silver__suppliers') }} as s on s.supplier_id = p.supplier_id
-left join {{ ref('int_products__quality') }} as q on q.product_id = p.product_id
+from products as p
+left join source_codes as c on c.product_id = p.product_id
+left join suppliers as s on s.supplier_id = p.supplier_id
+left join quality as q on q.product_id = p.product_id

@@ -8,14 +8,26 @@ with promotions as (
 ),
 
 coverage as (
+    select * from {{ ref('int_promotions__coverage') }}
+),
+
+promotion_performance as (
+    select * from {{ ref('fct_promotion_performance') }}
+),
+
+order_lines as (
+    select * from {{ ref('fct_order_lines') }}
+),
+
+promotion_categories as (
     select
         promo_id,
         list(distinct category order by category) as covered_categories
-    from {{ ref('int_promotions__coverage') }}
+    from coverage
     group by promo_id
 ),
 
-performance as (
+performance_totals as (
     select
         promo_id,
         count(*) as days_observed,
@@ -28,12 +40,12 @@ performance as (
         sum(baseline_units) as baseline_units,
         sum(revenue) filter (where baseline_revenue is not null) as revenue_on_baseline_days,
         sum(baseline_revenue) as baseline_revenue
-    from {{ ref('fct_promotion_performance') }}
+    from promotion_performance
     group by promo_id
 ),
 
 sales_span as (
-    select max(order_date) as last_day from {{ ref('fct_order_lines') }}
+    select max(order_date) as last_day from order_lines
 )
 
 select
@@ -68,5 +80,5 @@ select
         as revenue_lift
 from promotions as p
 cross join sales_span as span
-left join coverage as c on c.promo_id = p.promo_id
-left join performance as f on f.promo_id = p.promo_id
+left join promotion_categories as c on c.promo_id = p.promo_id
+left join performance_totals as f on f.promo_id = p.promo_id

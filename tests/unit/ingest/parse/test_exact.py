@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from lakehouse.ingest.parse import gc_paused
+from lakehouse.ingest.parse.exact import gc_paused
 
 
 def test_pauses_nest_and_restore_the_collector():

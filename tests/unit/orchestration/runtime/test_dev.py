@@ -6,13 +6,13 @@ import inspect
 import dagster._cli.dev as dagster_dev
 import dagster._daemon.sensor as sensor_daemon
 
-from orchestration import daemon
-from orchestration.dev import with_our_daemon
+from orchestration.runtime import daemon
+from orchestration.runtime.dev import with_our_daemon
 
 
 def test_the_daemon_command_is_pointed_at_our_entry_point():
     assert with_our_daemon(["/py", "-m", "dagster._daemon", "run", "--log-level", "info"]) == [
-        "/py", "-m", "orchestration.daemon", "run", "--log-level", "info"]
+        "/py", "-m", "orchestration.runtime.daemon", "run", "--log-level", "info"]
     webserver = ["/py", "-m", "dagster_webserver", "--port", "3000"]
     assert with_our_daemon(webserver) == webserver
 

@@ -1,0 +1,53 @@
+"""DuckDB over Delta snapshots and over DuckDB files: the SQL the gate, the ML inputs, the
+warehouse publish and the fingerprints share.
+
+DuckDB reads the Parquet files of a Delta snapshot itself, not through pyarrow: files written
+by different writers (polars appends, delta-rs MERGE) mix string and string_view, which
+pyarrow's scans and filter kernels reject.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    from deltalake import DeltaTable
+
+
+def snapshot_files(table: DeltaTable) -> list[str]:
+    """Local paths of the Parquet files of a Delta snapshot."""
+    return [u.removeprefix("file://") for u in table.file_uris()]
+
+
+def _listed(files: list[str]) -> str:
+    return ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+
+
+def parquet_scan(files: list[str], columns: str = "*") -> str:
+    """``select <columns>`` over Parquet files of a snapshot (partition values from the paths,
+    columns that older files lack as nulls)."""
+    return (f"select {columns} from read_parquet([{_listed(files)}], union_by_name = true, "
+            "hive_partitioning = true)")
+
+
+def register_parquet(con: duckdb.DuckDBPyConnection, view: str, files: list[str],
+                     columns: str = "*") -> bool:
+    """View ``view`` over Parquet files of a snapshot (see :func:`parquet_scan`); False, and
+    no view, when there is no file."""
+    if not files:
+        return False
+    con.execute(f"create or replace view {view} as {parquet_scan(files, columns)}")
+    return True
+
+
+def base_tables(con: duckdb.DuckDBPyConnection, catalog: str | None = None, *,
+                dbt_temp: bool = True) -> list[tuple[str, str]]:
+    """``(schema, table)`` of every base table of ``catalog`` (None: the connection's own
+    database), sorted; ``dbt_temp=False`` leaves out dbt's temporary tables."""
+    where = "current_database()" if catalog is None else "?"
+    return con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_catalog = {where} and table_type = 'BASE TABLE' "
+        + ("" if dbt_temp else "and table_name not like '%__dbt_tmp%' ") + "order by 1, 2",
+        [] if catalog is None else [catalog]).fetchall()
