@@ -2,6 +2,10 @@
 files delivered to other homes in any subsets and order, and a fingerprint of a lake to compare
 those homes by content.
 
+Why one module of ~600 lines: it is the shared harness of four suites (the two-run and the
+`lakehouse dev` delivery-order tests, the hypothesis property test and the erasure canary), and
+each of its parts (deliver, run, fingerprint, explain a difference) is used by all of them.
+
 - :func:`simulate_source` simulates a retailer once; :class:`Source` lists its landing files.
 - :func:`new_home` and :func:`deliver` make a home and land any subset of the files in it with
   their modification times (``shutil.copy2``): the mtime is the knowledge time

@@ -15,6 +15,9 @@ Asserted: every run succeeds; the lock's log shows one writer at a time, each wr
 every Delta commit of the lake falls inside its writer's interval; and the lake (bronze,
 silver and gold, `tests/convergence.py`'s fingerprint) equals the lake of a second home on
 which the same runs ran one after another (in this process), in the order the lock gave them.
+
+Why one module of ~450 lines: the tests share one landed home and the helpers that start each
+kind of writer as a real process and read the lock's log.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 with the lakehouse plugin), a real DuckDB warehouse.
 
 One scenario, two `dbt build` invocations (kept in one test so parallel workers never build
-the home twice):
+the home twice; that is also why this module runs to ~540 lines: its assertions all read the
+one home the scenario builds):
 
 1. Every silver and gold table gets a validated version; then silver/orders gets a newer,
    unvalidated version (an order the warehouse must not see) and silver/ad_spend is removed
