@@ -18,7 +18,7 @@ Both libraries are imported on first use, so a run that normalises no phone pays
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 
 import polars as pl
 
@@ -179,6 +179,12 @@ def phone(e: pl.Series, default_region: str = "US") -> pl.Series:
     return _per_distinct(key, _e164_parser(default_region))
 
 
+# Distinct spellings parsed by the slow parsers are remembered (bounded): one build folds the
+# same address and phone from several sources (an order's shipping address, its customer's,
+# the loyalty member's), and each source normalises its own distinct values.
+PARSED_KEPT = 1 << 16
+
+
 @cache
 def _e164_parser(region: str) -> Callable[[str], str | None]:
     import phonenumbers as pn  # on first use: ~0.1 s of import a micro-batch does not pay
@@ -195,7 +201,7 @@ def _e164_parser(region: str) -> Callable[[str], str | None]:
                 return pn.format_number(number, pn.PhoneNumberFormat.E164)
         return None
 
-    return e164
+    return lru_cache(maxsize=PARSED_KEPT)(e164)
 
 
 def name(e: pl.Series) -> pl.Series:
@@ -227,6 +233,7 @@ def address_line(e: pl.Series, parse: bool = True) -> pl.Series:
     return _blank_to_null(_per_distinct(key, _standard_address if parse else _address_rules))
 
 
+@lru_cache(maxsize=PARSED_KEPT)
 def _standard_address(line: str) -> str:
     """``line`` (upper case, no ``.`` ``,``, single spaces) rebuilt from its usaddress parse,
     or by the rules when it is not one street address, a unit or a PO box."""

@@ -9,8 +9,9 @@ keeps the per-file cost of a batch of many small files low.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -113,9 +114,11 @@ def _in_order(steps: list[Step], work: Callable[..., GroupOut],
 
 def _count(result: IngestResult, counts_of: dict[str, FileCounts], out: GroupOut) -> None:
     """A group's rows added to the batch's counts: per file, per table, quarantined per kind."""
-    for _, part in out.quarantine:
-        for kind, n in part.group_by("error_kind").len().iter_rows():
-            result.quarantined_by_kind[kind] = result.quarantined_by_kind.get(kind, 0) + n
+    # one count over the group's files (a group_by per file costs more than the rows)
+    kinds = Counter(itertools.chain.from_iterable(
+        part["error_kind"].to_list() for _, part in out.quarantine))
+    for kind, n in kinds.items():
+        result.quarantined_by_kind[kind] = result.quarantined_by_kind.get(kind, 0) + n
     for identity, (read, good, bad) in out.files.items():
         counts = counts_of[identity]
         counts.rows_read += read
