@@ -7,7 +7,7 @@
     lineage differs from what it holds (a later batch rewrote the row), or whose person changed
     (identity resolution merged or split persons since): the model then delete+inserts them by
     key. Arrival order does not matter (no high-water mark), so a late batch is never skipped.
-    Rows deleted upstream are not removed: `dbt build --full-refresh` rebuilds from scratch.
+    Rows gone upstream are removed by `delete_vanished`, the model's post-hook.
 -#}
 {% macro incremental_changes(rows, key) %}
     select {{ rows }}.*
@@ -18,5 +18,21 @@
         or held._batch_id is distinct from {{ rows }}._batch_id
         or held._ingested_at is distinct from {{ rows }}._ingested_at
         or held.person_id is distinct from {{ rows }}.person_id
+    {% endif %}
+{% endmacro %}
+
+{#-
+    Post-hook of an incremental fact: delete the rows whose key its upstream no longer holds
+    (an order withdrawn from silver, a row erased), so an incremental build holds exactly what a
+    full build would, without waiting for `--full-refresh`. `upstream` is the relation every
+    row of the model comes from, one row per key (no filter between them). Post-hooks run in
+    the model's transaction: a reader never sees the new rows without the deletes.
+-#}
+{% macro delete_vanished(key, upstream) %}
+    {% if is_incremental() %}
+    delete from {{ this }} as held
+    where not exists (
+        select 1 from {{ upstream }} as kept where kept.{{ key }} = held.{{ key }}
+    )
     {% endif %}
 {% endmacro %}

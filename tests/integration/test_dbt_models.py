@@ -8,9 +8,10 @@ one home the scenario builds):
 1. Every silver and gold table gets a validated version; then silver/orders gets a newer,
    unvalidated version (an order the warehouse must not see) and silver/ad_spend is removed
    (a channel that never delivered). First build.
-2. A new validated batch of clickstream events, and identity resolution moves one web visitor
-   to another person (new validated identity map). Second build: the incremental facts pick
-   up exactly the new and re-linked rows.
+2. A new validated batch of clickstream events, one older event and one till transaction
+   withdrawn from silver, and identity resolution moves one web visitor to another person (new
+   validated identity map). Second build: the incremental facts pick up exactly the new and
+   re-linked rows and drop the withdrawn ones.
 """
 
 from __future__ import annotations
@@ -141,8 +142,12 @@ def test_dbt_builds_linked_pseudonymised_marts_incrementally(home: Home, tmp_pat
 
     before = _q(home, "select count(*) from fct_interactions")[0][0]
     added, moved_hash, new_person = _second_batch(home, key)
+    withdrawn_event, withdrawn_till = _withdraw_an_event_and_a_till_sale(home)
     _dbt_build(home, tmp_path)
-    _incremental_build_holds_new_and_relinked_rows(home, before, added, moved_hash, new_person)
+    # gone: the event, and the till sale's store-purchase touch (`pos:<transaction>`)
+    _incremental_build_holds_new_and_relinked_rows(home, before - 2, added, moved_hash,
+                                                   new_person)
+    _withdrawn_rows_are_gone(home, withdrawn_event, withdrawn_till)
     _attribution_tests_fail_on_broken_credits(home, tmp_path)
 
 
@@ -341,6 +346,38 @@ def _second_batch(home: Home, key: bytes) -> tuple[set[str], str, str]:
     uri = home.lake / "gold" / "identity_map"
     record_validation(uri, DeltaTable(str(uri)).version(), "gold.identity_map", len(rows))
     return set(ids), moved, target["person_id"]
+
+
+def _withdraw_an_event_and_a_till_sale(home: Home) -> tuple[str, str]:
+    """One clickstream event of the first build and every line of one till transaction are
+    deleted from silver (validated new versions): the facts must drop them without a full
+    refresh."""
+    events = home.silver / "clickstream_events"
+    event = next(r["event_id"] for r in _read(events).to_pylist()
+                 if r["_batch_id"] != NEW_BATCH)
+    tills = home.silver / "pos_transaction_lines"
+    till = _read(tills).column("transaction_id")[0].as_py()
+    for uri, predicate in ((events, f"event_id = '{event}'"),
+                           (tills, f"transaction_id = '{till}'")):
+        dt = DeltaTable(str(uri))
+        assert dt.delete(predicate)["num_deleted_rows"] >= 1
+        record_validation(uri, dt.version(), f"silver.{uri.name}", 0, "test")
+    return f"clickstream:{event}", till
+
+
+def _withdrawn_rows_are_gone(home: Home, event: str, till: str) -> None:
+    assert _q(home, "select count(*) from fct_interactions where interaction_id in "
+                    f"('{event}', 'pos:{till}')") == [(0,)]
+    assert _q(home, f"select count(*) from fct_orders where order_id = '{till}'") == [(0,)]
+    assert _q(home, f"select count(*) from fct_order_lines where order_id = '{till}'"
+              ) == [(0,)]
+    # the lines hold exactly the upstream keys, as a full build would
+    assert _q(home, """select count(*) from (
+        (select order_line_id from fct_order_lines
+         except select order_line_id from intermediate.int_order_lines__unioned)
+        union all
+        (select order_line_id from intermediate.int_order_lines__unioned
+         except select order_line_id from fct_order_lines))""") == [(0,)]
 
 
 def _incremental_build_holds_new_and_relinked_rows(home: Home, before: int, added: set[str],

@@ -2,7 +2,8 @@
     materialized='incremental',
     unique_key='order_id',
     incremental_strategy='delete+insert',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    post_hook="{{ delete_vanished('order_id', ref('int_orders__unioned')) }}"
 ) }}
 -- One row per order across web, app (shop orders) and store (till transactions), linked to
 -- its person: person_id is null when the order's identity record is not resolved (a cash till

@@ -2,7 +2,8 @@
     materialized='incremental',
     unique_key='interaction_id',
     incremental_strategy='delete+insert',
-    on_schema_change='fail'
+    on_schema_change='fail',
+    post_hook="{{ delete_vanished('interaction_id', ref('int_interactions__unioned')) }}"
 ) }}
 -- Every touch: page and product views, carts, searches, logins, checkouts and purchases (web,
 -- app), e-mail opens / clicks / unsubscribes, ad clicks and store visits, linked to person,
