@@ -58,7 +58,8 @@ def records(path: Path) -> int:
 
 
 def hold_back(landing: Path, new_events: int) -> tuple[set[str], int, int]:
-    """The newest delivery days whose records add up to at least ``new_events``."""
+    """The newest delivery days whose records add up closest to ``new_events`` (at least
+    one day)."""
     by_day: dict[str, int] = {}
     total = 0
     for path in landing.rglob("*"):
@@ -71,7 +72,7 @@ def hold_back(landing: Path, new_events: int) -> tuple[set[str], int, int]:
     days: set[str] = set()
     held = 0
     for day in sorted(by_day, reverse=True):
-        if held >= new_events:
+        if days and abs(held + by_day[day] - new_events) >= abs(held - new_events):
             break
         days.add(day)
         held += by_day[day]
