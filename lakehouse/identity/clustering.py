@@ -126,7 +126,9 @@ def constrained_links(labels: np.ndarray, rec: pl.DataFrame, pairs: pl.DataFrame
         if login:
             logins.setdefault(int(labels[k]), set()).add(login)
     kept, refused = [], 0
-    ordered = pairs.sort("match_probability", descending=True)
+    # strongest first; ties (one comparison vector, one probability: common) in record order,
+    # so the clusters do not depend on the order the scorer returned its pairs in
+    ordered = pairs.sort(["match_probability", "a", "b"], descending=[True, False, False])
     for a, b, _ in ordered.select("a", "b", "match_probability").iter_rows():
         ra, rb = find(int(labels[a])), find(int(labels[b]))
         if ra == rb:

@@ -103,7 +103,7 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
     observations = read_validated(table_uri(home, "silver", "identifier_observations"),
                                   columns=["source", "record_id", "identifier_type", "value"])
     key = key or load_key(home.root)
-    records, observations = _without_erased(home, records, observations, key)
+    records, observations = without_erased(home, records, observations, key)
     map_uri = table_uri(home, "gold", "identity_map")
     basis = DeltaTable(map_uri).version() if DeltaTable.is_deltatable(map_uri) else -1
     result = resolve_full(records, previous_assignments(home, records, key),
@@ -176,7 +176,7 @@ def report_with_parameters(result: Resolution) -> dict:
     return {**report, engine: {**report[engine], "parameters": rows}}
 
 
-def _without_erased(home: Home, records: pl.DataFrame, observations: pl.DataFrame | None,
+def without_erased(home: Home, records: pl.DataFrame, observations: pl.DataFrame | None,
                     key: bytes) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     uri = table_uri(home, "gold", ERASURES)
     if not DeltaTable.is_deltatable(uri):
