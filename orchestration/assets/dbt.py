@@ -13,9 +13,11 @@ multiprocess run pays it again.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -45,6 +47,9 @@ DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 PARTIAL_PARSE = "partial_parse.msgpack"
 _SOURCES = ("models", "macros", "tests", "seeds", "dbt_project.yml", "profiles.yml")
 _LAYER_GROUPS = {"staging": "staging", "intermediate": "intermediate"}
+# dagster-dbt gives every invocation its own target folder (`<op>-<run>-<uuid>`, ~20 MB at 1M
+# events: manifest, run results, compiled SQL, logs); the newest few are kept for debugging
+KEEP_TARGETS = 5  # besides the current one
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
@@ -244,9 +249,29 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtResource,
     fault("dbt.build.after", str(database))
     # what dbt built before a model failed is yielded, measured, and then the step fails
     yield from _results(events, database, context, lakehouse.paths.root)
+    prune_targets(invocation.target_path, KEEP_TARGETS)
     error = invocation.get_error()
     if error is not None:
         raise error
+
+
+def prune_targets(current: Path, keep: int, *, now: float | None = None) -> list[Path]:
+    """Remove all but the ``keep`` newest target folders of this step's finished invocations
+    (siblings of ``current`` named like it, ``<op>-<run>-<uuid>``, holding dbt's
+    run_results.json), never ``current``; returns what went. A folder without run results is
+    an invocation still running (another run's step) unless a day has passed since it last
+    changed (a killed one). Without this every nightly leaves one behind for ever."""
+    prefix = current.name.split("-", 1)[0] + "-"
+    stale = (time.time() if now is None else now) - 86_400
+    siblings = [p for p in current.parent.iterdir()
+                if p.is_dir() and p != current and p.name.startswith(prefix)
+                and p.name.count("-") == 2
+                and ((p / "run_results.json").exists() or p.stat().st_mtime < stale)]
+    siblings.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    old = siblings[keep:]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return old
 
 
 def _results(events: list, database: Path, context: dg.AssetExecutionContext,
