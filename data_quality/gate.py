@@ -27,6 +27,7 @@ from data_quality.duckdb_engine import validate_in_duckdb
 from data_quality.results import GateResult, Outcome
 from data_quality.suites import Expect, Suite
 from lakehouse.storage.duck import parquet_scan, register_parquet, snapshot_files
+from lakehouse.storage.objects import location
 
 ENGINES = ("gx", "duckdb")
 
@@ -45,7 +46,8 @@ def _delta_refs(uri: str, ref_versions: dict[str, int] | None):
 
     def register(con, table: str) -> bool:
         # "products": a table of the same layer; "silver/products": of another layer
-        other_uri = str(Path(uri).parents[1] / table if "/" in table else Path(uri).parent / table)
+        here = location(uri)
+        other_uri = str(here.parents[1] / table if "/" in table else here.parent / table)
         if not DeltaTable.is_deltatable(other_uri):
             return False
         lake, name = table_name(other_uri)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 import threading
 import types
 from dataclasses import dataclass
@@ -112,6 +113,16 @@ def _quote_duckdb_keywords(execution_engine) -> None:
     preparer.reserved_words = set(preparer.reserved_words) | words
 
 
+def _attach_object_store(con, query: str) -> None:
+    """Let GX's DuckDB connection read the object-store files ``query`` names (DuckDB has no
+    httpfs here: ``lakehouse.storage.objects.attach``); nothing for local files."""
+    from lakehouse.storage.objects import attach, is_remote
+
+    stores = {f"{scheme}://" for scheme in re.findall(r"'([A-Za-z][\w+.-]*)://", query)}
+    if any(is_remote(s) for s in stores):
+        attach(con.connection.driver_connection, sorted(stores))
+
+
 def suites_project() -> Path:
     """The GX project whose suite files the gates check: ``$LAKEHOUSE_GX_PROJECT`` when set
     (a team's own copy, edited with GX), else the project's ``data_quality/gx``."""
@@ -177,6 +188,7 @@ def validate(database: str | Path | None, query: str, suite: Suite,
         asset_name = f"rows_{next(_names)}"
         try:
             with engine.get_connection() as con:
+                _attach_object_store(con, query)
                 if database is not None:
                     path = str(database).replace("'", "''")
                     con.exec_driver_sql(f"attach '{path}' as {alias} (read_only)")

@@ -1,5 +1,8 @@
 """The lakehouse home: one directory that holds everything a run reads and writes.
 
+The lake alone may live in an object store instead (``LAKEHOUSE_LAKE_URI=s3://bucket/prefix``,
+see ``lakehouse.storage.objects``); landing zone, lock, Dagster instance and warehouse stay here.
+
 Resolution order: an explicit path (``--home``), else ``LAKEHOUSE_HOME``, else ``./.lakehouse``.
 Deleting the directory starts clean; several homes can live side by side.
 """
@@ -11,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_HOME = ".lakehouse"
+# an object-store location for the lake (``s3://bucket/prefix``); unset: ``<home>/lake``
+LAKE_URI_ENV = "LAKEHOUSE_LAKE_URI"
 
 # The Dagster instance of a home: runs, event logs and schedules stay inside the home. A file
 # that still starts with the marker line is ours and follows the project's defaults; delete
@@ -73,7 +78,13 @@ class Home:
 
     @property
     def lake(self) -> Path:
-        return self.root / "lake"
+        """``root/lake``, or the object-store location ``LAKEHOUSE_LAKE_URI`` names (an
+        ``ObjectPath``: ``/``, ``name``, ``parent`` and listing work as on a ``Path``)."""
+        if not os.environ.get(LAKE_URI_ENV, "").strip():
+            return self.root / "lake"  # local: nothing imported (lakehouse.storage is heavy)
+        from lakehouse.storage.objects import lake_root
+
+        return lake_root(self.root / "lake")  # type: ignore[return-value]
 
     @property
     def bronze(self) -> Path:

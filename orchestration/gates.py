@@ -13,6 +13,7 @@ from data_quality.docs import index_page, render
 from data_quality.lake import gate_table
 from data_quality.results import GateResult
 from data_quality.suites import Suite, gold_suites
+from lakehouse.home import Home
 from lakehouse.storage.validations import (
     batched,
     table_name,
@@ -29,6 +30,8 @@ DEFAULT_ENGINE: GateEngine = "gx"
 
 # the GX results of the gates of the running step, rendered into Data Docs when it ends
 _DOCS: ContextVar[list | None] = ContextVar("gx_results", default=None)
+# the home whose Data Docs site they go to (the lake's parent, unless the lake is in a store)
+_ROOT: ContextVar[Path | None] = ContextVar("gx_docs_home", default=None)
 
 
 def one_registry_commit(fn):
@@ -38,14 +41,16 @@ def one_registry_commit(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         results: list = []
+        given = [*args, *kwargs.values()]
+        home = next(v.paths for v in given if isinstance(v, LakehouseResource))
         token = _DOCS.set(results)
+        root_token = _ROOT.set(home.root)
         try:
             with batched():
                 yield from fn(*args, **kwargs)
         finally:
             _DOCS.reset(token)
-            given = [*args, *kwargs.values()]
-            home = next(v.paths for v in given if isinstance(v, LakehouseResource))
+            _ROOT.reset(root_token)
             context = next(v for v in given if isinstance(v, dg.AssetExecutionContext))
             render(home.root, results, context.run_id)
     return wrapper
@@ -67,8 +72,8 @@ def gate_result(uri: str, suite: Suite, asset_key: dg.AssetKey, check_name: str,
     pending = _DOCS.get()
     if pending is not None:
         pending.append(result.gx_result)
-    return check_result(result, asset_key, check_name, index_page(lake.parent), result.engine,
-                        seconds)
+    root = _ROOT.get() or (lake.parent if isinstance(lake, Path) else Home.resolve().root)
+    return check_result(result, asset_key, check_name, index_page(root), result.engine, seconds)
 
 
 def check_result(result: GateResult, asset_key: dg.AssetKey, check_name: str, docs: Path,

@@ -45,6 +45,7 @@ from pathlib import Path
 import polars as pl
 
 from lakehouse.home import Home
+from lakehouse.storage.objects import lake_root
 from lakehouse.storage.validations import read_validated
 
 KEY = ["product_id", "location_id"]
@@ -71,7 +72,7 @@ def _root(home: Home | str | Path) -> Path:
 
 
 def _read(root: Path, layer: str, name: str, columns: list[str] | None = None) -> pl.DataFrame:
-    frame = read_validated(root / "lake" / layer / name, columns=columns)
+    frame = read_validated(lake_root(root / "lake") / layer / name, columns=columns)
     return pl.DataFrame() if frame is None else frame
 
 

@@ -22,6 +22,7 @@ import polars as pl
 from deltalake import DeltaTable
 
 from lakehouse.home import Home
+from lakehouse.storage.objects import join
 from lakehouse.storage.paths import quarantine_uri
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
@@ -64,7 +65,7 @@ def _newest_delivery(uri: str) -> datetime | None:
         newest = stats.max()
         unknown = actions.filter(stats.is_null())["path"].to_list()
     if unknown:
-        scanned = pl.scan_parquet([str(Path(uri) / p) for p in unknown],
+        scanned = pl.scan_parquet([join(uri, p) for p in unknown],
                                   schema={_DELIVERED: pl.Datetime("us", "UTC")},
                                   missing_columns="insert", extra_columns="ignore",
                                   hive_partitioning=False).select(pl.col(_DELIVERED).max())

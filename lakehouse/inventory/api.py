@@ -27,6 +27,7 @@ from lakehouse.inventory.inbound import inbound as inbound_of
 from lakehouse.inventory.inbound import transfers_in_transit
 from lakehouse.inventory.ledger import build_ledger, read_silver
 from lakehouse.inventory.ledger_rows import SilverInputs
+from lakehouse.storage.objects import lake_root
 from lakehouse.storage.validations import read_validated
 
 ONLINE = (*ONLINE_CHANNELS, "online")
@@ -52,7 +53,7 @@ class Inventory:
         """From the ledger table if one was written (``H/lake/silver/inventory_ledger``),
         else built from silver; every table at its validated pin."""
         inp = read_silver(home)
-        ledger = read_validated(Path(home) / "lake" / "silver" / "inventory_ledger")
+        ledger = read_validated(lake_root(Path(home) / "lake") / "silver" / "inventory_ledger")
         return cls.from_silver(inp, ledger)
 
 

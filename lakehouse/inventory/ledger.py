@@ -38,6 +38,7 @@ import polars as pl
 from lakehouse.inventory.ledger_rows import SilverInputs, as_ledger
 from lakehouse.inventory.ledger_shop import order_sessions, shop_rows
 from lakehouse.inventory.ledger_stock import pos_rows, receipt_rows, return_rows, wms_rows
+from lakehouse.storage.objects import lake_root
 from lakehouse.storage.validations import read_validated, scan_validated
 
 # within one instant: a count is the state at that instant, other events apply after it
@@ -54,7 +55,7 @@ SILVER_TABLES = {
 def read_silver(home: str | Path) -> SilverInputs:
     """Read the ledger's inputs from ``H/lake/silver`` at their validated pins (a missing
     table reads as empty; one with no validated version raises ``NotValidatedError``)."""
-    root = Path(home) / "lake" / "silver"
+    root = lake_root(Path(home) / "lake") / "silver"
     frames = {}
     for name, table in SILVER_TABLES.items():
         frame = read_validated(root / table)

@@ -9,7 +9,6 @@ so both are read from the log's partition values without listing files or readin
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -18,6 +17,7 @@ from deltalake import DeltaTable, write_deltalake
 from lakehouse.inventory.ledger_rows import LEDGER_SCHEMA
 from lakehouse.storage.delta import to_arrow, writer_properties
 from lakehouse.storage.faults import fault
+from lakehouse.storage.objects import ensure_parent, join
 
 PARTITION = "business_day"
 INFERRED = "location_inferred"
@@ -27,7 +27,7 @@ PARTITIONS = [PARTITION, INFERRED]
 
 def write_ledger(uri: str, ledger: pl.DataFrame) -> int:
     """Replace the ledger table whole, partitioned by ``business_day`` (the full build)."""
-    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    ensure_parent(uri)
     fault("ledger.overwrite.before", uri)
     write_deltalake(uri, to_arrow(ledger), mode="overwrite", schema_mode="overwrite",
                     partition_by=PARTITIONS, writer_properties=writer_properties(ledger))
@@ -83,7 +83,7 @@ class LedgerTable:
             a = a.filter(pl.col("inferred"))
         frames = []
         for (day, inf), g in a.group_by("day", "inferred", maintain_order=True):
-            files = [str(Path(self.uri) / p) for p in g["path"]]
+            files = [join(self.uri, p) for p in g["path"]]
             self.files_read += len(files)
             stored = _FILE_SCHEMA if self.partitioned else LEDGER_SCHEMA
             lf = pl.scan_parquet(files, schema=pl.Schema(stored), missing_columns="insert",

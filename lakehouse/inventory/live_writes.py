@@ -5,8 +5,6 @@ nothing, and a crash between two tables' commits is seen by which tables lack th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
@@ -14,6 +12,7 @@ from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from lakehouse.inventory.ledger_table import PARTITION, LedgerTable
 from lakehouse.storage.delta import to_arrow, writer_properties
 from lakehouse.storage.faults import fault
+from lakehouse.storage.objects import ensure_parent
 
 APP = "lakehouse.inventory"
 APP_VERSION = 1
@@ -75,7 +74,7 @@ def merge_ledger(ledger: LedgerTable, changed: pl.DataFrame, stored: pl.DataFram
 
 def replace_table(uri: str, frame: pl.DataFrame, aid: str) -> int:
     """Overwrite a table whole with ``frame``, recording the batch; its new version."""
-    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    ensure_parent(uri)
     fault("live.replace.before", uri)
     write_deltalake(uri, to_arrow(frame), mode="overwrite", schema_mode="overwrite",
                     commit_properties=batch_commit(aid), writer_properties=writer_properties(frame))

@@ -21,6 +21,7 @@ import polars as pl
 from lakehouse.inventory.fold import running
 from lakehouse.inventory.ledger import canonical
 from lakehouse.inventory.ledger_rows import SilverInputs
+from lakehouse.storage.objects import lake_root
 from lakehouse.storage.validations import read_validated
 
 # source systems whose rows move stock: an unmapped code elsewhere (clickstream) is not a stock
@@ -151,7 +152,7 @@ def discrepancies(inp: SilverInputs, ledger: pl.DataFrame, now: datetime | None 
 def _unmapped(home: Path) -> pl.DataFrame:
     """Quarantined rows whose product code is unknown, per source system: those still waiting
     (a row a later catalog released is in the ledger), since their delivery."""
-    q = read_validated(home / "lake" / "quarantine" / "rows")
+    q = read_validated(lake_root(home / "lake") / "quarantine" / "rows")
     if q is None:
         return pl.DataFrame()
     kind = next((c for c in ("kind", "error_kind") if c in q.columns), None)

@@ -28,6 +28,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from lakehouse.storage.duck import parquet_scan, register_parquet, snapshot_files
+from lakehouse.storage.objects import attach
 from lakehouse.storage.validations import (
     NotValidatedError,
     passed_versions,
@@ -216,4 +217,5 @@ def snapshot_frame(con: duckdb.DuckDBPyConnection, uri: str, version: int,
         assert isinstance(frame, pl.DataFrame)
         return frame
     sql = parquet_scan(files, ", ".join(_quote(c) for c in names))
+    attach(con, files)  # object-store files: DuckDB reads them through pyarrow's client
     return con.sql(sql + (f" where {where}" if where else "")).pl()

@@ -220,8 +220,16 @@ def _check_pins(home: Home, plans: list[delta.TablePlan]) -> dict[str, int]:
     return {p.name: pins[p.name] for p in plans if p.name in pins}
 
 
+def _refuse_object_store(home: Home) -> None:
+    """Scrubbing rewrites ``_delta_log`` files through the local filesystem: on an
+    object-store lake, refuse before any table is touched rather than half erase a person."""
+    if not isinstance(home.lake, Path):
+        raise ErasureRefused(f"erasure on an object-store lake ({home.lake}) is not built yet")
+
+
 def execute(home: Home, the_plan: Plan, key: bytes | None = None) -> audit.AuditRecord:
     """Carry out a plan (hold the lake-writer exclusion around this: ``lake_writer``)."""
+    _refuse_object_store(home)
     key = key or load_key(home.root)
     fp = the_plan.footprint
     dirty = [p for p in the_plan.tables if p.dirty or p.name in IDENTITY]
@@ -274,6 +282,7 @@ def execute(home: Home, the_plan: Plan, key: bytes | None = None) -> audit.Audit
 def erase(home: Home, requests: list[Request], dry_run: bool = False
           ) -> tuple[Plan, audit.AuditRecord | None]:
     """Plan, then (unless ``dry_run``) carry out, holding the lake-writer exclusion."""
+    _refuse_object_store(home)
     key = load_key(home.root)
     with lake_writer(home):
         the_plan = plan(home, requests, key)

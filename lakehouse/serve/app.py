@@ -30,6 +30,7 @@ from lakehouse.home import Home
 from lakehouse.inventory.channels import SERVICES
 from lakehouse.serve.reload import POLL_SECONDS, Reloader
 from lakehouse.serve.snapshot import TABLES, NotServable, Snapshot
+from lakehouse.storage.objects import lake_root
 
 log = logging.getLogger(__name__)
 Service = Literal["standard", "express"]
@@ -152,7 +153,7 @@ def _known(snap: Snapshot, product_id: str) -> None:
 def create_app(home: str | Path | Home, poll_seconds: float = POLL_SECONDS) -> FastAPI:
     """The inventory API of a lakehouse home, reloading when a validated pin moves."""
     root = home.root if isinstance(home, Home) else Home.resolve(home).root
-    reloader = Reloader(root / "lake", poll_seconds)
+    reloader = Reloader(lake_root(root / "lake"), poll_seconds)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

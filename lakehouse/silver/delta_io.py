@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -30,6 +29,7 @@ from deltalake.schema import PrimitiveType
 from lakehouse.silver.frames import KNOWLEDGE, with_knowledge
 from lakehouse.storage.delta import committed, to_arrow, writer_properties
 from lakehouse.storage.faults import fault
+from lakehouse.storage.objects import ensure_parent, join
 from lakehouse.storage.validations import pinned
 
 APP_VERSION = 1
@@ -111,7 +111,7 @@ def _files(uri: str, dt: DeltaTable, batch_id: str | Sequence[str] | None,
     actions = add_actions(dt, ["min._batch_id", "max._batch_id",
                                 f"min.{RELEASED}", f"max.{RELEASED}"])
     if batch_id is None or "min._batch_id" not in actions.columns:
-        return [str(Path(uri) / p) for p in actions["path"].to_list()], False
+        return [join(uri, p) for p in actions["path"].to_list()], False
     ids = [batch_id] if isinstance(batch_id, str) else list(batch_id)
 
     def covers(lo: pl.Expr, hi: pl.Expr, b: str) -> pl.Expr:
@@ -128,7 +128,7 @@ def _files(uri: str, dt: DeltaTable, batch_id: str | Sequence[str] | None,
     actions = actions.filter(holds | released)
     pure = len(ids) == 1 and bool(actions.select(
         ((lo == ids[0]) & (hi == ids[0]) & ~released).all()).item())
-    return [str(Path(uri) / p) for p in actions["path"].to_list()], pure
+    return [join(uri, p) for p in actions["path"].to_list()], pure
 
 
 def _of_batch(schema: pl.Schema, batch_ids: Sequence[str]) -> pl.Expr:
@@ -178,7 +178,7 @@ def batches_in(tables: Tables, uri: str) -> list[str]:
         scan = actions.filter(~exact.fill_null(False))["path"].to_list()
     if scan:
         schema = _polars_schema(_schema(dt))
-        ids = _scan([str(Path(uri) / p) for p in scan], schema).select("_batch_id").unique()
+        ids = _scan([join(uri, p) for p in scan], schema).select("_batch_id").unique()
         found |= set(ids.collect()["_batch_id"].drop_nulls().to_list())
     return sorted(found)
 
@@ -224,10 +224,10 @@ def read_existing(uri: str, dt: DeltaTable, layout: Layout,
         actions = add_actions(dt, [f"partition.{part}"])
         col = f"partition.{part}"
         wanted = actions.filter(pl.col(col).is_in(rows[part].unique().implode()))
-        groups = [(v, [str(Path(uri) / p) for p in g["path"]])
+        groups = [(v, [join(uri, p) for p in g["path"]])
                   for (v,), g in wanted.group_by(col, maintain_order=True)]
     else:
-        groups = [(None, [str(Path(uri) / p) for p in add_actions(dt, [])["path"]])]
+        groups = [(None, [join(uri, p) for p in add_actions(dt, [])["path"]])]
     file_schema = pl.Schema({n: t for n, t in schema.items() if n != part})
     keys = rows.lazy().select(on).unique()
     frames = []
@@ -295,7 +295,7 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
     if dt is None:
         if desired.is_empty():
             return Written()
-        Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        ensure_parent(uri)
         fault("silver.create.before", uri)
         write_deltalake(uri, to_arrow(desired), mode="append", commit_properties=props,
                         partition_by=[layout.partition] if layout.partition else None,
@@ -349,7 +349,7 @@ def overwrite(tables: Tables, uri: str, layout: Layout, rows: pl.DataFrame,
         return Written(skipped=True)
     if rows.is_empty() and dt is None:
         return Written()
-    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    ensure_parent(uri)
     props = CommitProperties(app_transactions=[Transaction(a, APP_VERSION) for a in app_ids])
     fault("silver.overwrite.before", uri)
     write_deltalake(dt if dt is not None else uri, to_arrow(rows), mode="overwrite",

@@ -12,7 +12,6 @@ never changes (merge would silently cast "7" into an integer column).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -27,6 +26,7 @@ from deltalake import (
 )
 
 from lakehouse.storage.faults import fault
+from lakehouse.storage.objects import ensure_parent
 
 UTC_US = pa.timestamp("us", tz="UTC")
 _STRINGS = (pa.string(), pa.large_string(), pa.string_view())
@@ -157,7 +157,7 @@ def _open(table_uri: str, schema: pa.Schema) -> DeltaTable:
     """Open the table, creating it empty with ``schema`` when it does not exist yet."""
     if DeltaTable.is_deltatable(table_uri):
         return DeltaTable(table_uri)
-    Path(table_uri).parent.mkdir(parents=True, exist_ok=True)
+    ensure_parent(table_uri)
     return DeltaTable.create(table_uri, schema=schema, mode="ignore")
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lakehouse.storage.objects import attach
+
 if TYPE_CHECKING:
     import duckdb
     from deltalake import DeltaTable
 
 
 def snapshot_files(table: DeltaTable) -> list[str]:
-    """Local paths of the Parquet files of a Delta snapshot."""
+    """Local paths (or object-store URIs) of the Parquet files of a Delta snapshot."""
     return [u.removeprefix("file://") for u in table.file_uris()]
 
 
@@ -37,6 +39,7 @@ def register_parquet(con: duckdb.DuckDBPyConnection, view: str, files: list[str]
     no view, when there is no file."""
     if not files:
         return False
+    attach(con, files)  # object-store files: DuckDB reads them through pyarrow's client
     con.execute(f"create or replace view {view} as {parquet_scan(files, columns)}")
     return True
 

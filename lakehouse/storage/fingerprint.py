@@ -40,6 +40,7 @@ import polars as pl
 from deltalake import DeltaTable
 
 from lakehouse.storage.duck import base_tables
+from lakehouse.storage.objects import lake_root
 from lakehouse.storage.validations import REGISTRY, validated_versions
 
 VOLATILE = {
@@ -129,7 +130,7 @@ def entry_frame(root: Path, entry: str) -> pl.DataFrame:
         finally:
             con.close()
     else:
-        lake = root / "lake"
+        lake = lake_root(root / "lake")
         frame = _read(str(lake / name),
                       validated_versions(lake)[name] if kind == "pin" else None)
     return frame.drop([c for c in excluded(name) if c in frame.columns])
@@ -155,7 +156,7 @@ def warehouse_fingerprint(database: Path) -> dict[str, str]:
 def home_fingerprint(root: Path) -> dict[str, str]:
     """Everything a run leaves that a reader sees: ``lake:``, ``pin:`` and ``warehouse:``
     entries (the analysts' published ``warehouse.duckdb``)."""
-    lake = root / "lake"
+    lake = lake_root(root / "lake")
     out = {f"lake:{k}": v for k, v in lake_fingerprint(lake).items()}
     out |= {f"pin:{k}": v for k, v in pins_fingerprint(lake).items()}
     out |= {f"warehouse:{k}": v

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -11,6 +10,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.storage.delta import to_arrow, writer_properties
 from lakehouse.storage.faults import fault
+from lakehouse.storage.objects import ensure_parent
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def replace_table(uri: str, frame: pl.DataFrame) -> int:
     One atomic commit, so readers see the old or the new snapshot, never a mix; earlier
     versions stay readable by time travel within the maintenance retention window.
     """
-    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    ensure_parent(uri)
     fault("replace.before", uri)
     write_deltalake(uri, to_arrow(frame), mode="overwrite", schema_mode="overwrite",
                     writer_properties=writer_properties(frame))

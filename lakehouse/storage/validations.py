@@ -32,6 +32,7 @@ from deltalake.exceptions import CommitFailedError
 
 from lakehouse.storage.delta import writer_properties
 from lakehouse.storage.faults import fault
+from lakehouse.storage.objects import location
 
 SCHEMA = pa.schema([
     ("table", pa.string()),  # "<layer>/<name>" under H/lake, e.g. "silver/orders"
@@ -53,9 +54,10 @@ def registry_uri(lake: Path) -> str:
 
 
 def table_name(uri: str | Path) -> tuple[Path, str]:
-    """``H/lake/silver/orders`` -> (``H/lake``, ``silver/orders``)."""
-    path = Path(uri).resolve()
-    return path.parents[1], f"{path.parent.name}/{path.name}"
+    """``H/lake/silver/orders`` -> (``H/lake``, ``silver/orders``); on an object store
+    (``s3://b/lake/silver/orders``) the lake is an ``ObjectPath``."""
+    path = location(uri).resolve()
+    return path.parents[1], f"{path.parent.name}/{path.name}"  # type: ignore[return-value]
 
 
 # set inside `batched()`: records wait there and are appended in one commit per lake

@@ -50,6 +50,7 @@ from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
 
 from lakehouse.identity.pii import load_key, pseudonymise
+from lakehouse.storage.objects import lake_root
 from lakehouse.storage.validations import validated_versions
 
 UNVALIDATED_ENV = "LAKEHOUSE_WAREHOUSE_UNVALIDATED"
@@ -218,7 +219,7 @@ class Plugin(BasePlugin):
     def validated(self) -> dict[str, int]:
         with self._lock:
             if self._versions is None:  # pinned once per build: one consistent snapshot
-                self._versions = validated_versions(self.home / "lake")
+                self._versions = validated_versions(lake_root(self.home / "lake"))
             return self._versions
 
     # -- connection
@@ -273,7 +274,7 @@ class Plugin(BasePlugin):
         table = source_config.get("table") or source_config.identifier
         name = f"{layer}/{table}"
         schema = declared_schema(source_config.get("columns"), name)
-        uri = str(self.home / "lake" / layer / table)
+        uri = str(lake_root(self.home / "lake") / layer / table)
         exists = DeltaTable.is_deltatable(uri)
         version = self.validated().get(name)
         validated = exists and version is not None
