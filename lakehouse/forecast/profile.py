@@ -130,10 +130,13 @@ def _levels(hist: pl.DataFrame, obs: pl.DataFrame, dow: pl.DataFrame,
     d = (obs.with_columns(pl.col("date").dt.weekday().alias("dow"))
          .join(dow, on=["location_id", "dow"], how="left")
          .with_columns((pl.col("demand") / (pl.col("dow_factor").fill_null(1.0) * _uplift(beta)))
-                       .alias("_y"), _weights(last, half_life).alias("_w")))
-    per = d.group_by(KEY).agg((pl.col("_y") * pl.col("_w")).sum().alias("_yw"),
+                       .alias("_y"), _weights(last, half_life).alias("_w"))
+         .sort(*KEY, "date"))
+    # sorted: float sums follow row order, and joins and group_by return rows in any order
+    # (a level that moves in its last bits moves the promotion uplift fitted on it)
+    per = d.group_by(KEY, maintain_order=True).agg((pl.col("_y") * pl.col("_w")).sum().alias("_yw"),
                               pl.col("_w").sum().alias("_ww"),
-                              pl.col("_y").sum().alias("_ys"), pl.len().alias("_n"))
+                              pl.col("_y").sum().alias("_ys"), pl.len().alias("_n")).sort(KEY)
     # prior: independence of product and location (row total x column total / grand total)
     total = per["_ys"].sum()
     days = per["_n"].sum()
@@ -155,7 +158,7 @@ def _levels(hist: pl.DataFrame, obs: pl.DataFrame, dow: pl.DataFrame,
              .select(*KEY, "_prior"))
     k = prior.join(per, on=KEY, how="left").with_columns(pl.col("_ys", "_yw", "_ww")
                                                          .fill_null(0.0),
-                                                         pl.col("_n").fill_null(0))
+                                                         pl.col("_n").fill_null(0)).sort(KEY)
     if not EMPIRICAL_BAYES:
         return k.select(*KEY, ((pl.col("_yw") + prior_days * pl.col("_prior"))
                                / (pl.col("_ww") + prior_days)).alias("level"))
@@ -177,6 +180,7 @@ def _fit_uplift(rows: pl.DataFrame, beta: tuple[float, float]) -> tuple[float, f
     (``_b``) of uncensored key-days on days with a promotion at their location: Newton steps,
     a ridge pulling the breadth coefficient towards the own one (no evidence about broad
     promotions: assume they lift like narrow ones), both at least 0."""
+    rows = rows.sort(*KEY, "date")  # joins return rows in any order; float sums follow it
     y = rows["demand"].to_numpy()
     b = rows["_b"].to_numpy()
     d = rows["discount_pct"].to_numpy()
