@@ -34,7 +34,13 @@ from orchestration.checks.freshness import (
 from orchestration.checks.landing import landing_files_gate
 from orchestration.checks.pending import pending_age_check
 from orchestration.checks.volume import bronze_batch_volume
-from orchestration.jobs import all_assets_job, daily_batch, micro_batch_job, quarantine_replay_job
+from orchestration.jobs import (
+    STEP_EXECUTOR,
+    all_assets_job,
+    daily_batch,
+    micro_batch_job,
+    quarantine_replay_job,
+)
 from orchestration.resources import LakehouseResource
 from orchestration.sensors import build_landing_sensor
 
@@ -61,6 +67,7 @@ defs = dg.Definitions(
                   *landing_freshness_checks,
                   bronze_batch_volume, ml_feature_drift, pending_age_check],
     jobs=[all_assets_job, micro_batch_job, quarantine_replay_job],
+    executor=STEP_EXECUTOR,
     schedules=[daily_batch],
     # files arriving start micro-batches; a warehouse build publishes itself and the ML marts
     # follow their inputs (automation)

@@ -2,7 +2,8 @@
 
 `lakehouse dev` runs this. Everything else is Dagster's own `dev` command: webserver, code
 server, instance and shutdown handling. Beside it, the home's Data Docs are served over HTTP on
-the next port (``orchestration.runtime.docs_server``), and every check links there.
+the next port (``orchestration.runtime.docs_server``), and every check links there. Stopped, it
+leaves nothing of its process group behind (`stop_late_starters`).
 """
 
 import os
@@ -31,6 +32,22 @@ def interruptible() -> None:
     with SIGINT ignored; Python then installs no handler, Dagster copies that "ignore" to
     SIGTERM, and every child inherits it: nothing would stop `lakehouse dev` short of SIGKILL."""
     signal.signal(signal.SIGINT, signal.default_int_handler)  # children start with the default
+
+
+def stop_late_starters() -> None:
+    """On the way out, SIGTERM this process's group once more, when this process leads it.
+
+    Stopping `lakehouse dev` as a group (a supervisor, `kill -- -PGID`, Ctrl-C in its
+    terminal) signals only the processes that exist at that moment. While Dagster's `dev`
+    waits for its daemon and webserver to exit, its code-server monitor (every 5 s,
+    `DAGSTER_CODE_SERVER_AUTO_RESTART_INTERVAL`) restarts the code server it finds exited;
+    that one never got the signal and waits out its 45 s heartbeat timeout. This second
+    signal reaches it once nothing can start another. Only as the group's leader (as a
+    shell job, under `setsid`, from a supervisor): otherwise the group is someone else's."""
+    if os.getpgrp() != os.getpid():
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the signal is for the others
+    os.killpg(os.getpgrp(), signal.SIGTERM)
 
 
 def _option(argv: Sequence[str], names: tuple[str, ...], default: str) -> str:
@@ -71,7 +88,10 @@ def main(argv: Sequence[str]) -> None:
         return spawn(with_our_daemon(cmd), *args, **kwargs)
 
     dagster_dev.open_ipc_subprocess = spawn_with_our_daemon
-    dagster_dev.dev_command.main(args=list(argv), prog_name="lakehouse dev")
+    try:
+        dagster_dev.dev_command.main(args=list(argv), prog_name="lakehouse dev")
+    finally:
+        stop_late_starters()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,14 @@ the run with the holder's name if it cannot get it before run monitoring's start
 queue's tag limit keeps such waits rare (and short); the lock is what guarantees that an
 in-process `lakehouse run` and a launched run never write at the same time.
 
+The warm process shares the daemon's process group, so stopping the group (`lakehouse dev`
+stopped by a supervisor, `kill -- -PGID`, Ctrl-C in its terminal) stops it and every worker
+with their steps. A process started after that signal never receives it: so once a warm
+process has died of a stop signal (SIGTERM, SIGINT, SIGHUP; the launcher itself only ever
+closes its input or SIGKILLs it), the launcher starts no warm process and forks no worker
+again. A run leaving the queue while the daemon stops fails, saying so, instead of running
+unsupervised after everything around it has exited.
+
 Configured in the home's `dagster.yaml` (`lakehouse.home.DAGSTER_INSTANCE_YAML`):
 
     run_launcher:
@@ -56,6 +64,8 @@ WRITES_TAG = "lakehouse/writes"  # "lake" on jobs that write it; the queue runs 
 READY_TIMEOUT_S = 120.0
 LANDING = "landing"  # asset key prefix of the landing zone: files, not the lake
 LOCK_MARGIN_S = 15.0  # a worker gives up on the lake this long before monitoring would fail it
+# What stops a whole process group; the launcher never sends them to its warm processes.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 def writes_lake(run) -> bool:
@@ -99,6 +109,14 @@ class _WarmProcess:
                 return False
         return True
 
+    def stopped_by(self) -> signal.Signals | None:
+        """The stop signal this warm process died of, if it did: its process group (the
+        daemon's) is being stopped."""
+        code = self.process.poll()
+        if code is not None and code < 0 and -code in STOP_SIGNALS:
+            return signal.Signals(-code)
+        return None
+
     def close(self) -> None:
         if self.process.stdin:
             self.process.stdin.close()  # end of input: it exits, running workers carry on
@@ -109,17 +127,19 @@ class _WarmProcess:
 
 
 def _start(executable: str, pointer: str, instance_ref: str, modules: list[str]) -> _WarmProcess:
-    process = subprocess.Popen(
+    """A warm process, started; `_ready` waits for it to answer."""
+    return _WarmProcess(subprocess.Popen(
         [executable, "-m", "orchestration.runtime.prefork", pointer, instance_ref, *modules],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-    ready = _read_reply(process, READY_TIMEOUT_S)
-    sources = {}
-    for path in ready["sources"]:
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1))
+
+
+def _ready(warm: _WarmProcess) -> None:
+    """Wait for the warm process to have loaded the code; note the files it loaded."""
+    for path in _read_reply(warm.process, READY_TIMEOUT_S)["sources"]:
         try:
-            sources[path] = os.stat(path).st_mtime_ns
+            warm.sources[path] = os.stat(path).st_mtime_ns
         except FileNotFoundError:
             continue
-    return _WarmProcess(process, sources)
 
 
 def _read_reply(process: subprocess.Popen, timeout: float) -> dict[str, Any]:
@@ -184,6 +204,7 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
         self._warm: dict[tuple[str, str], _WarmProcess] = {}
         self._lock = threading.Lock()
         self._run_ids: set[str] = set()
+        self._stopped: str | None = None  # why no run is launched any more, once stopping
         super().__init__()
 
     @property
@@ -220,12 +241,16 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
         if writes_lake(run):  # before the warm process may (re)start: monitoring's clock runs
             request["lake"] = self._lake_request(run)
         with self._lock:
+            self._refuse_when_stopping()
             warm = self._warm.get(key)
             if warm is None or not warm.fresh():
                 if warm is not None:
                     warm.close()
+                # kept before it is ready: if a stop signal kills it while it warms up, the
+                # next launch sees that (`_refuse_when_stopping`)
                 warm = self._warm[key] = _start(
                     *key, serialize_value(self._instance.get_ref()), self._preload_modules)
+                _ready(warm)
             assert warm.process.stdin is not None
             warm.process.stdin.write(json.dumps(request) + "\n")
             warm.process.stdin.flush()
@@ -236,6 +261,20 @@ class PreforkRunLauncher(RunLauncher, ConfigurableClass):
             f"Forked run worker (pid {pid}) from the warm process in "
             f"{time.monotonic() - started:.2f} s.", run, cls=self.__class__)
         self._run_ids.add(run.run_id)
+
+    def _refuse_when_stopping(self) -> None:
+        """Raise once a warm process has died of a stop signal: the daemon's process group
+        is being stopped, and a warm process or worker started now would not receive the
+        signal (it was sent before they existed) and would run on alone."""
+        for warm in self._warm.values():
+            signal_ = warm.stopped_by()
+            if signal_ is not None and self._stopped is None:
+                self._stopped = (
+                    f"the warm run-worker process (pid {warm.process.pid}) was stopped by "
+                    f"{signal_.name}, as everything in the daemon's process group is when the "
+                    "daemon is stopped: no run is launched until the daemon restarts")
+        if self._stopped is not None:
+            raise RuntimeError(f"run not launched: {self._stopped}")
 
     def _lake_request(self, run) -> dict[str, Any]:
         """What the worker needs to hold the lake for the run. An untagged lake writer (a UI

@@ -7,6 +7,7 @@ dbt build into the home's DuckDB warehouse, and the Dagster UI's GraphQL endpoin
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -180,14 +181,28 @@ def _a_landed_file_reaches_silver_through_the_daemon(home: Path) -> None:
     assert all(PID_TAG in r.tags for r in runs)  # forked by PreforkRunLauncher
 
 
-def test_dev_serves_the_asset_graph_and_runs_micro_batches(home):
-    port = free_port()
+def _two_free_ports() -> int:
+    """A port for the UI whose next one (the docs server's) is free too."""
+    while True:
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
+def test_dev_serves_the_asset_graph_and_runs_micro_batches(home, tmp_path):
+    port = _two_free_ports()
     env = {**os.environ, "LAKEHOUSE_HOME": str(home)}
+    log = tmp_path / "dev.log"
     # started as a shell starts a background job (`make dev &`, a supervisor): SIGINT ignored
-    proc = subprocess.Popen([str(BIN / "lakehouse"), "dev", "--home", str(home), "--port",
-                             str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(BIN / "lakehouse"), "dev", "--home", str(home), "--port",
+                                 str(port)], env=env, stdout=out, stderr=out,
+                                start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     stopped = False
     try:
         deadline, nodes = time.monotonic() + 180, None
@@ -200,7 +215,8 @@ def test_dev_serves_the_asset_graph_and_runs_micro_batches(home):
             except OSError:
                 pass
             time.sleep(2)
-        assert nodes, "the Dagster UI did not serve the asset graph within 180 s"
+        assert nodes, ("the Dagster UI did not serve the asset graph within 180 s:\n"
+                       + log.read_text(errors="replace")[-3000:])
         groups = {tuple(n["assetKey"]["path"]): n["groupName"] for n in nodes}
         assert groups[("landing", "web")] == "landing"
         assert groups[("bronze", "web__events")] == "bronze"
@@ -221,10 +237,12 @@ def test_dev_serves_the_asset_graph_and_runs_micro_batches(home):
         while time.monotonic() < deadline and not stopped:
             stopped = not _alive_in_group(proc.pid)
             time.sleep(0.5)
+        survivors = "" if stopped else _describe(_alive_in_group(proc.pid))
         if not stopped:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-    assert stopped, "lakehouse dev left processes running 30 s after SIGTERM to its group"
+    assert stopped, ("lakehouse dev left processes running 30 s after SIGTERM to its group:\n"
+                     + survivors)
 
 
 def _alive_in_group(pgid: int) -> list[int]:
@@ -238,3 +256,20 @@ def _alive_in_group(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             alive.append(int(stat.parent.name))
     return alive
+
+
+def _describe(pids: list[int]) -> str:
+    """One line per process: pid, parent, state, signal masks (hex: ignored, blocked, caught)
+    and command line, so a failure names what survived and whether it could hear SIGTERM."""
+    lines = []
+    for pid in pids:
+        try:
+            status = dict(line.split(":\t", 1) for line in
+                          Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        lines.append(f"pid {pid} ppid {status.get('PPid')} {status.get('State')} "
+                     f"ign {status.get('SigIgn')} blk {status.get('SigBlk')} "
+                     f"cgt {status.get('SigCgt')}: {cmd[:300]}")
+    return "\n".join(lines)

@@ -1,7 +1,9 @@
 """PreforkRunLauncher on a real Dagster instance: runs are forked from a warm process, finish as
-Dagster runs, can be cancelled, and a changed source file replaces the warm process."""
+Dagster runs, can be cancelled, a changed source file replaces the warm process, and nothing is
+launched once the warm process was stopped with the daemon's process group."""
 
 import os
+import signal
 import textwrap
 import time
 from pathlib import Path
@@ -90,6 +92,30 @@ def test_a_changed_source_replaces_the_warm_process(instance, tmp_path):
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert (tmp_path / "b.txt").read_text().endswith("v2")
     assert next(iter(instance.run_launcher._warm.values())).process.pid != before
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_nothing_is_launched_once_the_warm_process_was_stopped(instance, tmp_path, stop):
+    """`lakehouse dev` stopped as a group (SIGTERM to it, Ctrl-C): the warm process dies of the
+    signal with the daemon. A warm process or worker started after it would never receive it
+    and would run on alone, so the launcher refuses the runs still leaving the queue. A warm
+    process killed otherwise (SIGKILL: out of memory) is replaced as before."""
+    module = tmp_path / "jobs.py"
+    module.write_text(JOBS)
+    _wait(instance, _submit(instance, module, tmp_path / "a.txt"))
+    warm = next(iter(instance.run_launcher._warm.values())).process
+    warm.send_signal(stop)
+    warm.wait(timeout=30)
+    if stop == signal.SIGKILL:
+        run = _wait(instance, _submit(instance, module, tmp_path / "b.txt"))
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert next(iter(instance.run_launcher._warm.values())).process.pid != warm.pid
+        return
+    for _ in range(2):  # and stays refused: no warm process is started for the next one
+        with pytest.raises(RuntimeError, match=f"stopped by {stop.name}"):
+            _submit(instance, module, tmp_path / "b.txt")
+        assert [w.process for w in instance.run_launcher._warm.values()] == [warm]
+    assert not (tmp_path / "b.txt").exists()
 
 
 def test_terminate_cancels_the_run(instance, tmp_path):

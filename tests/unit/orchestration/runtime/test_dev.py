@@ -2,12 +2,16 @@
 sensor loop: these tests fail loudly if a Dagster upgrade moves what the two rely on."""
 
 import inspect
+import os
+import signal
+import subprocess
+import sys
 
 import dagster._cli.dev as dagster_dev
 import dagster._daemon.sensor as sensor_daemon
 
 from orchestration.runtime import daemon
-from orchestration.runtime.dev import with_our_daemon
+from orchestration.runtime.dev import stop_late_starters, with_our_daemon
 
 
 def test_the_daemon_command_is_pointed_at_our_entry_point():
@@ -31,3 +35,29 @@ def test_the_sensor_loop_reads_the_constant_we_set(monkeypatch):
     monkeypatch.setattr("dagster._daemon.cli.main", lambda: None)
     daemon.main()
     assert sensor_daemon.MIN_INTERVAL_LOOP_TIME == daemon.SENSOR_LOOP_SECONDS == 1
+
+
+LEADER = """
+import subprocess, sys, time
+from orchestration.runtime.dev import stop_late_starters
+late = subprocess.Popen(["sleep", "60"])  # started in the group after it was stopped
+stop_late_starters()
+print(late.wait(timeout=10), flush=True)
+"""
+
+
+def test_a_stopped_dev_stops_what_started_in_its_group_after_the_signal():
+    done = subprocess.run([sys.executable, "-c", LEADER], capture_output=True, text=True,
+                          timeout=60, start_new_session=True, check=False)
+    assert done.returncode == 0, done.stderr  # the leader itself ignores its own signal
+    assert done.stdout.strip() == str(-signal.SIGTERM)
+
+
+def test_a_dev_that_does_not_lead_its_group_signals_no_one(monkeypatch):
+    sent = []
+    monkeypatch.setattr(os, "killpg", lambda *args: sent.append(args))
+    if os.getpgrp() == os.getpid():  # pytest run as a group leader itself: pretend not
+        monkeypatch.setattr(os, "getpgrp", lambda: os.getpid() + 1)
+    stop_late_starters()
+    assert sent == []
+    assert signal.getsignal(signal.SIGTERM) != signal.SIG_IGN
