@@ -7,8 +7,9 @@ to the marts), group, owner, column docs, and one blocking check per dbt test.
 
 Importing dagster-dbt loads dbt-core, and `@dbt_assets` selects nodes with dbt's own graph:
 about 1.2 s of CPU and 90 MB for every process that loads this code location. The warm process
-behind micro-batch workers pays it once (workers are forked from it); each step process of a
-multiprocess run pays it again.
+behind micro-batch workers pays it once (workers are forked from it), and so does the
+forkserver of a launched run's steps (`forked_steps`, orchestration/jobs.py); `lakehouse run`
+pays it once, in-process.
 """
 
 import json
