@@ -94,8 +94,24 @@ def test_a_changed_source_replaces_the_warm_process(instance, tmp_path):
     assert next(iter(instance.run_launcher._warm.values())).process.pid != before
 
 
+@pytest.fixture
+def default_stop_signals():
+    """SIGTERM and SIGINT as a terminal's foreground process has them, for the processes this
+    test starts. A pytest run in the background (CI) starts with SIGINT ignored, and every
+    in-process Dagster run of the worker since then left SIGTERM ignored too (Dagster's
+    `setup_interrupt_handlers` gives SIGTERM the SIGINT handler): the warm process would
+    inherit both and survive the very signals the test sends."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    for s, handler in before.items():
+        signal.signal(s, handler)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
-def test_nothing_is_launched_once_the_warm_process_was_stopped(instance, tmp_path, stop):
+def test_nothing_is_launched_once_the_warm_process_was_stopped(default_stop_signals, instance,
+                                                               tmp_path, stop):
     """`lakehouse dev` stopped as a group (SIGTERM to it, Ctrl-C): the warm process dies of the
     signal with the daemon. A warm process or worker started after it would never receive it
     and would run on alone, so the launcher refuses the runs still leaving the queue. A warm

@@ -47,8 +47,11 @@ print(late.wait(timeout=10), flush=True)
 
 
 def test_a_stopped_dev_stops_what_started_in_its_group_after_the_signal():
+    # SIGTERM as a terminal gives it: a background pytest worker may ignore it (see
+    # tests/integration/test_launcher.py, `default_stop_signals`), and `sleep` would inherit that
     done = subprocess.run([sys.executable, "-c", LEADER], capture_output=True, text=True,
-                          timeout=60, start_new_session=True, check=False)
+                          timeout=60, start_new_session=True, check=False,
+                          preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
     assert done.returncode == 0, done.stderr  # the leader itself ignores its own signal
     assert done.stdout.strip() == str(-signal.SIGTERM)
 
@@ -58,6 +61,10 @@ def test_a_dev_that_does_not_lead_its_group_signals_no_one(monkeypatch):
     monkeypatch.setattr(os, "killpg", lambda *args: sent.append(args))
     if os.getpgrp() == os.getpid():  # pytest run as a group leader itself: pretend not
         monkeypatch.setattr(os, "getpgrp", lambda: os.getpid() + 1)
-    stop_late_starters()
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # whatever the worker had
+    try:
+        stop_late_starters()
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # not ignored by this call
+    finally:
+        signal.signal(signal.SIGTERM, before)
     assert sent == []
-    assert signal.getsignal(signal.SIGTERM) != signal.SIG_IGN
