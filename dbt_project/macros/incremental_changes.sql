@@ -25,8 +25,9 @@
     Post-hook of an incremental fact: delete the rows whose key its upstream no longer holds
     (an order withdrawn from silver, a row erased), so an incremental build holds exactly what a
     full build would, without waiting for `--full-refresh`. `upstream` is the relation every
-    row of the model comes from, one row per key (no filter between them). Post-hooks run in
-    the model's transaction: a reader never sees the new rows without the deletes.
+    row of the model comes from, one row per key (no filter between them). Analysts never see
+    the rows between the insert and this delete: they read the build only once it is audited
+    and published (write-audit-publish).
 -#}
 {% macro delete_vanished(key, upstream) %}
     {% if is_incremental() %}
