@@ -26,6 +26,11 @@ the lake layer (``silver`` or ``gold``) and its identifier the table name, so th
   staging models hash PII with ``pseudonymise()`` before anything is persisted, and nothing
   in the warehouse is a view over in-process Arrow (views that would break for every later
   reader). This needs ``keep_open: true`` in the profile (one connection per dbt process).
+- **Read by DuckDB, within a memory limit.** A source is a DuckDB query over its snapshot's
+  Parquet files (``source_query``), which dbt-duckdb copies into the in-memory catalog inside
+  DuckDB: no whole table passes through Python memory, files are read in parallel, and the
+  build's DuckDB runs under ``$LAKEHOUSE_DBT_MEMORY_LIMIT`` (default ``2GB``), spilling past it
+  to the build file's ``.tmp`` folder (in-memory catalogs spill too).
 - ``pseudonymise(varchar) -> varchar`` equals ``lakehouse.identity.pii.pseudonymise`` with the
   home's key (``LAKEHOUSE_HMAC_KEY``, else the home's development key).
 
@@ -43,6 +48,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -50,11 +56,14 @@ from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
 
 from lakehouse.identity.pii import load_key, pseudonymise
-from lakehouse.storage.objects import lake_root
+from lakehouse.storage.duck import parquet_scan, snapshot_files
+from lakehouse.storage.objects import attach, lake_root
 from lakehouse.storage.validations import validated_versions
 
 UNVALIDATED_ENV = "LAKEHOUSE_WAREHOUSE_UNVALIDATED"
 DATABASE_ENV = "LAKEHOUSE_DBT_DATABASE"
+MEMORY_ENV = "LAKEHOUSE_DBT_MEMORY_LIMIT"
+MEMORY_LIMIT = "2GB"  # DuckDB spills past it (to the build file's `.tmp` folder)
 LAYERS = ("silver", "gold")  # attached in-memory catalogs, one per lake layer read
 INPUTS_SCHEMA = "lakehouse_meta"
 INPUTS_TABLE = f"{INPUTS_SCHEMA}.warehouse_inputs"
@@ -99,21 +108,22 @@ def arrow_type(data_type: str) -> pa.DataType:
     return _TYPES[name]
 
 
-def declared_schema(columns: Any, source: str) -> pa.Schema:
-    """The Arrow schema of a source's declared columns (list of {name, data_type} or a
-    {name: data_type} mapping)."""
+def declared_types(columns: Any, source: str) -> dict[str, str]:
+    """Column -> DuckDB type name of a source's declared columns (list of {name, data_type} or
+    a {name: data_type} mapping); every type one :func:`arrow_type` knows."""
     if not columns:
         raise WarehouseSourceError(
             f"source {source} declares no columns: list them with data_type in its YAML and pass "
             "them to the plugin as meta.columns")
     items = (columns.items() if isinstance(columns, dict)
              else ((c["name"], c.get("data_type")) for c in columns))
-    fields = []
+    types = {}
     for name, data_type in items:
         if not data_type:
             raise WarehouseSourceError(f"source {source} column {name} has no data_type")
-        fields.append(pa.field(name, arrow_type(data_type)))
-    return pa.schema(fields)
+        arrow_type(data_type)  # known, or fail naming it
+        types[name] = " ".join(str(data_type).lower().split())
+    return types
 
 
 def _same_kind(actual: pa.DataType, wanted: pa.DataType) -> bool:
@@ -134,28 +144,37 @@ def _same_kind(actual: pa.DataType, wanted: pa.DataType) -> bool:
     return norm(actual) == norm(wanted)
 
 
-def read_source(uri: str, schema: pa.Schema, version: int | None, source: str) -> pa.Table:
-    """The declared columns of the Delta table at ``uri`` (at ``version``, else the latest),
-    cast to the declared types; an empty table when there is no Delta table at ``uri``."""
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def source_query(uri: str, types: dict[str, str], version: int | None,
+                 source: str) -> tuple[str, list[str]]:
+    """DuckDB SQL selecting the declared columns of the Delta table at ``uri`` (at ``version``,
+    else the latest) from its Parquet files, cast (checked) to the declared types, and the
+    files it reads; a query for no rows in the declared shape when there is no Delta table.
+
+    SQL over the snapshot's files, not an Arrow table: DuckDB reads them in parallel, only the
+    declared columns, and keeps what it copies in its own buffer manager (which spills under
+    the build's memory limit) instead of a whole table in Python memory."""
+    nothing = ", ".join(f"null::{t} as {_quote(c)}" for c, t in types.items())
     if not DeltaTable.is_deltatable(uri):
-        return schema.empty_table()
+        return f"select {nothing} where false", []
     dt = DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
     present = {f.name: f.type for f in pa.schema(dt.schema().to_arrow())}  # arro3 -> pyarrow
-    for field in schema:
-        if field.name in present and not _same_kind(present[field.name], field.type):
+    for name, data_type in types.items():
+        wanted = arrow_type(data_type)
+        if name in present and not _same_kind(present[name], wanted):
             raise WarehouseSourceError(
-                f"source {source}: column {field.name} is {present[field.name]} in {uri} but "
-                f"declared {field.type}")
-    wanted = [f.name for f in schema if f.name in present]
-    table = pa.table(dt.to_pyarrow_table(columns=wanted)) if wanted else None
-    rows = table.num_rows if table is not None else _row_count(dt)
-    columns = []
-    for field in schema:
-        if table is not None and field.name in present:
-            columns.append(table.column(field.name).cast(field.type))
-        else:
-            columns.append(pa.nulls(rows, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+                f"source {source}: column {name} is {present[name]} in {uri} but declared "
+                f"{wanted}")
+    files = snapshot_files(dt)
+    if not files:
+        return f"select {nothing} where false", []
+    columns = ", ".join(
+        f"cast({_quote(c)} as {t}) as {_quote(c)}" if c in present else f"null::{t} as {_quote(c)}"
+        for c, t in types.items())
+    return parquet_scan(files, columns, typed_partitions=False), files
 
 
 def committed_at(uri: str, version: int | None) -> datetime | None:
@@ -169,10 +188,6 @@ def committed_at(uri: str, version: int | None) -> datetime | None:
         if commit.get("version") == version:
             return datetime.fromtimestamp(commit["timestamp"] / 1000, UTC)
     return None  # vacuumed out of the log: unknown
-
-
-def _row_count(dt: DeltaTable) -> int:
-    return sum(batch.num_rows for batch in dt.to_pyarrow_dataset().to_batches(columns=[]))
 
 
 def _create_inputs_table(cur) -> None:
@@ -237,6 +252,8 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn) -> None:
         self._conn = conn
+        # one limit for the whole build (DuckDB's is per database, shared by dbt's threads)
+        conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_ENV) or MEMORY_LIMIT}'")
         for layer in LAYERS:
             conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {layer}")
         # once per connection: the cursors dbt-duckdb opens per node see the function (no
@@ -269,11 +286,13 @@ class Plugin(BasePlugin):
                              side_effects=False)
 
     # -- sources
-    def load(self, source_config: SourceConfig) -> pa.Table:
+    def load(self, source_config: SourceConfig) -> duckdb.DuckDBPyRelation:
+        """The source as a DuckDB relation over its validated snapshot's files; dbt-duckdb
+        copies it into the layer's in-memory catalog (``CREATE TABLE ... AS``), inside DuckDB."""
         layer = source_config.get("layer") or source_config.database
         table = source_config.get("table") or source_config.identifier
         name = f"{layer}/{table}"
-        schema = declared_schema(source_config.get("columns"), name)
+        types = declared_types(source_config.get("columns"), name)
         uri = str(lake_root(self.home / "lake") / layer / table)
         exists = DeltaTable.is_deltatable(uri)
         version = self.validated().get(name)
@@ -285,9 +304,17 @@ class Plugin(BasePlugin):
                     f"warehouse will not read it (set {UNVALIDATED_ENV}=1 to read the latest "
                     "unvalidated version in development)")
             version = DeltaTable(uri).version()  # pinned, then read at exactly this version
-        data = read_source(uri, schema, version, name)
-        self._record(layer, table, uri, version, validated, data.num_rows)
-        return data
+        sql, files = source_query(uri, types, version, name)
+        with self._lock:
+            if self._conn is None:  # loaded outside a dbt connection (a test, a script)
+                self.configure_connection(duckdb.connect())
+            conn = self._conn
+            attach(conn, files)  # object-store files: DuckDB reads them through pyarrow
+            rows = (conn.execute(f"select count(*) from ({parquet_scan(files)})").fetchall()[0][0]
+                    if files else 0)
+            relation = conn.sql(sql)
+        self._record(layer, table, uri, version, validated, rows)
+        return relation
 
     def _record(self, layer: str, table: str, uri: str, version: int | None, validated: bool,
                 rows: int) -> None:

@@ -1,6 +1,7 @@
 """The warehouse's dbt-duckdb plugin on real Delta tables and a real DuckDB connection:
 pseudonymise() equals the Python pseudonymiser, sources read their validated version, a
-missing table reads empty in the declared shape, declared columns are enforced."""
+missing table reads empty in the declared shape, declared columns are enforced, partition
+values are read as declared, the build has a memory limit."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from lakehouse.storage.validations import record_validation
 from lakehouse.warehouse.dbt_plugin import (
     DATABASE_ENV,
     INPUTS_TABLE,
+    MEMORY_ENV,
     UNVALIDATED_ENV,
     Plugin,
     WarehouseSourceError,
@@ -41,6 +43,11 @@ def _rows(ids: list[str]) -> pa.Table:
         "created_at": pa.array([0] * n, pa.timestamp("us", tz="UTC")),
         "tags": [["a"]] * n, "extra": ["x"] * n, "qty": pa.array([3] * n, pa.uint32()),
     })
+
+
+def _load(plugin: Plugin, source: SourceConfig) -> pa.Table:
+    """The rows the plugin hands dbt-duckdb for a source (a DuckDB relation), as Arrow."""
+    return plugin.load(source).to_arrow_table()
 
 
 @pytest.fixture
@@ -87,11 +94,13 @@ def test_reads_the_validated_version_not_a_newer_one(plugin: Plugin, tmp_path: P
     write_deltalake(str(uri), _rows(["o3"]), mode="append")  # version 1, not validated
     conn = duckdb.connect()
     plugin.configure_connection(conn)
-    table = plugin.load(_source("orders"))
-    assert sorted(table.column("order_id").to_pylist()) == ["o1", "o2"]
+    relation = plugin.load(_source("orders"))
     # only declared columns, declared types; a declared column the table lacks is null
-    assert table.schema.names == [c["name"] for c in COLUMNS]
-    assert table.schema.field("tags").type == pa.list_(pa.string())
+    assert relation.columns == [c["name"] for c in COLUMNS]
+    assert [str(t) for t in relation.types] == [
+        "VARCHAR", "DOUBLE", "TIMESTAMP WITH TIME ZONE", "VARCHAR[]", "VARCHAR"]
+    table = relation.to_arrow_table()
+    assert sorted(table.column("order_id").to_pylist()) == ["o1", "o2"]
     assert table.column("consent").null_count == 2
     assert conn.execute(f"select table_name, version, validated, row_count from {INPUTS_TABLE}"
                         ).fetchall() == [("orders", 0, True, 2)]
@@ -106,16 +115,15 @@ def test_unvalidated_table_fails_naming_it_unless_allowed(
     monkeypatch.setenv(UNVALIDATED_ENV, "1")
     write_deltalake(str(uri), _rows(["o2"]), mode="append")
     assert DeltaTable(str(uri)).version() == 1
-    assert plugin.load(_source("orders")).num_rows == 2  # the latest version
+    assert _load(plugin, _source("orders")).num_rows == 2  # the latest version
 
 
 def test_missing_table_reads_empty_in_the_declared_shape(plugin: Plugin) -> None:
-    table = plugin.load(_source("never_delivered"))
-    assert table.num_rows == 0
-    assert table.schema == pa.schema([
-        ("order_id", pa.string()), ("total", pa.float64()),
-        ("created_at", pa.timestamp("us", tz="UTC")), ("tags", pa.list_(pa.string())),
-        ("consent", pa.string())])
+    relation = plugin.load(_source("never_delivered"))
+    assert relation.to_arrow_table().num_rows == 0
+    assert relation.columns == [c["name"] for c in COLUMNS]
+    assert [str(t) for t in relation.types] == [
+        "VARCHAR", "DOUBLE", "TIMESTAMP WITH TIME ZONE", "VARCHAR[]", "VARCHAR"]
 
 
 def test_declarations_are_enforced(plugin: Plugin, tmp_path: Path,
@@ -126,7 +134,7 @@ def test_declarations_are_enforced(plugin: Plugin, tmp_path: Path,
     with pytest.raises(WarehouseSourceError, match=r"column total is double.*declared int64"):
         plugin.load(_source("orders", wrong))
     # numbers are cast to the declared width (checked), kinds must agree
-    widened = plugin.load(_source("orders", [{"name": "qty", "data_type": "bigint"}]))
+    widened = _load(plugin, _source("orders", [{"name": "qty", "data_type": "bigint"}]))
     assert widened.schema.field("qty").type == pa.int64()
     assert widened.column("qty").to_pylist() == [3]
     with pytest.raises(WarehouseSourceError, match=r"column qty is int\d+.*declared string"):
@@ -135,3 +143,32 @@ def test_declarations_are_enforced(plugin: Plugin, tmp_path: Path,
         plugin.load(_source("orders", None))
     with pytest.raises(WarehouseSourceError, match="no data_type"):
         plugin.load(_source("orders", [{"name": "total"}]))
+
+
+def test_partition_values_read_as_declared_and_narrowing_is_checked(
+        plugin: Plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(UNVALIDATED_ENV, "1")
+    uri = str(tmp_path / "lake" / "silver" / "stores")
+    write_deltalake(uri, pa.table({"store": ["007", "010", None], "size": [1, 2, 2**40]}),
+                    partition_by=["store"])
+    declared = [{"name": "store", "data_type": "varchar"}, {"name": "size", "data_type": "bigint"}]
+    rows = _load(plugin, _source("stores", declared)).sort_by("size").to_pylist()
+    # text that looks like a number stays text: the path's value is not guessed into an integer
+    assert rows == [{"store": "007", "size": 1}, {"store": "010", "size": 2},
+                    {"store": None, "size": 2**40}]
+    narrow = [{"name": "size", "data_type": "integer"}]
+    with pytest.raises(duckdb.Error, match=r"(?i)out of range|overflow|conversion"):
+        _load(plugin, _source("stores", narrow))  # 2**40 does not fit: fails, never wraps
+
+
+def test_the_build_runs_under_a_memory_limit(plugin: Plugin,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def limit() -> str:
+        conn = duckdb.connect()
+        plugin.configure_connection(conn)
+        return conn.execute("select current_setting('memory_limit')").fetchall()[0][0]
+
+    monkeypatch.delenv(MEMORY_ENV, raising=False)
+    assert limit() == "1.8 GiB"  # the default 2GB, as DuckDB prints it
+    monkeypatch.setenv(MEMORY_ENV, "512MB")
+    assert limit() == "488.2 MiB"
