@@ -254,6 +254,9 @@ class Plugin(BasePlugin):
         self._conn = conn
         # one limit for the whole build (DuckDB's is per database, shared by dbt's threads)
         conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_ENV) or MEMORY_LIMIT}'")
+        # a lake on an object store: DuckDB reads its files through pyarrow's client,
+        # registered once here (re-registering while another thread reads crashes DuckDB)
+        attach(conn)
         for layer in LAYERS:
             conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {layer}")
         # once per connection: the cursors dbt-duckdb opens per node see the function (no
@@ -309,7 +312,6 @@ class Plugin(BasePlugin):
             if self._conn is None:  # loaded outside a dbt connection (a test, a script)
                 self.configure_connection(duckdb.connect())
             conn = self._conn
-            attach(conn, files)  # object-store files: DuckDB reads them through pyarrow
             rows = (conn.execute(f"select count(*) from ({parquet_scan(files)})").fetchall()[0][0]
                     if files else 0)
             relation = conn.sql(sql)
