@@ -97,6 +97,10 @@ def _datasource():
                                           connection_string="duckdb:///:memory:")
     _regex_as_postgres(source.get_execution_engine())
     _quote_duckdb_keywords(source.get_execution_engine())
+    from lakehouse.storage.duck import bound_memory
+
+    with source.get_execution_engine().get_connection() as con:  # the one kept open
+        bound_memory(con.connection.driver_connection)
     return source
 
 

@@ -14,7 +14,7 @@ import duckdb
 from data_quality.gate import check_engine, validate_view
 from data_quality.results import GateResult, Outcome
 from data_quality.suites import Suite
-from lakehouse.storage.duck import base_tables
+from lakehouse.storage.duck import base_tables, bound_memory
 
 
 class Warehouse:
@@ -25,6 +25,7 @@ class Warehouse:
     def __init__(self, database: str | Path) -> None:
         self.database = database
         self.con = duckdb.connect()
+        bound_memory(self.con)
         self.con.execute(f"attach '{database}' as wh (read_only)")
 
     def __enter__(self) -> Warehouse:

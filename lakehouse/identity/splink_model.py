@@ -47,6 +47,7 @@ import numpy as np
 import polars as pl
 
 from lakehouse.identity.splink_comparisons import COMPARISONS, case_sql
+from lakehouse.storage.duck import bound_memory
 
 U_PAIRS = 500_000  # random pairs for u (Splink's estimate_u_using_random_sampling)
 EM_PAIRS = 500_000  # at most this many blocked pairs per EM training rule (sampled above)
@@ -277,6 +278,7 @@ def link(f: pl.DataFrame, threshold: float | None = None, *, seed: int = 7,
     # no identifier labels enough pairs: exact name and birth date do
     prior = prior_from_labels(labels) or prior_from_rules(f)
     con = duckdb.connect()
+    bound_memory(con)
     # training on one thread: parallel float sums differ in their last bits from run to run,
     # and so would every score; pairs that then swap places around the threshold or in
     # constrained_links make other persons from the same records (seen on 1 run in 6)

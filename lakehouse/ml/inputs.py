@@ -16,9 +16,6 @@ version; ``lakehouse.ml.history`` adds the earlier versions of orders and produc
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -27,7 +24,7 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
-from lakehouse.storage.duck import parquet_scan, register_parquet, snapshot_files
+from lakehouse.storage.duck import bound_memory, parquet_scan, register_parquet, snapshot_files
 from lakehouse.storage.objects import attach
 from lakehouse.storage.validations import (
     NotValidatedError,
@@ -131,14 +128,11 @@ def resolve_versions(lake: Path, tables: Iterable[str],
     return {t: int(versions[t]) for t in tables}
 
 
-def connect(memory_limit: str = "2GB") -> duckdb.DuckDBPyConnection:
+def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with UTC session time and a spill directory (bounded memory)."""
     con = duckdb.connect()
-    spill = tempfile.mkdtemp(prefix="lakehouse_ml_spill_")  # one per connection: no collisions
-    weakref.finalize(con, shutil.rmtree, spill, True)
     con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{memory_limit}'")
-    con.execute(f"set temp_directory = '{spill}'")
+    bound_memory(con)
     con.execute("set preserve_insertion_order = false")
     return con
 

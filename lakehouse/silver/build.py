@@ -191,10 +191,15 @@ def build_silver(home: Home | str | Path, batch_id: str | None = None,
         else:
             done = [build(*job) for job in jobs]
         for (name, _), (g, o) in zip(jobs, done, strict=True):
-            good[name] = g
+            # held to the end only where read again: the purchase orders' events, and the
+            # identity sources when their observations are extracted after all tables
+            if name == "purchase_order_events" or (
+                    identity and not early and name in IDENTITY_EXTRACT):
+                good[name] = g
             if name in IDENTITY_EXTRACT:
                 observed[name] = o
-    _purchase_orders(run, good["purchase_order_events"])
+        del done
+    _purchase_orders(run, good.get("purchase_order_events", pl.DataFrame()))
     if identity:
         build_identity_tables(run, good, observed if early else None, pending, WORKERS)
     _write_quarantine(run)

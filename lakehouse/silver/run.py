@@ -31,6 +31,10 @@ from lakehouse.silver.results import SilverResult, TableResult
 from lakehouse.silver.tables import SilverTable, keep_best
 from lakehouse.storage.paths import bronze_uri, quarantine_uri, table_uri
 
+# the tables a build reads back after writing them (``BuildRun.stored``): purchase orders fold
+# their events, customer records fold the identifier observations
+READ_BACK = frozenset({"purchase_order_events", "identifier_observations"})
+
 
 class BuildRun:
     """State of one build: the home, the batch, the app ids it commits, its quarantine rows."""
@@ -46,7 +50,9 @@ class BuildRun:
         self.tables = Tables()  # each table loaded once per run
         self.inputs = PinnedTables()  # bronze at its validated pins: checked rows only
         self._batches: dict[tuple[str, str], list[str]] = {}
-        self._created: dict[str, pl.DataFrame] = {}  # tables this run created: their rows
+        # rows of the tables this run created that it reads back (``stored``); the others are
+        # not held: a first build would otherwise keep all of silver in memory to the end
+        self._created: dict[str, pl.DataFrame] = {}
 
     def uri(self, name: str) -> str:
         return table_uri(self.home, "silver", name)
@@ -125,7 +131,7 @@ class BuildRun:
         if self.batch_id is None:
             return overwrite(self.tables, self.uri(name), layout, rows, app_ids)
         w = sync(self.tables, self.uri(name), layout, rows, app_ids, combine)
-        if w.created:
+        if w.created and name in READ_BACK:
             self._created[name] = rows
         return w
 

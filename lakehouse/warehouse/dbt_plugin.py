@@ -29,8 +29,8 @@ the lake layer (``silver`` or ``gold``) and its identifier the table name, so th
 - **Read by DuckDB, within a memory limit.** A source is a DuckDB query over its snapshot's
   Parquet files (``source_query``), which dbt-duckdb copies into the in-memory catalog inside
   DuckDB: no whole table passes through Python memory, files are read in parallel, and the
-  build's DuckDB runs under ``$LAKEHOUSE_DBT_MEMORY_LIMIT`` (default ``2GB``), spilling past it
-  to the build file's ``.tmp`` folder (in-memory catalogs spill too).
+  build's DuckDB runs under ``$LAKEHOUSE_DUCKDB_MEMORY_LIMIT`` (default ``2GB``), spilling past
+  it to the build file's ``.tmp`` folder (in-memory catalogs spill too).
 - ``pseudonymise(varchar) -> varchar`` equals ``lakehouse.identity.pii.pseudonymise`` with the
   home's key (``LAKEHOUSE_HMAC_KEY``, else the home's development key).
 
@@ -56,14 +56,12 @@ from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
 
 from lakehouse.identity.pii import load_key, pseudonymise
-from lakehouse.storage.duck import parquet_scan, snapshot_files
+from lakehouse.storage.duck import bound_memory, parquet_scan, snapshot_files
 from lakehouse.storage.objects import attach, lake_root
 from lakehouse.storage.validations import validated_versions
 
 UNVALIDATED_ENV = "LAKEHOUSE_WAREHOUSE_UNVALIDATED"
 DATABASE_ENV = "LAKEHOUSE_DBT_DATABASE"
-MEMORY_ENV = "LAKEHOUSE_DBT_MEMORY_LIMIT"
-MEMORY_LIMIT = "2GB"  # DuckDB spills past it (to the build file's `.tmp` folder)
 LAYERS = ("silver", "gold")  # attached in-memory catalogs, one per lake layer read
 INPUTS_SCHEMA = "lakehouse_meta"
 INPUTS_TABLE = f"{INPUTS_SCHEMA}.warehouse_inputs"
@@ -252,8 +250,9 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn) -> None:
         self._conn = conn
-        # one limit for the whole build (DuckDB's is per database, shared by dbt's threads)
-        conn.execute(f"SET memory_limit = '{os.environ.get(MEMORY_ENV) or MEMORY_LIMIT}'")
+        # one limit for the whole build (DuckDB's is per database, shared by dbt's threads);
+        # it spills to the build file's `.tmp` folder
+        bound_memory(conn, spill=False)
         # a lake on an object store: DuckDB reads its files through pyarrow's client,
         # registered once here (re-registering while another thread reads crashes DuckDB)
         attach(conn)

@@ -14,11 +14,11 @@ from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable, write_deltalake
 
 from lakehouse.identity.pii import load_key, pseudonymise
+from lakehouse.storage.duck import MEMORY_ENV
 from lakehouse.storage.validations import record_validation
 from lakehouse.warehouse.dbt_plugin import (
     DATABASE_ENV,
     INPUTS_TABLE,
-    MEMORY_ENV,
     UNVALIDATED_ENV,
     Plugin,
     WarehouseSourceError,
