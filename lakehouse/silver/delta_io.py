@@ -27,7 +27,7 @@ from deltalake import (
 from deltalake.schema import PrimitiveType
 
 from lakehouse.silver.frames import KNOWLEDGE, with_knowledge
-from lakehouse.storage.delta import committed, to_arrow, writer_properties
+from lakehouse.storage.delta import committed, to_arrow, to_arrow_stream, writer_properties
 from lakehouse.storage.faults import fault
 from lakehouse.storage.objects import ensure_parent, join
 from lakehouse.storage.validations import pinned
@@ -297,7 +297,7 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
             return Written()
         ensure_parent(uri)
         fault("silver.create.before", uri)
-        write_deltalake(uri, to_arrow(desired), mode="append", commit_properties=props,
+        write_deltalake(uri, to_arrow_stream(desired), mode="append", commit_properties=props,
                         partition_by=[layout.partition] if layout.partition else None,
                         writer_properties=writer_properties(desired))
         fault("silver.create.after", uri)
@@ -320,10 +320,9 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
                                nulls_equal=True).height
     if changed.is_empty():
         return Written()
-    data = to_arrow(changed)
     if updates == 0:
         fault("silver.append.before", uri)
-        write_deltalake(dt, data, mode="append", commit_properties=props,
+        write_deltalake(dt, to_arrow_stream(changed), mode="append", commit_properties=props,
                         writer_properties=writer_properties(changed))
         fault("silver.append.after", uri)
         return Written(inserted=changed.height)
@@ -334,7 +333,7 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
         on += [f"t.{layout.partition} = s.{layout.partition}",
                f"t.{layout.partition} IN ({values})"]
     fault("silver.merge.before", uri)
-    (dt.merge(data, predicate=" AND ".join(on), source_alias="s", target_alias="t",
+    (dt.merge(to_arrow(changed), predicate=" AND ".join(on), source_alias="s", target_alias="t",
               commit_properties=props, writer_properties=writer_properties(changed))
      .when_matched_update_all().when_not_matched_insert_all().execute())
     fault("silver.merge.after", uri)
@@ -352,7 +351,7 @@ def overwrite(tables: Tables, uri: str, layout: Layout, rows: pl.DataFrame,
     ensure_parent(uri)
     props = CommitProperties(app_transactions=[Transaction(a, APP_VERSION) for a in app_ids])
     fault("silver.overwrite.before", uri)
-    write_deltalake(dt if dt is not None else uri, to_arrow(rows), mode="overwrite",
+    write_deltalake(dt if dt is not None else uri, to_arrow_stream(rows), mode="overwrite",
                     schema_mode="overwrite", commit_properties=props,
                     partition_by=[layout.partition] if layout.partition else None,
                     writer_properties=writer_properties(rows))

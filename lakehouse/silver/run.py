@@ -146,9 +146,13 @@ class BuildRun:
             good, bad = conform(bronze, crosswalk)
             res.rows_in += bronze.height
             goods.append(self.refuse(res, spec.name, channel, entity, good, bad, bronze))
+            # let go of this source's frames before the next source's are read (a rebuild
+            # reads every row of each)
+            del bronze, good, bad
         if not goods:
             return pl.DataFrame()
         good = pl.concat(goods, how="diagonal_relaxed")
+        goods.clear()
         combine = keep_best(spec.layout, spec.rank)
         winners = combine(good.clear(), good)
         app_ids = self.app_ids([(c, e) for c, e, _ in spec.sources])

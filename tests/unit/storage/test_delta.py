@@ -106,3 +106,29 @@ def test_write_that_fails_before_commit_is_retried(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV, "raise:before_commit")
     assert append_once(uri, frame(), "f1") is True
     assert read_table(uri).height == 4
+
+
+def test_a_streamed_frame_writes_the_table_a_whole_one_does(tmp_path):
+    from deltalake import write_deltalake
+
+    from lakehouse.storage.delta import to_arrow, to_arrow_stream
+
+    n = 1_000
+    frame = pl.DataFrame({
+        "id": [f"e{i}" for i in range(n)],
+        "day": pl.date_range(datetime(2026, 1, 1).date(), datetime(2026, 1, 10).date(),
+                             eager=True).sample(n, with_replacement=True, seed=1),
+        "at": pl.Series([datetime(2026, 1, 1, tzinfo=UTC)] * n).dt.cast_time_unit("ns"),
+        "tags": [["a", "b"]] * n,
+    })
+    stream = to_arrow_stream(frame, rows=64)  # 16 slices
+    assert isinstance(stream, pa.RecordBatchReader)
+    assert stream.schema == to_arrow(frame).schema  # plain strings, UTC microseconds
+    whole, sliced = str(tmp_path / "whole"), str(tmp_path / "sliced")
+    write_deltalake(whole, to_arrow(frame), partition_by=["day"])
+    write_deltalake(sliced, stream, partition_by=["day"])
+    assert DeltaTable(sliced).version() == 0  # one commit
+    read = [pl.read_delta(u).sort("id") for u in (whole, sliced)]
+    assert read[0].equals(read[1]) and read[1].height == n
+    assert len(DeltaTable(sliced).file_uris()) == len(DeltaTable(whole).file_uris())
+    assert isinstance(to_arrow_stream(frame.head(64), rows=64), pa.Table)  # small: at once
