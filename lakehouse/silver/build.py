@@ -55,6 +55,10 @@ from lakehouse.silver.tables import (
 from lakehouse.storage.delta import append_files_once
 from lakehouse.storage.paths import quarantine_uri
 
+Observe = Callable[[pl.DataFrame], "pl.DataFrame | None"]  # identity extraction of good rows
+# builds one table: (observe, keep) -> (its good rows if kept, else none; what observe saw)
+Maker = Callable[["Observe | None", bool], "tuple[pl.DataFrame, pl.DataFrame | None]"]
+
 # silver tables built at once (LAKEHOUSE_THREADS=1: one at a time)
 WORKERS = int(os.environ.get("LAKEHOUSE_THREADS") or min(2, os.cpu_count() or 1))
 
@@ -166,17 +170,28 @@ def build_silver(home: Home | str | Path, batch_id: str | None = None,
     # (build_identity_tables)
     early = identity and not pending
 
-    def build(name: str, make: Callable[[], pl.DataFrame],
-              ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-        good = make()
-        return good, (observed_in(name, good) if early else None)
+    def keeps(name: str) -> bool:
+        """Good rows held to the end only where read again: the purchase orders' events, and
+        the identity sources when their observations are extracted after all tables."""
+        return name == "purchase_order_events" or (
+            identity and not early and name in IDENTITY_EXTRACT)
 
-    makers: dict[str, Callable[[], pl.DataFrame]] = {
-        "orders": lambda: _orders(run, crosswalk),
+    def build(name: str, make: Maker) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        return make(partial(observed_in, name) if early else None, keeps(name))
+
+    def orders(observe: Observe | None, keep: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        rows = _orders(run, crosswalk)
+        return (rows if keep else rows.clear()), (observe(rows) if observe else None)
+
+    def skipped(observe: Observe | None, keep: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        rows = pl.DataFrame()
+        return rows, (observe(rows) if observe else None)
+
+    makers: dict[str, Maker] = {
+        "orders": orders,
         **{spec.name: partial(run.table, spec, crosswalk) for spec in EVENT_TABLES}}
     if only is not None:
-        makers = {name: (make if name in only else pl.DataFrame)
-                  for name, make in makers.items()}
+        makers = {name: (make if name in only else skipped) for name, make in makers.items()}
     good: dict[str, pl.DataFrame] = {}
     observed: dict[str, pl.DataFrame | None] = {}
     # The event tables (and orders) are independent of each other except for references (a
@@ -191,10 +206,7 @@ def build_silver(home: Home | str | Path, batch_id: str | None = None,
         else:
             done = [build(*job) for job in jobs]
         for (name, _), (g, o) in zip(jobs, done, strict=True):
-            # held to the end only where read again: the purchase orders' events, and the
-            # identity sources when their observations are extracted after all tables
-            if name == "purchase_order_events" or (
-                    identity and not early and name in IDENTITY_EXTRACT):
+            if keeps(name):
                 good[name] = g
             if name in IDENTITY_EXTRACT:
                 observed[name] = o

@@ -8,6 +8,8 @@ are not known yet, keep the winner per key, write.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from lakehouse.home import Home
@@ -135,8 +137,12 @@ class BuildRun:
             self._created[name] = rows
         return w
 
-    def table(self, spec: SilverTable, crosswalk: pl.DataFrame) -> pl.DataFrame:
-        """Conform, dedupe and write one table; return the batch's conformed good rows."""
+    def table(self, spec: SilverTable, crosswalk: pl.DataFrame,
+              observe: Callable[[pl.DataFrame], pl.DataFrame | None] | None = None,
+              keep: bool = True) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        """Conform, dedupe and write one table; return the batch's conformed good rows (none
+        unless ``keep``: they are let go before the write, whose deduplicated rows are a
+        second copy of them) and what ``observe`` returned for them."""
         res = self.result.tables.setdefault(spec.name, TableResult(spec.name))
         goods = []
         for channel, entity, conform in spec.sources:
@@ -150,15 +156,19 @@ class BuildRun:
             # reads every row of each)
             del bronze, good, bad
         if not goods:
-            return pl.DataFrame()
+            empty = pl.DataFrame()
+            return empty, (observe(empty) if observe else None)
         good = pl.concat(goods, how="diagonal_relaxed")
         goods.clear()
+        observed = observe(good) if observe else None
         combine = keep_best(spec.layout, spec.rank)
         winners = combine(good.clear(), good)
+        rows = good.height
+        if not keep:
+            good = good.clear()
         app_ids = self.app_ids([(c, e) for c, e, _ in spec.sources])
-        self.count(res, self.write(spec.name, spec.layout, winners, app_ids, combine),
-                    good.height)
-        return good
+        self.count(res, self.write(spec.name, spec.layout, winners, app_ids, combine), rows)
+        return good, observed
 
     @staticmethod
     def count(res: TableResult, w: Written, good: int) -> None:
