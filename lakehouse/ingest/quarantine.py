@@ -7,6 +7,10 @@ product code the catalog crosswalk lacks, a location, supplier, or the order of 
 shipment). Every later silver build retries pending rows; one whose reference has landed goes
 to silver, exactly once, and its quarantine row records the batch that released it
 (``released_by``, ``released_at``): *released*. Rows are never deleted here.
+
+A row is one step's refusal of one line: a till line released into bronze once its store's
+time zone landed (``unresolved_timezone``, released) that silver then holds back for its
+product has a second row, of silver's kind, with its own release.
 """
 
 from __future__ import annotations

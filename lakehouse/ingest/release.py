@@ -89,6 +89,14 @@ def release_waiting(home: Home, batch_id: str, *, now: datetime, max_skew: timed
         good, _ = check_group(ent, group, (f.relpath,), now, max_skew, zones)
         lines = rows.select(pl.col("_line").alias(LINE), "_batch_id")
         good = good.join(lines, on=LINE, how="inner") if good.height else good
+        if good.is_empty():
+            continue
+        # every line that passes is marked released, appended now or by a run that crashed
+        # before its mark: that one's lines are in bronze already and are not appended again
+        released.append(good.select(pl.lit(channel).alias("_source_channel"),
+                                    pl.lit(entity).alias("_entity"),
+                                    pl.lit(f.relpath).alias("_source_file"),
+                                    pl.col(LINE).cast(pl.Int64).alias("_line"), "_batch_id"))
         uri = bronze_uri(home, channel, entity)
         good = good.join(_released_already(uri).filter(pl.col("_source_file") == f.relpath)
                          .select(pl.col("_line").alias(LINE)), on=LINE, how="anti")
@@ -105,9 +113,6 @@ def release_waiting(home: Home, batch_id: str, *, now: datetime, max_skew: timed
                                            to_arrow(frame))])
         if written:
             appended[Path(uri).name] = appended.get(Path(uri).name, 0) + frame.height
-        released.append(frame.select(pl.lit(channel).alias("_source_channel"),
-                                     pl.lit(entity).alias("_entity"), "_source_file", "_line",
-                                     "_batch_id"))
     if released:
         mark_released(q_uri, pl.concat(released), batch_id, now)
     return appended

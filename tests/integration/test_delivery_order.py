@@ -109,6 +109,23 @@ def test_reference_delivered_last(source, one_delivery, tmp_path, last):
     _compare(one_delivery, home, f"{last} delivered last")
 
 
+@pytest.mark.parametrize("how", ["run", "micro"])
+def test_till_lines_wait_for_their_store_then_for_their_product(source, one_delivery,
+                                                                 tmp_path, how):
+    """Events first, then the store list, then the catalog: a till line waits for its
+    store's time zone (bronze), is released into bronze by the store list and held back by
+    silver for its product in that same build, then released by the catalog: one quarantine
+    row for each step (a case hypothesis found), and the lake of one delivery."""
+    stores, catalog = source.of("locations/"), source.of("catalog/")
+    early = [f for f in source.files if f not in {*stores, *catalog}]
+    home = cv.build(source, tmp_path / "home",
+                    [(early, how), (list(stores), how), (list(catalog), "run")])
+    q = cv.quarantine(home).filter(pl.col("_source_channel") == "pos")
+    both = q.filter(pl.struct("file", "line").is_duplicated())
+    assert set(both["error_kind"]) == {"unresolved_timezone", "unknown_product"}, q
+    _compare(one_delivery, home, f"stores then catalog after the events ({how})")
+
+
 @st.composite
 def delivery_plans(draw, files: tuple[str, ...]) -> list[tuple[list[str], str]]:
     n = draw(st.integers(1, 4), label="deliveries")

@@ -11,10 +11,11 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.home import Home
-from lakehouse.ingest import discover
+from lakehouse.ingest import batch_id_for, discover, ingest_files
 from lakehouse.silver.products import MappingError, read_mapping
 from lakehouse.simulate import SimConfig, simulate
-from lakehouse.storage.paths import quarantine_uri, table_uri
+from lakehouse.storage.faults import ENV, InjectedFault
+from lakehouse.storage.paths import bronze_uri, quarantine_uri, table_uri
 from tests.gated import build_silver, ingest_batch
 
 SIM = SimConfig(persons=60, products=12, stores=2, warehouses=1, days=2, seed=21,
@@ -92,6 +93,40 @@ def test_a_released_row_keeps_its_lineage_and_names_its_release(late):
     # till lines that waited at bronze for their store's time zone are in silver too
     pos = _silver(home, "pos_transaction_lines")
     assert pos.filter(pl.col("_released_by") == late["second"]).height > 0
+
+
+def test_a_release_that_died_before_its_mark_is_marked_by_the_next_ingest(src, tmp_path,
+                                                                          monkeypatch):
+    """The store list lands; the till lines waiting for its time zones are appended to bronze,
+    and the ingest fails before it records their release. Ingesting again appends nothing and
+    records the release: the lines are not left pending for ever (nor re-read every batch)."""
+    home = Home.resolve(tmp_path).ensure()
+    rels = sorted(f.relpath for f in discover(src))
+    _batch(home, src, [r for r in rels if not r.startswith(REFERENCE)])
+    waiting = _quarantine(home).filter(pl.col("error_kind") == "unresolved_timezone")
+    assert waiting.height > 0
+    stores = [r for r in rels if r.startswith("locations/")]
+    for rel in stores:
+        (home.landing / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src.landing / rel, home.landing / rel)
+    files = [f for f in discover(home) if f.relpath in set(stores)]
+    batch = batch_id_for(files)
+    monkeypatch.setenv(ENV, "raise:quarantine.release.before")
+    with pytest.raises(InjectedFault):
+        ingest_files(home, files, batch)
+    monkeypatch.delenv(ENV)
+    till = bronze_uri(home, "pos", "transactions")
+    appended = pl.read_delta(till).filter(pl.col("_released_by") == batch).height
+    assert appended == waiting.height  # appended, not marked
+    assert _quarantine(home).filter(pl.col("released_by").is_not_null()).is_empty()
+
+    ingest_files(home, files, batch)
+    bronze = pl.read_delta(till)
+    assert bronze.filter(pl.col("_released_by") == batch).height == appended
+    assert not bronze.select("_source_file", "_line", "_batch_id").is_duplicated().any()
+    marked = _quarantine(home).filter(pl.col("error_kind") == "unresolved_timezone")
+    assert marked.height == waiting.height
+    assert set(marked["released_by"]) == {batch}
 
 
 def test_a_mapping_releases_codes_no_catalog_lists(src, tmp_path_factory):
