@@ -26,7 +26,8 @@ from deltalake import DeltaTable
 from data_quality.duckdb_engine import validate_in_duckdb
 from data_quality.results import GateResult, Outcome
 from data_quality.suites import Expect, Suite
-from lakehouse.storage.duck import bound_memory, parquet_scan, register_parquet, snapshot_files
+from lakehouse.storage import duck
+from lakehouse.storage.duck import parquet_scan, register_parquet, snapshot_files
 from lakehouse.storage.objects import location
 
 ENGINES = ("gx", "duckdb")
@@ -197,8 +198,7 @@ def validate_table(
     absent = _absent(suite, names)
     increment = increment_files(table, since_version)
     checked_from = since_version if increment is not None else None
-    con = duckdb.connect()
-    bound_memory(con)
+    con = duck.connect()
     try:
         whole = "whole" if increment is not None else "t"
         rows_files = increment if increment is not None else snapshot_files(table)

@@ -14,7 +14,8 @@ import duckdb
 from data_quality.gate import check_engine, validate_view
 from data_quality.results import GateResult, Outcome
 from data_quality.suites import Suite
-from lakehouse.storage.duck import base_tables, bound_memory
+from lakehouse.storage import duck
+from lakehouse.storage.duck import base_tables
 
 
 class Warehouse:
@@ -24,8 +25,7 @@ class Warehouse:
 
     def __init__(self, database: str | Path) -> None:
         self.database = database
-        self.con = duckdb.connect()
-        bound_memory(self.con)
+        self.con = duck.connect()
         self.con.execute(f"attach '{database}' as wh (read_only)")
 
     def __enter__(self) -> Warehouse:

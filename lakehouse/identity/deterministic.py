@@ -25,14 +25,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import polars as pl
 
 from lakehouse.identity.graph import components
 from lakehouse.identity.names import alternates, compatible_sql
 from lakehouse.identity.schema import LINKS, STITCH
-from lakehouse.storage.duck import bound_memory
+from lakehouse.storage import duck
 
 NAME_FLOOR = 3          # a value shared by this many distinct names is never a super node
 RECORD_FLOOR = 50       # ... nor one carried by this many records
@@ -69,8 +68,7 @@ def guard_thresholds(stats: pl.DataFrame) -> pl.DataFrame:
 
 
 def _sql(sql: str, **frames: pl.DataFrame) -> pl.DataFrame:
-    con = duckdb.connect()
-    bound_memory(con)
+    con = duck.connect()
     try:
         for name, frame in frames.items():
             con.register(name, frame.to_arrow())

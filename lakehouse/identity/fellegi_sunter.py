@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import duckdb
 import numpy as np
 import polars as pl
 
 from lakehouse.identity.names import typo_sql
+from lakehouse.storage import duck
 
 # (name, key columns): records equal on every key column are compared
 BLOCKING_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -122,7 +122,7 @@ def candidate_pairs(f: pl.DataFrame, rules=BLOCKING_RULES, max_block: int = MAX_
 
 def gammas(f: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     """Comparison level of every field for each pair (DuckDB string similarity)."""
-    con = duckdb.connect()
+    con = duck.connect()
     con.register("f", f.select("_i", "fn", "fna", "ln", "dob", "el", "ph", "p7", "addr", "house",
                                "pc", "city").to_arrow())
     con.register("pairs", pairs.to_arrow())

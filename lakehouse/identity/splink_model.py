@@ -42,12 +42,11 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import duckdb
 import numpy as np
 import polars as pl
 
 from lakehouse.identity.splink_comparisons import COMPARISONS, case_sql
-from lakehouse.storage.duck import bound_memory
+from lakehouse.storage import duck
 
 U_PAIRS = 500_000  # random pairs for u (Splink's estimate_u_using_random_sampling)
 EM_PAIRS = 500_000  # at most this many blocked pairs per EM training rule (sampled above)
@@ -149,7 +148,7 @@ def same_name_u(f: pl.DataFrame, name: str, n_pairs: int = SAME_NAME_PAIRS
     s as (select * from p order by hash(_i_l, _i_r), _i_l, _i_r limit {n_pairs})
     select {case_sql(levels)} as g, count(*) as n from s group by g
     """
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("f", f.to_arrow())
         counts = dict(con.sql(sql).fetchall())
@@ -277,8 +276,7 @@ def link(f: pl.DataFrame, threshold: float | None = None, *, seed: int = 7,
     labelled = labelled_pairs(labels)
     # no identifier labels enough pairs: exact name and birth date do
     prior = prior_from_labels(labels) or prior_from_rules(f)
-    con = duckdb.connect()
-    bound_memory(con)
+    con = duck.connect()
     # training on one thread: parallel float sums differ in their last bits from run to run,
     # and so would every score; pairs that then swap places around the threshold or in
     # constrained_links make other persons from the same records (seen on 1 run in 6)

@@ -24,7 +24,8 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
 
-from lakehouse.storage.duck import bound_memory, parquet_scan, register_parquet, snapshot_files
+from lakehouse.storage import duck
+from lakehouse.storage.duck import parquet_scan, register_parquet, snapshot_files
 from lakehouse.storage.objects import attach
 from lakehouse.storage.validations import (
     NotValidatedError,
@@ -130,9 +131,8 @@ def resolve_versions(lake: Path, tables: Iterable[str],
 
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with UTC session time and a spill directory (bounded memory)."""
-    con = duckdb.connect()
+    con = duck.connect()
     con.execute("set TimeZone = 'UTC'")
-    bound_memory(con)
     con.execute("set preserve_insertion_order = false")
     return con
 

@@ -43,6 +43,15 @@ def bound_memory(con: duckdb.DuckDBPyConnection, *, spill: bool = True) -> None:
         con.execute(f"set temp_directory = '{folder}'")
 
 
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB bounded by :func:`bound_memory` (its own spill folder)."""
+    import duckdb
+
+    con = duckdb.connect()
+    bound_memory(con)
+    return con
+
+
 def snapshot_files(table: DeltaTable) -> list[str]:
     """Local paths (or object-store URIs) of the Parquet files of a Delta snapshot."""
     return [u.removeprefix("file://") for u in table.file_uris()]

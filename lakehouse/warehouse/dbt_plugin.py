@@ -146,19 +146,19 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def source_query(uri: str, types: dict[str, str], version: int | None,
-                 source: str) -> tuple[str, list[str]]:
-    """DuckDB SQL selecting the declared columns of the Delta table at ``uri`` (at ``version``,
-    else the latest) from its Parquet files, cast (checked) to the declared types, and the
-    files it reads; a query for no rows in the declared shape when there is no Delta table.
+def source_query(dt: DeltaTable | None, uri: str, types: dict[str, str],
+                 source: str) -> tuple[str, int | None]:
+    """DuckDB SQL selecting the declared columns of the snapshot ``dt`` of the table at
+    ``uri`` from its Parquet files, cast (checked) to the declared types, and its row count
+    from the Delta log (None when a file's add action has no count); a query for no rows in
+    the declared shape when there is no Delta table (``dt`` None).
 
     SQL over the snapshot's files, not an Arrow table: DuckDB reads them in parallel, only the
     declared columns, and keeps what it copies in its own buffer manager (which spills under
     the build's memory limit) instead of a whole table in Python memory."""
     nothing = ", ".join(f"null::{t} as {_quote(c)}" for c, t in types.items())
-    if not DeltaTable.is_deltatable(uri):
-        return f"select {nothing} where false", []
-    dt = DeltaTable(uri, version=version) if version is not None else DeltaTable(uri)
+    if dt is None:
+        return f"select {nothing} where false", 0
     present = {f.name: f.type for f in pa.schema(dt.schema().to_arrow())}  # arro3 -> pyarrow
     for name, data_type in types.items():
         wanted = arrow_type(data_type)
@@ -168,11 +168,13 @@ def source_query(uri: str, types: dict[str, str], version: int | None,
                 f"{wanted}")
     files = snapshot_files(dt)
     if not files:
-        return f"select {nothing} where false", []
+        return f"select {nothing} where false", 0
     columns = ", ".join(
         f"cast({_quote(c)} as {t}) as {_quote(c)}" if c in present else f"null::{t} as {_quote(c)}"
         for c, t in types.items())
-    return parquet_scan(files, columns, typed_partitions=False), files
+    counts = pa.table(dt.get_add_actions(flatten=True)).column("num_records")
+    rows = None if counts.null_count else int(pc.sum(counts).as_py() or 0)
+    return parquet_scan(files, columns, typed_partitions=False), rows
 
 
 def committed_at(uri: str, version: int | None) -> datetime | None:
@@ -296,23 +298,25 @@ class Plugin(BasePlugin):
         name = f"{layer}/{table}"
         types = declared_types(source_config.get("columns"), name)
         uri = str(lake_root(self.home / "lake") / layer / table)
-        exists = DeltaTable.is_deltatable(uri)
+        dt = DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
         version = self.validated().get(name)
-        validated = exists and version is not None
-        if exists and version is None:
+        validated = dt is not None and version is not None
+        if dt is not None and version is None:
             if os.environ.get(UNVALIDATED_ENV) != "1":
                 raise WarehouseSourceError(
                     f"{name}: no version of {uri} has passed its quality gate yet, so the "
                     f"warehouse will not read it (set {UNVALIDATED_ENV}=1 to read the latest "
                     "unvalidated version in development)")
-            version = DeltaTable(uri).version()  # pinned, then read at exactly this version
-        sql, files = source_query(uri, types, version, name)
+            version = dt.version()  # pinned, then read at exactly this version
+        if dt is not None and dt.version() != version:
+            dt.load_as_version(version)
+        sql, rows = source_query(dt, uri, types, name)
         with self._lock:
             if self._conn is None:  # loaded outside a dbt connection (a test, a script)
                 self.configure_connection(duckdb.connect())
             conn = self._conn
-            rows = (conn.execute(f"select count(*) from ({parquet_scan(files)})").fetchall()[0][0]
-                    if files else 0)
+            if rows is None:  # a file without a count in the log: count the rows read
+                rows = conn.execute(f"select count(*) from ({sql})").fetchall()[0][0]
             relation = conn.sql(sql)
         self._record(layer, table, uri, version, validated, rows)
         return relation
