@@ -27,7 +27,13 @@ from deltalake import (
 from deltalake.schema import PrimitiveType
 
 from lakehouse.silver.frames import KNOWLEDGE, with_knowledge
-from lakehouse.storage.delta import committed, to_arrow, to_arrow_stream, writer_properties
+from lakehouse.storage.delta import (
+    Picked,
+    committed,
+    to_arrow,
+    to_arrow_stream,
+    writer_properties,
+)
 from lakehouse.storage.faults import fault
 from lakehouse.storage.objects import ensure_parent, join
 from lakehouse.storage.validations import pinned
@@ -271,6 +277,11 @@ def _conformed(dt: DeltaTable, data: pl.DataFrame) -> pl.DataFrame:
                         for n, t in target.items()])
 
 
+def _sample(rows: pl.DataFrame | Picked) -> pl.DataFrame:
+    """What ``writer_properties`` judges the columns on: the rows, or those picked from."""
+    return rows.frame if isinstance(rows, Picked) else rows
+
+
 @dataclass
 class Written:
     inserted: int = 0
@@ -279,7 +290,7 @@ class Written:
     created: bool = False  # this write created the table: it holds exactly the rows given
 
 
-def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
+def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame | Picked,
          app_ids: Sequence[str], combine=None) -> Written:
     """Make the stored rows for the keys of ``desired`` equal to ``combine(existing, desired)``.
 
@@ -299,12 +310,14 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
         fault("silver.create.before", uri)
         write_deltalake(uri, to_arrow_stream(desired), mode="append", commit_properties=props,
                         partition_by=[layout.partition] if layout.partition else None,
-                        writer_properties=writer_properties(desired))
+                        writer_properties=writer_properties(_sample(desired)))
         fault("silver.create.after", uri)
         tables.forget(uri)
         return Written(inserted=desired.height, created=True)
     if app_ids and all(committed(dt, a, APP_VERSION) for a in app_ids):
         return Written(skipped=True)
+    if isinstance(desired, Picked):
+        desired = desired.collect()
     existing = read_existing(uri, dt, layout, desired)
     if combine is not None:
         desired = combine(existing, desired)
@@ -340,7 +353,7 @@ def sync(tables: Tables, uri: str, layout: Layout, desired: pl.DataFrame,
     return Written(inserted=changed.height - updates, updated=updates)
 
 
-def overwrite(tables: Tables, uri: str, layout: Layout, rows: pl.DataFrame,
+def overwrite(tables: Tables, uri: str, layout: Layout, rows: pl.DataFrame | Picked,
               app_ids: Sequence[str]) -> Written:
     """Replace the whole table (a full rebuild), recording every batch it now reflects."""
     dt = tables.get(uri)
@@ -354,7 +367,7 @@ def overwrite(tables: Tables, uri: str, layout: Layout, rows: pl.DataFrame,
     write_deltalake(dt if dt is not None else uri, to_arrow_stream(rows), mode="overwrite",
                     schema_mode="overwrite", commit_properties=props,
                     partition_by=[layout.partition] if layout.partition else None,
-                    writer_properties=writer_properties(rows))
+                    writer_properties=writer_properties(_sample(rows)))
     fault("silver.overwrite.after", uri)
     tables.forget(uri)
     return Written(inserted=rows.height)

@@ -30,7 +30,8 @@ from lakehouse.silver.delta_io import (
 from lakehouse.silver.pending import Pending
 from lakehouse.silver.references import Reference, hold_back
 from lakehouse.silver.results import SilverResult, TableResult
-from lakehouse.silver.tables import SilverTable, keep_best
+from lakehouse.silver.tables import SilverTable, keep_best, pick_best
+from lakehouse.storage.delta import Picked
 from lakehouse.storage.paths import bronze_uri, quarantine_uri, table_uri
 
 # the tables a build reads back after writing them (``BuildRun.stored``): purchase orders fold
@@ -128,47 +129,54 @@ class BuildRun:
             found.update(self._batches[source])
         return [app_id(b) for b in sorted(found)]
 
-    def write(self, name: str, layout: Layout, rows: pl.DataFrame, app_ids: list[str],
+    def write(self, name: str, layout: Layout, rows: pl.DataFrame | Picked, app_ids: list[str],
               combine=None) -> Written:
         if self.batch_id is None:
             return overwrite(self.tables, self.uri(name), layout, rows, app_ids)
         w = sync(self.tables, self.uri(name), layout, rows, app_ids, combine)
         if w.created and name in READ_BACK:
-            self._created[name] = rows
+            self._created[name] = rows.collect() if isinstance(rows, Picked) else rows
         return w
 
     def table(self, spec: SilverTable, crosswalk: pl.DataFrame,
               observe: Callable[[pl.DataFrame], pl.DataFrame | None] | None = None,
               keep: bool = True) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """Conform, dedupe and write one table; return the batch's conformed good rows (none
-        unless ``keep``: they are let go before the write, whose deduplicated rows are a
-        second copy of them) and what ``observe`` returned for them."""
+        unless ``keep``) and what ``observe`` returned for them."""
         res = self.result.tables.setdefault(spec.name, TableResult(spec.name))
-        goods = []
+        goods: list[pl.DataFrame] = []
+        observed: list[pl.DataFrame] = []
         for channel, entity, conform in spec.sources:
             bronze = self.bronze(channel, entity)
             if bronze is None or bronze.is_empty():
                 continue
             good, bad = conform(bronze, crosswalk)
             res.rows_in += bronze.height
-            goods.append(self.refuse(res, spec.name, channel, entity, good, bad, bronze))
+            good = self.refuse(res, spec.name, channel, entity, good, bad, bronze)
             # let go of this source's frames before the next source's are read (a rebuild
             # reads every row of each)
-            del bronze, good, bad
+            del bronze, bad
+            # observed per source, while the others are not in memory: an extraction folds
+            # per source (channel), and a table's sources are distinct channels
+            seen = observe(good) if observe else None
+            if seen is not None:
+                observed.append(seen)
+            goods.append(good)
+            del good
         if not goods:
             empty = pl.DataFrame()
             return empty, (observe(empty) if observe else None)
         good = pl.concat(goods, how="diagonal_relaxed")
         goods.clear()
-        observed = observe(good) if observe else None
-        combine = keep_best(spec.layout, spec.rank)
-        winners = combine(good.clear(), good)
+        # the winner per key, written a slice at a time from ``good`` (no second copy)
+        winners = pick_best(spec.layout, spec.rank, good)
         rows = good.height
-        if not keep:
-            good = good.clear()
         app_ids = self.app_ids([(c, e) for c, e, _ in spec.sources])
-        self.count(res, self.write(spec.name, spec.layout, winners, app_ids, combine), rows)
-        return good, observed
+        written = self.write(spec.name, spec.layout, winners, app_ids,
+                             keep_best(spec.layout, spec.rank))
+        del winners
+        self.count(res, written, rows)
+        return (good if keep else good.clear()), (pl.concat(observed) if observed else None)
 
     @staticmethod
     def count(res: TableResult, w: Written, good: int) -> None:

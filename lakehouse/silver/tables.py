@@ -23,6 +23,7 @@ from lakehouse.silver import clickstream, commerce, marketing, operations, refer
 from lakehouse.silver.delta_io import Layout
 from lakehouse.silver.frames import KNOWLEDGE, known_at
 from lakehouse.silver.references import REFERENCES
+from lakehouse.storage.delta import Picked
 
 Conform = Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame]]
 Rank = tuple[tuple[str, bool], ...]  # (column, descending), nulls last
@@ -43,20 +44,37 @@ class SilverTable:
 
 def keep_best(layout: Layout, rank: Rank):
     """combine(existing, new) -> the winning row per key (stored rows first on exact ties)."""
-    cols = [c for c, _ in rank]
-    desc = [d for _, d in rank]
-    earliest = rank == FIRST_ARRIVAL
-
-    key = list(layout.key)
+    best = _best(layout, rank)
 
     def combine(existing: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
         both = pl.concat([existing, new], how="diagonal_relaxed") if existing.height else new
+        return best(both).collect()
+    return combine
+
+
+def pick_best(layout: Layout, rank: Rank, rows: pl.DataFrame) -> Picked:
+    """The winning row per key of ``rows``, as ``keep_best`` picks it, without copying the
+    uncontested rows: a writer filters them a slice at a time (a first build's clickstream
+    is 1.7 GB at 10M events, and a filtered copy of it was the peak of silver)."""
+    return _best(layout, rank)(rows)
+
+
+def _best(layout: Layout, rank: Rank) -> Callable[[pl.DataFrame], Picked]:
+    cols = [c for c, _ in rank]
+    desc = [d for _, d in rank]
+    earliest = rank == FIRST_ARRIVAL
+    key = list(layout.key)
+
+    def best(both: pl.DataFrame) -> Picked:
         # only keys that occur more than once need ranking: sort those few rows, not all.
         # Found on a 64-bit hash of the key (4x cheaper than on string keys); a collision only
-        # sends rows of distinct keys through the exact ranking below, which keeps them all
-        dup = both.select(key).hash_rows().is_duplicated()
+        # sends rows of distinct keys through the exact ranking below, which keeps them all.
+        # The hash of a struct expression, not ``hash_rows``: on a first build's clickstream
+        # (5.5M conformed rows at 10M events) hash_rows took 2.8 s and 1.1 GB more memory,
+        # this 0.55 s and 0.2 GB
+        dup = both.select(pl.struct(key).hash().is_duplicated()).to_series()
         if not dup.any():
-            return both
+            return Picked(both)
         contested = both.filter(dup).sort(cols, descending=desc, nulls_last=True,
                                           maintain_order=True)
         winners = contested.unique(subset=key, keep="first", maintain_order=True)
@@ -65,8 +83,8 @@ def keep_best(layout: Layout, rank: Rank):
             winners = winners.join(first, on=key, how="left", nulls_equal=True,
                                    maintain_order="left").with_columns(
                 pl.col("_known").alias(KNOWLEDGE)).drop("_known")
-        return pl.concat([both.filter(~dup), winners])
-    return combine
+        return Picked(both, ~dup, winners)
+    return best
 
 
 def _t(name, key, partition, rank, *sources) -> SilverTable:

@@ -11,7 +11,8 @@ never changes (merge would silently cast "7" into an integer column).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
@@ -40,20 +41,55 @@ class SchemaConflict(ValueError):
 STREAM_ROWS = 250_000  # rows converted to Arrow at a time by ``to_arrow_stream``
 
 
-def to_arrow_stream(frame: pl.DataFrame, rows: int = STREAM_ROWS
+@dataclass(frozen=True)
+class Picked:
+    """Rows to write, picked without a copy: the rows of ``frame`` where ``keep`` (None: every
+    row), then ``tail``. Filtering a whole frame first would hold it twice; a writer filters
+    ``STREAM_ROWS`` at a time instead (``to_arrow_stream``)."""
+
+    frame: pl.DataFrame
+    keep: pl.Series | None = None
+    tail: pl.DataFrame | None = None
+
+    @property
+    def height(self) -> int:
+        kept = self.frame.height if self.keep is None else int(self.keep.sum())
+        return kept + (0 if self.tail is None else self.tail.height)
+
+    def is_empty(self) -> bool:
+        return self.height == 0
+
+    def slices(self, rows: int = STREAM_ROWS) -> Iterator[pl.DataFrame]:
+        for offset in range(0, self.frame.height, rows):
+            part = self.frame.slice(offset, rows)
+            yield part if self.keep is None else part.filter(self.keep.slice(offset, rows))
+        if self.tail is not None and self.tail.height:
+            yield self.tail
+
+    def collect(self) -> pl.DataFrame:
+        """The rows as one frame (a copy, unless nothing is filtered or added)."""
+        if self.keep is None and (self.tail is None or self.tail.is_empty()):
+            return self.frame
+        return pl.concat(list(self.slices(max(1, self.frame.height))))
+
+
+def to_arrow_stream(data: pl.DataFrame | Picked, rows: int = STREAM_ROWS
                     ) -> pa.Table | pa.RecordBatchReader:
-    """``frame`` as ``to_arrow`` makes it, converted ``rows`` at a time as the writer reads,
+    """``data`` as ``to_arrow`` makes it, converted ``rows`` at a time as the writer reads,
     for one ``write_deltalake`` commit: converting a whole table first holds a second copy of
     every string (polars' views become Arrow strings). Writing the 5.5M clickstream rows of a
     10M-event first build this way peaked 2.5 GB lower (4.55 vs 7.05 GB, same files, same
     time). A frame of at most ``rows`` rows is converted at once."""
-    if frame.height <= rows:
-        return to_arrow(frame)
-    schema = to_arrow(frame.slice(0, 1)).schema
+    picked = data if isinstance(data, Picked) else Picked(data)
+    if picked.keep is None and picked.tail is None and picked.frame.height <= rows:
+        return to_arrow(picked.frame)
+    first = picked.frame if picked.frame.height or picked.tail is None else picked.tail
+    schema = to_arrow(first.slice(0, 1)).schema
 
     def batches():
-        for offset in range(0, frame.height, rows):
-            yield from to_arrow(frame.slice(offset, rows)).to_batches()
+        for part in picked.slices(rows):
+            if part.height:
+                yield from to_arrow(part).cast(schema).to_batches()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 

@@ -150,3 +150,27 @@ def test_clickstream_observations_as_one_fold_per_channel() -> None:
                                          *(web_pairs if ch == "web" else [])])
             for ch in ("web", "app")])
         assert _same(ii.from_clickstream(events), want)
+
+
+def test_clickstream_observed_per_channel_equals_observed_at_once():
+    """Observations of web and app events extracted apart (as ``BuildRun.table`` does, one
+    source at a time) are the observations of both extracted together."""
+    rng = random.Random(3)
+    n = 300
+    events = pl.DataFrame({
+        "channel": [rng.choice(["web", "app"]) for _ in range(n)],
+        "anonymous_id": [f"ck-{rng.randint(0, 20)}" for _ in range(n)],
+        "event_time": [T0 + timedelta(seconds=rng.randint(0, 3600)) for _ in range(n)],
+        "login_id": [rng.choice([None, "7001", "7002"]) for _ in range(n)],
+        "order_id": [rng.choice([None, None, "o1"]) for _ in range(n)],
+        "event_type": [rng.choice(["page_view", "login"]) for _ in range(n)],
+        "utm_source": [rng.choice([None, "newsletter"]) for _ in range(n)],
+        "utm_campaign": [rng.choice([None, "c1"]) for _ in range(n)],
+        "_source_file": ["f"] * n, "_line": list(range(1, n + 1)), "_batch_id": ["b"] * n,
+        "_ingested_at": [T0] * n,
+    })
+    whole = ii.observations([ii.from_clickstream(events)])
+    parts = ii.observations([ii.from_clickstream(events.filter(pl.col("channel") == ch))
+                             for ch in ("web", "app")])
+    assert whole.height > n // 3
+    assert parts.equals(whole)

@@ -132,3 +132,25 @@ def test_a_streamed_frame_writes_the_table_a_whole_one_does(tmp_path):
     assert read[0].equals(read[1]) and read[1].height == n
     assert len(DeltaTable(sliced).file_uris()) == len(DeltaTable(whole).file_uris())
     assert isinstance(to_arrow_stream(frame.head(64), rows=64), pa.Table)  # small: at once
+
+
+def test_picked_rows_stream_as_the_filtered_frame_then_the_tail(tmp_path):
+    """``Picked``: a writer filters the frame a slice at a time, then adds the tail; the table
+    holds exactly the rows ``frame.filter(keep)`` and ``tail`` give, in one commit."""
+    from deltalake import write_deltalake
+
+    from lakehouse.storage.delta import Picked, to_arrow_stream
+
+    n = 1_000
+    rows = pl.DataFrame({"id": [f"e{i}" for i in range(n)], "v": list(range(n))})
+    keep = pl.Series([i % 3 != 0 for i in range(n)])
+    tail = pl.DataFrame({"id": ["t1", "t2"], "v": [-1, -2]})
+    picked = Picked(rows, keep, tail)
+    expected = pl.concat([rows.filter(keep), tail])
+    assert picked.height == expected.height == 668
+    assert picked.collect().equals(expected)
+    write_deltalake(str(tmp_path / "t"), to_arrow_stream(picked, rows=64))
+    assert DeltaTable(str(tmp_path / "t")).version() == 0
+    assert pl.read_delta(str(tmp_path / "t")).sort("id").equals(expected.sort("id"))
+    assert Picked(rows).collect() is rows  # nothing filtered: no copy
+    assert Picked(rows.clear(), None, tail).collect().equals(tail)
