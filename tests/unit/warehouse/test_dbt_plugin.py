@@ -172,3 +172,22 @@ def test_the_build_runs_under_a_memory_limit(plugin: Plugin,
     assert limit() == "1.8 GiB"  # the default 2GB, as DuckDB prints it
     monkeypatch.setenv(MEMORY_ENV, "512MB")
     assert limit() == "488.2 MiB"
+
+
+def test_the_attribution_model_gives_duckdb_back_the_build_limit():
+    """The Python attribution model lowers DuckDB's limit while its frames are in memory; its
+    post-hook must restore the build's own limit: the same variable and default as
+    ``lakehouse.storage.duck``, outside the model's transaction (a transaction begun before
+    the Python job would not see the table it creates)."""
+    import yaml
+
+    from lakehouse.storage.duck import MEMORY_LIMIT
+
+    models = Path(__file__).parents[3] / "dbt_project/models/intermediate/marketing"
+    spec = yaml.safe_load((models / "_int_marketing__models.yml").read_text())
+    config = next(m for m in spec["models"] if m["name"] == "int_attribution__credits")["config"]
+    (pre,), (post,) = config["pre_hook"], config["post_hook"]
+    assert pre["transaction"] is False and post["transaction"] is False
+    assert "set memory_limit" in pre["sql"]
+    assert post["sql"] == (f"set memory_limit = '{{{{ env_var('{MEMORY_ENV}', "
+                           f"'{MEMORY_LIMIT}') }}}}'")
