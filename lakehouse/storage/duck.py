@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 MEMORY_ENV = "LAKEHOUSE_DUCKDB_MEMORY_LIMIT"
 MEMORY_LIMIT = "2GB"  # per DuckDB database; past it, DuckDB spills to its temp directory
+SPILL_PREFIX = "lakehouse_duckdb_spill_"  # then the owning process's id: <prefix><pid>_<random>
 
 
 def memory_limit() -> str:
@@ -38,9 +39,35 @@ def bound_memory(con: duckdb.DuckDBPyConnection, *, spill: bool = True) -> None:
     ``spill=False`` keeps DuckDB's own directory (a database file's ``<file>.tmp``)."""
     con.execute(f"set memory_limit = '{memory_limit()}'")
     if spill:
-        folder = tempfile.mkdtemp(prefix="lakehouse_duckdb_spill_")  # one per connection
+        sweep_spill_folders()
+        folder = tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}_")  # one per connection
         weakref.finalize(con, shutil.rmtree, folder, True)
         con.execute(f"set temp_directory = '{folder}'")
+
+
+def sweep_spill_folders(root: str | None = None) -> list[str]:
+    """Remove the spill folders of processes that are gone (``root``: the temporary
+    directory); returns them. A killed process never runs its connections' finalisers, and
+    a connection killed while spilling leaves gigabytes behind (a 10M-event build spills)."""
+    root = root or tempfile.gettempdir()
+    gone = []
+    for name in os.listdir(root):
+        pid = name.removeprefix(SPILL_PREFIX).split("_", 1)[0]
+        if not name.startswith(SPILL_PREFIX) or not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        gone.append(name)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def connect() -> duckdb.DuckDBPyConnection:

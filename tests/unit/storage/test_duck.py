@@ -4,6 +4,7 @@ warehouse audit, dbt build, ML inputs, identity) runs under one limit and spills
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 import duckdb
@@ -57,3 +58,23 @@ def test_the_warehouse_audit_runs_bounded(tmp_path: Path, monkeypatch: pytest.Mo
     duckdb.connect(str(database)).close()
     with Warehouse(database) as warehouse:
         assert _settings(warehouse.con)[0] == "1.8 GiB"
+
+
+def test_spill_folders_of_processes_that_are_gone_are_swept(tmp_path: Path) -> None:
+    """A killed process leaves its spill folder (its finalisers never run): the next bounded
+    connection removes folders whose process is gone, never a live process's."""
+    import subprocess
+    import sys
+
+    from lakehouse.storage.duck import SPILL_PREFIX, sweep_spill_folders
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = tmp_path / f"{SPILL_PREFIX}{int(done.stdout)}_abc"
+    live = tmp_path / f"{SPILL_PREFIX}{os.getpid()}_def"
+    legacy = tmp_path / f"{SPILL_PREFIX}xyz"  # no process id: not ours to judge
+    for folder in (dead, live, legacy):
+        folder.mkdir()
+    (dead / "duckdb_temp_storage-0.tmp").write_bytes(b"x" * 1024)
+    assert sweep_spill_folders(str(tmp_path)) == [dead.name]
+    assert not dead.exists() and live.is_dir() and legacy.is_dir()
