@@ -8,6 +8,7 @@ pyarrow's scans and filter kernels reject.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -39,7 +40,7 @@ def bound_memory(con: duckdb.DuckDBPyConnection, *, spill: bool = True) -> None:
     ``spill=False`` keeps DuckDB's own directory (a database file's ``<file>.tmp``)."""
     con.execute(f"set memory_limit = '{memory_limit()}'")
     if spill:
-        sweep_spill_folders()
+        _sweep_once()
         folder = tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}_")  # one per connection
         weakref.finalize(con, shutil.rmtree, folder, True)
         con.execute(f"set temp_directory = '{folder}'")
@@ -58,6 +59,13 @@ def sweep_spill_folders(root: str | None = None) -> list[str]:
         shutil.rmtree(os.path.join(root, name), ignore_errors=True)
         gone.append(name)
     return gone
+
+
+@functools.cache
+def _sweep_once() -> None:
+    """Folders of dead processes only appear when a process dies: once per process is enough
+    (a run opens a bounded connection per gated table)."""
+    sweep_spill_folders()
 
 
 def _alive(pid: int) -> bool:
