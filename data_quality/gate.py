@@ -116,11 +116,15 @@ def _table_metrics(con, suite: Suite, refs, names: set[str], now: datetime,
             outcomes.append(Outcome(name, column, orphans == 0, observed=(
                 f"{table} missing or has no validated version; {orphans} rows reference it")))
             continue
-        # not exists, not `not in`: one null in the referenced column must not hide orphans
+        # an anti join on equality, not `not in`: one null in the referenced column must not
+        # hide orphans. Not a correlated `not exists` either, which means the same but which
+        # DuckDB plans as a mark join over every column of the view: 8-10 s against 0.6-0.9 s
+        # for 10.7M rows referencing 2.2M (fct_attribution at 10M events)
         orphans = con.execute(
-            f'select count(*) from {rows_of} {"and" if where else "where"} '
-            f'"{column}" is not null and not exists '
-            f'(select 1 from ref where ref."{other}" = t."{column}")').fetchall()[0][0]
+            f'select count(*) from (select "{column}" from {rows_of} '
+            f'{"and" if where else "where"} "{column}" is not null) as t '
+            f'anti join (select "{other}" from ref) as r on r."{other}" = t."{column}"'
+        ).fetchall()[0][0]
         outcomes.append(Outcome(name, column, orphans == 0, observed=f"{orphans} orphan rows"))
     if suite.newest_column and suite.newest_column not in names:
         outcomes.append(Outcome(f"max({suite.newest_column}) <= now + {max_future_skew}",

@@ -96,14 +96,17 @@ def _listed(files: list[str]) -> str:
     return ", ".join("'" + f.replace("'", "''") + "'" for f in files)
 
 
-def parquet_scan(files: list[str], columns: str = "*", *, typed_partitions: bool = True) -> str:
+def parquet_scan(files: list[str], columns: str = "*", *, typed_partitions: bool = True,
+                 filename: bool = False) -> str:
     """``select <columns>`` over Parquet files of a snapshot (partition values from the paths,
     columns that older files lack as nulls). ``typed_partitions=False`` reads partition values
     as text, for a caller that casts them to declared types itself (DuckDB would otherwise
-    guess a type from the values: ``007`` as a number)."""
+    guess a type from the values: ``007`` as a number). ``filename=True`` adds the column
+    ``filename``: each row's file, as listed."""
     autocast = "" if typed_partitions else ", hive_types_autocast = false"
+    named = ", filename = true" if filename else ""
     return (f"select {columns} from read_parquet([{_listed(files)}], union_by_name = true, "
-            f"hive_partitioning = true{autocast})")
+            f"hive_partitioning = true{autocast}{named})")
 
 
 def register_parquet(con: duckdb.DuckDBPyConnection, view: str, files: list[str],

@@ -31,6 +31,14 @@ the lake layer (``silver`` or ``gold``) and its identifier the table name, so th
   DuckDB: no whole table passes through Python memory, files are read in parallel, and the
   build's DuckDB runs under ``$LAKEHOUSE_DUCKDB_MEMORY_LIMIT`` (default ``2GB``), spilling past
   it to the build file's ``.tmp`` folder (in-memory catalogs spill too).
+- **Only the files a model has not read** (``changes_of``). A source whose meta says
+  ``changes_of: <layer>`` reads the same table as the plain source, but only the Parquet files
+  of the validated snapshot that the model named by ``held_in`` holds no row of: each row of
+  such a model carries ``_lake_file`` (declared like any column; filled by the plugin with
+  the row's file, relative to the table's root). Delta files are immutable, so the snapshot is
+  the files the model holds, minus the files the snapshot no longer has (listed in
+  ``<catalog>.main."<table>__removed"``, whose rows the model deletes), plus the files read
+  here. ``dbt_project/macros/lake_files.sql`` builds a staging model that way.
 - ``pseudonymise(varchar) -> varchar`` equals ``lakehouse.identity.pii.pseudonymise`` with the
   home's key (``LAKEHOUSE_HMAC_KEY``, else the home's development key).
 
@@ -63,6 +71,8 @@ from lakehouse.storage.validations import validated_versions
 UNVALIDATED_ENV = "LAKEHOUSE_WAREHOUSE_UNVALIDATED"
 DATABASE_ENV = "LAKEHOUSE_DBT_DATABASE"
 LAYERS = ("silver", "gold")  # attached in-memory catalogs, one per lake layer read
+CHANGES = "_changes"  # the catalog of a layer's `changes_of` sources: silver_changes
+LAKE_FILE = "_lake_file"  # a row's Parquet file, relative to its table's root
 INPUTS_SCHEMA = "lakehouse_meta"
 INPUTS_TABLE = f"{INPUTS_SCHEMA}.warehouse_inputs"
 
@@ -75,7 +85,8 @@ _INPUTS_DOCS = {
     f"COLUMN {INPUTS_TABLE}.committed_at": "When that version was committed to the lake: how "
     "fresh the input is",
     f"COLUMN {INPUTS_TABLE}.validated": "True when that version passed its quality gate",
-    f"COLUMN {INPUTS_TABLE}.row_count": "Rows read",
+    f"COLUMN {INPUTS_TABLE}.row_count": "Rows in that version (a model built from the files "
+    "it had not read yet read fewer)",
     f"COLUMN {INPUTS_TABLE}.loaded_at": "When the build read it",
     f"COLUMN {INPUTS_TABLE}.invocation_id": "dbt invocation that read it",
 }
@@ -146,12 +157,25 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _root(dt: DeltaTable) -> str:
+    return dt.table_uri.removeprefix("file://").rstrip("/") + "/"
+
+
+def lake_files(dt: DeltaTable) -> dict[str, str]:
+    """The snapshot's Parquet files: path relative to the table's root (a row's
+    ``_lake_file``) -> what DuckDB reads."""
+    root = _root(dt)
+    return {f.removeprefix(root): f for f in snapshot_files(dt)}
+
+
 def source_query(dt: DeltaTable | None, uri: str, types: dict[str, str],
-                 source: str) -> tuple[str, int | None]:
+                 source: str, only: list[str] | None = None) -> tuple[str, int | None]:
     """DuckDB SQL selecting the declared columns of the snapshot ``dt`` of the table at
-    ``uri`` from its Parquet files, cast (checked) to the declared types, and its row count
-    from the Delta log (None when a file's add action has no count); a query for no rows in
-    the declared shape when there is no Delta table (``dt`` None).
+    ``uri`` from its Parquet files (``only`` these of them, when given), cast (checked) to the
+    declared types, and the snapshot's row count from the Delta log (None when a file's add
+    action has no count); a query for no rows in the declared shape when there is no Delta
+    table (``dt`` None). A declared ``_lake_file`` is each row's file (see
+    :func:`lake_files`).
 
     SQL over the snapshot's files, not an Arrow table: DuckDB reads them in parallel, only the
     declared columns, and keeps what it copies in its own buffer manager (which spills under
@@ -166,15 +190,24 @@ def source_query(dt: DeltaTable | None, uri: str, types: dict[str, str],
             raise WarehouseSourceError(
                 f"source {source}: column {name} is {present[name]} in {uri} but declared "
                 f"{wanted}")
-    files = snapshot_files(dt)
-    if not files:
-        return f"select {nothing} where false", 0
-    columns = ", ".join(
-        f"cast({_quote(c)} as {t}) as {_quote(c)}" if c in present else f"null::{t} as {_quote(c)}"
-        for c, t in types.items())
     counts = pa.table(dt.get_add_actions(flatten=True)).column("num_records")
     rows = None if counts.null_count else int(pc.sum(counts).as_py() or 0)
-    return parquet_scan(files, columns, typed_partitions=False), rows
+    files = snapshot_files(dt) if only is None else only
+    if not files:
+        return f"select {nothing} where false", 0 if only is None else rows
+    root = _root(dt).replace("'", "''")
+
+    def column(name: str, data_type: str) -> str:
+        if name == LAKE_FILE:
+            return (f"cast(case when starts_with(filename, '{root}') then substr(filename, "
+                    f"{len(_root(dt)) + 1}) else filename end as {data_type}) as {_quote(name)}")
+        if name in present:
+            return f"cast({_quote(name)} as {data_type}) as {_quote(name)}"
+        return f"null::{data_type} as {_quote(name)}"
+
+    columns = ", ".join(column(c, t) for c, t in types.items())
+    return parquet_scan(files, columns, typed_partitions=False,
+                        filename=LAKE_FILE in types), rows
 
 
 def committed_at(uri: str, version: int | None) -> datetime | None:
@@ -260,6 +293,7 @@ class Plugin(BasePlugin):
         attach(conn)
         for layer in LAYERS:
             conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {layer}")
+            conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {layer}{CHANGES}")
         # once per connection: the cursors dbt-duckdb opens per node see the function (no
         # configure_cursor: looking the UDF up per cursor in duckdb_functions() cost about
         # 20 ms per node, an eighth of a tiny build)
@@ -292,8 +326,10 @@ class Plugin(BasePlugin):
     # -- sources
     def load(self, source_config: SourceConfig) -> duckdb.DuckDBPyRelation:
         """The source as a DuckDB relation over its validated snapshot's files; dbt-duckdb
-        copies it into the layer's in-memory catalog (``CREATE TABLE ... AS``), inside DuckDB."""
-        layer = source_config.get("layer") or source_config.database
+        copies it into the layer's in-memory catalog (``CREATE TABLE ... AS``), inside DuckDB.
+        A ``changes_of`` source reads only the files its model has not read (module doc)."""
+        changes_of = source_config.get("changes_of")
+        layer = changes_of or source_config.get("layer") or source_config.database
         table = source_config.get("table") or source_config.identifier
         name = f"{layer}/{table}"
         types = declared_types(source_config.get("columns"), name)
@@ -310,16 +346,48 @@ class Plugin(BasePlugin):
             version = dt.version()  # pinned, then read at exactly this version
         if dt is not None and dt.version() != version:
             dt.load_as_version(version)
-        sql, rows = source_query(dt, uri, types, name)
         with self._lock:
             if self._conn is None:  # loaded outside a dbt connection (a test, a script)
                 self.configure_connection(duckdb.connect())
             conn = self._conn
+            only = None
+            if changes_of:
+                only = self._unread_files(dt, source_config, table, name)
+            sql, rows = source_query(dt, uri, types, name, only)
             if rows is None:  # a file without a count in the log: count the rows read
                 rows = conn.execute(f"select count(*) from ({sql})").fetchall()[0][0]
             relation = conn.sql(sql)
         self._record(layer, table, uri, version, validated, rows)
         return relation
+
+    def _unread_files(self, dt: DeltaTable | None, source_config: SourceConfig, table: str,
+                      name: str) -> list[str]:
+        """The snapshot's files that the ``held_in`` model holds no row of; the files it holds
+        that the snapshot no longer has go to ``<catalog>.main."<table>__removed"``."""
+        held_in = source_config.get("held_in")
+        if not held_in:
+            raise WarehouseSourceError(
+                f"source {source_config.database}.{table} reads the changes of {name} but names "
+                "no model holding its rows (meta.held_in: schema.model)")
+        files = lake_files(dt) if dt is not None else {}
+        schema, _, model = held_in.rpartition(".")
+        cur = self._conn.cursor()
+        try:
+            exists = cur.execute(
+                "select count(*) from duckdb_tables() where database_name = current_database() "
+                "and schema_name = ? and table_name = ?", [schema or "main", model]
+            ).fetchall()[0][0]
+            held = {f for (f,) in cur.execute(
+                f"select distinct {LAKE_FILE} from {held_in}").fetchall()} if exists else set()
+            removed = sorted(held - set(files))
+            cur.execute(f'create or replace table {source_config.database}.main.'
+                        f'"{table}__removed" ({LAKE_FILE} varchar)')
+            if removed:
+                cur.execute(f'insert into {source_config.database}.main."{table}__removed" '
+                            "select unnest(?)", [removed])
+        finally:
+            cur.close()
+        return [uri for rel, uri in files.items() if rel not in held]
 
     def _record(self, layer: str, table: str, uri: str, version: int | None, validated: bool,
                 rows: int) -> None:

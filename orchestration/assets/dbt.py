@@ -117,7 +117,9 @@ def asset_key(props: Mapping[str, Any]) -> dg.AssetKey:
     if props.get("resource_type") == "source":
         if name in _GOLD_KEYS:  # inventory_ledger lives in silver, written by inventory
             return _GOLD_KEYS[name]
-        return dg.AssetKey([props.get("source_name", "dbt"), name])
+        # `silver_changes.<table>`: the files of silver.<table> a staging model has not read
+        layer = props.get("meta", {}).get("changes_of") or props.get("source_name", "dbt")
+        return dg.AssetKey([layer, name])
     schema = props.get("config", {}).get("schema")
     return dg.AssetKey([schema, name] if schema else [name])
 
@@ -197,8 +199,10 @@ class LakehouseDbtTranslator(DagsterDbtTranslator):
             metadata={**(spec.metadata or {}), "dbt_unique_id": unique_id})
 
 
-# a source's dep stays a plain edge to the lake asset, without the source's table metadata
-TRANSLATOR = LakehouseDbtTranslator(DagsterDbtTranslatorSettings(enable_source_metadata=False))
+# a source's dep stays a plain edge to the lake asset, without the source's table metadata;
+# two sources may be one asset (`silver_changes.<table>` reads the files of silver.<table>)
+TRANSLATOR = LakehouseDbtTranslator(DagsterDbtTranslatorSettings(
+    enable_source_metadata=False, enable_duplicate_source_asset_keys=True))
 
 
 class DbtResource(DbtCliResource):

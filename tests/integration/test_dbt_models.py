@@ -148,6 +148,7 @@ def test_dbt_builds_linked_pseudonymised_marts_incrementally(home: Home, tmp_pat
     _incremental_build_holds_new_and_relinked_rows(home, before - 2, added, moved_hash,
                                                    new_person)
     _withdrawn_rows_are_gone(home, withdrawn_event, withdrawn_till)
+    _staging_read_only_the_files_it_had_not_read(home, tmp_path)
     _attribution_tests_fail_on_broken_credits(home, tmp_path)
 
 
@@ -378,6 +379,30 @@ def _withdrawn_rows_are_gone(home: Home, event: str, till: str) -> None:
         union all
         (select order_line_id from intermediate.int_order_lines__unioned
          except select order_line_id from fct_order_lines))""") == [(0,)]
+
+
+def _staging_read_only_the_files_it_had_not_read(home: Home, work: Path) -> None:
+    """The second build read only the new files of the lake-file staging models, and they
+    hold what a full build would: for every file of the validated snapshot, exactly the rows
+    the Delta log counts in it, and no row of a file the snapshot no longer has (the
+    withdrawn event's file was rewritten)."""
+    compiled = work / "target" / "compiled" / "lakehouse" / "models" / "staging" / "silver"
+    for table, key in (("clickstream_events", "event_id"),
+                       ("pos_transaction_lines", "transaction_line_id"),
+                       ("email_events", "event_id")):
+        sql = (compiled / f"stg_silver__{table}.sql").read_text()
+        assert f'silver_changes"."main"."{table}"' in sql or \
+            f"silver_changes.main.{table}" in sql, sql[-600:]
+        dt = DeltaTable(str(home.silver / table))
+        actions = pa.table(dt.get_add_actions(flatten=True))
+        expected = dict(zip(actions.column("path").to_pylist(),
+                            actions.column("num_records").to_pylist(), strict=True))
+        held = dict(_q(home, f"select _lake_file, count(*) from staging.stg_silver__{table} "
+                             "group by 1"))
+        assert held == expected, table
+        rows = dt.to_pyarrow_table(columns=["_batch_id"]).num_rows
+        assert _q(home, f"select count(*), count(distinct {key}) "
+                        f"from staging.stg_silver__{table}") == [(rows, rows)]
 
 
 def _incremental_build_holds_new_and_relinked_rows(home: Home, before: int, added: set[str],

@@ -18,7 +18,11 @@
             {%- do seen.append(dep) -%}
             {%- if dep.startswith('source.') -%}
                 {%- set source = graph.sources[dep] -%}
-                {%- do found.append(source.source_name ~ '/' ~ source.name) -%}
+                {#- a `changes_of` source reads the files of its layer's table -#}
+                {%- set layer = source.meta.get('changes_of') or source.source_name -%}
+                {%- if layer ~ '/' ~ source.name not in found -%}
+                    {%- do found.append(layer ~ '/' ~ source.name) -%}
+                {%- endif -%}
             {%- else -%}
                 {%- do todo.append(dep) -%}
             {%- endif -%}

@@ -191,3 +191,64 @@ def test_the_attribution_model_gives_duckdb_back_the_build_limit():
     assert "set memory_limit" in pre["sql"]
     assert post["sql"] == (f"set memory_limit = '{{{{ env_var('{MEMORY_ENV}', "
                            f"'{MEMORY_LIMIT}') }}}}'")
+
+
+def _changes(table: str, held_in: str | None) -> SourceConfig:
+    meta = {"plugin": "lakehouse", "changes_of": "silver", "columns": LAKE_FILE_COLUMNS}
+    if held_in:
+        meta["held_in"] = held_in
+    return SourceConfig(name="silver_changes", identifier=table, schema="main",
+                        database="silver_changes", meta=meta, tags=[])
+
+
+LAKE_FILE_COLUMNS = [*COLUMNS[:2], {"name": "_lake_file", "data_type": "varchar"}]
+
+
+def test_a_changes_source_reads_only_the_files_its_model_has_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model holds each row's file; the next build reads only the snapshot's other files
+    and lists the held files the snapshot no longer has: held rows minus those, plus the rows
+    read, are the whole snapshot."""
+    monkeypatch.delenv(UNVALIDATED_ENV, raising=False)
+    uri = tmp_path / "lake" / "silver" / "orders"
+    write_deltalake(str(uri), _rows(["o1", "o2"]))
+    write_deltalake(str(uri), _rows(["o3"]), mode="append")
+    record_validation(uri, 1, "silver.orders", 3)
+    conn = duckdb.connect()
+    first = Plugin(name="lakehouse", plugin_config={"home": str(tmp_path)})
+    first.configure_connection(conn)
+    whole = first.load(_source("orders", LAKE_FILE_COLUMNS))
+    conn.execute("create schema staging")
+    conn.execute("create table staging.stg as select * from whole")
+    files = {r["order_id"]: r["_lake_file"] for r in whole.to_arrow_table().to_pylist()}
+    assert files["o1"] == files["o2"] != files["o3"]
+    assert not files["o1"].startswith("/") and files["o1"].endswith(".parquet")
+
+    dt = DeltaTable(str(uri))
+    dt.delete("order_id = 'o1'")  # rewrites the file of o1 and o2
+    write_deltalake(str(uri), _rows(["o4"]), mode="append")
+    dt = DeltaTable(str(uri))
+    record_validation(uri, dt.version(), "silver.orders", 3)
+    write_deltalake(str(uri), _rows(["o5"]), mode="append")  # not validated: not read
+    nightly = Plugin(name="lakehouse", plugin_config={"home": str(tmp_path)})
+    nightly.configure_connection(conn)
+    read = nightly.load(_changes("orders", "staging.stg")).to_arrow_table()
+    assert sorted(read.column("order_id").to_pylist()) == ["o2", "o4"]  # o3's file is held
+    removed = conn.execute('select _lake_file from silver_changes.main."orders__removed"'
+                           ).fetchall()
+    assert removed == [(files["o1"],)]
+    conn.execute("delete from staging.stg where _lake_file in "
+                 '(select _lake_file from silver_changes.main."orders__removed")')
+    conn.register("read_rows", read)
+    conn.execute("insert into staging.stg select * from read_rows")
+    full = Plugin(name="lakehouse", plugin_config={"home": str(tmp_path)})
+    full.configure_connection(duckdb.connect())
+    expected = full.load(_source("orders", LAKE_FILE_COLUMNS)).to_arrow_table()
+    got = conn.sql("select * from staging.stg order by order_id").to_arrow_table()
+    assert got.to_pylist() == expected.sort_by("order_id").to_pylist()
+    # the version read is recorded like a plain source's, with the snapshot's row count
+    assert conn.execute(f"select layer, table_name, version, row_count from {INPUTS_TABLE}"
+                        ).fetchall() == [("silver", "orders", dt.version(), 3)]
+
+    with pytest.raises(WarehouseSourceError, match=r"silver_changes\.orders.*held_in"):
+        nightly.load(_changes("orders", None))

@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ lake_files_gone('silver', 'clickstream_events') }}",
+    post_hook="{{ record_lake_files_state('silver', 'clickstream_events') }}"
+) }}
 -- Web and app events. The cookie / device id and the login id are identifiers of a person:
 -- only their keyed hashes leave this model. The web/app identity record id is the cookie /
 -- device id, so its hash joins the identity map.
@@ -24,5 +31,6 @@ select
     click_id,
     platform,
     _batch_id,
-    _ingested_at
-from {{ source('silver', 'clickstream_events') }}
+    _ingested_at,
+    _lake_file
+from {{ lake_files_unread('silver', 'clickstream_events') }}

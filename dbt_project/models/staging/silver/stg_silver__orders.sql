@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ lake_files_gone('silver', 'orders') }}",
+    post_hook="{{ record_lake_files_state('silver', 'orders') }}"
+) }}
 -- Shop orders (web and app). The identity record is the shop account (customer id) or, for a
 -- guest checkout, the order itself; only keyed hashes of e-mail, account and payment card
 -- are kept, and no names, phones or street addresses.
@@ -26,5 +33,6 @@ select
     discount_codes,
     order_date,
     _batch_id,
-    _ingested_at
-from {{ source('silver', 'orders') }}
+    _ingested_at,
+    _lake_file
+from {{ lake_files_unread('silver', 'orders') }}

@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ lake_files_gone('silver', 'pos_transaction_lines') }}",
+    post_hook="{{ record_lake_files_state('silver', 'pos_transaction_lines') }}"
+) }}
 -- Till lines. Loyalty card and payment card token are hashed; a transaction paid or scanned
 -- with either is an identity record of source `pos` (record id = transaction id).
 select
@@ -18,5 +25,6 @@ select
     (loyalty_card is not null or card_token is not null) as is_identified,
     payment_type,
     _batch_id,
-    _ingested_at
-from {{ source('silver', 'pos_transaction_lines') }}
+    _ingested_at,
+    _lake_file
+from {{ lake_files_unread('silver', 'pos_transaction_lines') }}

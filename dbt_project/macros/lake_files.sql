@@ -1,0 +1,96 @@
+{#-
+    Staging models built from the lake's files, not its history: a nightly build reads only
+    the Parquet files its model has not read yet.
+
+    A Delta table is a set of immutable Parquet files; a version adds and removes files
+    (an append adds some, a merge, delete or compaction rewrites some). A staging model that
+    maps each source row to one row (no aggregate, no window, no join between rows) and keeps
+    each row's file (`_lake_file`) is therefore exactly: its rows of the files it held, minus
+    those of files the snapshot no longer has, plus those of the files it has not read. That is
+    what these macros build, as an `append` incremental model:
+
+        {{ config(materialized='incremental', incremental_strategy='append',
+                  on_schema_change='sync_all_columns',
+                  pre_hook="{{ lake_files_gone('silver', 'clickstream_events') }}",
+                  post_hook="{{ record_lake_files_state('silver', 'clickstream_events') }}") }}
+        select ..., _lake_file from {{ lake_files_unread('silver', 'clickstream_events') }}
+
+    The source `<layer>_changes.<table>` (plugin meta `changes_of`, `held_in` naming the model)
+    reads the unread files and lists the removed ones (lakehouse.warehouse.dbt_plugin). Nothing
+    depends on arrival order or timestamps: a late file is unread until it is read.
+
+    A model is built in full (every row deleted, the whole snapshot read) on its first build,
+    on `--full-refresh`, and whenever its state no longer matches: the model's SQL or its
+    source's declared columns changed since its rows were built (`lakehouse_meta.lake_file_models`,
+    written in the same transaction as the rows). The pseudonymisation key is not part of the
+    state: rotating it removes the whole build file (lakehouse.identity.rotate).
+-#}
+
+{% macro _lake_state(source_name, table_name) -%}
+    {%- set source_node = graph.sources['source.' ~ project_name ~ '.' ~ source_name ~ '.' ~ table_name] -%}
+    {{- return(local_md5(model.checksum.checksum ~ '|' ~ tojson(source_node.meta.get('columns')))) -}}
+{%- endmacro %}
+
+
+{#- True when this build reads only the unread files: incremental, and the state matches. -#}
+{% macro lake_files_incremental(source_name, table_name) -%}
+    {%- if not execute or not is_incremental() -%}{{ return(false) }}{%- endif -%}
+    {%- set held = run_query("select state from lakehouse_meta.lake_file_models where relation = '"
+                             ~ this.schema ~ "." ~ this.identifier ~ "'") -%}
+    {%- set state = held.columns[0].values()[0] if held.rows | length else none -%}
+    {{- return(state == _lake_state(source_name, table_name)) -}}
+{%- endmacro %}
+
+
+{#- The source relation the model selects from: the unread files, or the whole snapshot. -#}
+{% macro lake_files_unread(source_name, table_name) -%}
+    {%- if not execute -%}
+        {#- parse time: both sources are the model's dependencies -#}
+        {%- do source(source_name ~ '_changes', table_name) -%}
+    {%- endif -%}
+    {%- if lake_files_incremental(source_name, table_name) -%}
+        {{ source(source_name ~ '_changes', table_name) }}
+    {%- else -%}
+        {{ source(source_name, table_name) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook: the rows the model must not keep. An incremental build drops the rows of files
+    the snapshot no longer has; any other build of an existing model (state changed, full
+    refresh of an incremental relation) drops every row. -#}
+{% macro lake_files_gone(source_name, table_name) -%}
+    {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+    {%- if lake_files_incremental(source_name, table_name) -%}
+        {%- set changes = source(source_name ~ '_changes', table_name) -%}
+        delete from {{ this }} where _lake_file in (
+            select _lake_file from {{ changes.database }}.{{ changes.schema }}."{{ changes.identifier }}__removed")
+    {%- else -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- on-run-start: the state table, made before any model's transaction writes to it (two
+    models creating it at once would conflict). -#}
+{% macro create_lake_file_models() -%}
+    create schema if not exists lakehouse_meta;
+    create table if not exists lakehouse_meta.lake_file_models (
+        relation varchar primary key,
+        state varchar,
+        built_at timestamp with time zone
+    );
+    comment on table lakehouse_meta.lake_file_models is 'Staging models built from the lake files they had not read: the model SQL and source columns their rows were built with';
+    comment on column lakehouse_meta.lake_file_models.relation is 'Staging model (schema.table)';
+    comment on column lakehouse_meta.lake_file_models.state is 'Hash of the model SQL and its source''s declared columns; a change rebuilds the model in full';
+    comment on column lakehouse_meta.lake_file_models.built_at is 'When the model last read lake files'
+{%- endmacro %}
+
+
+{#- Post-hook, in the model's transaction: the state its rows were built with. -#}
+{% macro record_lake_files_state(source_name, table_name) -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    insert or replace into lakehouse_meta.lake_file_models values (
+        '{{ this.schema }}.{{ this.identifier }}', '{{ _lake_state(source_name, table_name) }}',
+        current_timestamp)
+{%- endmacro %}
