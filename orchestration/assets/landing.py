@@ -43,7 +43,7 @@ def landing_asset(channel: Channel) -> dg.AssetsDefinition:
         tags={"layer": "landing"},
     )
     def _landing(context: dg.AssetExecutionContext, lakehouse: LakehouseResource):
-        files = [f for f in discover(lakehouse.paths) if f.channel == channel.name]
+        files = discover(lakehouse.paths, channel.name)
         by_entity: dict[str, int] = {}
         for f in files:
             by_entity[f.entity or "unrecognised"] = by_entity.get(f.entity or "unrecognised", 0) + 1

@@ -403,6 +403,18 @@ def _staging_read_only_the_files_it_had_not_read(home: Home, work: Path) -> None
         rows = dt.to_pyarrow_table(columns=["_batch_id"]).num_rows
         assert _q(home, f"select count(*), count(distinct {key}) "
                         f"from staging.stg_silver__{table}") == [(rows, rows)]
+    # the web/app and e-mail touches followed their staging rows file by file
+    unioned = compiled.parents[1] / "intermediate" / "interactions"
+    assert "_lake_file not in" in (unioned / "int_interactions__unioned.sql").read_text()
+    for source, staging, kept in (
+            ("clickstream", "stg_silver__clickstream_events", "true"),
+            ("email", "stg_silver__email_events",
+             "event_type in ('open', 'click', 'unsubscribe')")):
+        touches = ("select interaction_id, _lake_file from intermediate.int_interactions__unioned "
+                   f"where interaction_source = '{source}'")
+        rows = f"select '{source}:' || event_id, _lake_file from staging.{staging} where {kept}"
+        assert _q(home, f"select count(*) from (({touches} except all {rows}) "
+                        f"union all ({rows} except all {touches}))") == [(0,)], source
 
 
 def _incremental_build_holds_new_and_relinked_rows(home: Home, before: int, added: set[str],

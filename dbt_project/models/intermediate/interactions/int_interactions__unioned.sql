@@ -1,7 +1,18 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{{ lake_files_follow_gone('interaction_source', {'clickstream': ref('stg_silver__clickstream_events'), 'email': ref('stg_silver__email_events')}) }}",
+    post_hook="{{ record_lake_files_follow_state({'clickstream': ref('stg_silver__clickstream_events'), 'email': ref('stg_silver__email_events')}) }}"
+) }}
+{% set branches = {'clickstream': ref('stg_silver__clickstream_events'), 'email': ref('stg_silver__email_events')} %}
 -- Every touch a person (or an anonymous visitor) had with the retailer, in one shape:
 -- web/app events, e-mail opens / clicks / unsubscribes, ad clicks and store visits (one per
 -- till transaction). Each carries the identity record it belongs to; an ad click borrows the
 -- record of the web/app visitor whose visit carried its click id.
+-- Web/app and e-mail rows keep their staging row's lake file: an incremental build reads only
+-- the staging rows of files it holds no row of (macros/lake_files.sql); ad clicks and store
+-- visits (a join, an order's totals) are rebuilt in full every build.
 with clickstream_events as (
     select * from {{ ref('stg_silver__clickstream_events') }}
 ),
@@ -39,8 +50,10 @@ clickstream as (
         quantity,
         cast(null as double) as amount,
         _batch_id,
-        _ingested_at
+        _ingested_at,
+        _lake_file
     from clickstream_events
+    where {{ lake_files_follow_unread('interaction_source', 'clickstream', branches) }}
 ),
 
 email as (
@@ -64,9 +77,11 @@ email as (
         cast(null as bigint) as quantity,
         cast(null as double) as amount,
         _batch_id,
-        _ingested_at
+        _ingested_at,
+        _lake_file
     from email_events
     where event_type in ('open', 'click', 'unsubscribe')
+        and {{ lake_files_follow_unread('interaction_source', 'email', branches) }}
 ),
 
 click_visitors as (
@@ -102,7 +117,8 @@ ads as (
         cast(null as bigint) as quantity,
         a.cost as amount,
         a._batch_id,
-        a._ingested_at
+        a._ingested_at,
+        cast(null as varchar) as _lake_file
     from ad_clicks as a
     left join click_visitors as v on v.click_id = a.click_id
 ),
@@ -128,7 +144,8 @@ store as (
         units as quantity,
         net_revenue as amount,
         _batch_id,
-        _ingested_at
+        _ingested_at,
+        cast(null as varchar) as _lake_file
     from orders
     where order_source = 'pos'
 )
