@@ -35,10 +35,20 @@
 {#- True when this build reads only the unread files: incremental, and the state matches. -#}
 {% macro lake_files_incremental(source_name, table_name) -%}
     {%- if not execute or not is_incremental() -%}{{ return(false) }}{%- endif -%}
+    {{- return(_lake_held_state() == _lake_state(source_name, table_name)) -}}
+{%- endmacro %}
+
+
+{#- The state this model's rows were built with; none when it has none (or no state table
+    exists yet: a `dbt compile` or `docs generate` on a file built before these macros). -#}
+{% macro _lake_held_state() -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        ~ "and schema_name = 'lakehouse_meta' and table_name = 'lake_file_models'") -%}
+    {%- if found.columns[0].values()[0] == 0 -%}{{ return(none) }}{%- endif -%}
     {%- set held = run_query("select state from lakehouse_meta.lake_file_models where relation = '"
                              ~ this.schema ~ "." ~ this.identifier ~ "'") -%}
-    {%- set state = held.columns[0].values()[0] if held.rows | length else none -%}
-    {{- return(state == _lake_state(source_name, table_name)) -}}
+    {{- return(held.columns[0].values()[0] if held.rows | length else none) -}}
 {%- endmacro %}
 
 
@@ -124,10 +134,8 @@
 
 {% macro lake_files_follow_incremental(branches) -%}
     {%- if not execute or not is_incremental() -%}{{ return(false) }}{%- endif -%}
-    {%- set held = run_query("select state from lakehouse_meta.lake_file_models where relation = '"
-                             ~ this.schema ~ "." ~ this.identifier ~ "'") -%}
-    {%- set state = held.columns[0].values()[0] if held.rows | length else none -%}
-    {{- return(state == _lake_follow_state(branches.values() | list)) -}}
+    {%- set state = _lake_held_state() -%}
+    {{- return(state is not none and state == _lake_follow_state(branches.values() | list)) -}}
 {%- endmacro %}
 
 

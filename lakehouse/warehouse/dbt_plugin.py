@@ -195,12 +195,13 @@ def source_query(dt: DeltaTable | None, uri: str, types: dict[str, str],
     files = snapshot_files(dt) if only is None else only
     if not files:
         return f"select {nothing} where false", 0 if only is None else rows
-    root = _root(dt).replace("'", "''")
+    root = _root(dt)
 
     def column(name: str, data_type: str) -> str:
         if name == LAKE_FILE:
-            return (f"cast(case when starts_with(filename, '{root}') then substr(filename, "
-                    f"{len(_root(dt)) + 1}) else filename end as {data_type}) as {_quote(name)}")
+            quoted = root.replace("'", "''")
+            return (f"cast(case when starts_with(filename, '{quoted}') then substr(filename, "
+                    f"{len(root) + 1}) else filename end as {data_type}) as {_quote(name)}")
         if name in present:
             return f"cast({_quote(name)} as {data_type}) as {_quote(name)}"
         return f"null::{data_type} as {_quote(name)}"
@@ -354,8 +355,9 @@ class Plugin(BasePlugin):
             if changes_of:
                 only = self._unread_files(dt, source_config, table, name)
             sql, rows = source_query(dt, uri, types, name, only)
-            if rows is None:  # a file without a count in the log: count the rows read
-                rows = conn.execute(f"select count(*) from ({sql})").fetchall()[0][0]
+            if rows is None:  # a file without a count in the log: count the snapshot's rows
+                whole = sql if only is None else source_query(dt, uri, types, name)[0]
+                rows = conn.execute(f"select count(*) from ({whole})").fetchall()[0][0]
             relation = conn.sql(sql)
         self._record(layer, table, uri, version, validated, rows)
         return relation
