@@ -91,7 +91,9 @@ click_visitors as (
         arg_min(identity_record_hash, occurred_at) as identity_record_hash,
         arg_min(session_key, occurred_at) as session_key,
         arg_min(session_id, occurred_at) as session_id
-    from clickstream_events
+    -- the staging model itself, not the CTE: a CTE read twice is materialised whole (every
+    -- column of every event, 2.2 GB at 10M), and an incremental build reads few of its rows
+    from {{ ref('stg_silver__clickstream_events') }}
     where click_id is not null
     group by click_id
 ),
