@@ -11,6 +11,8 @@ never what the data says; two clean runs of the same home differ in them and not
 
 - ``_ingested_at`` (bronze lineage, and carried into silver and quarantine): the wall clock of
   the ingesting run;
+- ``_lake_file`` (warehouse models built from the lake files they have not read): the Parquet
+  file a row was read from, whose name delta-rs draws at random when it writes it;
 - ``arrived_at`` (``silver/inventory_ledger``): the ledger's copy of ``_ingested_at`` (alert
   watermarks use it, the fold never does);
 - ``released_at`` (quarantine): the wall clock of the run that released a pending row;
@@ -44,7 +46,7 @@ from lakehouse.storage.objects import lake_root
 from lakehouse.storage.validations import REGISTRY, validated_versions
 
 VOLATILE = {
-    "*": ("_ingested_at",),
+    "*": ("_ingested_at", "_lake_file"),
     "quarantine/rows": ("released_at",),
     "silver/inventory_ledger": ("arrived_at",),
     "gold/person_id_history": ("at",),
@@ -61,6 +63,7 @@ VOLATILE = {
                                         "invocation_id"),
     "lakehouse_meta.mart_freshness": ("inputs_committed_at", "stalest_input_committed_at",
                                       "built_at", "invocation_id"),
+    "lakehouse_meta.lake_file_models": ("built_at",),
 }
 _MASK = (1 << 64) - 1
 
