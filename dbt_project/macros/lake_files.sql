@@ -67,8 +67,8 @@
 
 
 {#- Pre-hook: the rows the model must not keep. An incremental build drops the rows of files
-    the snapshot no longer has; any other build of an existing model (state changed, full
-    refresh of an incremental relation) drops every row. -#}
+    the snapshot no longer has; any other build of an existing model (its state changed, or
+    none is recorded) drops every row. (`--full-refresh` replaces the table instead.) -#}
 {% macro lake_files_gone(source_name, table_name) -%}
     {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
     {%- if lake_files_incremental(source_name, table_name) -%}
@@ -90,9 +90,9 @@
         state varchar,
         built_at timestamp with time zone
     );
-    comment on table lakehouse_meta.lake_file_models is 'Staging models built from the lake files they had not read: the model SQL and source columns their rows were built with';
-    comment on column lakehouse_meta.lake_file_models.relation is 'Staging model (schema.table)';
-    comment on column lakehouse_meta.lake_file_models.state is 'Hash of the model SQL and its source''s declared columns; a change rebuilds the model in full';
+    comment on table lakehouse_meta.lake_file_models is 'Models built from the lake files they had not read (staging, and the intermediate model following them): the state their rows were built with';
+    comment on column lakehouse_meta.lake_file_models.relation is 'Model (schema.table)';
+    comment on column lakehouse_meta.lake_file_models.state is 'Hash of the model SQL and of its source''s declared columns (or of its upstream models'' states); a change rebuilds the model in full';
     comment on column lakehouse_meta.lake_file_models.built_at is 'When the model last read lake files'
 {%- endmacro %}
 
