@@ -64,7 +64,7 @@ from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
 
 from lakehouse.identity.pii import load_key, pseudonymise
-from lakehouse.storage.duck import bound_memory, parquet_scan, snapshot_files
+from lakehouse.storage.duck import base_tables, bound_memory, parquet_scan, snapshot_files
 from lakehouse.storage.objects import attach, lake_root
 from lakehouse.storage.validations import validated_versions
 
@@ -375,10 +375,7 @@ class Plugin(BasePlugin):
         schema, _, model = held_in.rpartition(".")
         cur = self._conn.cursor()
         try:
-            exists = cur.execute(
-                "select count(*) from duckdb_tables() where database_name = current_database() "
-                "and schema_name = ? and table_name = ?", [schema or "main", model]
-            ).fetchall()[0][0]
+            exists = (schema or "main", model) in base_tables(cur)
             held = {f for (f,) in cur.execute(
                 f"select distinct {LAKE_FILE} from {held_in}").fetchall()} if exists else set()
             removed = sorted(held - set(files))
