@@ -30,11 +30,10 @@ known while all of them are, so it gets the latest ``known_at`` and the earliest
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 import duckdb
 import pyarrow as pa
+
+from lakehouse.identity.pii import pseudonymise
 
 # (source, SQL giving the distinct raw record ids of that source)
 _RECORD_IDS = {
@@ -55,7 +54,7 @@ def register_person_records(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
     for source, sql in _RECORD_IDS.items():
         ids = con.sql(sql).fetch_arrow_table().column(0).to_pylist()
         ids = [i for i in ids if i is not None]
-        hashes = [hmac.new(key, i.encode(), hashlib.sha256).hexdigest() for i in ids]
+        hashes = [pseudonymise(i, key) for i in ids]
         parts.append(pa.table({"source": pa.array([source] * len(ids), pa.string()),
                                "record_id": pa.array(ids, pa.string()),
                                "identifier_hash": pa.array(hashes, pa.string())}))
