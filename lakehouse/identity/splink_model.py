@@ -140,12 +140,16 @@ def same_name_u(f: pl.DataFrame, name: str, n_pairs: int = SAME_NAME_PAIRS
     """``u`` of each non-null level of comparison ``name`` among pairs of records with the same
     first and last name key in different deterministic components (None if under 200)."""
     levels = COMPARISONS[name]
+    # the sample is drawn on record numbers alone, then its records' columns are joined: a
+    # top-n over every column of every same-name pair cost 4.3 s of 4.3 at 10M events
     sql = f"""
-    with k as (select *, count(*) over (partition by fn, ln) as n from f),
-    p as (select {", ".join(f"l.{c} as {c}_l, r.{c} as {c}_r" for c in f.columns)}
-          from k l join k r on l.fn = r.fn and l.ln = r.ln and l._i < r._i
-          where l._det <> r._det and l.n <= 200),
-    s as (select * from p order by hash(_i_l, _i_r), _i_l, _i_r limit {n_pairs})
+    with k as (select _i, fn, ln, _det, count(*) over (partition by fn, ln) as n from f),
+    pairs as (select l._i as _i_l, r._i as _i_r
+              from k l join k r on l.fn = r.fn and l.ln = r.ln and l._i < r._i
+              where l._det <> r._det and l.n <= 200),
+    sample as (select * from pairs order by hash(_i_l, _i_r), _i_l, _i_r limit {n_pairs}),
+    s as (select {", ".join(f"l.{c} as {c}_l, r.{c} as {c}_r" for c in f.columns)}
+          from sample join f l on l._i = sample._i_l join f r on r._i = sample._i_r)
     select {case_sql(levels)} as g, count(*) as n from s group by g
     """
     con = duck.connect()
