@@ -57,8 +57,19 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def _wait_for_ui(port: int, deadline: float) -> None:
+def _tail(log: Path, lines: int = 40) -> str:
+    text = log.read_text(errors="replace") if log.exists() else "(no output)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _wait_for_ui(port: int, deadline: float, proc: subprocess.Popen, log: Path) -> None:
+    """Until the UI on ``port`` serves a running landing sensor; fails at once, with dev's
+    output, when dev exits (a port taken between ``free_port`` and its bind, a start error),
+    and with that output at the deadline, instead of waiting blind."""
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"lakehouse dev exited with {proc.returncode} before its UI "
+                                 f"served on port {port}; its output ends:\n{_tail(log)}")
         try:
             repos = graphql(port, "{ repositoriesOrError { ... on RepositoryConnection { "
                                   "nodes { sensors { name sensorState { status } } } } } }")
@@ -70,7 +81,8 @@ def _wait_for_ui(port: int, deadline: float) -> None:
         except (OSError, KeyError, TypeError):
             pass
         time.sleep(1)
-    raise AssertionError("lakehouse dev did not serve a running landing_sensor in time")
+    raise AssertionError("lakehouse dev did not serve a running landing_sensor in time; its "
+                         f"output ends:\n{_tail(log)}")
 
 
 def _micro_batches(home: Path) -> list[dg.DagsterRun]:
@@ -127,9 +139,11 @@ def test_micro_batches_release_what_the_first_delivery_held_back(tmp_path):
     timing = {"first delivery, batch path": time.monotonic() - t0}
 
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "lakehouse"), "dev", "--home", str(home), "--port",
-                             str(port)], env=_env(home), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    log = tmp_path / "dev.log"
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        proc = subprocess.Popen([str(BIN / "lakehouse"), "dev", "--home", str(home), "--port",
+                                 str(port)], env=_env(home), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
         # The sensor's cursor starts empty, so its first tick requests every landed file, the
         # first delivery's too (bronze skips those: ingested once). Landing the second
@@ -142,7 +156,7 @@ def test_micro_batches_release_what_the_first_delivery_held_back(tmp_path):
         one = cv.build(source, tmp_path / "one", [(list(source.files), "run")], ml=False)
         expected = cv.fingerprint(one, only=MICRO_TABLES, warehouse=False)
         deadline = time.monotonic() + 240
-        _wait_for_ui(port, deadline)
+        _wait_for_ui(port, deadline, proc, log)
         timing["dev up (and the reference build)"] = time.monotonic() - dropped
         # wait until the second delivery is in runs that ended, and none is still going
         while time.monotonic() < deadline:
