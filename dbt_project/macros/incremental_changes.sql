@@ -37,3 +37,55 @@
     )
     {% endif %}
 {% endmacro %}
+
+
+{#-
+    The SQL an incremental fact's rows were built by: its own, that of every model upstream of
+    it, and of every macro any of them calls (a hash of their checksums). Rows built by other
+    SQL than today's are not what a full build would hold, and nothing in their lineage says
+    so: `rebuild_on_sql_change` (pre-hook) then empties the fact, so the build inserts every
+    row by the new SQL, as `--full-refresh` would, without a flag to remember.
+    `record_sql_state` (post-hook, in the model's transaction) records the state with its rows,
+    in `lakehouse_meta.lake_file_models` beside the lake-file models' (macros/lake_files.sql).
+    Not covered: project variables and the YAML config of upstream models.
+-#}
+{% macro _sql_state() -%}
+    {%- set seen = [] -%}
+    {%- set parts = [model.unique_id ~ '=' ~ model.checksum.checksum] -%}
+    {%- set macros = model.depends_on.macros | list -%}
+    {%- set frontier = model.depends_on.nodes | list -%}
+    {#- breadth first, one level per pass (Jinja has no while); 50 levels bound any project -#}
+    {%- for _ in range(50) if frontier -%}
+        {%- set current = frontier | list -%}
+        {%- do frontier.clear() -%}
+        {%- for uid in current if uid in graph.nodes and uid not in seen -%}
+            {%- do seen.append(uid) -%}
+            {%- set node = graph.nodes[uid] -%}
+            {%- do parts.append(uid ~ '=' ~ node.checksum.checksum) -%}
+            {%- do macros.extend(node.depends_on.macros) -%}
+            {%- do frontier.extend(node.depends_on.nodes) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {#- `graph` holds no macros: a macro's text is read from the one Jinja calls by its name -#}
+    {%- for uid in macros | unique -%}
+        {%- set called = context.get(uid.split('.')[-1]) -%}
+        {%- set text = called.macro.macro_sql if called is not none and called.macro is defined else none -%}
+        {%- do parts.append(uid ~ '=' ~ (local_md5(text) if text else 'unknown')) -%}
+    {%- endfor -%}
+    {{- return(local_md5(parts | sort | join('|'))) -}}
+{%- endmacro %}
+
+
+{% macro rebuild_on_sql_change() -%}
+    {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+    {%- if _lake_held_state() != _sql_state() -%}
+    delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro record_sql_state() -%}
+    {%- if not execute -%}{{ return('') }}{%- endif -%}
+    insert or replace into lakehouse_meta.lake_file_models values (
+        '{{ this.schema }}.{{ this.identifier }}', '{{ _sql_state() }}', current_timestamp)
+{%- endmacro %}

@@ -90,10 +90,10 @@
         state varchar,
         built_at timestamp with time zone
     );
-    comment on table lakehouse_meta.lake_file_models is 'Models built from the lake files they had not read (staging, and the intermediate model following them): the state their rows were built with';
+    comment on table lakehouse_meta.lake_file_models is 'Models whose rows are kept from build to build (the staging models built from the lake files they had not read, the intermediate model following them, the incremental facts): the state their rows were built with';
     comment on column lakehouse_meta.lake_file_models.relation is 'Model (schema.table)';
-    comment on column lakehouse_meta.lake_file_models.state is 'Hash of the model SQL and of its source''s declared columns (or of its upstream models'' states); a change rebuilds the model in full';
-    comment on column lakehouse_meta.lake_file_models.built_at is 'When the model last read lake files'
+    comment on column lakehouse_meta.lake_file_models.state is 'Hash of the SQL the rows were built by: the model SQL and its source''s declared columns (staging), its upstream models'' states (the intermediate model), or the SQL of the model, of every model upstream of it and of the macros they call (incremental facts); a change rebuilds the model in full';
+    comment on column lakehouse_meta.lake_file_models.built_at is 'When the model''s rows were last built'
 {%- endmacro %}
 
 

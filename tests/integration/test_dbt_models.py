@@ -143,7 +143,9 @@ def test_dbt_builds_linked_pseudonymised_marts_incrementally(home: Home, tmp_pat
     before = _q(home, "select count(*) from fct_interactions")[0][0]
     added, moved_hash, new_person = _second_batch(home, key)
     withdrawn_event, withdrawn_till = _withdraw_an_event_and_a_till_sale(home)
+    _orders_held_as_if_built_by_other_sql(home)
     _dbt_build(home, tmp_path)
+    _orders_rebuilt_by_todays_sql(home)
     # gone: the event, and the till sale's store-purchase touch (`pos:<transaction>`)
     _incremental_build_holds_new_and_relinked_rows(home, before - 2, added, moved_hash,
                                                    new_person)
@@ -347,6 +349,31 @@ def _second_batch(home: Home, key: bytes) -> tuple[set[str], str, str]:
     uri = home.lake / "gold" / "identity_map"
     record_validation(uri, DeltaTable(str(uri)).version(), "gold.identity_map", len(rows))
     return set(ids), moved, target["person_id"]
+
+
+def _orders_held_as_if_built_by_other_sql(home: Home) -> None:
+    """Every held order with a value no SQL of today's makes, and the state of the SQL its rows
+    were built by set to another one: what a change of the model's SQL (or of a model or macro
+    upstream of it) leaves behind. The second batch changes no order, so an incremental build
+    that trusted its held rows would keep the value."""
+    con = duckdb.connect(str(home.root / "warehouse.duckdb"))
+    try:
+        con.execute("update main.fct_orders set currency = 'XXX'")
+        held = con.execute("update lakehouse_meta.lake_file_models set state = 'other sql' "
+                           "where relation = 'main.fct_orders'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert held == 1, "the first build recorded no SQL state for fct_orders"
+
+
+def _orders_rebuilt_by_todays_sql(home: Home) -> None:
+    rows = _q(home, "select count(*), count(*) filter (where currency = 'XXX'), "
+                    "count(distinct order_id) from main.fct_orders")[0]
+    assert rows[0] > 0 and rows[1] == 0 and rows[2] == rows[0], rows
+    states = dict(_q(home, "select relation, state from lakehouse_meta.lake_file_models "
+                           "where relation like 'main.fct_%'"))
+    assert set(states) == {"main.fct_orders", "main.fct_order_lines", "main.fct_interactions"}
+    assert all(len(state) == 32 for state in states.values()), states  # an md5, recorded anew
 
 
 def _withdraw_an_event_and_a_till_sale(home: Home) -> tuple[str, str]:

@@ -3,7 +3,9 @@
     unique_key='order_line_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_vanished('order_line_id', ref('int_order_lines__unioned')) }}"
+    pre_hook="{{ rebuild_on_sql_change() }}",
+    post_hook=["{{ delete_vanished('order_line_id', ref('int_order_lines__unioned')) }}",
+               "{{ record_sql_state() }}"]
 ) }}
 -- One row per order line (shop lines and till lines), with its product and its order's person.
 with order_lines as (

@@ -3,7 +3,9 @@
     unique_key='order_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_vanished('order_id', ref('int_orders__unioned')) }}"
+    pre_hook="{{ rebuild_on_sql_change() }}",
+    post_hook=["{{ delete_vanished('order_id', ref('int_orders__unioned')) }}",
+               "{{ record_sql_state() }}"]
 ) }}
 -- One row per order across web, app (shop orders) and store (till transactions), linked to
 -- its person: person_id is null when the order's identity record is not resolved (a cash till

@@ -3,7 +3,9 @@
     unique_key='interaction_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_vanished('interaction_id', ref('int_interactions__unioned')) }}"
+    pre_hook="{{ rebuild_on_sql_change() }}",
+    post_hook=["{{ delete_vanished('interaction_id', ref('int_interactions__unioned')) }}",
+               "{{ record_sql_state() }}"]
 ) }}
 -- Every touch: page and product views, carts, searches, logins, checkouts and purchases (web,
 -- app), e-mail opens / clicks / unsubscribes, ad clicks and store visits, linked to person,
