@@ -46,8 +46,9 @@
     so: `rebuild_on_sql_change` (pre-hook) then empties the fact, so the build inserts every
     row by the new SQL, as `--full-refresh` would, without a flag to remember.
     `record_sql_state` (post-hook, in the model's transaction) records the state with its rows,
-    in `lakehouse_meta.lake_file_models` beside the lake-file models' (macros/lake_files.sql).
-    Not covered: project variables and the YAML config of upstream models.
+    in `lakehouse_meta.lake_file_models` beside the lake-file models' (macros/lake_files.sql),
+    whose states start from this one. Not covered: project variables and the YAML config of
+    upstream models.
 -#}
 {% macro _sql_state() -%}
     {%- set seen = [] -%}

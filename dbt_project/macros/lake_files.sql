@@ -20,15 +20,16 @@
     depends on arrival order or timestamps: a late file is unread until it is read.
 
     A model is built in full (every row deleted, the whole snapshot read) on its first build,
-    on `--full-refresh`, and whenever its state no longer matches: the model's SQL or its
-    source's declared columns changed since its rows were built (`lakehouse_meta.lake_file_models`,
-    written in the same transaction as the rows). The pseudonymisation key is not part of the
+    on `--full-refresh`, and whenever its state no longer matches: the model's SQL (or that of a
+    macro it calls: `_sql_state` in macros/incremental_changes.sql) or its source's declared
+    columns changed since its rows were built (`lakehouse_meta.lake_file_models`, written in the
+    same transaction as the rows). The pseudonymisation key is not part of the
     state: rotating it removes the whole build file (lakehouse.identity.rotate).
 -#}
 
 {% macro _lake_state(source_name, table_name) -%}
     {%- set source_node = graph.sources['source.' ~ project_name ~ '.' ~ source_name ~ '.' ~ table_name] -%}
-    {{- return(local_md5(model.checksum.checksum ~ '|' ~ tojson(source_node.meta.get('columns')))) -}}
+    {{- return(local_md5(_sql_state() ~ '|' ~ tojson(source_node.meta.get('columns')))) -}}
 {%- endmacro %}
 
 
@@ -119,8 +120,9 @@
         ... from clickstream_events
             where {{ lake_files_follow_unread('interaction_source', 'clickstream', {...}) }}
 
-    The state (`lakehouse_meta.lake_file_models`) is the model's SQL and the states of its
-    upstreams: when an upstream was rebuilt in full for a change of its own, so is this model.
+    The state (`lakehouse_meta.lake_file_models`) is the model's SQL (with its upstream models'
+    and the macros they call) and the states of its upstreams: when an upstream was rebuilt in
+    full for a change of its own, so is this model.
 -#}
 {% macro _lake_follow_state(upstreams) -%}
     {%- set names = [] -%}
@@ -128,7 +130,7 @@
     {%- set held = run_query(
         "select coalesce(string_agg(relation || '=' || state, ',' order by relation), '') "
         ~ "from lakehouse_meta.lake_file_models where relation in (" ~ names | join(', ') ~ ")") -%}
-    {{- return(local_md5(model.checksum.checksum ~ '|' ~ held.columns[0].values()[0])) -}}
+    {{- return(local_md5(_sql_state() ~ '|' ~ held.columns[0].values()[0])) -}}
 {%- endmacro %}
 
 
