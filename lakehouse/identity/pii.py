@@ -90,8 +90,8 @@ _OUTER_PAD = bytes(x ^ 0x5C for x in range(256))
 @functools.lru_cache(maxsize=4)
 def _padded(key: bytes) -> tuple:
     """SHA-256 states after HMAC's inner and outer key pads (RFC 2104), made once per key:
-    copying them is what ``hmac.new`` does per call after its own set-up, which took more
-    than half of its time (1.31 s against 0.58 s per million ids)."""
+    copying them is what ``hmac.new`` does per call after its own set-up (``pseudonymise`` took
+    1.23 s per million ids through ``hmac.new``, 0.72 s this way)."""
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
     key = key.ljust(_BLOCK, b"\0")
