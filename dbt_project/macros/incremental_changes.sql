@@ -79,7 +79,7 @@
 
 {% macro rebuild_on_sql_change() -%}
     {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
-    {%- if _lake_held_state() != _sql_state() -%}
+    {%- if _held_state() != _sql_state() -%}
     delete from {{ this }}
     {%- endif -%}
 {%- endmacro %}

@@ -36,13 +36,13 @@
 {#- True when this build reads only the unread files: incremental, and the state matches. -#}
 {% macro lake_files_incremental(source_name, table_name) -%}
     {%- if not execute or not is_incremental() -%}{{ return(false) }}{%- endif -%}
-    {{- return(_lake_held_state() == _lake_state(source_name, table_name)) -}}
+    {{- return(_held_state() == _lake_state(source_name, table_name)) -}}
 {%- endmacro %}
 
 
 {#- The state this model's rows were built with; none when it has none (or no state table
     exists yet: a `dbt compile` or `docs generate` on a file built before these macros). -#}
-{% macro _lake_held_state() -%}
+{% macro _held_state() -%}
     {%- set found = run_query(
         "select count(*) from duckdb_tables() where database_name = current_database() "
         ~ "and schema_name = 'lakehouse_meta' and table_name = 'lake_file_models'") -%}
@@ -136,7 +136,7 @@
 
 {% macro lake_files_follow_incremental(branches) -%}
     {%- if not execute or not is_incremental() -%}{{ return(false) }}{%- endif -%}
-    {%- set state = _lake_held_state() -%}
+    {%- set state = _held_state() -%}
     {{- return(state is not none and state == _lake_follow_state(branches.values() | list)) -}}
 {%- endmacro %}
 
