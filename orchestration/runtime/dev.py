@@ -6,6 +6,7 @@ the next port (``orchestration.runtime.docs_server``), and every check links the
 leaves nothing of its process group behind (`stop_late_starters`).
 """
 
+import errno
 import os
 import signal
 import sys
@@ -58,8 +59,9 @@ def _option(argv: Sequence[str], names: tuple[str, ...], default: str) -> str:
 
 
 def serve_home_docs(argv: Sequence[str]) -> str | None:
-    """Serve ``$LAKEHOUSE_HOME/docs`` on the UI's host, one port above it; its URL (None
-    without a home). Workers learn it from the environment they inherit."""
+    """Serve ``$LAKEHOUSE_HOME/docs`` on the UI's host, one port above it, or on a free port
+    when that one is taken (dev used to die of it, UI and all); its URL (None without a home).
+    Workers learn it from the environment they inherit."""
     home = os.environ.get("LAKEHOUSE_HOME")
     if not home:
         return None
@@ -68,8 +70,16 @@ def serve_home_docs(argv: Sequence[str]) -> str | None:
     from orchestration.assets.dbt import DbtResource
 
     dbt = DbtResource()
-    serve_docs(Path(home) / "docs", host, port, dbt=(Path(dbt.project_dir), dbt.executable))
-    url = f"http://{host}:{port}"
+    docs = (Path(home) / "docs", host)
+    try:
+        server = serve_docs(*docs, port, dbt=(Path(dbt.project_dir), dbt.executable))
+    except OSError as err:
+        if err.errno != errno.EADDRINUSE:
+            raise
+        server = serve_docs(*docs, 0, dbt=(Path(dbt.project_dir), dbt.executable))
+        print(f"port {port} is taken: the docs are served on port {server.server_address[1]}",
+              file=sys.stderr, flush=True)
+    url = f"http://{host}:{server.server_address[1]}"
     os.environ[DOCS_URL_ENV] = url
     return url
 

@@ -4,14 +4,17 @@ sensor loop: these tests fail loudly if a Dagster upgrade moves what the two rel
 import inspect
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 
 import dagster._cli.dev as dagster_dev
 import dagster._daemon.sensor as sensor_daemon
 
 from orchestration.runtime import daemon
-from orchestration.runtime.dev import stop_late_starters, with_our_daemon
+from orchestration.runtime.dev import serve_home_docs, stop_late_starters, with_our_daemon
+from orchestration.runtime.docs_server import DOCS_URL_ENV
 
 
 def test_the_daemon_command_is_pointed_at_our_entry_point():
@@ -68,3 +71,19 @@ def test_a_dev_that_does_not_lead_its_group_signals_no_one(monkeypatch):
     finally:
         signal.signal(signal.SIGTERM, before)
     assert sent == []
+
+
+def test_the_docs_take_a_free_port_when_the_one_above_the_ui_is_taken(tmp_path, monkeypatch):
+    # a port whose neighbour above is held by someone else (a race that killed dev in CI)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        ui_port = held.getsockname()[1] - 1
+        monkeypatch.setenv("LAKEHOUSE_HOME", str(tmp_path))
+        monkeypatch.delenv(DOCS_URL_ENV, raising=False)
+        url = serve_home_docs(["--port", str(ui_port)])
+    assert url is not None and not url.endswith(f":{ui_port + 1}")
+    assert os.environ[DOCS_URL_ENV] == url
+    (tmp_path / "docs" / "probe.txt").write_text("served")
+    with urllib.request.urlopen(f"{url}/probe.txt", timeout=5) as answer:
+        assert answer.read() == b"served"
