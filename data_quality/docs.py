@@ -1,17 +1,31 @@
 """Data Docs: the gates' GX validation results rendered by GX's own site builder.
 
 Results are stored under ``H/docs/gx/_results`` and rendered into ``H/docs/gx/`` (its
-``index.html`` lists every validation; each has its page), so a check in the Dagster UI links
-to pages anyone can open without Dagster or Python. Results of PII columns carry no values
+``index.html`` lists every kept validation; each has its page), so a check in the Dagster UI
+links to pages anyone can open without Dagster or Python. Results of PII columns carry no values
 (``data_quality.gx_engine`` scrubs them before a result is kept). A step renders once, with
 every result of its gates, not once per table.
+
+GX's site builder rebuilds the index from every stored result on each render, so without a
+bound each render would cost more with every run the home has seen (0.46 s with 276 stored
+results, 0.97 s with 3,036, 77 s with 306,636: ``bench/bench_data_docs.py``). Each suite keeps
+its ``LAKEHOUSE_DOCS_KEEP`` newest results (default ``KEEP``); older results and their pages
+are deleted before a render. The validation registry (``H/lake/quality/validations``) and
+Dagster's check history keep every outcome; only the rendered detail goes.
 """
 
 from __future__ import annotations
 
+import os
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+KEEP = 10
+KEEP_ENV = "LAKEHOUSE_DOCS_KEEP"
+RESULTS = "_results"
+PAGES = "validations"
 
 
 def docs_dir(home_root: Path) -> Path:
@@ -22,13 +36,69 @@ def index_page(home_root: Path) -> Path:
     return docs_dir(home_root) / "index.html"
 
 
-def render(home_root: Path, results: Iterable[Any], run_id: str | None = None) -> Path | None:
+def keep_per_suite() -> int:
+    """How many results each suite keeps: ``LAKEHOUSE_DOCS_KEEP``, else ``KEEP``."""
+    raw = os.environ.get(KEEP_ENV)
+    if raw is None:
+        return KEEP
+    try:
+        keep = int(raw)
+    except ValueError:
+        keep = 0
+    if keep < 1:
+        raise ValueError(f"{KEEP_ENV}={raw!r}: expected a whole number of results per suite, "
+                         "at least 1")
+    return keep
+
+
+def prune(site_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest stored results of each suite, and their pages;
+    returns the results deleted.
+
+    GX stores a result at ``_results/<suite>/<run name>/<run time>/<batch>.json`` (the suite
+    name may hold slashes) and renders it at the same path under ``validations/`` as .html.
+    The run time (``20261205T055620.693995Z``) sorts as text."""
+    results = site_dir / RESULTS
+    if not results.is_dir():
+        return []
+    by_suite: dict[tuple[str, ...], list[tuple[str, Path]]] = defaultdict(list)
+    for path in results.rglob("*.json"):
+        parts = path.relative_to(results).parts
+        if len(parts) >= 4:
+            by_suite[parts[:-3]].append((parts[-2], path))
+    gone: list[Path] = []
+    for stored in by_suite.values():
+        stored.sort(reverse=True)
+        for _, path in stored[keep:]:
+            relative = path.relative_to(results)
+            page = (site_dir / PAGES / relative).with_suffix(".html")
+            path.unlink(missing_ok=True)
+            page.unlink(missing_ok=True)
+            for folder in (path.parent, page.parent):
+                _remove_empty(folder, stop=folder.parents[1])
+            gone.append(path)
+    return gone
+
+
+def _remove_empty(folder: Path, stop: Path) -> None:
+    """Remove ``folder`` and its parents up to (not including) ``stop`` while they are empty."""
+    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def render(home_root: Path, results: Iterable[Any], run_id: str | None = None,
+           keep: int | None = None) -> Path | None:
     """Render GX validation results (``GateResult.gx_result``; None entries skipped) into the
-    home's Data Docs site; the index page, or None when there was nothing to render."""
+    home's Data Docs site, after pruning it to ``keep`` results per suite (default
+    ``keep_per_suite()``) besides the new ones; the index page, or None when there was
+    nothing to render."""
     kept = [r for r in results if r is not None]
     if not kept:
         return None
     from data_quality.gx_engine import build_data_docs
 
-    index, _ = build_data_docs(docs_dir(home_root), kept, run_name=run_id)
+    site = docs_dir(home_root)
+    prune(site, max((keep or keep_per_suite()) - 1, 0))
+    index, _ = build_data_docs(site, kept, run_name=run_id)
     return index

@@ -1,9 +1,10 @@
 """Data Docs: the gate's GX results rendered by GX's site builder into the home; no PII values."""
 
 import pyarrow as pa
+import pytest
 from deltalake import write_deltalake
 
-from data_quality.docs import docs_dir, index_page, render
+from data_quality.docs import KEEP, KEEP_ENV, docs_dir, index_page, keep_per_suite, render
 from data_quality.gate import validate_table
 from data_quality.suites import Expect, Suite
 
@@ -25,3 +26,41 @@ def test_gx_renders_each_validation_and_withholds_pii(tmp_path):
     assert "silver.orders" in index.read_text()
     pages = [p.read_text() for p in docs_dir(tmp_path).rglob("*.html")]
     assert len(pages) >= 2 and not any("private.org" in text for text in pages)
+
+
+OTHER = Suite("silver.returns", (Expect("ExpectColumnValuesToNotBeNull", "order_id"),))
+
+
+def test_each_suite_keeps_its_newest_results_and_the_index_lists_only_those(tmp_path):
+    uri = str(tmp_path / "lake" / "silver" / "orders")
+    write_deltalake(uri, pa.table({"order_id": ["o1", "o2"], "email": ["a", "b"]}))
+    site = docs_dir(tmp_path)
+    for run in range(1, 6):
+        results = [validate_table(uri, SUITE, engine="gx").gx_result]
+        if run % 2:  # the other suite only in runs 1, 3 and 5
+            results.append(validate_table(uri, OTHER, engine="gx").gx_result)
+        render(tmp_path, results, run_id=f"run-{run}", keep=2)
+    stored = sorted(p.relative_to(site / "_results").parts[:-3]
+                    for p in (site / "_results").rglob("*.json"))
+    assert stored == [("silver", "orders")] * 2 + [("silver", "returns")] * 2
+    runs = {p.relative_to(site / "_results").parts[-3] for p in (site / "_results").rglob("*.json")}
+    assert runs == {"run-3", "run-4", "run-5"}
+    pages = {p.relative_to(site / "validations").with_suffix(".json")
+             for p in (site / "validations").rglob("*.html")}
+    assert pages == {p.relative_to(site / "_results") for p in (site / "_results").rglob("*.json")}
+    index = index_page(tmp_path).read_text()
+    assert "run-5" in index and "run-3" in index and "run-2" not in index
+    assert "run-1" not in index
+    # no empty run folders are left behind
+    assert all(any(d.iterdir()) for d in site.rglob("*") if d.is_dir())
+
+
+def test_the_number_kept_is_read_from_the_environment(monkeypatch):
+    monkeypatch.delenv(KEEP_ENV, raising=False)
+    assert keep_per_suite() == KEEP
+    monkeypatch.setenv(KEEP_ENV, "3")
+    assert keep_per_suite() == 3
+    for bad in ("0", "-1", "ten"):
+        monkeypatch.setenv(KEEP_ENV, bad)
+        with pytest.raises(ValueError, match=f"{KEEP_ENV}={bad!r}"):
+            keep_per_suite()
