@@ -181,9 +181,16 @@ def lake_turn(instance: dg.DagsterInstance, home: Home, tags: dict[str, str],
     (`settle_seconds`: the daemon dequeues every second), waits for the launched writers,
     then takes the lock; a writer launched meanwhile gets the lock back and the turn starts
     over. The lock alone guarantees that writes never interleave; this keeps launched runs
-    from failing while they wait for it."""
+    from failing while they wait for it.
+
+    A dequeue can only be under way for a run that is still QUEUED when the placeholder is in
+    place (the daemon marks it STARTING before it launches it, and decides on later runs with
+    the placeholder in view), so with no queued lake writer there is nothing to settle: a
+    `lakehouse run` on a home without a daemon or a queue starts at once."""
     with _queue_held(instance, tags, holder) as own:
-        time.sleep(settle_seconds)
+        if instance.get_runs_count(filters=dg.RunsFilter(
+                statuses=[dg.DagsterRunStatus.QUEUED], tags=tags)):
+            time.sleep(settle_seconds)
         stack = ExitStack()
         while True:
             wait_for_lake_writers(instance, tags, poll_seconds, exclude={own})
