@@ -35,7 +35,7 @@ LAKE = "s3://lake/run"
 
 def _start(root: Path, lake: str | None) -> subprocess.Popen:
     """`lakehouse run` on the home at ``root``, its lake at ``lake`` (None: local); its
-    output goes to ``run.log`` beside the home (a pipe nobody reads would stall it)."""
+    output goes to ``<home>.log`` beside the home (a pipe nobody reads would stall it)."""
     env = {**os.environ, "DAGSTER_DISABLE_TELEMETRY": "1", "GX_ANALYTICS_ENABLED": "False",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"}
     env.pop(LAKE_URI_ENV, None)
