@@ -70,13 +70,16 @@ def serve_home_docs(argv: Sequence[str]) -> str | None:
     from orchestration.assets.dbt import DbtResource
 
     dbt = DbtResource()
-    docs = (Path(home) / "docs", host)
+    def serve_on(on: int):
+        return serve_docs(Path(home) / "docs", host, on,
+                          dbt=(Path(dbt.project_dir), dbt.executable))
+
     try:
-        server = serve_docs(*docs, port, dbt=(Path(dbt.project_dir), dbt.executable))
+        server = serve_on(port)
     except OSError as err:
         if err.errno != errno.EADDRINUSE:
             raise
-        server = serve_docs(*docs, 0, dbt=(Path(dbt.project_dir), dbt.executable))
+        server = serve_on(0)
         print(f"port {port} is taken: the docs are served on port {server.server_address[1]}",
               file=sys.stderr, flush=True)
     url = f"http://{host}:{server.server_address[1]}"
