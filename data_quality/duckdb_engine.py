@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from data_quality.gx_project import snake
 from data_quality.results import SAMPLE_SIZE, Outcome
-from data_quality.suites import Expect, Suite
+from data_quality.suites import PII_PATTERN, Expect, Suite, pii_candidate_sql
 
 
 def _sampled(suite: Suite, expectation_type: str, column: str | None) -> bool:
@@ -37,7 +37,11 @@ def _unexpected_sql(e: Expect) -> tuple[str, list]:
     if e.type == "ExpectColumnValuesToMatchRegex":
         return f"{col} is not null and not regexp_matches({col}, ?)", [kw["regex"]]
     if e.type == "ExpectColumnValuesToNotMatchRegex":
-        return f"{col} is not null and regexp_matches({col}, ?)", [kw["regex"]]
+        # the PII pattern is searched only where it can match (suites.pii_candidate_sql),
+        # through a CASE: an aggregate's FILTER evaluates every term of an AND on every row
+        searched = (f"case when {pii_candidate_sql(col)} then {col} end"
+                    if kw["regex"] == PII_PATTERN else col)
+        return f"{col} is not null and regexp_matches({searched}, ?)", [kw["regex"]]
     raise ValueError(f"expectation {e.type} has no DuckDB form; validate with engine='gx'")
 
 

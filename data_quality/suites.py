@@ -251,6 +251,16 @@ PII_PATTERNS = {
 }
 # one scan per column for both: a match of either is a leak
 PII_PATTERN = "|".join(f"(?:{p})" for p in PII_PATTERNS.values())
+
+
+def pii_candidate_sql(column: str) -> str:
+    """DuckDB condition that holds for every value ``PII_PATTERN`` can match: an e-mail
+    contains ``@``; both phone forms are anchored at both ends and ASCII, so the whole value
+    is 9-16 bytes long. The engines run the pattern only where this holds: the scan is then
+    one ``memchr`` and a length per value instead of a regex search (the warehouse gate at 10M
+    events spends most of its time there), and a leak is found exactly as before.
+    ``column``: a quoted column name or any string expression."""
+    return f"(contains({column}, '@') or strlen({column}) between 9 and 16)"
 _STRING_TYPES = ("VARCHAR", "TEXT", "STRING")
 # the first timestamp of a relation must not lie in the future (dates are left alone: a
 # calendar dimension legitimately runs ahead)
