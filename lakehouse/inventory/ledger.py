@@ -31,6 +31,7 @@ stored table: ``ledger_table.py``.
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import polars as pl
@@ -69,19 +70,33 @@ def read_silver(home: str | Path) -> SilverInputs:
 SOURCE_PRIORITY = {"wms": 0, "pos": 0, "shop": 0, "returns": 1, "suppliers": 1}
 
 
+# The frames ``canonical`` returned, by id. Every reader of a ledger (positions, daily
+# snapshots, cover, alerts, discrepancies) canonicalises what it is given, and a nightly build
+# hands them all the one canonical ledger: given back a frame it made, ``canonical`` returns
+# it as it is instead of sorting it twice more. That was 7 of a build's 9 sorts of the ledger,
+# 7.3 s of the inventory step's 11.8 s at 10M events. Sound because a polars frame never
+# changes unless an in-place method is called (no code here calls one on a ledger) and any
+# frame derived from it is a new object; an entry goes when its frame is collected.
+_CANONICAL: weakref.WeakValueDictionary[int, pl.DataFrame] = weakref.WeakValueDictionary()
+
+
 def canonical(ledger: pl.DataFrame) -> pl.DataFrame:
     """One row per physical event (``event_key``; the system of record wins over a fallback),
     in fold order. A pure function of the set of rows: any arrival order gives the same."""
     if ledger.is_empty():
         return as_ledger(ledger)
+    if _CANONICAL.get(id(ledger)) is ledger:
+        return ledger
     pri = pl.col("source").replace_strict(SOURCE_PRIORITY, default=2, return_dtype=pl.Int64)
     # a known location wins over an inferred one (a reservation the pick later placed)
-    return (ledger.with_columns(pri.alias("_pri"))
-            .sort("event_key", "_pri", "location_inferred", "source_event_id", "event_time",
-                  "arrived_at", "location_id", nulls_last=True)
-            .unique(subset=["event_key"], keep="first")
-            .drop("_pri")
-            .pipe(sort_fold_order))
+    out = (ledger.with_columns(pri.alias("_pri"))
+           .sort("event_key", "_pri", "location_inferred", "source_event_id", "event_time",
+                 "arrived_at", "location_id", nulls_last=True)
+           .unique(subset=["event_key"], keep="first")
+           .drop("_pri")
+           .pipe(sort_fold_order))
+    _CANONICAL[id(out)] = out
+    return out
 
 
 def sort_fold_order(ledger: pl.DataFrame) -> pl.DataFrame:

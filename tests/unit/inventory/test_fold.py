@@ -168,3 +168,17 @@ def test_as_of_reads_the_past() -> None:
     assert positions(led)["on_hand"].item() == 3
     assert positions(led, as_of=T0 - timedelta(hours=1)).is_empty()
     assert date(2026, 1, 1) == led["business_day"][0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(events, st.randoms(use_true_random=False))
+def test_a_canonical_ledger_is_returned_as_is_and_anything_else_is_sorted(evs, rnd) -> None:
+    led = canonical(ledger_of(evs))
+    again = canonical(led)
+    assert again is led  # what canonical made: not sorted again
+    # every frame derived from it is a new object, canonicalised in full
+    shuffled = led.sample(fraction=1.0, shuffle=True, seed=rnd.randint(0, 10_000))
+    redelivered = pl.concat([shuffled, led.head(3)])
+    for other in (shuffled, redelivered, led.reverse()):
+        got = canonical(other)
+        assert got is not other and got.equals(led)
