@@ -10,7 +10,10 @@ waits for an analyst and an analyst never sees an unvalidated mart.
 
 Byte for byte: the audit records the SHA-256 of the file it validated; the copy is hashed
 before the rename (a copy that differs is deleted and the publish refused, so the analysts keep
-the previous file) and the published file again after it, and both must equal the audited hash.
+the previous file), and the blocking check ``published_bytes_match_audit`` hashes the published
+file again. The rename moves that very inode into place, under a name only this function
+writes, so ``publish`` does not hash it a second time itself (at 10M events each pass over the
+4.7 GB file took 2.8 s warm, 6.1 s cold).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class Published:
     bytes: int
     audited_at: str
     audited_sha256: str = ""  # what the gate validated
-    published_sha256: str = ""  # the published file, hashed after the rename
+    published_sha256: str = ""  # the file renamed into place, hashed just before the rename
 
     @property
     def byte_identical(self) -> bool:
@@ -159,6 +162,5 @@ def publish(home: Home) -> Published:
     tmp_record.write_text(json.dumps(record, indent=1, sort_keys=True))
     os.replace(tmp_record, home.root / PUBLISHED_AUDIT_NAME)
     fault("warehouse.record.after", str(target))
-    published = sha256_file(target)
     return Published(target, len(audit["results"]), target.stat().st_size,
-                     audit["audited_at"], audited, published)
+                     audit["audited_at"], audited, copied)
