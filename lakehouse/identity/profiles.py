@@ -53,16 +53,22 @@ def customer_profiles(records: pl.DataFrame, resolved: pl.DataFrame, key: bytes,
     ).drop("name", "address", "emails", "phones").sort("person_id")
 
 
-def identity_map(resolved: pl.DataFrame, records: pl.DataFrame, key: bytes) -> pl.DataFrame:
+def identity_map(resolved: pl.DataFrame, records: pl.DataFrame, key: bytes,
+                 hashed: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every source record and each strong identifier it carries, as keyed hashes, with its
     person and household ids: the Delta identity map (no raw identifiers; person and household
-    ids are the resolver's own)."""
+    ids are the resolver's own). ``hashed``: the records' ``source, record_id,
+    identifier_hash`` when the caller has them (``store.record_hashes``), else made here."""
     rec = conform(records).join(resolved, on=["source", "record_id"])
     ids = ("source", "record_id", "person_id", "household_id", "match_probability", "matched_by")
     parts = [rec.select(*ids, pl.lit(t).alias("identifier_type"), pseudonymise_expr(t, key)
                         .alias("identifier_hash")).filter(pl.col("identifier_hash").is_not_null())
              for t in ("email", "phone", "login_id", "loyalty_id", "payment_fingerprint",
                        "device_id")]
-    base = rec.select(*ids, pl.lit("record").alias("identifier_type"),
-                      pseudonymise_expr("record_id", key).alias("identifier_hash"))
+    if hashed is None:
+        base = rec.select(*ids, pl.lit("record").alias("identifier_type"),
+                          pseudonymise_expr("record_id", key).alias("identifier_hash"))
+    else:
+        base = rec.select(*ids, pl.lit("record").alias("identifier_type")).join(
+            hashed, on=["source", "record_id"], how="left", maintain_order="left")
     return pl.concat([base, *parts]).drop("record_id").sort("person_id", "source")

@@ -6,6 +6,8 @@ so a channel that knows only a cookie resolves through the same code as a loyalt
 
 from __future__ import annotations
 
+import weakref
+
 import polars as pl
 
 from lakehouse.identity.names import first_name_keys
@@ -30,6 +32,13 @@ RESOLVED_SCHEMA = {"source": pl.String, "record_id": pl.String, "person_id": pl.
                    "matched_by": pl.String}
 
 
+# records frame id -> its conformed frame, while the records frame lives. A run conforms the
+# same records three times (resolution, the identity map, the profiles): 0.9 s each at 10M
+# events. Sound because a polars frame never changes unless an in-place method is called (no
+# identity code calls one) and anything derived from it is a new object.
+_CONFORMED: dict[int, pl.DataFrame] = {}
+
+
 def conform(records: pl.DataFrame) -> pl.DataFrame:
     """All input columns present as strings (dates as ISO text), plus an integer ``_i`` row key
     and the derived match keys (``_fn``, ``_fnc``, ``_fn_alts``, ``_ln``, ...).
@@ -37,6 +46,15 @@ def conform(records: pl.DataFrame) -> pl.DataFrame:
     Raises ``ValueError`` when ``record_id`` or ``source`` is missing, or when a
     ``(source, record_id)`` pair repeats: one row per source record is the contract.
     """
+    key = id(records)
+    if key not in _CONFORMED:
+        out = _conform(records)
+        _CONFORMED[key] = out
+        weakref.finalize(records, _CONFORMED.pop, key, None)
+    return _CONFORMED[key]
+
+
+def _conform(records: pl.DataFrame) -> pl.DataFrame:
     missing = {"record_id", "source"} - set(records.columns)
     if missing:
         raise ValueError(f"identity records need columns {sorted(missing)}")

@@ -58,16 +58,21 @@ class IdentityRun:
     versions: dict[str, int] = field(default_factory=dict)
 
 
-def previous_assignments(home: Home, records: pl.DataFrame, key: bytes) -> pl.DataFrame | None:
+def record_hashes(records: pl.DataFrame, key: bytes) -> pl.DataFrame:
+    """``source, record_id, identifier_hash``: each record's keyed hash, as the map stores it
+    (made once per run: the previous assignments and the new map both need it)."""
+    return records.select("source", "record_id",
+                          pseudonymise_expr("record_id", key).alias("identifier_hash"))
+
+
+def previous_assignments(home: Home, hashed: pl.DataFrame) -> pl.DataFrame | None:
     """``source, record_id, person_id`` (and ``household_id`` when the map has it) of the last
-    run, recovered from the hashed map."""
+    run, recovered from the hashed map (``hashed``: :func:`record_hashes` of the records)."""
     uri = table_uri(home, "gold", "identity_map")
     if not DeltaTable.is_deltatable(uri):
         return None
     old = read_table(uri).filter(pl.col("identifier_type") == "record")
     ids = [c for c in ("person_id", "household_id") if c in old.columns]
-    hashed = records.select("source", "record_id",
-                            pseudonymise_expr("record_id", key).alias("identifier_hash"))
     return hashed.join(old.select("source", "identifier_hash", *ids),
                        on=["source", "identifier_hash"]).select("source", "record_id", *ids)
 
@@ -106,7 +111,8 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
     records, observations = without_erased(home, records, observations, key)
     map_uri = table_uri(home, "gold", "identity_map")
     basis = DeltaTable(map_uri).version() if DeltaTable.is_deltatable(map_uri) else -1
-    result = resolve_full(records, previous_assignments(home, records, key),
+    hashed = record_hashes(records, key)
+    result = resolve_full(records, previous_assignments(home, hashed),
                           at=at or datetime.now(UTC), observations=observations,
                           engine=engine)
     # the history first: its events are the difference from the map as it stands, so a crash
@@ -115,7 +121,7 @@ def resolve_home(home: Home, key: bytes | None = None, at: datetime | None = Non
     _append_history(history_uri, result.history, basis)
     versions = {
         "identity_map": replace_table(table_uri(home, "gold", "identity_map"),
-                                      identity_map(result.records, records, key)),
+                                      identity_map(result.records, records, key, hashed)),
         "customer_profiles": replace_table(table_uri(home, "gold", "customer_profiles"),
                                            customer_profiles(records, result.records, key,
                                                              observations)),
