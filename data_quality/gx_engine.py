@@ -279,7 +279,7 @@ def _point_back(config, candidates: dict[str, str]) -> None:
     column = config.kwargs.get("column")
     if column in candidates:
         config.kwargs["column"] = candidates[column]
-        config.meta = {**(config.meta or {}), "notes": _CANDIDATES_NOTE}
+        config.notes = _CANDIDATES_NOTE
 
 
 def _outcome(suite: Suite, r, rows: int | None = None) -> Outcome:

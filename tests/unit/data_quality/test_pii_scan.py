@@ -76,7 +76,7 @@ def test_both_engines_find_each_leak_under_its_column(tmp_path, engine):
         configs = {r.expectation_config.kwargs["column"]: r.expectation_config
                    for r in result.gx_result.results}
         assert set(configs) == set(LEAKS)
-        assert "9-16 bytes" in configs["email"].meta["notes"]
+        assert "9-16 bytes" in configs["email"].notes
         _, (page,) = build_data_docs(tmp_path / "docs", [result.gx_result])
         html = Path(page.removeprefix("file://")).read_text()
         assert "jane.doe@example.com" not in html and "email" in html
