@@ -9,9 +9,10 @@ with expected as (
     ) as m
 )
 
+-- an anti join: the credits are probed as they are, never made distinct first (at 10M
+-- events 0.7 s against 1.0-1.9 s)
 select e.conversion_id, e.attribution_model
 from expected as e
-left join (select distinct conversion_id, attribution_model from {{ model }}) as c
+anti join {{ model }} as c
     using (conversion_id, attribution_model)
-where c.conversion_id is null
 {% endtest %}
