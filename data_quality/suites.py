@@ -261,6 +261,8 @@ def pii_candidate_sql(column: str) -> str:
     events spends most of its time there), and a leak is found exactly as before.
     ``column``: a quoted column name or any string expression."""
     return f"(contains({column}, '@') or strlen({column}) between 9 and 16)"
+
+
 _STRING_TYPES = ("VARCHAR", "TEXT", "STRING")
 # the first timestamp of a relation must not lie in the future (dates are left alone: a
 # calendar dimension legitimately runs ahead)
