@@ -30,6 +30,7 @@ from typing import Any
 from data_quality.gx_project import PROJECT_DIR, class_name, load_suite, snake
 from data_quality.results import SAMPLE_SIZE, Outcome
 from data_quality.suites import PII_PATTERN, Expect, Suite, pii_candidate_sql
+from lakehouse.storage.duck import quoted
 
 _NOT_NULL = "expect_column_values_to_not_be_null"
 _NOT_MATCH_REGEX = "expect_column_values_to_not_match_regex"
@@ -264,13 +265,9 @@ def _narrow_pii(runnable: list, query: str, columns: set[str]) -> tuple[list, st
     if not candidates:
         return runnable, query, {}
     added = ", ".join(
-        f"case when {pii_candidate_sql(_quoted(c))} then {_quoted(c)} end as {_quoted(n)}"
+        f"case when {pii_candidate_sql(quoted(c))} then {quoted(c)} end as {quoted(n)}"
         for n, c in candidates.items())
     return out, f"select *, {added} from ({query}) as batch_rows", candidates
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _point_back(config, candidates: dict[str, str]) -> None:

@@ -25,7 +25,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from lakehouse.storage import duck
-from lakehouse.storage.duck import parquet_scan, register_parquet, snapshot_files
+from lakehouse.storage.duck import parquet_scan, quoted, register_parquet, snapshot_files
 from lakehouse.storage.objects import attach
 from lakehouse.storage.validations import (
     NotValidatedError,
@@ -137,10 +137,6 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _open_version(uri: str, version: int) -> DeltaTable:
     try:
         return DeltaTable(uri, version=version)
@@ -158,7 +154,7 @@ def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, versi
     Reads the snapshot's Parquet files with DuckDB, not through pyarrow
     (:mod:`lakehouse.storage.duck` says why)."""
     if version == ABSENT:
-        typed = ", ".join(f"null::{_TYPES[c]} as {_quote(c)}" for c in columns)
+        typed = ", ".join(f"null::{_TYPES[c]} as {quoted(c)}" for c in columns)
         con.execute(f"create or replace view {view} as select {typed} where false")
         return
     table = _open_version(uri, version)
@@ -168,7 +164,7 @@ def register_snapshot(con: duckdb.DuckDBPyConnection, view: str, uri: str, versi
     absent = [c for c in wanted if c not in schema.names and c not in optional]
     if absent:
         raise ValueError(f"{uri}@{version} has no column {', '.join(absent)}")
-    cols = ", ".join(_quote(c) if c in schema.names else f"null::{_TYPES[c]} as {_quote(c)}"
+    cols = ", ".join(quoted(c) if c in schema.names else f"null::{_TYPES[c]} as {quoted(c)}"
                      for c in wanted)
     if not register_parquet(con, view, snapshot_files(table), cols):
         empty = pa.schema([schema.field(c) for c in wanted if c in schema.names]).empty_table()
@@ -210,6 +206,6 @@ def snapshot_frame(con: duckdb.DuckDBPyConnection, uri: str, version: int,
         frame = pl.from_arrow(pa.schema([schema.field(c) for c in names]).empty_table())
         assert isinstance(frame, pl.DataFrame)
         return frame
-    sql = parquet_scan(files, ", ".join(_quote(c) for c in names))
+    sql = parquet_scan(files, ", ".join(quoted(c) for c in names))
     attach(con, files)  # object-store files: DuckDB reads them through pyarrow's client
     return con.sql(sql + (f" where {where}" if where else "")).pl()

@@ -16,11 +16,8 @@ import duckdb
 
 from lakehouse.home import Home
 from lakehouse.ingest.landing import sha256_file
+from lakehouse.storage import duck
 from lakehouse.warehouse import publish
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -54,9 +51,9 @@ def erase_rows(con: duckdb.DuckDBPyConnection, values: list[str], apply: bool
         cols = columns.get((schema, table), [])
         scalar = [c for c, t in cols if t == "VARCHAR"]
         lists = [c for c, t in cols if t == "VARCHAR[]"]
-        rel = f"{_ident(schema)}.{_ident(table)}"
-        hit = " or ".join(f"{_ident(c)} in ({quoted})" for c in scalar)
-        in_list = " or ".join(f"list_has_any({_ident(c)}, {literal})" for c in lists)
+        rel = f"{duck.quoted(schema)}.{duck.quoted(table)}"
+        hit = " or ".join(f"{duck.quoted(c)} in ({quoted})" for c in scalar)
+        in_list = " or ".join(f"list_has_any({duck.quoted(c)}, {literal})" for c in lists)
         either = " or ".join(w for w in (hit, in_list) if w)
         if not either:
             continue
@@ -66,10 +63,10 @@ def erase_rows(con: duckdb.DuckDBPyConnection, values: list[str], apply: bool
         if n and apply:
             if hit:
                 con.execute(f"delete from {rel} where {hit}")
-            for c in lists:
+            for c in map(duck.quoted, lists):
                 con.execute(
-                    f"update {rel} set {_ident(c)} = list_filter({_ident(c)}, lambda x: not "
-                    f"list_contains({literal}, x)) where list_has_any({_ident(c)}, {literal})")
+                    f"update {rel} set {c} = list_filter({c}, lambda x: not "
+                    f"list_contains({literal}, x)) where list_has_any({c}, {literal})")
     return counts
 
 
@@ -87,7 +84,7 @@ def rewrite_file(path: Path, values: list[str], apply: bool = True) -> dict[str,
         fresh.unlink(missing_ok=True)
         con.execute(f"attach '{fresh}' as _fresh")
         source = con.execute("select current_database()").fetchall()[0][0]
-        con.execute(f"copy from database {_ident(source)} to _fresh")
+        con.execute(f"copy from database {duck.quoted(source)} to _fresh")
         con.execute("detach _fresh")
     finally:
         con.close()

@@ -78,6 +78,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def quoted(name: str) -> str:
+    """``name`` as a DuckDB identifier: in double quotes, its own double quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB bounded by :func:`bound_memory` (its own spill folder)."""
     import duckdb

@@ -64,7 +64,13 @@ from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
 
 from lakehouse.identity.pii import load_key, pseudonymise
-from lakehouse.storage.duck import base_tables, bound_memory, parquet_scan, snapshot_files
+from lakehouse.storage.duck import (
+    base_tables,
+    bound_memory,
+    parquet_scan,
+    quoted,
+    snapshot_files,
+)
 from lakehouse.storage.objects import attach, lake_root
 from lakehouse.storage.validations import validated_versions
 
@@ -153,10 +159,6 @@ def _same_kind(actual: pa.DataType, wanted: pa.DataType) -> bool:
     return norm(actual) == norm(wanted)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _root(dt: DeltaTable) -> str:
     return dt.table_uri.removeprefix("file://").rstrip("/") + "/"
 
@@ -180,7 +182,7 @@ def source_query(dt: DeltaTable | None, uri: str, types: dict[str, str],
     SQL over the snapshot's files, not an Arrow table: DuckDB reads them in parallel, only the
     declared columns, and keeps what it copies in its own buffer manager (which spills under
     the build's memory limit) instead of a whole table in Python memory."""
-    nothing = ", ".join(f"null::{t} as {_quote(c)}" for c, t in types.items())
+    nothing = ", ".join(f"null::{t} as {quoted(c)}" for c, t in types.items())
     if dt is None:
         return f"select {nothing} where false", 0
     present = {f.name: f.type for f in pa.schema(dt.schema().to_arrow())}  # arro3 -> pyarrow
@@ -199,12 +201,12 @@ def source_query(dt: DeltaTable | None, uri: str, types: dict[str, str],
 
     def column(name: str, data_type: str) -> str:
         if name == LAKE_FILE:
-            quoted = root.replace("'", "''")
-            return (f"cast(case when starts_with(filename, '{quoted}') then substr(filename, "
-                    f"{len(root) + 1}) else filename end as {data_type}) as {_quote(name)}")
+            prefix = root.replace("'", "''")
+            return (f"cast(case when starts_with(filename, '{prefix}') then substr(filename, "
+                    f"{len(root) + 1}) else filename end as {data_type}) as {quoted(name)}")
         if name in present:
-            return f"cast({_quote(name)} as {data_type}) as {_quote(name)}"
-        return f"null::{data_type} as {_quote(name)}"
+            return f"cast({quoted(name)} as {data_type}) as {quoted(name)}"
+        return f"null::{data_type} as {quoted(name)}"
 
     columns = ", ".join(column(c, t) for c, t in types.items())
     return parquet_scan(files, columns, typed_partitions=False,
