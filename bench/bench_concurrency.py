@@ -119,16 +119,17 @@ def replay(held: list[tuple[str, float, float]], together: Path, serial: Path) -
     return done
 
 
-def _lake_queue(home) -> None:
-    """The home's instance with `LakeRunCoordinator` in place of Dagster's queue (same
-    config); without the marker line, so the home keeps it."""
-    from lakehouse.home import DAGSTER_INSTANCE_YAML, INSTANCE_YAML_MARKER
+def _dagster_queue(home) -> None:
+    """The home's instance with Dagster's `QueuedRunCoordinator` in place of
+    `LakeRunCoordinator` (same config); without the marker line, so the home keeps it."""
+    from lakehouse.home import INSTANCE_YAML_MARKER, instance_yaml
 
-    default = "  module: dagster._core.run_coordinator\n  class: QueuedRunCoordinator\n"
-    assert default in DAGSTER_INSTANCE_YAML
+    ours = "  module: orchestration.runtime.launcher\n  class: LakeRunCoordinator\n"
+    text = instance_yaml(home.dagster_home)
+    assert ours in text
     (home.dagster_home / "dagster.yaml").write_text(
-        DAGSTER_INSTANCE_YAML.replace(INSTANCE_YAML_MARKER + "\n", "").replace(
-            default, "  module: orchestration.runtime.launcher\n  class: LakeRunCoordinator\n"))
+        text.replace(INSTANCE_YAML_MARKER + "\n", "").replace(
+            ours, "  module: dagster._core.run_coordinator\n  class: QueuedRunCoordinator\n"))
 
 
 def main() -> int:
@@ -166,8 +167,8 @@ def _bench(tmp: Path, args) -> int:
     homes = {n: cv.new_home(tmp / n) for n in ("together", "serial")}
     for home in homes.values():
         Home.resolve(home).ensure()
-        if args.queue == "lake":
-            _lake_queue(Home.resolve(home))
+        if args.queue == "dagster":
+            _dagster_queue(Home.resolve(home))
     together = homes["together"]
     os.environ["LAKEHOUSE_HOME"] = str(homes["serial"])  # what this process replays on
     from orchestration.assets.identity import identity_tables

@@ -9,6 +9,7 @@ Deleting the directory starts clean; several homes can live side by side.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,18 @@ DEFAULT_HOME = ".lakehouse"
 LAKE_URI_ENV = "LAKEHOUSE_LAKE_URI"
 
 # The Dagster instance of a home: runs, event logs and schedules stay inside the home. A file
-# that still starts with the marker line is ours and follows the project's defaults; delete
-# that line to keep edits of your own.
+# that still starts with the marker line is ours and follows the project's defaults (and the
+# home's place: a moved home's is rewritten); delete that line to keep edits of your own.
 INSTANCE_YAML_MARKER = "# Written by lakehouse: rewritten when its defaults change."
-DAGSTER_INSTANCE_YAML = f"""\
+_INSTANCE_YAML = f"""\
 {INSTANCE_YAML_MARKER}
 telemetry:
   enabled: false
+event_log_storage:  # Dagster's SQLite event log and files, one connection kept per database
+  module: orchestration.runtime.event_log
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {{event_log_dir}}
 run_coordinator:  # the queue, tagging UI materializations of lake assets as lake writers
   module: orchestration.runtime.launcher
   class: LakeRunCoordinator
@@ -58,6 +64,12 @@ retention:  # the landing sensor ticks every second: keep a day of its skipped t
   schedule:
     purge_after_days: 90
 """
+
+
+def instance_yaml(dagster_home: Path) -> str:
+    """The ``dagster.yaml`` lakehouse writes into ``dagster_home``. The event log stays where
+    Dagster's default storage keeps it (``history/runs/``)."""
+    return _INSTANCE_YAML.format(event_log_dir=json.dumps(str(dagster_home / "history" / "runs")))
 
 
 @dataclass(frozen=True)
@@ -122,11 +134,11 @@ class Home:
     def environment(self) -> dict[str, str]:
         """The process environment for Dagster and dbt on this home, telemetry off."""
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        instance_yaml = self.dagster_home / "dagster.yaml"
-        current = instance_yaml.read_text() if instance_yaml.exists() else None
-        if current is None or (current.startswith(INSTANCE_YAML_MARKER)
-                               and current != DAGSTER_INSTANCE_YAML):
-            instance_yaml.write_text(DAGSTER_INSTANCE_YAML)
+        instance_file = self.dagster_home / "dagster.yaml"
+        current = instance_file.read_text() if instance_file.exists() else None
+        ours = instance_yaml(self.dagster_home)
+        if current is None or (current.startswith(INSTANCE_YAML_MARKER) and current != ours):
+            instance_file.write_text(ours)
         return {
             **os.environ,
             "LAKEHOUSE_HOME": str(self.root),

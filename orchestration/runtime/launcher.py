@@ -22,7 +22,7 @@ closes its input or SIGKILLs it), the launcher starts no warm process and forks 
 again. A run leaving the queue while the daemon stops fails, saying so, instead of running
 unsupervised after everything around it has exited.
 
-Configured in the home's `dagster.yaml` (`lakehouse.home.DAGSTER_INSTANCE_YAML`):
+Configured in the home's `dagster.yaml` (`lakehouse.home.instance_yaml`):
 
     run_launcher:
       module: orchestration.runtime.launcher

@@ -37,6 +37,8 @@ PRIVATE_IMPORTS = {
     "dagster._daemon.cli:main": "daemon.py",
     "dagster._cli.dev": "dev.py",
     "dagster._core.storage.dagster_run:ACTIVE_RUN_STATUSES": "run.py",
+    "dagster._core.storage.event_log:SqliteEventLogStorage": "event_log.py",
+    "dagster._core.storage.sqlite:SQLITE_BUSY_TIMEOUT_SECONDS": "event_log.py",
 }
 
 # members of public classes the runtime uses that Dagster does not mark public
@@ -213,3 +215,22 @@ def test_the_progress_logger_still_sees_step_events(capsys):
     assert one_step.execute_in_process(run_config={"loggers": {"progress": {}}}).success
     out = capsys.readouterr().out
     assert "start step" in out and "done  step" in out, out
+
+
+def test_the_sqlite_event_log_connects_only_through_the_method_we_replace():
+    """`PooledSqliteEventLogStorage` replaces `_connect` and relies on the members it calls:
+    every read and write must reach the database through `_connect`, and only `__init__` and
+    `has_table` (which open a database once) may build an engine of their own."""
+    storage = resolve("dagster._core.storage.event_log:SqliteEventLogStorage")
+    for name in ("run_connection", "index_connection"):
+        assert "_connect" in getattr(storage, name).__code__.co_names, f"{name}; see {README}"
+    engines = {name for name, member in vars(storage).items() if inspect.isfunction(member)
+               and "create_engine" in inspect.unwrap(member).__code__.co_names}
+    assert engines == {"__init__", "has_table", "_connect"}, f"{engines}; see {README}"
+    connect = inspect.getsource(storage._connect)
+    for used in ("self._db_lock", "self.conn_string_for_shard(shard)", "self._initialized_dbs",
+                 "self._initdb(engine)", "conn.begin()"):
+        assert used in connect, f"SqliteEventLogStorage._connect no longer uses {used}"
+    assert list(inspect.signature(storage).parameters) == ["base_dir", "inst_data"]
+    assert "dispose" in vars(storage)
+    assert isinstance(resolve("dagster._core.storage.sqlite:SQLITE_BUSY_TIMEOUT_SECONDS"), int)
