@@ -29,7 +29,6 @@ import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
-    DbtCliResource,
     DbtProject,
     dbt_assets,
 )
@@ -42,6 +41,7 @@ from orchestration.assets.inventory import inventory_tables
 from orchestration.assets.merchandising import demand_forecasts, replenishment
 from orchestration.assets.ml import customer_segments
 from orchestration.resources import LakehouseResource
+from orchestration.runtime.dbt_cli import VenvDbtCliResource
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
@@ -205,9 +205,10 @@ TRANSLATOR = LakehouseDbtTranslator(DagsterDbtTranslatorSettings(
     enable_source_metadata=False, enable_duplicate_source_asset_keys=True))
 
 
-class DbtResource(DbtCliResource):
+class DbtResource(VenvDbtCliResource):
     """dagster-dbt's dbt CLI on this repository's project, its profile (beside
-    dbt_project.yml) and the venv's dbt, never one found on PATH."""
+    dbt_project.yml) and the venv's dbt, never one found on PATH (which is what lets
+    `VenvDbtCliResource` skip dagster-dbt's `dbt --version` subprocess)."""
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**{"project_dir": DBT_PROJECT, "dbt_executable": DBT_EXECUTABLE,

@@ -7,6 +7,7 @@ imports nothing private that is not listed here and in `orchestration/runtime/RE
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -234,3 +235,31 @@ def test_the_sqlite_event_log_connects_only_through_the_method_we_replace():
     assert list(inspect.signature(storage).parameters) == ["base_dir", "inst_data"]
     assert "dispose" in vars(storage)
     assert isinstance(resolve("dagster._core.storage.sqlite:SQLITE_BUSY_TIMEOUT_SECONDS"), int)
+
+
+def test_dagster_dbt_asks_the_members_we_replace_for_the_version_and_the_adapter():
+    """`VenvDbtCliResource` (orchestration/runtime/dbt_cli.py) replaces dagster-dbt's
+    `_cli_version` and `_initialize_dbt_core_adapter`: `cli` must still get both from them,
+    an invocation must take no adapter, and the venv's dbt must be the dbt-core imported here."""
+    import subprocess
+
+    import dbt.version
+    from dagster_dbt import DbtCliResource
+    from dagster_dbt.core.dbt_cli_invocation import DbtCliInvocation
+
+    from orchestration.assets.dbt import DBT_EXECUTABLE, DbtResource
+    from orchestration.runtime.dbt_cli import VenvDbtCliResource
+
+    assert isinstance(inspect.getattr_static(DbtCliResource, "_cli_version"),
+                      functools.cached_property), f"DbtCliResource._cli_version; see {README}"
+    assert inspect.isfunction(inspect.getattr_static(DbtCliResource,
+                                                     "_initialize_dbt_core_adapter"))
+    names = DbtCliResource.cli.__code__.co_names
+    assert {"_cli_version", "_initialize_dbt_core_adapter"} <= set(names), names
+    assert DbtCliInvocation.__dataclass_fields__["adapter"].default is None
+    resource = DbtResource()
+    assert isinstance(resource, VenvDbtCliResource) and resource.dbt_executable == DBT_EXECUTABLE
+    shown = subprocess.run([DBT_EXECUTABLE, "--version"], capture_output=True, text=True,
+                           check=True).stdout
+    assert f"installed: {dbt.version.__version__}" in shown, shown
+    assert str(resource._cli_version) == dbt.version.__version__
