@@ -14,13 +14,22 @@ pages are deleted before a render. The validation registry (``H/lake/quality/val
 Dagster's check history keep every outcome; only the rendered detail goes. A result another
 process deletes while GX builds the index is skipped by GX with a warning (it reads each
 result under its own ``try``), so two runs rendering at once do not fail each other.
+
+Even bounded, the index is the dear part of a render: with about 90 suites and 10 results
+each, every index rebuild reads some 900 stored results, about 1 s, and a `lakehouse run`
+renders once per step with gates (10 steps). Inside ``one_index`` (`lakehouse run` holds it
+for its whole run) a render writes its result pages only, and the index is rebuilt once when
+the run ends, failed or not. Every other caller (a launched run's steps, tests, notebooks)
+rebuilds the index with each render, as before.
 """
 
 from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +37,8 @@ KEEP = 10
 KEEP_ENV = "LAKEHOUSE_DOCS_KEEP"
 RESULTS = "_results"
 PAGES = "validations"
+# the sites rendered into inside ``one_index``, whose index is rebuilt when it ends
+_ONE_INDEX: ContextVar[list[Path] | None] = ContextVar("docs_one_index", default=None)
 
 
 def docs_dir(home_root: Path) -> Path:
@@ -106,5 +117,26 @@ def render(home_root: Path, results: Iterable[Any], run_id: str | None = None,
 
     site = docs_dir(home_root)
     prune(site, max((keep or keep_per_suite()) - 1, 0))
-    index, _ = build_data_docs(site, kept, run_name=run_id)
+    deferred = _ONE_INDEX.get()
+    index, _ = build_data_docs(site, kept, run_name=run_id, index=deferred is None)
+    if deferred is not None:
+        deferred.append(site)
     return index
+
+
+@contextmanager
+def one_index() -> Iterator[None]:
+    """Within it, ``render`` writes result pages and leaves the index; on the way out (the body
+    raised or not) the index of each site rendered into is rebuilt once, from every result
+    the site keeps."""
+    sites: list[Path] = []
+    token = _ONE_INDEX.set(sites)
+    try:
+        yield
+    finally:
+        _ONE_INDEX.reset(token)
+        if sites:
+            from data_quality.gx_engine import build_index
+
+            for site in dict.fromkeys(sites):
+                build_index(site)

@@ -358,9 +358,11 @@ def _docs_context(site_dir: Path):
 
 
 def build_data_docs(site_dir: Path, results: list, run_name: str | None = None,
-                    at: datetime | None = None) -> tuple[Path, list[str | None]]:
+                    at: datetime | None = None, index: bool = True
+                    ) -> tuple[Path, list[str | None]]:
     """Store GX validation results (``Validation.result``) under ``site_dir/_results`` and
-    render them with GX's own site builder into ``site_dir``. Returns the index.html path and
+    render them with GX's own site builder into ``site_dir`` (the index page too unless
+    ``index`` is False: ``build_index`` rebuilds it later). Returns the index.html path and
     the page of each result (a file URL as GX links it, None for a None result), in order."""
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
@@ -384,13 +386,29 @@ def build_data_docs(site_dir: Path, results: list, run_name: str | None = None,
         context.validation_results_store.set(key, result)
         keys.append(key)
     stored = [k for k in keys if k is not None]
-    context.build_data_docs(site_names=["local_site"], resource_identifiers=stored or None)
+    context.build_data_docs(site_names=["local_site"], resource_identifiers=stored or None,
+                            build_index=index)
     links: list[str | None] = []
     for key in keys:
         urls = context.get_docs_sites_urls(resource_identifier=key, site_name="local_site") \
             if key is not None else []
         links.append(urls[0].get("site_url") if urls else None)
     return site_dir / "index.html", links
+
+
+def build_index(site_dir: Path) -> Path | None:
+    """Rebuild the index page of ``site_dir`` from every result it stores; None when it stores
+    none. GX builds an index only along with pages (with no page named, every page), so the
+    newest result's page is rendered again with it."""
+    site_dir = Path(site_dir).resolve()
+    context = _docs_context(site_dir)
+    keys = context.validation_results_store.list_keys()
+    if not keys:
+        return None
+    newest = max(keys, key=lambda key: (key.run_id.run_time, key.to_tuple()))
+    context.build_data_docs(site_names=["local_site"], resource_identifiers=[newest],
+                            build_index=True)
+    return site_dir / "index.html"
 
 
 def _batch_identifier(result) -> str:

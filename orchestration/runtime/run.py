@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 
 import dagster as dg
 
+from data_quality.docs import one_index
 from lakehouse.home import Home
 from lakehouse.storage.lock import lake_writer
 from orchestration.runtime.launcher import HOST_TAG, PID_TAG, worker_alive
@@ -213,7 +214,9 @@ def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> in
     )
     instance = dg.DagsterInstance.get()
     run_id = str(uuid.uuid4())  # known before the run starts: it names the lock's holder
-    with ExitStack() as stack:
+    # Data Docs: each step writes its result pages; the index is rebuilt once, at the end
+    # (after the lake is released: the docs site is not the lake's)
+    with one_index(), ExitStack() as stack:
         if job.tags.get("lakehouse/writes"):
             stack.enter_context(lake_turn(
                 instance, home, {"lakehouse/writes": job.tags["lakehouse/writes"]},

@@ -4,8 +4,17 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
-from data_quality.docs import KEEP, KEEP_ENV, docs_dir, index_page, keep_per_suite, render
+from data_quality.docs import (
+    KEEP,
+    KEEP_ENV,
+    docs_dir,
+    index_page,
+    keep_per_suite,
+    one_index,
+    render,
+)
 from data_quality.gate import validate_table
+from data_quality.gx_engine import build_index
 from data_quality.suites import Expect, Suite
 
 SUITE = Suite("silver.orders", (
@@ -64,3 +73,29 @@ def test_the_number_kept_is_read_from_the_environment(monkeypatch):
         monkeypatch.setenv(KEEP_ENV, bad)
         with pytest.raises(ValueError, match=f"{KEEP_ENV}={bad!r}"):
             keep_per_suite()
+
+
+def test_inside_one_index_renders_write_pages_and_the_index_is_built_once_at_the_end(tmp_path):
+    uri = str(tmp_path / "lake" / "silver" / "orders")
+    write_deltalake(uri, pa.table({"order_id": ["o1", "o2"], "email": ["a", "b"]}))
+    site = docs_dir(tmp_path)
+    render(tmp_path, [validate_table(uri, SUITE, engine="gx").gx_result], run_id="before")
+    before = index_page(tmp_path).read_text()
+    with pytest.raises(RuntimeError, match="a step failed"), one_index():
+        render(tmp_path, [validate_table(uri, SUITE, engine="gx").gx_result], run_id="step-1")
+        render(tmp_path, [validate_table(uri, OTHER, engine="gx").gx_result], run_id="step-2")
+        # each step's pages are there at once; the index is still the one before
+        pages = {p.parts[-3] for p in (site / "validations").rglob("*.html")}
+        assert {"before", "step-1", "step-2"} <= pages
+        assert index_page(tmp_path).read_text() == before
+        raise RuntimeError("a step failed")  # the index is rebuilt all the same
+    index = index_page(tmp_path).read_text()
+    assert all(run in index for run in ("before", "step-1", "step-2")), index
+    assert "silver.returns" in index and "silver.returns" not in before
+
+
+def test_an_index_is_built_only_from_stored_results(tmp_path):
+    assert build_index(docs_dir(tmp_path)) is None
+    with one_index():  # nothing rendered: nothing built, GX not asked
+        pass
+    assert not index_page(tmp_path).exists()
