@@ -86,10 +86,18 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
             yield conn
 
-    def dispose(self) -> None:
-        super().dispose()
+    def _close_all(self) -> None:
         with self._db_lock:
             if self._engines_pid == os.getpid():
                 for engine in self._engines.values():
                     engine.dispose()
             self._engines = OrderedDict()
+
+    def wipe(self) -> None:
+        # Dagster deletes the run databases' files: a kept connection would go on reading them
+        self._close_all()
+        super().wipe()
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._close_all()

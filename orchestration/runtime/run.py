@@ -233,6 +233,9 @@ def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> in
         )
     text, ok = summarize(result, home, time.monotonic() - started)
     print(text, flush=True)
+    # closes the event log's kept connections (orchestration/runtime/event_log.py), which
+    # checkpoints its write-ahead logs into the database files
+    instance.dispose()
     return 0 if ok else 1
 
 

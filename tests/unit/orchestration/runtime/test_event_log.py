@@ -103,3 +103,12 @@ def test_at_most_max_open_databases_stay_open(tmp_path, monkeypatch):
     for run_id in runs:  # a closed database opens again when it is read
         assert len(instance.get_records_for_run(run_id, limit=1000).records) > CHECKS
     assert len(storage._engines) == 3
+
+
+def test_a_wipe_closes_what_it_deletes(tmp_path):
+    _, instance = _instance(tmp_path)
+    first = dg.materialize([thing], instance=instance).run_id
+    instance.wipe()
+    assert not instance.all_logs(first)  # not read back from a deleted file kept open
+    second = dg.materialize([thing], instance=instance).run_id
+    assert len(instance.all_logs(second)) > CHECKS
