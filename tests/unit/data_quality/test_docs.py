@@ -96,6 +96,4 @@ def test_inside_one_index_renders_write_pages_and_the_index_is_built_once_at_the
 
 def test_an_index_is_built_only_from_stored_results(tmp_path):
     assert build_index(docs_dir(tmp_path)) is None
-    with one_index():  # nothing rendered: nothing built, GX not asked
-        pass
     assert not index_page(tmp_path).exists()

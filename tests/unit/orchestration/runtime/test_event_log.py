@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import dagster as dg
-import pytest
 
 from lakehouse.home import Home
 from orchestration.runtime import event_log
@@ -62,7 +61,6 @@ def test_a_run_is_stored_where_and_as_dagster_reads_it(tmp_path):
     assert not instance.event_log_storage._engines
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
 def test_a_forked_child_opens_its_own_connections(tmp_path):
     home, instance = _instance(tmp_path)
     first = dg.materialize([thing], instance=instance)
