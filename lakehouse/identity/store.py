@@ -24,7 +24,7 @@ from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
 from lakehouse.home import Home
 from lakehouse.identity.evaluate import evaluate, evaluate_households, linkable_truth
-from lakehouse.identity.pii import load_key, pseudonymise, pseudonymise_expr
+from lakehouse.identity.pii import load_key, pseudonymise_expr
 from lakehouse.identity.profiles import customer_profiles, identity_map
 from lakehouse.identity.resolve import DEFAULT_ENGINE, Resolution, resolve_full
 from lakehouse.storage.delta import committed, read_table, to_arrow, writer_properties
@@ -205,9 +205,8 @@ def suppression_hash_expr(key: bytes) -> pl.Expr:
     """The suppression-list hash of a record (``source``, ``record_id`` columns): keyed, and
     domain-separated from the pseudonyms in gold (an e-mail record's id is the address, whose
     pseudonym is in the marts), so the list links to nothing the marts hold."""
-    return pl.concat_str(pl.lit("erasure-record:"), pl.col("source"), pl.lit(":"),
-                         pl.col("record_id")).map_elements(
-        lambda v: pseudonymise(v, key), return_dtype=pl.String)
+    return pseudonymise_expr(pl.concat_str(pl.lit("erasure-record:"), pl.col("source"),
+                                           pl.lit(":"), pl.col("record_id")), key)
 
 
 def _suppression_entries(home: Home, hashed: pl.DataFrame, key: bytes) -> pl.DataFrame:

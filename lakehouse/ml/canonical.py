@@ -6,7 +6,7 @@ record id. Record ids per source (as in ``lakehouse.silver.identity_inputs``): s
 ``orders.customer_id``, shop_guest = ``orders.order_id`` of orders without a customer,
 web / app = clickstream ``anonymous_id``, pos = ``transaction_id`` of till lines with a loyalty
 card or card token, email = the recipient address exactly as sent. Only the distinct record
-ids are hashed (in Python); raw ids stay inside this process and never reach an output.
+ids are hashed (in DuckDB); raw ids stay inside this process and never reach an output.
 
 Relations (DuckDB views):
 - ``purchase_lines(person_id, order_key, channel, event_time, cancelled_at, category,
@@ -31,9 +31,8 @@ known while all of them are, so it gets the latest ``known_at`` and the earliest
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
-from lakehouse.identity.pii import pseudonymise
+from lakehouse.identity.pii import install_pseudonymise
 
 # (source, SQL giving the distinct raw record ids of that source)
 _RECORD_IDS = {
@@ -49,23 +48,19 @@ _RECORD_IDS = {
 
 def register_person_records(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
     """View ``person_records(source, record_id, person_id)``: every source record id that the
-    identity map links to a person (matched through its keyed hash). Returns its row count."""
-    parts = []
-    for source, sql in _RECORD_IDS.items():
-        ids = con.sql(sql).fetch_arrow_table().column(0).to_pylist()
-        ids = [i for i in ids if i is not None]
-        hashes = [pseudonymise(i, key) for i in ids]
-        parts.append(pa.table({"source": pa.array([source] * len(ids), pa.string()),
-                               "record_id": pa.array(ids, pa.string()),
-                               "identifier_hash": pa.array(hashes, pa.string())}))
-    con.register("_record_hashes", pa.concat_tables(parts))
-    mapped = con.sql("""
+    identity map links to a person (matched through its keyed hash). Returns its row count.
+    Installs ``pseudonymise()`` on ``con`` (a temporary macro: ``pii.install_pseudonymise``)."""
+    install_pseudonymise(con, key)
+    ids = " union all ".join(
+        f"select '{source}' as source, record_id from ({sql}) as q(record_id) "
+        "where record_id is not null" for source, sql in _RECORD_IDS.items())
+    mapped = con.sql(f"""
         select h.source, h.record_id, min(m.person_id) as person_id
-        from _record_hashes h
+        from (select source, record_id, pseudonymise(record_id) as identifier_hash
+              from ({ids})) h
         join identity_map m on m.identifier_type = 'record' and m.source = h.source
                            and m.identifier_hash = h.identifier_hash
         group by all""").fetch_arrow_table()
-    con.unregister("_record_hashes")
     con.register("person_records", mapped)
     return mapped.num_rows
 

@@ -49,7 +49,6 @@ because dbt-duckdb hands plugins a source's meta, not its columns.
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from datetime import UTC, datetime
@@ -63,7 +62,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt.adapters.duckdb.utils import SourceConfig
 from deltalake import DeltaTable
 
-from lakehouse.identity.pii import load_key, pseudonymise
+from lakehouse.identity.pii import MACRO, MissingKeyError, install_pseudonymise, load_key
 from lakehouse.storage.duck import (
     base_tables,
     bound_memory,
@@ -297,34 +296,21 @@ class Plugin(BasePlugin):
         for layer in LAYERS:
             conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {layer}")
             conn.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {layer}{CHANGES}")
-        # once per connection: the cursors dbt-duckdb opens per node see the function (no
-        # configure_cursor: looking the UDF up per cursor in duckdb_functions() cost about
-        # 20 ms per node, an eighth of a tiny build)
-        self._register(conn)
+        self.configure_cursor(conn)  # queries the plugin runs on the connection itself
 
-    def _register(self, conn) -> None:
-        exists = conn.execute(
-            "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'pseudonymise'"
-        ).fetchall()[0][0]  # fetch all: DuckDB 2.0 refuses work after a partial fetch
-        if exists:
+    def configure_cursor(self, cursor) -> None:
+        """``pseudonymise()`` on each cursor dbt-duckdb opens (a node's): a temporary macro,
+        in DuckDB's own SQL (``lakehouse.identity.pii.install_pseudonymise``), so it never
+        reaches the build file and hashes on every core without the GIL. Without a key
+        (no home, or production without ``LAKEHOUSE_HMAC_KEY``) the macro fails when
+        called, with the reason: commands that hash nothing still run."""
+        try:
+            key = self.key
+        except (MissingKeyError, WarehouseSourceError) as e:
+            reason = str(e).replace("'", "''")
+            cursor.execute(f"create or replace temp macro {MACRO}(v) as error('{reason}')")
             return
-        plugin = self
-
-        @functools.lru_cache(maxsize=1 << 18)
-        def one(value: str) -> str:
-            return pseudonymise(value, plugin.key)
-
-        def udf(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-            # ids repeat (a visitor's events, a batch's sessions): hash each distinct value once
-            encoded = pc.dictionary_encode(values)
-            if isinstance(encoded, pa.ChunkedArray):
-                encoded = encoded.combine_chunks()
-            hashed = pa.array([one(v) for v in encoded.dictionary.to_pylist()], type=pa.string())
-            return pc.take(hashed, encoded.indices)
-
-        from duckdb.sqltypes import VARCHAR
-        conn.create_function("pseudonymise", udf, [VARCHAR], VARCHAR, type="arrow",
-                             side_effects=False)
+        install_pseudonymise(cursor, key)
 
     # -- sources
     def load(self, source_config: SourceConfig) -> duckdb.DuckDBPyRelation:

@@ -57,17 +57,53 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Plugin:
     return Plugin(name="lakehouse", plugin_config={"home": str(tmp_path)})
 
 
-def test_pseudonymise_udf_equals_the_python_pseudonymiser(plugin: Plugin, tmp_path: Path) -> None:
+def test_pseudonymise_equals_the_python_pseudonymiser(plugin: Plugin, tmp_path: Path) -> None:
     conn = duckdb.connect()
     plugin.configure_connection(conn)
     key = load_key(tmp_path)
-    values = ["a@example.com", "+1 555 0100", "Ada Lovelace", "", "ü-ñ", None]
+    values = ["a@example.com", "+1 555 0100", "Ada Lovelace", "", "ü-ñ", "x\x00y", None]
     conn.register("v", pa.table({"x": pa.array(values * 500, pa.string())}))
     got = [r[0] for r in conn.execute("select pseudonymise(x) from v").fetchall()]
     assert got == [pseudonymise(v, key) for v in values] * 500
-    cursor = conn.cursor()  # what dbt-duckdb runs models on
+    cursor = conn.cursor()  # what dbt-duckdb runs models on, configured as it does
+    plugin.configure_cursor(cursor)
     assert cursor.execute("select pseudonymise('a@example.com')").fetchall() == [
         (pseudonymise("a@example.com", key),)]
+
+
+def test_the_key_never_reaches_the_build_file(plugin: Plugin, tmp_path: Path) -> None:
+    """pseudonymise() is a temporary macro holding the padded key: a table built with it, in
+    a file, holds the hashes and nothing of the key, in the file or its log."""
+    database = tmp_path / "warehouse.duckdb"
+    conn = duckdb.connect(str(database))
+    plugin.configure_connection(conn)
+    cursor = conn.cursor()
+    plugin.configure_cursor(cursor)
+    cursor.execute("create table hashed as select pseudonymise('a@example.com') as h")
+    cursor.execute("create view hashing as select pseudonymise('b@example.com') as h")
+    assert "pseudonymise" not in {r[0] for r in cursor.execute(
+        "select function_name from duckdb_functions() where not internal "
+        "and database_name = 'warehouse'").fetchall()}
+    conn.close()
+    stored = database.read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("warehouse.duckdb.wal"))
+    key = load_key(tmp_path)
+    inner, outer = (bytes(b ^ pad for b in key.ljust(64, b"\0")) for pad in (0x36, 0x5C))
+    for secret in (key, inner.hex().encode(), outer.hex().encode()):
+        assert secret not in stored
+    assert pseudonymise("a@example.com", key).encode() in stored
+
+
+def test_without_a_key_pseudonymise_fails_when_called_with_the_reason(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LAKEHOUSE_HMAC_KEY", raising=False)
+    monkeypatch.setenv("LAKEHOUSE_ENV", "production")
+    plugin = Plugin(name="lakehouse", plugin_config={"home": str(tmp_path)})
+    conn = duckdb.connect()
+    plugin.configure_connection(conn)  # a command that hashes nothing still runs
+    assert conn.execute("select 1").fetchall() == [(1,)]
+    with pytest.raises(duckdb.Error, match="LAKEHOUSE_HMAC_KEY is not set"):
+        conn.execute("select pseudonymise('a@example.com')").fetchall()
 
 
 def test_the_connection_opens_the_home_build_file_not_the_profile_path(
