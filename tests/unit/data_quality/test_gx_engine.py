@@ -236,6 +236,22 @@ def test_gx_data_docs_render_the_results(tmp_path):
     assert suite.name.startswith("gold.")
 
 
+def test_each_validation_reads_its_own_rows_and_gets_its_own_page(tmp_path):
+    """The source's one query asset is re-pointed per validation: the same suite validated on
+    two tables sees each table's rows, and both results get a page in one run's docs."""
+    _, good = _delta(tmp_path, "good", pa.table(CASES["non_ascii"], schema=SCHEMA))
+    _, bad = _delta(tmp_path, "bad", pa.table(CASES["boundaries"], schema=SCHEMA))
+    results = [validate(None, query, SUITE, SUITE.expectations) for query in (bad, good, bad)]
+    failed = [{o.name for o in r.outcomes if not o.passed} for r in results]
+    assert failed[0] and failed[0] == failed[2]
+    assert failed[1] == {o.name for o in results[1].outcomes if not o.passed}
+    assert failed[1] != failed[0]
+    _, links = build_data_docs(tmp_path / "docs" / "gx", [r.result for r in results],
+                               run_name="same-suite")
+    pages = {Path(link.removeprefix("file://")) for link in links}
+    assert len(pages) == 3 and all(p.exists() for p in pages)
+
+
 def test_columns_named_like_duckdb_keywords_are_validated(tmp_path):
     # gold.person_id_history has a column `at`: GX must quote it, or DuckDB cannot parse
     path = tmp_path / "k.parquet"
