@@ -29,7 +29,7 @@ from lakehouse.storage.duck import parquet_scan, quoted, register_parquet, snaps
 from lakehouse.storage.objects import attach
 from lakehouse.storage.validations import (
     NotValidatedError,
-    passed_versions,
+    passed_among,
     registry_uri,
     validated_versions,
 )
@@ -115,7 +115,8 @@ def resolve_versions(lake: Path, tables: Iterable[str],
     if missing:
         raise NotValidatedError(f"versions= pins no version of {', '.join(missing)}")
     # a version whose gate failed is recorded too: only passes count
-    passed = passed_versions(lake)
+    passed = passed_among(lake, {t: int(versions[t]) for t in tables
+                                 if int(versions[t]) != ABSENT})
     unvalidated = [f"{t}@{versions[t]}" for t in tables
                    if int(versions[t]) != ABSENT and (t, int(versions[t])) not in passed]
     if unvalidated:

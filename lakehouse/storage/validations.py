@@ -27,6 +27,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
@@ -137,22 +138,14 @@ def batched() -> Iterator[None]:
             _append(lake, rows)
 
 
-# set inside `batched()`: the registry as read once in the block, by lake
-_READ: ContextVar[dict[Path, pl.DataFrame] | None] = ContextVar("registry", default=None)
+# set inside `batched()`: the pins as read once in the block, by lake
+_READ: ContextVar[dict[Path, dict[str, int]] | None] = ContextVar("registry", default=None)
 
 
 def outcomes(lake: Path) -> pl.DataFrame:
     """Every recorded gate outcome in the order recorded (``passed`` null in old registries
-    read as true)."""
-    cache = _READ.get()
-    if cache is None:
-        return _outcomes(lake)
-    if lake not in cache:
-        cache[lake] = _outcomes(lake)
-    return cache[lake]
-
-
-def _outcomes(lake: Path) -> pl.DataFrame:
+    read as true): the audit trail, read whole. Readers of pins use :func:`validated_versions`
+    and :func:`passed_among`, which read two or three columns in batches."""
     uri = registry_uri(lake)
     if not DeltaTable.is_deltatable(uri):
         return pl.DataFrame(schema={name: pl.from_arrow(pa.array([], t)).dtype
@@ -165,14 +158,46 @@ def _outcomes(lake: Path) -> pl.DataFrame:
     return rows.with_columns(pl.col("passed").fill_null(True)).sort("validated_at", "version")
 
 
+def _passes(lake: Path, where: pc.Expression | None = None) -> Iterator[pa.Table]:
+    """``table, version`` of the recorded passes (and ``where``), a batch at a time.
+
+    The registry keeps every outcome for ever (the audit), so it grows with every
+    micro-batch, and every gate and pinned reader reads it. Read whole, 2M outcomes took
+    0.14-0.42 s and 854 MB per pins read, 1.8 s for a pinned reader's check; three columns
+    read a batch at a time took 47 ms and 22 ms (``bench/bench_registry.py --outcomes``)."""
+    uri = registry_uri(lake)
+    if not DeltaTable.is_deltatable(uri):
+        return
+    dataset = DeltaTable(uri).to_pyarrow_dataset()
+    # `passed` is filtered after the scan: a scan filter on a column that older files lack
+    # (registries before `passed`) drops their rows instead of reading them as null (= passed)
+    columns = ["table", "version"] + (["passed"] if "passed" in dataset.schema.names else [])
+    for batch in dataset.to_batches(columns=columns, filter=where):
+        rows = pa.Table.from_batches([batch])
+        if "passed" in columns:
+            rows = rows.filter(pc.fill_null(rows["passed"], True)).drop_columns("passed")
+        if rows.num_rows:
+            yield rows
+
+
 def validated_versions(lake: Path, as_of: datetime | None = None) -> dict[str, int]:
     """``{"silver/orders": 12, ...}``: the validated pin of every table (as it stood at
     ``as_of`` when given)."""
-    rows = outcomes(lake).filter(pl.col("passed"))
-    if as_of is not None:
-        rows = rows.filter(pl.col("validated_at") <= as_of)
-    newest = rows.group_by("table").agg(pl.col("version").max())
-    return dict(zip(newest["table"].to_list(), newest["version"].to_list(), strict=True))
+    cache = _READ.get() if as_of is None else None
+    if cache is not None and lake in cache:
+        return dict(cache[lake])
+    where = None if as_of is None else pc.field("validated_at") <= pa.scalar(
+        as_of, pa.timestamp("us", tz="UTC"))
+    newest: dict[str, int] = {}
+    for rows in _passes(lake, where):
+        top = rows.group_by("table").aggregate([("version", "max")])
+        for name, version in zip(top["table"].to_pylist(), top["version_max"].to_pylist(),
+                                 strict=True):
+            if version > newest.get(name, version - 1):
+                newest[name] = version
+    if cache is not None:
+        cache[lake] = dict(newest)
+    return newest
 
 
 def validated_version(uri: str | Path, as_of: datetime | None = None) -> int | None:
@@ -181,10 +206,19 @@ def validated_version(uri: str | Path, as_of: datetime | None = None) -> int | N
     return validated_versions(lake, as_of).get(name)
 
 
-def passed_versions(lake: Path) -> set[tuple[str, int]]:
-    """Every (table, version) a gate passed: what a pinned reader may ask for."""
-    rows = outcomes(lake).filter(pl.col("passed"))
-    return set(zip(rows["table"].to_list(), rows["version"].to_list(), strict=True))
+def passed_among(lake: Path, pins: dict[str, int]) -> set[tuple[str, int]]:
+    """The ``(table, version)`` of ``pins`` that a gate passed: what a pinned reader may ask
+    for."""
+    if not pins:
+        return set()
+    where = pc.field("table").isin(sorted(pins)) & pc.field("version").isin(
+        sorted({int(v) for v in pins.values()}))
+    wanted = {(t, int(v)) for t, v in pins.items()}
+    found: set[tuple[str, int]] = set()
+    for rows in _passes(lake, where):
+        found |= wanted & set(zip(rows["table"].to_pylist(), rows["version"].to_pylist(),
+                                  strict=True))
+    return found
 
 
 class NotValidatedError(RuntimeError):

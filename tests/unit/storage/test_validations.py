@@ -100,3 +100,43 @@ def test_validated_readers_read_the_pin_or_refuse(tmp_path):
     record_validation(orders, 0, "silver.orders", 1)
     write_deltalake(str(orders), pa.table({"x": [2]}), mode="append")  # not checked yet
     assert read_validated(orders)["x"].to_list() == [1]
+
+
+def test_pins_read_in_batches_equal_the_pins_of_the_whole_audit_trail(tmp_path):
+    """Pins and pinned checks read three columns batch by batch; they must equal what the
+    whole audit trail (``outcomes``) says, over files of old and new schemas, failures,
+    several commits and ``as_of`` cut-offs."""
+    import random
+
+    import polars as pl
+
+    from lakehouse.storage.validations import batched, outcomes, passed_among, registry_uri
+
+    rng = random.Random(7)
+    lake = tmp_path / "lake"
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # an old registry's file: no `passed` (every row a pass) and no `from_version`
+    write_deltalake(registry_uri(lake), pa.table({
+        "table": [f"silver/t{i % 3}" for i in range(30)], "version": list(range(30)),
+        "suite": ["s"] * 30, "rows_validated": [1] * 30, "run_id": ["r"] * 30,
+        "validated_at": pa.array([start.replace(minute=i) for i in range(30)],
+                                 pa.timestamp("us", "UTC"))}))
+    for commit in range(12):
+        with batched():
+            for _ in range(rng.randint(1, 30)):
+                name = f"t{rng.randint(0, 5)}"
+                record_validation(lake / "silver" / name, rng.randint(0, 400), "s", 1,
+                                  at=start.replace(hour=1 + commit, minute=rng.randint(0, 59)),
+                                  passed=rng.random() > 0.2)
+    every = outcomes(lake)
+    for as_of in (None, start.replace(minute=10), start.replace(hour=5), start.replace(hour=23)):
+        rows = every.filter(pl.col("passed"))
+        if as_of is not None:
+            rows = rows.filter(pl.col("validated_at") <= as_of)
+        expected = dict(rows.group_by("table").agg(pl.col("version").max()).iter_rows())
+        assert validated_versions(lake, as_of) == expected
+    passes = set(every.filter(pl.col("passed")).select("table", "version").iter_rows())
+    asked = {f"silver/t{i}": v for i, v in enumerate(rng.sample(range(400), 6))}
+    asked["silver/t1"] = 4  # an old-schema row: a pass
+    assert passed_among(lake, asked) == {(t, v) for t, v in asked.items() if (t, v) in passes}
+    assert ("silver/t1", 4) in passed_among(lake, asked)
