@@ -19,13 +19,17 @@ Even bounded, the index is the dear part of a render: with about 90 suites and 1
 each, every index rebuild reads some 900 stored results (0.5 s with 894 stored), and a
 `lakehouse run` renders once per step with gates (10 steps). Inside ``one_index``
 (`lakehouse run` holds it for its whole run) a render writes its result pages only, and the
-index is rebuilt once when the run ends, failed or not. Every other caller (a launched run's
-steps, tests, notebooks) rebuilds the index with each render, as before.
+index is rebuilt once when the run ends, failed or not. A launched run's worker (the scheduled
+nightly, whose steps run in processes of their own, and every micro-batch) does the same
+across processes with ``deferred_index``. Every other caller (tests, notebooks, a
+materialization launched from the UI outside the lake's jobs) rebuilds the index with each
+render, as before.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -37,6 +41,9 @@ KEEP = 10
 KEEP_ENV = "LAKEHOUSE_DOCS_KEEP"
 RESULTS = "_results"
 PAGES = "validations"
+# set by ``deferred_index`` (a run worker) for its steps' processes: the worker's mark
+DEFER_ENV = "LAKEHOUSE_DOCS_DEFER_INDEX"
+STALE = ".index-stale-"  # + the worker's mark: a render left the site's index behind
 # the sites rendered into inside ``one_index``, whose index is rebuilt when it ends
 _ONE_INDEX: ContextVar[list[Path] | None] = ContextVar("docs_one_index", default=None)
 
@@ -118,9 +125,13 @@ def render(home_root: Path, results: Iterable[Any], run_id: str | None = None,
     site = docs_dir(home_root)
     prune(site, max((keep or keep_per_suite()) - 1, 0))
     deferred = _ONE_INDEX.get()
-    index, _ = build_data_docs(site, kept, run_name=run_id, index=deferred is None)
+    worker = os.environ.get(DEFER_ENV)
+    index, _ = build_data_docs(site, kept, run_name=run_id,
+                               index=deferred is None and not worker)
     if deferred is not None:
         deferred.append(site)
+    elif worker:
+        (site / f"{STALE}{worker}").touch()
     return index
 
 
@@ -140,3 +151,29 @@ def one_index() -> Iterator[None]:
 
             for site in dict.fromkeys(sites):
                 build_index(site)
+
+
+@contextmanager
+def deferred_index(home_root: Path) -> Iterator[None]:
+    """``one_index`` for a launched run's worker, whose steps may run in processes of their
+    own: renders in this process and in the processes it starts from now on (they inherit
+    ``LAKEHOUSE_DOCS_DEFER_INDEX``) write pages only and leave a mark named for this worker
+    in the site; on the way out the index is rebuilt once if a render left the mark. A mark
+    of its own per worker: another run's worker rebuilding meanwhile does not take it."""
+    site = docs_dir(home_root)
+    previous = os.environ.get(DEFER_ENV)
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    os.environ[DEFER_ENV] = token
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(DEFER_ENV, None)
+        else:
+            os.environ[DEFER_ENV] = previous
+        mark = site / f"{STALE}{token}"
+        if mark.exists():
+            mark.unlink(missing_ok=True)
+            from data_quality.gx_engine import build_index
+
+            build_index(site)

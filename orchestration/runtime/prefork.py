@@ -72,8 +72,14 @@ def _run_worker(input_json: str, lake: dict | None = None) -> None:
     code = 0
     try:
         with ExitStack() as stack:
-            if lake is not None and not stack.enter_context(_LakeTurn(input_json, lake)):
-                return
+            if lake is not None:
+                # Data Docs: the steps (in this process or in step processes it starts) write
+                # their result pages; the index is rebuilt once, after the run and the lake
+                from data_quality.docs import deferred_index
+
+                stack.enter_context(deferred_index(Path(lake["home"])))
+                if not stack.enter_context(_LakeTurn(input_json, lake)):
+                    return
             execute_run_command.callback(input_json, None)  # the body of `dagster api execute_run`
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1

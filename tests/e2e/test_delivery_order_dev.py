@@ -32,6 +32,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from data_quality.docs import docs_dir, index_page
 from lakehouse.silver import LAYOUTS
 from lakehouse.silver.tables import IDENTITY_TABLES
 from lakehouse.simulate import SimConfig
@@ -166,6 +167,13 @@ def test_micro_batches_release_what_the_first_delivery_held_back(tmp_path):
                 break
             time.sleep(1)
         timing["dev start to micro-batches done"] = time.monotonic() - dropped
+        # each run's worker rebuilds the Data Docs index once, after its run ended
+        # (data_quality.docs.deferred_index): it comes to list every micro-batch's results
+        docs_index = index_page(home)
+        while time.monotonic() < deadline + 30 and not (
+                docs_index.exists() and all(r.run_id in docs_index.read_text()
+                                            for r in _micro_batches(home))):
+            time.sleep(0.5)
     finally:
         stop(proc, 30, group=True)
     runs = _micro_batches(home)
@@ -173,6 +181,11 @@ def test_micro_batches_release_what_the_first_delivery_held_back(tmp_path):
         f"the second delivery did not reach a micro-batch run in time ({timing}): "
         f"{[(r.run_id, r.status, len(_files_of(r))) for r in runs]}")
     failures += _why_failed(home, [r for r in runs if r.status != dg.DagsterRunStatus.SUCCESS])
+    listed = index_page(home).read_text()
+    failures += [f"the Data Docs index does not list micro-batch {r.run_id}" for r in runs
+                 if r.run_id not in listed]
+    failures += [f"a worker left its mark: {m.name}"
+                 for m in docs_dir(home).glob(".index-stale-*")]
 
     got = cv.fingerprint(home, only=MICRO_TABLES, warehouse=False)
     failures += cv.differences(expected, got, ("one delivery", "run + micro-batches"),

@@ -1,5 +1,7 @@
 """Data Docs: the gate's GX results rendered by GX's site builder into the home; no PII values."""
 
+import multiprocessing
+
 import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
@@ -7,6 +9,7 @@ from deltalake import write_deltalake
 from data_quality.docs import (
     KEEP,
     KEEP_ENV,
+    deferred_index,
     docs_dir,
     index_page,
     keep_per_suite,
@@ -97,3 +100,44 @@ def test_inside_one_index_renders_write_pages_and_the_index_is_built_once_at_the
 def test_an_index_is_built_only_from_stored_results(tmp_path):
     assert build_index(docs_dir(tmp_path)) is None
     assert not index_page(tmp_path).exists()
+
+
+def _step_process(home, uri: str, run_id: str) -> None:
+    render(home, [validate_table(uri, OTHER, engine="gx").gx_result], run_id=run_id)
+
+
+def test_a_run_workers_steps_in_processes_of_their_own_leave_the_index_to_the_worker(tmp_path):
+    """A launched run's worker (orchestration/runtime/prefork.py) holds deferred_index: a step
+    in a process it starts (Dagster's forkserver, as the nightly's steps run) and a step in
+    the worker itself write their pages only; the worker rebuilds the index once."""
+    uri = str(tmp_path / "lake" / "silver" / "orders")
+    write_deltalake(uri, pa.table({"order_id": ["o1", "o2"], "email": ["a", "b"]}))
+    site = docs_dir(tmp_path)
+    render(tmp_path, [validate_table(uri, SUITE, engine="gx").gx_result], run_id="before")
+    before = index_page(tmp_path).read_text()
+    with deferred_index(tmp_path):
+        step = multiprocessing.get_context("forkserver").Process(
+            target=_step_process, args=(tmp_path, uri, "step-1"))
+        step.start()
+        step.join()
+        assert step.exitcode == 0
+        render(tmp_path, [validate_table(uri, SUITE, engine="gx").gx_result], run_id="step-2")
+        pages = {p.parts[-3] for p in (site / "validations").rglob("*.html")}
+        assert {"before", "step-1", "step-2"} <= pages
+        assert index_page(tmp_path).read_text() == before
+    index = index_page(tmp_path).read_text()
+    assert all(run in index for run in ("before", "step-1", "step-2")), index
+    assert not list(site.glob(".index-stale-*"))
+    # after the run, a render builds the index at once again
+    render(tmp_path, [validate_table(uri, OTHER, engine="gx").gx_result], run_id="after")
+    assert "after" in index_page(tmp_path).read_text()
+
+
+def test_a_worker_whose_steps_rendered_nothing_leaves_the_index_alone(tmp_path):
+    uri = str(tmp_path / "lake" / "silver" / "orders")
+    write_deltalake(uri, pa.table({"order_id": ["o1"], "email": ["a"]}))
+    render(tmp_path, [validate_table(uri, SUITE, engine="gx").gx_result], run_id="before")
+    stamp = index_page(tmp_path).stat().st_mtime_ns
+    with deferred_index(tmp_path):
+        pass
+    assert index_page(tmp_path).stat().st_mtime_ns == stamp
