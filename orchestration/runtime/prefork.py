@@ -19,6 +19,7 @@ fork-aware. Each worker starts its own pools.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -167,6 +168,9 @@ def main(argv: list[str]) -> int:
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     warm_up(pointer, deserialize_value(argv[1], InstanceRef), argv[2:])
+    # what warm-up loaded lives as long as this process: out of the garbage collector's
+    # sight, a worker's collections neither walk it nor write to (and so copy) its pages
+    gc.freeze()
     if threading.active_count() > 1:  # a Python thread would not survive the fork consistently
         raise RuntimeError(f"threads running after warm-up: {threading.enumerate()}")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished workers are reaped by the kernel

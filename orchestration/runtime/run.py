@@ -6,6 +6,7 @@ error, when a step or a blocking check fails.
 """
 
 import argparse
+import gc
 import logging
 import os
 import socket
@@ -207,6 +208,9 @@ def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> in
     """Run the `materialize_all` job of `definitions` (default: the code location)."""
     if definitions is None:
         from orchestration.definitions import defs as definitions
+    # the loaded code location (Dagster, dbt, the asset graph) lives as long as the run: out
+    # of the garbage collector's sight, whose full collections walked it again and again
+    gc.freeze()
 
     started = time.monotonic()
     job = definitions.resolve_job_def("materialize_all").with_logger_defs(
