@@ -49,6 +49,21 @@ def test_the_sql_macro_is_hmac_sha256(length: int) -> None:
         assert con.execute("select pseudonymise(?)", [value]).fetchall()[0][0] == hmac.new(
             key, value.encode(), hashlib.sha256).hexdigest()
     assert con.execute("select pseudonymise(null)").fetchall() == [(None,)]
+    # any argument as varchar, as the declared type of the function it replaced
+    assert con.execute("select pseudonymise(123)").fetchall() == [(pseudonymise("123", key),)]
+
+
+def test_a_wrong_call_of_the_macro_does_not_show_the_padded_key() -> None:
+    key = b"do-not-print-me"
+    inner = bytes(b ^ 0x36 for b in key.ljust(64, b"\0")).hex()
+    outer = bytes(b ^ 0x5C for b in key.ljust(64, b"\0")).hex()
+    con = duckdb.connect()
+    install_pseudonymise(con, key)
+    for wrong in ("select pseudonymise()", "select pseudonymise('a', 'b')",
+                  "select pseudonymise(x) from (select 1 as y)"):
+        with pytest.raises(duckdb.Error) as raised:
+            con.execute(wrong).fetchall()
+        assert inner[:16] not in str(raised.value) and outer[:16] not in str(raised.value)
 
 
 # text with NULs, surrogate-free unicode, repeats (hashed once, put back at each place)
