@@ -143,8 +143,8 @@ def pseudonymise_arrow(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Arr
     in DuckDB (:func:`install_pseudonymise`)."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    if not pa.types.is_string(values.type):
-        values = values.cast(pa.string())
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = values.cast(pa.large_string())  # (string views, nulls); no 2 GB offset limit
     encoded = pc.dictionary_encode(values)
     con = duckdb.connect()
     try:

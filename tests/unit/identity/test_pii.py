@@ -6,6 +6,7 @@ import hmac
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from lakehouse.identity.pii import (
     install_pseudonymise,
     pseudonymise,
+    pseudonymise_arrow,
     pseudonymise_expr,
     pseudonymise_series,
 )
@@ -91,3 +93,11 @@ def test_bulk_pseudonyms_keep_order_past_one_vector() -> None:
     got = pseudonymise_series(pl.Series(values), b"k").to_list()
     assert got[::9973] == [pseudonymise(v, b"k") for v in values[::9973]]
     assert got[-1] == pseudonymise(values[-1], b"k")
+
+
+@pytest.mark.parametrize("arrow_type", [pa.string(), pa.large_string(), pa.string_view()])
+def test_bulk_pseudonyms_take_every_arrow_string_flavour(arrow_type) -> None:
+    values = ["a", None, "ü", "a", ""]
+    got = pseudonymise_arrow(pa.array(values, arrow_type), b"k").to_pylist()
+    assert got == [pseudonymise(v, b"k") for v in values]
+    assert pseudonymise_arrow(pa.array([None, None], pa.null()), b"k").to_pylist() == [None] * 2
