@@ -8,7 +8,9 @@ Two measures:
   registry compacts itself every ``COMPACT_EVERY`` commits, so the read stays flat in files.
 - ``--outcomes N``: a registry already holding N outcomes (a year of micro-batches is tens of
   millions), written in one commit; prints the pins read, a pinned reader's check, and the
-  whole audit read, each with the memory it added to the process.
+  whole audit read, each three times in a fresh process, with the memory it added. The worst
+  of the pins reads is the process's first; the best, a read of a registry version already
+  read (a run reads pins about a hundred times).
 
     .venv/bin/python bench/bench_registry.py [--steps 500] [--outcomes 2000000]
 """

@@ -138,6 +138,8 @@ def batched() -> Iterator[None]:
             _append(lake, rows)
 
 
+# pins by (registry, its table id, Delta version), in this process: the last version read
+_PINS: dict[tuple[str, str, int], dict[str, int]] = {}
 # set inside `batched()`: the pins as read once in the block, by lake
 _READ: ContextVar[dict[Path, dict[str, int]] | None] = ContextVar("registry", default=None)
 
@@ -158,17 +160,19 @@ def outcomes(lake: Path) -> pl.DataFrame:
     return rows.with_columns(pl.col("passed").fill_null(True)).sort("validated_at", "version")
 
 
-def _passes(lake: Path, where: pc.Expression | None = None) -> Iterator[pa.Table]:
+def _registry(lake: Path) -> DeltaTable | None:
+    uri = registry_uri(lake)
+    return DeltaTable(uri) if DeltaTable.is_deltatable(uri) else None
+
+
+def _passes(registry: DeltaTable, where: pc.Expression | None = None) -> Iterator[pa.Table]:
     """``table, version`` of the recorded passes (and ``where``), a batch at a time.
 
     The registry keeps every outcome for ever (the audit), so it grows with every
     micro-batch, and every gate and pinned reader reads it. Read whole, 2M outcomes took
     0.14-0.42 s and 854 MB per pins read, 1.8 s for a pinned reader's check; three columns
     read a batch at a time took 47 ms and 22 ms (``bench/bench_registry.py --outcomes``)."""
-    uri = registry_uri(lake)
-    if not DeltaTable.is_deltatable(uri):
-        return
-    dataset = DeltaTable(uri).to_pyarrow_dataset()
+    dataset = registry.to_pyarrow_dataset()
     # `passed` is filtered after the scan: a scan filter on a column that older files lack
     # (registries before `passed`) drops their rows instead of reading them as null (= passed)
     columns = ["table", "version"] + (["passed"] if "passed" in dataset.schema.names else [])
@@ -186,15 +190,28 @@ def validated_versions(lake: Path, as_of: datetime | None = None) -> dict[str, i
     cache = _READ.get() if as_of is None else None
     if cache is not None and lake in cache:
         return dict(cache[lake])
-    where = None if as_of is None else pc.field("validated_at") <= pa.scalar(
-        as_of, pa.timestamp("us", tz="UTC"))
-    newest: dict[str, int] = {}
-    for rows in _passes(lake, where):
-        top = rows.group_by("table").aggregate([("version", "max")])
-        for name, version in zip(top["table"].to_pylist(), top["version_max"].to_pylist(),
-                                 strict=True):
-            if version > newest.get(name, version - 1):
-                newest[name] = version
+    registry = _registry(lake)
+    if registry is None:
+        return {}
+    # a version of a Delta table never changes (the table's id tells a registry deleted and
+    # made again at the same place): a process reads each version's pins once, where a run
+    # reads pins about a hundred times
+    key = (registry_uri(lake), registry.metadata().id, registry.version())
+    if as_of is None and key in _PINS:
+        newest = dict(_PINS[key])
+    else:
+        where = None if as_of is None else pc.field("validated_at") <= pa.scalar(
+            as_of, pa.timestamp("us", tz="UTC"))
+        newest = {}
+        for rows in _passes(registry, where):
+            top = rows.group_by("table").aggregate([("version", "max")])
+            for name, version in zip(top["table"].to_pylist(), top["version_max"].to_pylist(),
+                                     strict=True):
+                if version > newest.get(name, version - 1):
+                    newest[name] = version
+        if as_of is None:
+            _PINS.clear()  # the newest version's only
+            _PINS[key] = dict(newest)
     if cache is not None:
         cache[lake] = dict(newest)
     return newest
@@ -215,7 +232,8 @@ def passed_among(lake: Path, pins: dict[str, int]) -> set[tuple[str, int]]:
         sorted({int(v) for v in pins.values()}))
     wanted = {(t, int(v)) for t, v in pins.items()}
     found: set[tuple[str, int]] = set()
-    for rows in _passes(lake, where):
+    registry = _registry(lake)
+    for rows in _passes(registry, where) if registry is not None else ():
         found |= wanted & set(zip(rows["table"].to_pylist(), rows["version"].to_pylist(),
                                   strict=True))
     return found

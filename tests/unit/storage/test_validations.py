@@ -140,3 +140,27 @@ def test_pins_read_in_batches_equal_the_pins_of_the_whole_audit_trail(tmp_path):
     asked["silver/t1"] = 4  # an old-schema row: a pass
     assert passed_among(lake, asked) == {(t, v) for t, v in asked.items() if (t, v) in passes}
     assert ("silver/t1", 4) in passed_among(lake, asked)
+
+
+def test_pins_are_read_once_per_registry_version_and_never_stale(tmp_path, monkeypatch):
+    import shutil
+
+    import lakehouse.storage.validations as validations
+
+    scans = []
+    real = validations._passes
+    monkeypatch.setattr(validations, "_passes",
+                        lambda *a, **k: (scans.append(1), real(*a, **k))[1])
+    lake = tmp_path / "lake"
+    record_validation(lake / "silver" / "orders", 3, "silver.orders", 1)
+    assert validated_versions(lake) == {"silver/orders": 3}
+    assert validated_versions(lake) == {"silver/orders": 3}
+    assert len(scans) == 1  # the same registry version: read once
+    record_validation(lake / "silver" / "orders", 4, "silver.orders", 1)
+    assert validated_versions(lake) == {"silver/orders": 4}  # a new version: read again
+    assert len(scans) == 2
+    # the registry deleted and made again at the same place, at the same version number
+    shutil.rmtree(validations.registry_uri(lake))
+    record_validation(lake / "silver" / "returns", 7, "silver.returns", 1)
+    record_validation(lake / "silver" / "returns", 8, "silver.returns", 1, passed=False)
+    assert validated_versions(lake) == {"silver/returns": 7}
