@@ -96,7 +96,7 @@ def _run(home: Path, results: list, steps: int, run_id: str, one: bool) -> float
     ``one_index`` when ``one``."""
     size = -(-len(results) // steps)
     started = time.perf_counter()
-    with one_index() if one else contextlib.nullcontext():
+    with one_index(home) if one else contextlib.nullcontext():
         for first in range(0, len(results), size):
             render(home, results[first:first + size], run_id=run_id)
     return time.perf_counter() - started

@@ -17,13 +17,11 @@ result under its own ``try``), so two runs rendering at once do not fail each ot
 
 Even bounded, the index is the dear part of a render: with about 90 suites and 10 results
 each, every index rebuild reads some 900 stored results (0.5 s with 894 stored), and a
-`lakehouse run` renders once per step with gates (10 steps). Inside ``one_index``
-(`lakehouse run` holds it for its whole run) a render writes its result pages only, and the
-index is rebuilt once when the run ends, failed or not. A launched run's worker (the scheduled
-nightly, whose steps run in processes of their own, and every micro-batch) does the same
-across processes with ``deferred_index``. Every other caller (tests, notebooks, a
-materialization launched from the UI outside the lake's jobs) rebuilds the index with each
-render, as before.
+run renders once per step with gates (10 steps in the nightly, 3 in a micro-batch). Inside
+``one_index``, which `lakehouse run` and a launched run's worker hold for the whole run (the
+scheduled nightly's steps run in processes of their own: they inherit it), a render writes
+its result pages only, and the index is rebuilt once when the run ends, failed or not. Every
+other caller (tests, notebooks) rebuilds the index with each render.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +38,9 @@ KEEP = 10
 KEEP_ENV = "LAKEHOUSE_DOCS_KEEP"
 RESULTS = "_results"
 PAGES = "validations"
-# set by ``deferred_index`` (a run worker) for its steps' processes: the worker's mark
+# set inside ``one_index``, for this process and the step processes it starts: the block's mark
 DEFER_ENV = "LAKEHOUSE_DOCS_DEFER_INDEX"
-STALE = ".index-stale-"  # + the worker's mark: a render left the site's index behind
-# the sites rendered into inside ``one_index``, whose index is rebuilt when it ends
-_ONE_INDEX: ContextVar[list[Path] | None] = ContextVar("docs_one_index", default=None)
+STALE = ".index-stale-"  # + the block's mark: a render left the site's index behind
 
 
 def docs_dir(home_root: Path) -> Path:
@@ -124,42 +119,21 @@ def render(home_root: Path, results: Iterable[Any], run_id: str | None = None,
 
     site = docs_dir(home_root)
     prune(site, max((keep or keep_per_suite()) - 1, 0))
-    deferred = _ONE_INDEX.get()
-    worker = os.environ.get(DEFER_ENV)
-    index, _ = build_data_docs(site, kept, run_name=run_id,
-                               index=deferred is None and not worker)
-    if deferred is not None:
-        deferred.append(site)
-    elif worker:
-        (site / f"{STALE}{worker}").touch()
+    deferring = os.environ.get(DEFER_ENV)  # inside `one_index`: the index is left behind
+    index, _ = build_data_docs(site, kept, run_name=run_id, index=not deferring)
+    if deferring:
+        (site / f"{STALE}{deferring}").touch()
     return index
 
 
 @contextmanager
-def one_index() -> Iterator[None]:
-    """Within it, ``render`` writes result pages and leaves the index; on the way out (the body
-    raised or not) the index of each site rendered into is rebuilt once, from every result
-    the site keeps."""
-    sites: list[Path] = []
-    token = _ONE_INDEX.set(sites)
-    try:
-        yield
-    finally:
-        _ONE_INDEX.reset(token)
-        if sites:
-            from data_quality.gx_engine import build_index
-
-            for site in dict.fromkeys(sites):
-                build_index(site)
-
-
-@contextmanager
-def deferred_index(home_root: Path) -> Iterator[None]:
-    """``one_index`` for a launched run's worker, whose steps may run in processes of their
-    own: renders in this process and in the processes it starts from now on (they inherit
-    ``LAKEHOUSE_DOCS_DEFER_INDEX``) write pages only and leave a mark named for this worker
-    in the site; on the way out the index is rebuilt once if a render left the mark. A mark
-    of its own per worker: another run's worker rebuilding meanwhile does not take it."""
+def one_index(home_root: Path) -> Iterator[None]:
+    """One index rebuild for a whole run of the home at ``home_root``: renders into its site,
+    in this process and in the processes it starts from now on (a launched run's step
+    processes; they inherit ``LAKEHOUSE_DOCS_DEFER_INDEX``), write their pages only and leave
+    a mark named for this block; on the way out (the body raised or not) the index is
+    rebuilt once if a render left the mark. The mark is the block's own: another run
+    rebuilding the index meanwhile does not take it."""
     site = docs_dir(home_root)
     previous = os.environ.get(DEFER_ENV)
     token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

@@ -76,9 +76,9 @@ def _run_worker(input_json: str, lake: dict | None = None) -> None:
             if lake is not None:
                 # Data Docs: the steps (in this process or in step processes it starts) write
                 # their result pages; the index is rebuilt once, after the run and the lake
-                from data_quality.docs import deferred_index
+                from data_quality.docs import one_index
 
-                stack.enter_context(deferred_index(Path(lake["home"])))
+                stack.enter_context(one_index(Path(lake["home"])))
                 if not stack.enter_context(_LakeTurn(input_json, lake)):
                     return
             execute_run_command.callback(input_json, None)  # the body of `dagster api execute_run`

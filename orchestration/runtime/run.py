@@ -220,7 +220,7 @@ def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> in
     run_id = str(uuid.uuid4())  # known before the run starts: it names the lock's holder
     # Data Docs: each step writes its result pages; the index is rebuilt once, at the end
     # (after the lake is released: the docs site is not the lake's)
-    with one_index(), ExitStack() as stack:
+    with one_index(home.root), ExitStack() as stack:
         if job.tags.get("lakehouse/writes"):
             stack.enter_context(lake_turn(
                 instance, home, {"lakehouse/writes": job.tags["lakehouse/writes"]},

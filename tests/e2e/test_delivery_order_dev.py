@@ -168,7 +168,7 @@ def test_micro_batches_release_what_the_first_delivery_held_back(tmp_path):
             time.sleep(1)
         timing["dev start to micro-batches done"] = time.monotonic() - dropped
         # each run's worker rebuilds the Data Docs index once, after its run ended
-        # (data_quality.docs.deferred_index): it comes to list every micro-batch's results
+        # (data_quality.docs.one_index): it comes to list every micro-batch's results
         docs_index = index_page(home)
         while time.monotonic() < deadline + 30 and not (
                 docs_index.exists() and all(r.run_id in docs_index.read_text()

@@ -9,7 +9,6 @@ from deltalake import write_deltalake
 from data_quality.docs import (
     KEEP,
     KEEP_ENV,
-    deferred_index,
     docs_dir,
     index_page,
     keep_per_suite,
@@ -84,7 +83,7 @@ def test_inside_one_index_renders_write_pages_and_the_index_is_built_once_at_the
     site = docs_dir(tmp_path)
     render(tmp_path, [validate_table(uri, SUITE, engine="gx").gx_result], run_id="before")
     before = index_page(tmp_path).read_text()
-    with pytest.raises(RuntimeError, match="a step failed"), one_index():
+    with pytest.raises(RuntimeError, match="a step failed"), one_index(tmp_path):
         render(tmp_path, [validate_table(uri, SUITE, engine="gx").gx_result], run_id="step-1")
         render(tmp_path, [validate_table(uri, OTHER, engine="gx").gx_result], run_id="step-2")
         # each step's pages are there at once; the index is still the one before
@@ -107,7 +106,7 @@ def _step_process(home, uri: str, run_id: str) -> None:
 
 
 def test_a_run_workers_steps_in_processes_of_their_own_leave_the_index_to_the_worker(tmp_path):
-    """A launched run's worker (orchestration/runtime/prefork.py) holds deferred_index: a step
+    """A launched run's worker (orchestration/runtime/prefork.py) holds one_index: a step
     in a process it starts (Dagster's forkserver, as the nightly's steps run) and a step in
     the worker itself write their pages only; the worker rebuilds the index once."""
     uri = str(tmp_path / "lake" / "silver" / "orders")
@@ -115,7 +114,7 @@ def test_a_run_workers_steps_in_processes_of_their_own_leave_the_index_to_the_wo
     site = docs_dir(tmp_path)
     render(tmp_path, [validate_table(uri, SUITE, engine="gx").gx_result], run_id="before")
     before = index_page(tmp_path).read_text()
-    with deferred_index(tmp_path):
+    with one_index(tmp_path):
         step = multiprocessing.get_context("forkserver").Process(
             target=_step_process, args=(tmp_path, uri, "step-1"))
         step.start()
@@ -138,6 +137,6 @@ def test_a_worker_whose_steps_rendered_nothing_leaves_the_index_alone(tmp_path):
     write_deltalake(uri, pa.table({"order_id": ["o1"], "email": ["a"]}))
     render(tmp_path, [validate_table(uri, SUITE, engine="gx").gx_result], run_id="before")
     stamp = index_page(tmp_path).stat().st_mtime_ns
-    with deferred_index(tmp_path):
+    with one_index(tmp_path):
         pass
     assert index_page(tmp_path).stat().st_mtime_ns == stamp
