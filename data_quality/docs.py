@@ -133,7 +133,9 @@ def one_index(home_root: Path) -> Iterator[None]:
     processes; they inherit ``LAKEHOUSE_DOCS_DEFER_INDEX``), write their pages only and leave
     a mark named for this block; on the way out (the body raised or not) the index is
     rebuilt once if a render left the mark. The mark is the block's own: another run
-    rebuilding the index meanwhile does not take it."""
+    rebuilding the index meanwhile does not take it. A process started before the block (a
+    forkserver already running) keeps the environment it started with: a run worker and
+    `lakehouse run` enter the block, once per process, before their run starts any."""
     site = docs_dir(home_root)
     previous = os.environ.get(DEFER_ENV)
     token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

@@ -208,9 +208,6 @@ def materialize_all(home: Home, definitions: dg.Definitions | None = None) -> in
     """Run the `materialize_all` job of `definitions` (default: the code location)."""
     if definitions is None:
         from orchestration.definitions import defs as definitions
-    # the loaded code location (Dagster, dbt, the asset graph) lives as long as the run: out
-    # of the garbage collector's sight, whose full collections walked it again and again
-    gc.freeze()
 
     started = time.monotonic()
     job = definitions.resolve_job_def("materialize_all").with_logger_defs(
@@ -247,7 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lakehouse run")
     parser.add_argument("--home")
     args = parser.parse_args(argv)
-    return materialize_all(Home.resolve(args.home))
+    from orchestration.definitions import defs
+
+    # once per process, here and not in materialize_all (which tests call again and again: a
+    # freeze would keep their garbage for ever): the loaded code location lives as long as
+    # the run, out of the garbage collector's sight, whose full collections walked it again
+    # and again
+    gc.freeze()
+    return materialize_all(Home.resolve(args.home), defs)
 
 
 if __name__ == "__main__":
