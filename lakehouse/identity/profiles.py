@@ -34,23 +34,39 @@ def customer_profiles(records: pl.DataFrame, resolved: pl.DataFrame, key: bytes,
                                pl.lit(None, pl.Datetime("us", "UTC")).alias("last_seen"))
     rec = rec.with_columns(
         pl.concat_str("first_name", "last_name", separator=" ").alias("_name"))
-    best = lambda c: pl.col(c).drop_nulls().mode().sort().first()  # noqa: E731
     out = rec.group_by("person_id").agg(
-        best("household_id").alias("household_id"), best("_name").alias("name"),
         pl.col("email").drop_nulls().unique().sort().alias("emails"),
         pl.col("phone").drop_nulls().unique().sort().alias("phones"),
-        best("address_line1").alias("address"), best("city").alias("city"),
-        best("postcode").alias("postcode"), best("state").alias("state"),
-        best("country").alias("country"), pl.col("first_seen").min(),
-        pl.col("last_seen").max(), pl.col("source").drop_nulls().unique().sort().alias("sources"),
+        pl.col("first_seen").min(), pl.col("last_seen").max(),
+        pl.col("source").drop_nulls().unique().sort().alias("sources"),
         pl.col("device_id").drop_nulls().n_unique().alias("device_count"),
         pl.col("record_id").drop_nulls().len().alias("records"))
+    for column, name in _BEST.items():
+        out = out.join(most_common(rec, "person_id", column, name), on="person_id",
+                       how="left")
+    out = out.select(_ORDER)
     h = lambda c: pseudonymise_expr(c, key)  # noqa: E731
     return out.with_columns(
         h("name").alias("name_hash"), h("address").alias("address_hash"),
         pl.col("emails").list.eval(pseudonymise_expr(pl.element(), key)).alias("email_hashes"),
         pl.col("phones").list.eval(pseudonymise_expr(pl.element(), key)).alias("phone_hashes"),
     ).drop("name", "address", "emails", "phones").sort("person_id")
+
+
+# column -> the profile field holding its most common value per person
+_BEST = {"household_id": "household_id", "_name": "name", "address_line1": "address",
+         "city": "city", "postcode": "postcode", "state": "state", "country": "country"}
+_ORDER = ["person_id", "household_id", "name", "emails", "phones", "address", "city", "postcode",
+          "state", "country", "first_seen", "last_seen", "sources", "device_count", "records"]
+
+
+def most_common(rows: pl.DataFrame, by: str, column: str, name: str) -> pl.DataFrame:
+    """``by, name``: per ``by``, the most frequent non-null ``column`` value (ties: the
+    smallest), for every ``by`` with one. Counted by (key, value) pairs: a per-group ``mode()``
+    gathers every group's values into lists, which at 1.4M records took seconds and 1.8 GB."""
+    counts = rows.select(by, column).drop_nulls(column).group_by(by, column).len()
+    return (counts.sort([by, "len", column], descending=[False, True, False])
+            .group_by(by, maintain_order=True).agg(pl.col(column).first().alias(name)))
 
 
 def identity_map(resolved: pl.DataFrame, records: pl.DataFrame, key: bytes,
