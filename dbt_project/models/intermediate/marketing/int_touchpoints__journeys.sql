@@ -63,20 +63,23 @@ unled as (
     )
 ),
 
-journeyed as (
-    select * from assigned
-    union all by name
-    select * from unled
+-- the window runs over the non-converting touches only (a converting touch's journey is its
+-- conversion): over every touch it took 40% of the model's time at 10M events
+open_touches as (
+    select
+        *,
+        'open:' || min(touch_id) over (partition by journey_key, stretch) as journey_id
+    from assigned
+    where conversion_id is null
 )
 
 -- a journey's id never names its person (person ids are labels that differ between runs):
 -- the conversion's id, or the first touch of a non-converting journey
-select
-    *,
-    case
-        when conversion_id is not null then 'conversion:' || conversion_id
-        else 'open:' || min(touch_id) over (
-            partition by journey_key, stretch, conversion_id is null
-        )
-    end as journey_id
-from journeyed
+select *, 'conversion:' || conversion_id as journey_id
+from assigned
+where conversion_id is not null
+union all by name
+select *, 'conversion:' || conversion_id as journey_id
+from unled
+union all by name
+select * from open_touches
