@@ -36,6 +36,7 @@ from lakehouse.recommend.model import (
     Model,
     interaction_matrix,
     make_model,
+    positions,
     purchase_popularity,
     scale_rows,
 )
@@ -49,6 +50,10 @@ CHUNK = 2048  # persons scored at once (bounded memory)
 REASONS = {"personal": "matches this person's purchases and browsing",
            "popular": "popular now",
            "cold": "popular now (no signals for this person)"}
+# reasons as small codes while ranking (a string per candidate costs more than its score)
+_PERSONAL, _POPULAR, _COLD = 0, 1, 2
+_REASON_CODES = {_PERSONAL: REASONS["personal"], _POPULAR: REASONS["popular"],
+                 _COLD: REASONS["cold"]}
 REC_SCHEMA = {"person_id": pl.String, "channel": pl.String, "rank": pl.Int64,
               "product_id": pl.String, "score": pl.Float64, "available_to_promise": pl.Int64,
               "fulfilment_cost": pl.Float64, "delivery_days": pl.Int64, "quality": pl.Float64,
@@ -113,13 +118,12 @@ def _excluded(matrix: Matrix, interactions: pl.DataFrame, as_of: datetime,
     durable = categories.filter(~pl.col("category").is_in(list(keep)))["product_id"]
     pairs = past.filter(pl.col("product_id").is_in(durable)).select(
         "person_id", "product_id").unique()
-    row = {p: i for i, p in enumerate(matrix.persons)}
-    col = {p: i for i, p in enumerate(matrix.products)}
-    out: dict[int, list[int]] = {}
-    for person, product in pairs.iter_rows():
-        if person in row and product in col:
-            out.setdefault(row[person], []).append(col[product])
-    return {r: np.array(c, dtype=np.int64) for r, c in out.items()}
+    rows = positions(pairs["person_id"], matrix.persons)
+    cols = positions(pairs["product_id"], matrix.products)
+    known = (rows >= 0) & (cols >= 0)
+    grouped = pl.DataFrame({"row": rows[known], "col": cols[known]}).group_by(
+        "row", maintain_order=True).agg("col")
+    return {r: np.asarray(c, dtype=np.int64) for r, c in grouped.iter_rows()}
 
 
 def _zones(persons: list[str], zones: pl.DataFrame | None) -> list[str | None]:
@@ -234,14 +238,13 @@ def _rank_channel(model: Model, matrix: Matrix, persons: list[str], channel: str
         ok = np.isfinite(chosen)
         if not ok.any():
             continue
-        who = np.repeat(np.arange(len(r)), k).reshape(len(r), k)
-        why = np.where(np.take_along_axis(personal, pick, axis=1), "personal", "popular")
-        why = np.where((r < 0)[:, None], "cold", why)
+        who = np.repeat(np.arange(start, start + len(r)), k).reshape(len(r), k)
+        why = np.where(np.take_along_axis(personal, pick, axis=1), _PERSONAL, _POPULAR)
+        why = np.where((r < 0)[:, None], _COLD, why)
         cs = np.take_along_axis(cost, pick, axis=1)
         ds = np.take_along_axis(days, pick, axis=1)
         frames.append(pl.DataFrame({
-            "person_id": np.array(persons[start:start + CHUNK], dtype=object)[who[ok]],
-            "channel": channel,
+            "person_idx": who[ok], "channel": channel,
             # unavailable items sort last, so the kept ranks run 1..m (m < n: stock ran out)
             "rank": np.tile(np.arange(1, k + 1), (len(r), 1))[ok],
             "product_idx": pick[ok], "score": chosen[ok].astype(np.float64),
@@ -252,12 +255,13 @@ def _rank_channel(model: Model, matrix: Matrix, persons: list[str], channel: str
     out = pl.concat(frames)
     idx = out["product_idx"].to_numpy()
     return out.with_columns(
-        pl.Series("product_id", np.array(matrix.products, dtype=object)[idx], pl.String),
+        pl.Series(persons, dtype=pl.String).gather(out["person_idx"]).alias("person_id"),
+        pl.Series(matrix.products, dtype=pl.String).gather(idx).alias("product_id"),
         pl.Series("available_to_promise", units[idx]),
         pl.Series("quality", quality[idx]),
         pl.col("fulfilment_cost").fill_nan(None),
         pl.col("delivery_days").fill_nan(None),
-        pl.col("reason").replace_strict(REASONS, return_dtype=pl.String),
+        pl.col("reason").replace_strict(_REASON_CODES, return_dtype=pl.String),
     ).select(pl.col(c).cast(t) for c, t in REC_SCHEMA.items())
 
 
