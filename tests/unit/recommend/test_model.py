@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 
 from lakehouse.recommend.model import (
     MODELS,
     interaction_matrix,
     make_model,
+    positions,
     purchase_popularity,
 )
 from tests.unit.recommend.frames import T0, signals
@@ -61,3 +63,12 @@ def test_every_model_scores_every_product_and_zero_for_unknown_persons(name):
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown model 'svd'"):
         make_model("svd")
+
+
+def test_positions_are_label_indices_and_minus_one_for_the_unknown():
+    labels = ["p3", "p1", "p2"]  # any order: an index is a position in the labels
+    assert positions(["p1", "x", "p3", "p1"], labels).tolist() == [1, -1, 0, 1]
+    assert positions(pl.Series(["p2", None]), labels).tolist() == [2, -1]
+    assert positions([], labels).tolist() == [] and positions(["p1"], []).tolist() == [-1]
+    with pytest.raises(pl.exceptions.InvalidOperationError):  # a label twice has no index
+        positions(["p1"], ["p1", "p1"])
