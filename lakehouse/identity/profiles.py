@@ -63,7 +63,8 @@ _ORDER = ["person_id", "household_id", "name", "emails", "phones", "address", "c
 def most_common(rows: pl.DataFrame, by: str, column: str, name: str) -> pl.DataFrame:
     """``by, name``: per ``by``, the most frequent non-null ``column`` value (ties: the
     smallest), for every ``by`` with one. Counted by (key, value) pairs: a per-group ``mode()``
-    gathers every group's values into lists, which at 1.4M records took seconds and 1.8 GB."""
+    gathers every group's values into lists (profiles of 1.4M records: 11.5 s with it, 4.7 s
+    with counts)."""
     counts = rows.select(by, column).drop_nulls(column).group_by(by, column).len()
     return (counts.sort([by, "len", column], descending=[False, True, False])
             .group_by(by, maintain_order=True).agg(pl.col(column).first().alias(name)))

@@ -64,7 +64,7 @@ unled as (
 ),
 
 -- the window runs over the non-converting touches only (a converting touch's journey is its
--- conversion): over every touch it took 40% of the model's time at 10M events
+-- conversion): over every touch it was a third of the model's time at 10M events
 open_touches as (
     select
         *,
