@@ -14,7 +14,6 @@ household ids the same way.
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from lakehouse.identity.graph import components
@@ -157,11 +156,12 @@ def linkable_truth(records: pl.DataFrame, observations: pl.DataFrame | None,
         parts.append(named.select(*_KEYS, pl.lit("named").alias("identifier_type"),
                                   pl.lit("").alias("value")))
     long = pl.concat(parts).join(t.select(*_KEYS, "_i", "person_id"), on=_KEYS)
-    # a value node per (true person, type, value): evidence joins one person's records only
-    vals = long.select("person_id", "identifier_type", "value").unique().with_row_index("_v")
-    long = long.join(vals, on=["person_id", "identifier_type", "value"])
-    lab = components(n + vals.height, long["_i"].to_numpy(),
-                     long["_v"].to_numpy().astype(np.int64) + n)[:n]
+    # evidence joins one person's records only: each record holding a (true person, type,
+    # value) is joined to the first record holding it (at 10M events 2.4-3.8 s, where a node
+    # per value joined back on the three strings took 5.9-11.4 s)
+    first = pl.col("_i").min().over("person_id", "identifier_type", "value")
+    edges = long.select("_i", first.alias("_first"))
+    lab = components(n, edges["_i"].to_numpy(), edges["_first"].to_numpy())
     t = t.with_columns(pl.Series("_c", lab))
     rank = pl.col("_c").rank("dense").over("person_id") - 1
     return t.with_columns(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lakehouse.identity import evaluate
 from lakehouse.identity.evaluate import evaluate_households, linkable_truth
@@ -117,3 +119,59 @@ def test_linkable_truth_without_observations_uses_record_columns() -> None:
 def test_evaluate_ignores_records_only_one_side_holds(by_source: bool) -> None:
     extra = pl.concat([RESOLVED, _frame("person_id", {"P": ["c9"]})])
     assert evaluate(extra, TRUTH, by_source=by_source)["f1"] == 0.5
+
+
+def _reference_linkable(records: pl.DataFrame, obs: pl.DataFrame,
+                        truth: pl.DataFrame) -> dict[str, str]:
+    """linkable_truth's definition in plain Python: two records of one true person are joined
+    when they share an (identifier type, value) or both carry a first and a last name;
+    components numbered in order of their first record."""
+    parent = {r: r for r in truth["record_id"]}
+
+    def root(r: str) -> str:
+        while parent[r] != r:
+            r = parent[r]
+        return r
+
+    person = dict(truth.select("record_id", "person_id").iter_rows())
+    held: dict[tuple, list[str]] = {}
+    for row in records.iter_rows(named=True):
+        r = row["record_id"]
+        if row["email"] is not None:
+            held.setdefault(("email", row["email"]), []).append(r)
+        if row["first_name"] is not None and row["last_name"] is not None:
+            held.setdefault(("named", ""), []).append(r)
+    for r, kind, value in obs.select("record_id", "identifier_type", "value").iter_rows():
+        held.setdefault((kind, value), []).append(r)
+    for rs in held.values():
+        for a in rs:
+            for b in rs:
+                if person[a] == person[b]:
+                    parent[root(a)] = root(b)
+    out, seen = {}, {}
+    for r in sorted(parent):
+        k = seen.setdefault(person[r], {})
+        out[r] = f"{person[r]}#{k.setdefault(root(r), len(k))}"
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("XYZ"), st.sampled_from([None, "e1", "e2"]),
+                          st.booleans(), st.sampled_from([None, "d1", "d2", "d3"])),
+                min_size=1, max_size=12))
+def test_linkable_truth_matches_its_definition(rows: list[tuple]) -> None:
+    ids = [f"r{i:02d}" for i in range(len(rows))]
+    records = pl.DataFrame({
+        "source": ["s"] * len(rows), "record_id": ids,
+        "first_name": ["A" if named else None for _, _, named, _ in rows],
+        "last_name": ["B" if named else None for _, _, named, _ in rows],
+        "email": [email for _, email, _, _ in rows],
+    }, schema={"source": pl.String, "record_id": pl.String, "first_name": pl.String,
+               "last_name": pl.String, "email": pl.String})
+    obs = pl.DataFrame(
+        [("s", r, "device_id", d) for r, (_, _, _, d) in zip(ids, rows, strict=True) if d],
+        schema=["source", "record_id", "identifier_type", "value"], orient="row")
+    truth = pl.DataFrame({"source": ["s"] * len(rows), "record_id": ids,
+                          "person_id": [p for p, _, _, _ in rows]})
+    got = dict(linkable_truth(records, obs, truth).select("record_id", "person_id").iter_rows())
+    assert got == _reference_linkable(records, obs, truth)
