@@ -84,13 +84,14 @@ email as (
         and {{ lake_files_follow_unread('interaction_source', 'email', branches) }}
 ),
 
+-- the click's first visit (events at the same time: the smallest event id)
 click_visitors as (
     select
         click_id,
-        arg_min(identity_source, occurred_at) as identity_source,
-        arg_min(identity_record_hash, occurred_at) as identity_record_hash,
-        arg_min(session_key, occurred_at) as session_key,
-        arg_min(session_id, occurred_at) as session_id
+        arg_min(identity_source, (occurred_at, event_id)) as identity_source,
+        arg_min(identity_record_hash, (occurred_at, event_id)) as identity_record_hash,
+        arg_min(session_key, (occurred_at, event_id)) as session_key,
+        arg_min(session_id, (occurred_at, event_id)) as session_id
     -- the staging model itself, not the CTE: a CTE read twice is materialised whole (every
     -- column of every event, 2.2 GB at 10M), and an incremental build reads few of its rows
     from {{ ref('stg_silver__clickstream_events') }}

@@ -12,13 +12,25 @@ conversions as (
     select * from {{ ref('int_conversions__linked') }}
 ),
 
+-- one conversion per journey key and time, the smallest id: an as-of join picks any of two
+-- conversions at the same time, and the journeys would differ between two builds of the same
+-- rows (the other one is unled: it gets its own unassigned touch)
+conversion_times as (
+    select
+        journey_key,
+        converted_at,
+        min(conversion_id) as conversion_id
+    from conversions
+    group by journey_key, converted_at
+),
+
 next_conversion as (
     select
         t.*,
         c.conversion_id as next_conversion_id,
         c.converted_at as next_converted_at
     from touches as t
-    asof left join conversions as c
+    asof left join conversion_times as c
         on c.journey_key = t.journey_key
         and c.converted_at >= t.occurred_at
 ),

@@ -26,18 +26,20 @@ email_campaigns as (
     select distinct campaign_id from email_events where campaign_id is not null
 ),
 
+-- each field from the session's first event that has it; two events at the same time are
+-- ordered by their id, so a build never picks between them at random
 sessions as (
     select
         session_key,
         any_value(channel) as platform,
         min(occurred_at) as occurred_at,
-        arg_min(identity_source, occurred_at) as identity_source,
-        arg_min(identity_record_hash, occurred_at) as identity_record_hash,
-        arg_min(referrer, occurred_at) as referrer,
-        arg_min(utm_source, occurred_at) as utm_source,
-        arg_min(utm_medium, occurred_at) as utm_medium,
-        arg_min(campaign_id, occurred_at) filter (where campaign_id is not null) as campaign_id,
-        arg_min(click_id, occurred_at) filter (where click_id is not null) as click_id,
+        arg_min(identity_source, (occurred_at, event_id)) as identity_source,
+        arg_min(identity_record_hash, (occurred_at, event_id)) as identity_record_hash,
+        arg_min(referrer, (occurred_at, event_id)) as referrer,
+        arg_min(utm_source, (occurred_at, event_id)) as utm_source,
+        arg_min(utm_medium, (occurred_at, event_id)) as utm_medium,
+        arg_min(campaign_id, (occurred_at, event_id)) filter (where campaign_id is not null) as campaign_id,
+        arg_min(click_id, (occurred_at, event_id)) filter (where click_id is not null) as click_id,
         min(order_id) filter (where event_type = 'purchase') as order_id
     from clickstream
     group by session_key
