@@ -48,7 +48,7 @@ class Matrix:
     products: list[str]
     values: sp.csr_matrix  # float32, persons x products
 
-    def rows(self, persons: list[str]) -> np.ndarray:
+    def rows(self, persons: Sequence[str] | pl.Series) -> np.ndarray:
         """Row index of each person (-1 when the matrix has no signal of theirs)."""
         return positions(persons, self.persons)
 

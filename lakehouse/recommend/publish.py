@@ -62,7 +62,7 @@ def publish_recommendations(home: str | Path | Home | None = None, n: int = 10,
     as_of = as_of or (latest + timedelta(microseconds=1) if isinstance(latest, datetime)
                       else datetime.now(UTC))
     availability = inputs.read_availability(h)
-    persons = sorted(interactions.filter(pl.col("event_time") < as_of)["person_id"].unique())
+    persons = interactions.filter(pl.col("event_time") < as_of)["person_id"].unique().sort()
     stores = sorted(set(availability["channel"]) - set(ONLINE_CHANNELS))
     requests = pl.concat([requests_for(persons, ONLINE_CHANNELS),
                           home_stores(interactions, stores).filter(

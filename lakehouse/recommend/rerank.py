@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from lakehouse.inventory.channels import ONLINE_CHANNELS
 from lakehouse.recommend.model import (
@@ -108,8 +109,9 @@ def consumable_categories(interactions: pl.DataFrame, categories: pl.DataFrame,
 
 
 def _excluded(matrix: Matrix, interactions: pl.DataFrame, as_of: datetime,
-              categories: pl.DataFrame | None) -> dict[int, np.ndarray]:
-    """Matrix row -> product columns bought before ``as_of`` in durable categories."""
+              categories: pl.DataFrame | None) -> sp.csr_array:
+    """Matrix rows x product columns: true where bought before ``as_of`` in a durable
+    category (sparse: a chunk of persons finds its exclusions by one row gather)."""
     past = interactions.filter((pl.col("kind") == "purchase") & (pl.col("event_time") < as_of))
     if categories is None:
         categories = pl.DataFrame({"product_id": matrix.products,
@@ -121,18 +123,19 @@ def _excluded(matrix: Matrix, interactions: pl.DataFrame, as_of: datetime,
     rows = positions(pairs["person_id"], matrix.persons)
     cols = positions(pairs["product_id"], matrix.products)
     known = (rows >= 0) & (cols >= 0)
-    grouped = pl.DataFrame({"row": rows[known], "col": cols[known]}).group_by(
-        "row", maintain_order=True).agg("col")
-    return {r: np.asarray(c, dtype=np.int64) for r, c in grouped.iter_rows()}
+    return sp.csr_array((np.ones(int(known.sum()), dtype=bool), (rows[known], cols[known])),
+                        shape=(len(matrix.persons), len(matrix.products)))
 
 
-def _zones(persons: list[str], zones: pl.DataFrame | None) -> list[str | None]:
+def _zones(persons: pl.Series, zones: pl.DataFrame | None) -> pl.Series:
+    """Each person's zone, else the most common zone (ties: the smallest), else null."""
     if zones is None or zones.is_empty():
-        return [None] * len(persons)
+        return pl.Series("zone", [None] * len(persons), dtype=pl.String)
     known = zones.filter(pl.col("zone").is_not_null())
     fallback = known["zone"].mode().sort()[0] if known.height else None
-    by = dict(zip(known["person_id"], known["zone"], strict=True))
-    return [by.get(p, fallback) for p in persons]
+    known = known.unique("person_id", keep="last", maintain_order=True)  # a repeat: the last
+    return persons.replace_strict(known["person_id"], known["zone"], default=fallback,
+                                  return_dtype=pl.String)
 
 
 def build_recommendations(interactions: pl.DataFrame, availability: pl.DataFrame,
@@ -160,7 +163,7 @@ def build_recommendations(interactions: pl.DataFrame, availability: pl.DataFrame
     fitted.fit(matrix, popularity)
     if requests is None:
         requests = requests_for(matrix.persons, ONLINE_CHANNELS)
-    excluded = _excluded(matrix, interactions, as_of, categories) if exclude_bought else {}
+    excluded = _excluded(matrix, interactions, as_of, categories) if exclude_bought else None
     col = {p: i for i, p in enumerate(products)}
     q = np.full(len(products), float(quality["quality"].mean() or 0.0))
     for product, value in quality.select("product_id", "quality").iter_rows():
@@ -171,7 +174,7 @@ def build_recommendations(interactions: pl.DataFrame, availability: pl.DataFrame
     delivery = cheapest_delivery(fulfilment) if fulfilment.height else None
     parts = []
     for (channel,), wanted in requests.group_by("channel", maintain_order=True):
-        persons = wanted["person_id"].to_list()
+        persons = wanted["person_id"]
         units = np.zeros(len(products), dtype=np.int64)
         ch = stock.filter(pl.col("channel") == channel)
         units[[col[p] for p in ch["product_id"]]] = ch["available_to_promise"].to_numpy()
@@ -183,14 +186,14 @@ def build_recommendations(interactions: pl.DataFrame, availability: pl.DataFrame
 
 
 def _delivery(products: list[str], col: dict[str, int], channel: str,
-              person_zones: list[str | None], delivery: pl.DataFrame | None
+              person_zones: pl.Series, delivery: pl.DataFrame | None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zone x product cost and days (NaN: no option listed) and each person's zone row: per
     zone, not per person, so memory does not grow with persons x products."""
     if channel not in ONLINE_CHANNELS:
         flat = np.zeros((1, len(products)))
         return flat, flat, np.zeros(len(person_zones), dtype=np.int64)
-    zone_list = sorted({z for z in person_zones if z is not None})
+    zone_list = sorted(person_zones.drop_nulls().unique())
     zi = {z: i for i, z in enumerate(zone_list)}
     cost = np.full((len(zone_list) + 1, len(products)), np.nan)  # last row: no zone
     days = np.full((len(zone_list) + 1, len(products)), np.nan)
@@ -199,15 +202,14 @@ def _delivery(products: list[str], col: dict[str, int], channel: str,
             if zone in zi and product in col:
                 cost[zi[zone], col[product]] = c
                 days[zi[zone], col[product]] = d
-    idx = np.array([zi.get(z, len(zone_list)) if z is not None else len(zone_list)
-                    for z in person_zones], dtype=np.int64)
-    return cost, days, idx
+    idx = positions(person_zones, zone_list)
+    return cost, days, np.where(idx < 0, len(zone_list), idx)
 
 
-def _rank_channel(model: Model, matrix: Matrix, persons: list[str], channel: str,
+def _rank_channel(model: Model, matrix: Matrix, persons: pl.Series, channel: str,
                   units: np.ndarray, quality: np.ndarray, fill: np.ndarray,
                   delivered: tuple[np.ndarray, np.ndarray, np.ndarray],
-                  excluded: dict[int, np.ndarray], n: int, rerank: bool) -> pl.DataFrame:
+                  excluded: sp.csr_array | None, n: int, rerank: bool) -> pl.DataFrame:
     rows = matrix.rows(persons)
     zone_cost, zone_days, zone_of = delivered
     median_cost = float(np.nanmedian(zone_cost)) if np.isfinite(zone_cost).any() else 0.0
@@ -225,9 +227,10 @@ def _rank_channel(model: Model, matrix: Matrix, persons: list[str], channel: str
             score = score * (1 - QUALITY_WEIGHT + QUALITY_WEIGHT * quality)[None, :]
             score = score / (1.0 + penalty)
         score = np.where(units[None, :] > 0, score, -np.inf)
-        for i, row in enumerate(r.tolist()):
-            if row in excluded:
-                score[i, excluded[row]] = -np.inf
+        if excluded is not None:
+            known = np.flatnonzero(r >= 0)  # a person with no signal has nothing bought
+            local, col = excluded[r[known]].nonzero()
+            score[known[local], col] = -np.inf
         k = min(n, score.shape[1])
         if k == 0:
             continue
@@ -255,7 +258,7 @@ def _rank_channel(model: Model, matrix: Matrix, persons: list[str], channel: str
     out = pl.concat(frames)
     idx = out["product_idx"].to_numpy()
     return out.with_columns(
-        pl.Series(persons, dtype=pl.String).gather(out["person_idx"]).alias("person_id"),
+        persons.cast(pl.String).gather(out["person_idx"]).alias("person_id"),
         pl.Series(matrix.products, dtype=pl.String).gather(idx).alias("product_id"),
         pl.Series("available_to_promise", units[idx]),
         pl.Series("quality", quality[idx]),
@@ -265,8 +268,8 @@ def _rank_channel(model: Model, matrix: Matrix, persons: list[str], channel: str
     ).select(pl.col(c).cast(t) for c, t in REC_SCHEMA.items())
 
 
-def requests_for(persons: Sequence[str], channels: Sequence[str]) -> pl.DataFrame:
-    """``person_id, channel``: every person x every channel."""
-    return pl.DataFrame({"person_id": [p for p in persons for _ in channels],
-                         "channel": [c for _ in persons for c in channels]},
-                        schema={"person_id": pl.String, "channel": pl.String})
+def requests_for(persons: Sequence[str] | pl.Series, channels: Sequence[str]) -> pl.DataFrame:
+    """``person_id, channel``: every person x every channel, person by person."""
+    return pl.DataFrame({"person_id": persons}, schema={"person_id": pl.String}).join(
+        pl.DataFrame({"channel": channels}, schema={"channel": pl.String}), how="cross",
+        maintain_order="left_right")
