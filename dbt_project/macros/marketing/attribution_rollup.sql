@@ -1,7 +1,8 @@
 {#- An attribution roll-up per model, `grain` (touch_channel or campaign_id) and day: the
     conversions and revenue credited (by conversion day) beside what the grain cost or sent
     that day, with ROAS and cost per acquisition. Every (model, grain, day) with credit or with
-    cost is a row. -#}
+    cost is a row. A campaign reached through several channel groups is shown under the
+    first of them by name (the same on every build). -#}
 {% macro attribution_rollup(grain) %}
 with credits as (
     select * from {{ ref('fct_attribution') }}
@@ -20,7 +21,7 @@ attributed as (
         attribution_model,
         {{ grain }},
         conversion_date as activity_date,
-        any_value(touch_channel) as channel_of_grain,
+        min(touch_channel) as channel_of_grain,
         sum(credit) as attributed_conversions,
         sum(attributed_revenue) as attributed_revenue
     from credits
@@ -32,7 +33,7 @@ costs as (
     select
         {{ grain }},
         activity_date,
-        any_value(touch_channel) as channel_of_grain,
+        min(touch_channel) as channel_of_grain,
         sum(cost) as cost,
         cast(sum(impressions) as bigint) as impressions,
         cast(sum(clicks) as bigint) as clicks,

@@ -12,7 +12,7 @@ spend as (
     select
         campaign_id,
         spend_date as activity_date,
-        any_value({{ channel_grouping('null', 'null', 'null', 'network') }}) as touch_channel,
+        min({{ channel_grouping('null', 'null', 'null', 'network') }}) as touch_channel,
         sum(spend) as cost,
         cast(sum(impressions) as bigint) as impressions,
         cast(sum(clicks) as bigint) as clicks

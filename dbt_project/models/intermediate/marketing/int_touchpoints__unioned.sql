@@ -31,7 +31,7 @@ email_campaigns as (
 sessions as (
     select
         session_key,
-        any_value(channel) as platform,
+        min(channel) as platform,
         min(occurred_at) as occurred_at,
         arg_min(identity_source, (occurred_at, event_id)) as identity_source,
         arg_min(identity_record_hash, (occurred_at, event_id)) as identity_record_hash,

@@ -53,7 +53,9 @@ store as (
         transaction_id as order_id,
         'pos' as order_source,
         'store' as channel,
-        any_value(location_id) as location_id,
+        -- min, not any_value: a transaction's lines agree, and when they do not, every
+        -- build picks the same one (so for the payment type)
+        min(location_id) as location_id,
         min(occurred_at) as ordered_at,
         min(event_date) as order_date,
         'paid' as financial_status,
@@ -64,7 +66,7 @@ store as (
         sum(quantity * unit_price) as gross_revenue,
         sum(discount_amount) as discount_amount,
         sum(quantity * unit_price) - sum(discount_amount) as reported_total,
-        any_value(payment_type) as payment_type,
+        min(payment_type) as payment_type,
         case when bool_or(is_identified) then 'pos' end as identity_source,
         case when bool_or(is_identified) then pseudonymise(transaction_id) end
             as identity_record_hash,

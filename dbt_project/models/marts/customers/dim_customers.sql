@@ -75,7 +75,7 @@ person_loyalty as (
         person_id,
         count(*) as loyalty_member_count,
         min(signed_up_at) as loyalty_signed_up_at,
-        any_value(loyalty_tier) as loyalty_tier  -- the person's spend: the same on each membership
+        min(loyalty_tier) as loyalty_tier  -- the person's spend: the same on each membership
     from loyalty_members
     where person_id is not null
     group by person_id

@@ -179,7 +179,7 @@ daily as (
     select
         promo_id,
         promotion_date,
-        any_value(day_of_promotion) as day_of_promotion,
+        min(day_of_promotion) as day_of_promotion,
         count(*) as covered_segments,
         cast(sum(units) as bigint) as units,
         sum(revenue) as revenue,
