@@ -38,7 +38,8 @@ sessions as (
         arg_min(referrer, (occurred_at, event_id)) as referrer,
         arg_min(utm_source, (occurred_at, event_id)) as utm_source,
         arg_min(utm_medium, (occurred_at, event_id)) as utm_medium,
-        arg_min(campaign_id, (occurred_at, event_id)) filter (where campaign_id is not null) as campaign_id,
+        arg_min(campaign_id, (occurred_at, event_id)) filter (where campaign_id is not null)
+            as campaign_id,
         arg_min(click_id, (occurred_at, event_id)) filter (where click_id is not null) as click_id,
         min(order_id) filter (where event_type = 'purchase') as order_id
     from clickstream

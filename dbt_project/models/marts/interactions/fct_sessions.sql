@@ -20,8 +20,10 @@ select
     count(*) filter (where interaction_type = 'search') as searches,
     bool_or(interaction_type = 'purchase') as has_purchase,
     min(order_id) filter (where interaction_type = 'purchase') as order_id,
-    arg_min(campaign_id, (occurred_at, interaction_id)) filter (where campaign_id is not null) as campaign_id,
-    arg_min(page, (occurred_at, interaction_id)) filter (where interaction_source = 'clickstream') as landing_page
+    arg_min(campaign_id, (occurred_at, interaction_id)) filter (where campaign_id is not null)
+        as campaign_id,
+    arg_min(page, (occurred_at, interaction_id)) filter (where interaction_source = 'clickstream')
+        as landing_page
 from {{ ref('fct_interactions') }}
 where session_key is not null
 group by session_key
